@@ -1,0 +1,171 @@
+//! The image catalogue: image rows and tags in the database, recorded after an image's blobs
+//! and layers are safely in the store, and looked up by reference, tag or id prefix.
+
+use crate::container::ImageDefaults;
+use crate::db::{now_ms, Db};
+use crate::image::{LayerInfo, LoadedImage, Reference};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// What `images` shows of one image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageSummary {
+    /// `sha256:<hex>` of the config.
+    pub id: String,
+    /// Familiar names, e.g. `busybox:latest`.
+    pub repo_tags: Vec<String>,
+    /// The config's creation time (RFC 3339), if it has one.
+    pub created: Option<String>,
+    /// Bytes of the unpacked layers.
+    pub size: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct ImageRow {
+    pub id: String,
+    pub config_json: String,
+    pub layers_json: String,
+    pub size: i64,
+    pub created: Option<String>,
+}
+
+impl ImageRow {
+    pub fn layers(&self) -> Result<Vec<LayerInfo>> {
+        serde_json::from_str(&self.layers_json)
+            .map_err(|e| Error::Corrupt(format!("image {} layers: {e}", self.id)))
+    }
+
+    /// The container defaults of the image's config (docker's `config` object).
+    pub fn defaults(&self) -> Result<ImageDefaults> {
+        #[derive(Deserialize, Default)]
+        struct Config {
+            #[serde(rename = "Entrypoint", default)]
+            entrypoint: Option<Vec<String>>,
+            #[serde(rename = "Cmd", default)]
+            cmd: Option<Vec<String>>,
+            #[serde(rename = "Env", default)]
+            env: Option<Vec<String>>,
+            #[serde(rename = "WorkingDir", default)]
+            working_dir: Option<String>,
+            #[serde(rename = "User", default)]
+            user: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct ImageConfig {
+            #[serde(default)]
+            config: Option<Config>,
+        }
+        let parsed: ImageConfig = serde_json::from_str(&self.config_json)
+            .map_err(|e| Error::Corrupt(format!("image {} config: {e}", self.id)))?;
+        let c = parsed.config.unwrap_or_default();
+        Ok(ImageDefaults {
+            entrypoint: c.entrypoint.unwrap_or_default(),
+            cmd: c.cmd.unwrap_or_default(),
+            env: c.env.unwrap_or_default(),
+            working_dir: c.working_dir.unwrap_or_default(),
+            user: c.user.unwrap_or_default(),
+        })
+    }
+}
+
+/// Records a loaded image and points its tags at it (a tag moves from any older image).
+pub(crate) async fn record(db: &Db, image: &LoadedImage) -> Result<()> {
+    let layers_json = serde_json::to_string(&image.layers)
+        .map_err(|e| Error::Corrupt(format!("layers of {}: {e}", image.id)))?;
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO images (id, manifest_digest, config_json, layers_json, size, created, added_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT(id) DO UPDATE SET manifest_digest = COALESCE(excluded.manifest_digest, images.manifest_digest)",
+    )
+    .bind(image.id.to_string())
+    .bind(image.manifest_digest.as_ref().map(|d| d.to_string()))
+    .bind(&image.config_json)
+    .bind(&layers_json)
+    .bind(image.size as i64)
+    .bind(image.config.created.clone())
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    for tag in &image.repo_tags {
+        sqlx::query(
+            "INSERT INTO image_tags (name, image_id) VALUES (?, ?) \
+             ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id",
+        )
+        .bind(tag.to_string())
+        .bind(image.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+const COLUMNS: &str = "id, config_json, layers_json, size, created";
+
+/// Finds an image by reference (`busybox`, `busybox:1`, `host:5000/x@sha256:…`), by id
+/// (`sha256:<hex>`) or by a unique id prefix of at least 4 hex characters.
+pub(crate) async fn resolve(db: &Db, key: &str) -> Result<ImageRow> {
+    let hex_key = key.strip_prefix("sha256:").unwrap_or(key);
+    let is_hex = hex_key.len() >= 4 && hex_key.chars().all(|c| c.is_ascii_hexdigit());
+    if is_hex {
+        let rows = sqlx::query_as::<_, ImageRow>(&format!(
+            "SELECT {COLUMNS} FROM images WHERE id LIKE ? LIMIT 2"
+        ))
+        .bind(format!("sha256:{}%", hex_key.to_ascii_lowercase()))
+        .fetch_all(db)
+        .await?;
+        match rows.len() {
+            1 => return rows.into_iter().next().ok_or_else(|| Error::not_found("image", key)),
+            0 => {}
+            _ => {
+                return Err(Error::InvalidInput(format!(
+                    "image id prefix {key} is ambiguous"
+                )))
+            }
+        }
+        if key.starts_with("sha256:") {
+            return Err(Error::not_found("image", key));
+        }
+    }
+    let reference: Reference = key.parse()?;
+    sqlx::query_as::<_, ImageRow>(&format!(
+        "SELECT {COLUMNS} FROM images WHERE id = (SELECT image_id FROM image_tags WHERE name = ?)"
+    ))
+    .bind(reference.to_string())
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::not_found("image", key))
+}
+
+pub(crate) async fn list(db: &Db) -> Result<Vec<ImageSummary>> {
+    let rows = sqlx::query_as::<_, ImageRow>(&format!(
+        "SELECT {COLUMNS} FROM images ORDER BY added_at DESC, id"
+    ))
+    .fetch_all(db)
+    .await?;
+    let tags: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, image_id FROM image_tags ORDER BY name")
+            .fetch_all(db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ImageSummary {
+            repo_tags: tags
+                .iter()
+                .filter(|(_, image)| *image == row.id)
+                .map(|(name, _)| familiar(name))
+                .collect(),
+            id: row.id,
+            created: row.created,
+            size: row.size,
+        })
+        .collect())
+}
+
+/// `docker.io/library/busybox:latest` → `busybox:latest`, as docker shows names.
+fn familiar(name: &str) -> String {
+    name.parse::<Reference>()
+        .map(|r| r.familiar())
+        .unwrap_or_else(|_| name.to_string())
+}

@@ -1,0 +1,284 @@
+//! The settings a container is created with, and how they are derived from the image's config
+//! and the user's options (docker's rules for Entrypoint/Cmd, Env, WorkingDir and User).
+
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// What the user asks for when creating a container (`berth create/run`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CreateOptions {
+    /// Image reference or id, as the user typed it.
+    pub image: String,
+    pub name: Option<String>,
+    /// Replaces the image's Cmd when non-empty.
+    #[serde(default)]
+    pub cmd: Vec<String>,
+    /// Replaces the image's Entrypoint (and then the image's Cmd is not used).
+    pub entrypoint: Option<Vec<String>>,
+    /// Extra `KEY=VALUE` pairs; they win over the image's.
+    #[serde(default)]
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub hostname: Option<String>,
+    /// `UID[:GID]` or a user name from the image's /etc/passwd.
+    pub user: Option<String>,
+    /// Remove the container when it exits (`--rm`).
+    #[serde(default)]
+    pub auto_remove: bool,
+}
+
+/// The image config's defaults that a container inherits.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageDefaults {
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub working_dir: String,
+    pub user: String,
+}
+
+/// The resolved settings of a container, stored in the catalogue.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ContainerConfig {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub hostname: String,
+    /// The user as given (image or option), resolved at start against the rootfs.
+    pub user: String,
+    pub auto_remove: bool,
+}
+
+impl ContainerConfig {
+    /// Applies docker's rules: an `--entrypoint` override drops the image's Cmd; otherwise
+    /// Entrypoint + (user's cmd, or the image's Cmd). Env: image's, then the user's by key.
+    pub fn derive(id: &str, image: &ImageDefaults, options: &CreateOptions) -> Result<Self> {
+        let args = match &options.entrypoint {
+            Some(entrypoint) => entrypoint
+                .iter()
+                .chain(options.cmd.iter())
+                .cloned()
+                .collect::<Vec<_>>(),
+            None => {
+                let cmd = if options.cmd.is_empty() {
+                    &image.cmd
+                } else {
+                    &options.cmd
+                };
+                image.entrypoint.iter().chain(cmd.iter()).cloned().collect()
+            }
+        };
+        if args.is_empty() || args[0].is_empty() {
+            return Err(Error::InvalidInput(
+                "no command specified: the image has no Cmd or Entrypoint and none was given".into(),
+            ));
+        }
+        let hostname = options
+            .hostname
+            .clone()
+            .unwrap_or_else(|| id.chars().take(12).collect());
+        let mut env: Vec<String> = Vec::new();
+        for pair in image.env.iter().chain(options.env.iter()) {
+            let key = pair.split('=').next().unwrap_or(pair);
+            if key.is_empty() {
+                return Err(Error::InvalidInput(format!("invalid environment variable {pair:?}")));
+            }
+            env.retain(|existing| existing.split('=').next() != Some(key));
+            env.push(pair.clone());
+        }
+        if !env.iter().any(|e| e.starts_with("PATH=")) {
+            env.insert(0, DEFAULT_PATH.to_string());
+        }
+        if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
+            env.push(format!("HOSTNAME={hostname}"));
+        }
+        let cwd = options
+            .workdir
+            .clone()
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| image.working_dir.clone());
+        let cwd = if cwd.is_empty() { "/".to_string() } else { cwd };
+        if !cwd.starts_with('/') {
+            return Err(Error::InvalidInput(format!(
+                "the working directory {cwd:?} is invalid: it needs to be an absolute path"
+            )));
+        }
+        Ok(ContainerConfig {
+            args,
+            env,
+            cwd,
+            hostname,
+            user: options.user.clone().unwrap_or_else(|| image.user.clone()),
+            auto_remove: options.auto_remove,
+        })
+    }
+
+    /// The command line as lists show it.
+    pub fn command_line(&self) -> String {
+        self.args.join(" ")
+    }
+}
+
+/// Resolves `user` (`""`, `UID`, `UID:GID`, `NAME`, `NAME:GROUP`) to numeric ids, looking names
+/// up in the first `/etc/passwd` and `/etc/group` found in `layers` (top layer first).
+pub fn resolve_user(user: &str, layers: &[PathBuf]) -> Result<(u32, u32)> {
+    if user.is_empty() {
+        return Ok((0, 0));
+    }
+    let (user_part, group_part) = match user.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (user, None),
+    };
+    let passwd = read_first(layers, "etc/passwd");
+    let (uid, primary_gid) = match user_part.parse::<u32>() {
+        Ok(uid) => {
+            let gid = lookup(&passwd, |f| f.get(2) == Some(&user_part))
+                .and_then(|f| f.get(3).and_then(|g| g.parse().ok()))
+                .unwrap_or(uid);
+            (uid, gid)
+        }
+        Err(_) => {
+            let fields = lookup(&passwd, |f| f.first() == Some(&user_part)).ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "unable to find user {user_part}: no matching entries in passwd file"
+                ))
+            })?;
+            let uid = fields.get(2).and_then(|v| v.parse().ok());
+            let gid = fields.get(3).and_then(|v| v.parse().ok());
+            match (uid, gid) {
+                (Some(uid), Some(gid)) => (uid, gid),
+                _ => {
+                    return Err(Error::InvalidInput(format!(
+                        "the passwd entry of user {user_part} is malformed"
+                    )))
+                }
+            }
+        }
+    };
+    let gid = match group_part {
+        None => primary_gid,
+        Some(g) => match g.parse::<u32>() {
+            Ok(gid) => gid,
+            Err(_) => {
+                let group = read_first(layers, "etc/group");
+                lookup(&group, |f| f.first() == Some(&g))
+                    .and_then(|f| f.get(2).and_then(|v| v.parse().ok()))
+                    .ok_or_else(|| {
+                        Error::InvalidInput(format!(
+                            "unable to find group {g}: no matching entries in group file"
+                        ))
+                    })?
+            }
+        },
+    };
+    Ok((uid, gid))
+}
+
+fn read_first(layers: &[PathBuf], relative: &str) -> String {
+    layers
+        .iter()
+        .map(|layer| layer.join(relative))
+        .find_map(|path| read_regular(&path))
+        .unwrap_or_default()
+}
+
+/// Reads a file only if it is a regular file of sane size (never through a symlink: a layer's
+/// symlink points into the container's tree, not the host's).
+fn read_regular(path: &Path) -> Option<String> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > 4 << 20 {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()
+}
+
+fn lookup<'a>(table: &'a str, matches: impl Fn(&Vec<&'a str>) -> bool) -> Option<Vec<&'a str>> {
+    table
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .find(|fields| matches(fields))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image() -> ImageDefaults {
+        ImageDefaults {
+            entrypoint: vec![],
+            cmd: vec!["sh".into()],
+            env: vec!["PATH=/bin".into(), "LANG=C".into()],
+            working_dir: String::new(),
+            user: String::new(),
+        }
+    }
+
+    #[test]
+    fn user_cmd_replaces_image_cmd_and_entrypoint_is_kept() {
+        let mut img = image();
+        img.entrypoint = vec!["/entry".into()];
+        let opts = CreateOptions {
+            cmd: vec!["echo".into(), "hi".into()],
+            ..Default::default()
+        };
+        let cfg = ContainerConfig::derive("abcdef0123456789", &img, &opts).expect("derive");
+        assert_eq!(cfg.args, ["/entry", "echo", "hi"]);
+        assert_eq!(cfg.hostname, "abcdef012345");
+        assert_eq!(cfg.cwd, "/");
+    }
+
+    #[test]
+    fn entrypoint_override_drops_image_cmd() {
+        let opts = CreateOptions {
+            entrypoint: Some(vec!["/bin/true".into()]),
+            ..Default::default()
+        };
+        let cfg = ContainerConfig::derive("id", &image(), &opts).expect("derive");
+        assert_eq!(cfg.args, ["/bin/true"]);
+    }
+
+    #[test]
+    fn user_env_wins_by_key_and_hostname_is_set() {
+        let opts = CreateOptions {
+            env: vec!["LANG=fr".into(), "X=1".into()],
+            hostname: Some("box".into()),
+            ..Default::default()
+        };
+        let cfg = ContainerConfig::derive("id", &image(), &opts).expect("derive");
+        assert_eq!(cfg.env, ["PATH=/bin", "LANG=fr", "X=1", "HOSTNAME=box"]);
+    }
+
+    #[test]
+    fn no_command_and_relative_workdir_are_refused() {
+        let mut img = image();
+        img.cmd.clear();
+        assert!(ContainerConfig::derive("id", &img, &CreateOptions::default()).is_err());
+        let opts = CreateOptions {
+            workdir: Some("rel".into()),
+            ..Default::default()
+        };
+        assert!(ContainerConfig::derive("id", &image(), &opts).is_err());
+    }
+
+    #[test]
+    fn users_resolve_from_the_top_most_passwd() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (top, bottom) = (dir.path().join("top"), dir.path().join("bottom"));
+        for layer in [&top, &bottom] {
+            std::fs::create_dir_all(layer.join("etc")).expect("mkdir");
+        }
+        std::fs::write(bottom.join("etc/passwd"), "app:x:5:5::/:/bin/sh\n").expect("write");
+        std::fs::write(top.join("etc/passwd"), "app:x:1000:1001::/:/bin/sh\n").expect("write");
+        std::fs::write(top.join("etc/group"), "staff:x:50:\n").expect("write");
+        let layers = [top, bottom];
+        assert_eq!(resolve_user("", &layers).expect("root"), (0, 0));
+        assert_eq!(resolve_user("app", &layers).expect("app"), (1000, 1001));
+        assert_eq!(resolve_user("1000", &layers).expect("uid"), (1000, 1001));
+        assert_eq!(resolve_user("7:8", &layers).expect("ids"), (7, 8));
+        assert_eq!(resolve_user("app:staff", &layers).expect("group"), (1000, 50));
+        assert!(resolve_user("nobody", &layers).is_err());
+    }
+}

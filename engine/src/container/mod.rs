@@ -1,0 +1,72 @@
+//! Containers: their state model, the settings they are created with, and the catalogue rows.
+//! The lifecycle itself (create, start, stop, remove, wait, logs) is driven by [`crate::Engine`].
+
+mod config;
+mod follow;
+mod monitor;
+mod names;
+pub(crate) use monitor::{is_shim_of, process_exit};
+mod store;
+
+pub use config::{resolve_user, ContainerConfig, CreateOptions, ImageDefaults};
+pub use follow::{LogFollower, LogOptions};
+pub(crate) use monitor::{ExitWatch, Status};
+pub(crate) use names::{generate_name, new_id, validate_name};
+pub(crate) use store::ContainerRow;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Where a container is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerState {
+    Created,
+    Running,
+    Exited,
+}
+
+impl ContainerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerState::Created => "created",
+            ContainerState::Running => "running",
+            ContainerState::Exited => "exited",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s {
+            "created" => Some(ContainerState::Created),
+            "running" => Some(ContainerState::Running),
+            "exited" => Some(ContainerState::Exited),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ContainerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a list or an inspect shows of one container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerSummary {
+    pub id: String,
+    pub name: String,
+    /// The image as the user named it.
+    pub image: String,
+    pub image_id: String,
+    /// The command line, joined with spaces.
+    pub command: String,
+    pub state: ContainerState,
+    pub exit_code: Option<i32>,
+    /// Host pid of the container's init while it runs.
+    pub pid: Option<i32>,
+    /// Unix milliseconds.
+    pub created_at_ms: i64,
+    pub started_at_ms: Option<i64>,
+    pub finished_at_ms: Option<i64>,
+}

@@ -1,0 +1,494 @@
+//! The engine facade: one handle over the catalogue, the image store and the runtime, with the
+//! container lifecycle (create, start, stop, kill, remove, wait, logs) and its rules.
+
+use crate::catalog::{self, ImageSummary};
+use crate::container::{
+    generate_name, is_shim_of, new_id, process_exit, resolve_user, validate_name,
+    ContainerConfig, ContainerRow, ContainerState, ContainerSummary, CreateOptions, ExitWatch,
+    LogFollower, LogOptions, Status,
+};
+use crate::db::{self, now_ms, Db};
+use crate::image::ImageStore;
+use crate::runtime::{self, ContainerSpec, RootfsSpec};
+use crate::{Error, Result};
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Where the engine keeps its data, and which program is its shim.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Default `/var/lib/berth`.
+    pub data_root: PathBuf,
+    /// The program run as `<shim_program> shim <spec.json>`: the berth binary itself.
+    pub shim_program: PathBuf,
+}
+
+/// A cheap-to-clone handle to the engine.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    root: PathBuf,
+    db: Db,
+    images: ImageStore,
+    shim_program: PathBuf,
+    status: ExitWatch,
+    /// Serialises lifecycle changes of one container (start, exit handling, removal).
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Resolves to a container's exit code once it has exited.
+pub struct ExitWaiter {
+    id: String,
+    rx: watch::Receiver<Status>,
+}
+
+impl ExitWaiter {
+    pub async fn wait(mut self) -> Result<i32> {
+        let status = self
+            .rx
+            .wait_for(|s| s.state == ContainerState::Exited || s.removed)
+            .await
+            .map_err(|_| Error::not_found("container", &self.id))?;
+        status
+            .exit_code
+            .ok_or_else(|| Error::Conflict(format!("container {} was removed before it exited", self.id)))
+    }
+}
+
+impl Engine {
+    /// Opens the engine on its data root: creates the folders, opens the catalogue, and
+    /// re-attaches to the shims of containers that were running (reconciling those that
+    /// exited while no daemon watched them).
+    pub async fn open(config: EngineConfig) -> Result<Engine> {
+        let root = config.data_root;
+        for dir in [root.clone(), root.join("containers"), root.join("tmp")] {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        }
+        let db = db::open(&root.join("berth.db")).await?;
+        let images = ImageStore::new(&root)?;
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                root,
+                db,
+                images,
+                shim_program: config.shim_program,
+                status: ExitWatch::default(),
+                locks: Mutex::new(HashMap::new()),
+            }),
+        };
+        engine.reconcile().await?;
+        Ok(engine)
+    }
+
+    pub fn data_root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// A scratch folder on the data root's file system (for uploads being received).
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.inner.root.join("tmp")
+    }
+
+    // ----- images -----
+
+    /// Loads a `docker save` tar, an OCI archive or an OCI layout directory.
+    pub async fn load_images(&self, archive: &Path) -> Result<Vec<ImageSummary>> {
+        let engine = self.clone();
+        let path = archive.to_path_buf();
+        let loaded = tokio::task::spawn_blocking(move || engine.inner.images.load_archive(&path))
+            .await
+            .map_err(|e| Error::Conflict(format!("image load was interrupted: {e}")))??;
+        let mut ids = Vec::new();
+        for image in &loaded {
+            catalog::record(&self.inner.db, image).await?;
+            ids.push(image.id.to_string());
+        }
+        let all = catalog::list(&self.inner.db).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| all.iter().find(|s| &s.id == id).cloned())
+            .collect())
+    }
+
+    pub async fn list_images(&self) -> Result<Vec<ImageSummary>> {
+        catalog::list(&self.inner.db).await
+    }
+
+    // ----- containers: queries -----
+
+    pub async fn list_containers(&self, all: bool) -> Result<Vec<ContainerSummary>> {
+        ContainerRow::list(&self.inner.db, all)
+            .await?
+            .iter()
+            .map(ContainerRow::summary)
+            .collect()
+    }
+
+    /// One container, by id, unique id prefix or name.
+    pub async fn container(&self, key: &str) -> Result<ContainerSummary> {
+        ContainerRow::find(&self.inner.db, key).await?.summary()
+    }
+
+    /// The container's resolved settings (command, env, working dir …).
+    pub async fn container_config(&self, key: &str) -> Result<ContainerConfig> {
+        ContainerRow::find(&self.inner.db, key).await?.config()
+    }
+
+    // ----- containers: lifecycle -----
+
+    /// Creates a container from an image; it does not start it.
+    pub async fn create(&self, options: CreateOptions) -> Result<ContainerSummary> {
+        let db = &self.inner.db;
+        let image = catalog::resolve(db, &options.image).await?;
+        let id = new_id();
+        let name = match &options.name {
+            Some(name) => {
+                let name = name.strip_prefix('/').unwrap_or(name).to_string();
+                validate_name(&name)?;
+                name
+            }
+            None => {
+                let taken: Vec<String> = ContainerRow::list(db, true)
+                    .await?
+                    .into_iter()
+                    .map(|r| r.name)
+                    .collect();
+                generate_name(|n| taken.iter().any(|t| t == n))
+            }
+        };
+        let config = ContainerConfig::derive(&id, &image.defaults()?, &options)?;
+        let config_json = serde_json::to_string(&config)
+            .map_err(|e| Error::Corrupt(format!("container config: {e}")))?;
+        let row = ContainerRow {
+            id: id.clone(),
+            name,
+            image_ref: options.image.clone(),
+            image_id: image.id.clone(),
+            config_json,
+            state: ContainerState::Created.as_str().to_string(),
+            pid: None,
+            shim_pid: None,
+            exit_code: None,
+            created_at: now_ms(),
+            started_at: None,
+            finished_at: None,
+        };
+        let dir = self.container_dir(&id);
+        for sub in ["upper", "work", "rootfs"] {
+            let path = dir.join(sub);
+            std::fs::create_dir_all(&path).map_err(|e| Error::io("create", &path, e))?;
+        }
+        let log = dir.join("container.log");
+        std::fs::File::create(&log).map_err(|e| Error::io("create", &log, e))?;
+        if let Err(e) = row.insert(db).await {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        row.summary()
+    }
+
+    /// Starts a created or exited container; a running one is left as it is.
+    pub async fn start(&self, key: &str) -> Result<ContainerSummary> {
+        let id = ContainerRow::find(&self.inner.db, key).await?.id;
+        let lock = self.lock(&id);
+        let _guard = lock.lock().await;
+        let row = ContainerRow::find(&self.inner.db, &id).await?;
+        if row.state()? == ContainerState::Running {
+            return row.summary();
+        }
+        let spec = self.spec_for(&row).await?;
+        let dir = self.container_dir(&id);
+        let _ = std::fs::remove_file(&spec.exit_path);
+        let spec_path = dir.join("shim.json");
+        write_json_atomically(&spec_path, &spec)?;
+        let program = self.inner.shim_program.clone();
+        let started =
+            tokio::task::spawn_blocking(move || runtime::spawn_shim(&program, &spec_path))
+                .await
+                .map_err(|e| Error::Conflict(format!("container start was interrupted: {e}")))??;
+        let at = now_ms();
+        ContainerRow::set_running(&self.inner.db, &id, started.pid, started.shim_pid, at).await?;
+        self.inner.status.publish(
+            &id,
+            Status {
+                state: ContainerState::Running,
+                exit_code: None,
+                removed: false,
+            },
+        );
+        self.watch_shim(id.clone(), started.shim_pid);
+        ContainerRow::find(&self.inner.db, &id).await?.summary()
+    }
+
+    /// Subscribes to a container's exit before anything else happens to it (attach, `run`).
+    pub async fn exit_waiter(&self, key: &str) -> Result<ExitWaiter> {
+        let row = ContainerRow::find(&self.inner.db, key).await?;
+        Ok(ExitWaiter {
+            rx: self.subscribe(&row)?,
+            id: row.id,
+        })
+    }
+
+    /// Waits until the container has exited and returns its exit code.
+    pub async fn wait(&self, key: &str) -> Result<i32> {
+        self.exit_waiter(key).await?.wait().await
+    }
+
+    /// Sends `signal` to the container's init process.
+    pub async fn kill(&self, key: &str, signal: Signal) -> Result<()> {
+        let row = ContainerRow::find(&self.inner.db, key).await?;
+        match (row.state()?, row.pid) {
+            (ContainerState::Running, Some(pid)) => signal_pid(pid, signal),
+            _ => Err(Error::Conflict(format!("container {} is not running", row.name))),
+        }
+    }
+
+    /// Stops a container: SIGTERM, then SIGKILL after `grace` (default 10 s), as docker does.
+    pub async fn stop(&self, key: &str, grace: Option<Duration>) -> Result<ContainerSummary> {
+        let row = ContainerRow::find(&self.inner.db, key).await?;
+        if row.state()? == ContainerState::Running {
+            let grace = grace.unwrap_or(Duration::from_secs(10));
+            let rx = self.subscribe(&row)?;
+            if let Some(pid) = row.pid {
+                signal_pid(pid, Signal::SIGTERM)?;
+            }
+            if !wait_exited(rx.clone(), grace).await {
+                if let Some(pid) = row.pid {
+                    signal_pid(pid, Signal::SIGKILL)?;
+                }
+                wait_exited(rx, Duration::from_secs(30)).await;
+            }
+        }
+        ContainerRow::find(&self.inner.db, &row.id).await?.summary()
+    }
+
+    /// Removes a container and its writable layer; a running one only with `force` (killed).
+    pub async fn remove(&self, key: &str, force: bool) -> Result<()> {
+        let row = ContainerRow::find(&self.inner.db, key).await?;
+        if row.state()? == ContainerState::Running {
+            if !force {
+                return Err(Error::Conflict(format!(
+                    "cannot remove container \"{}\": container is running: stop the container before removing or force remove",
+                    row.name
+                )));
+            }
+            let rx = self.subscribe(&row)?;
+            if let Some(pid) = row.pid {
+                signal_pid(pid, Signal::SIGKILL)?;
+            }
+            if !wait_exited(rx, Duration::from_secs(30)).await {
+                return Err(Error::Conflict(format!(
+                    "container {} did not exit after SIGKILL",
+                    row.name
+                )));
+            }
+        }
+        let lock = self.lock(&row.id);
+        let _guard = lock.lock().await;
+        let row = ContainerRow::find(&self.inner.db, &row.id).await?;
+        if row.state()? == ContainerState::Running {
+            return Err(Error::Conflict(format!(
+                "container {} was started again while being removed",
+                row.name
+            )));
+        }
+        if let Ok(spec) = self.spec_for(&row).await {
+            runtime::cleanup(&spec)?;
+        }
+        let dir = self.container_dir(&row.id);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
+        }
+        ContainerRow::delete(&self.inner.db, &row.id).await?;
+        self.inner.status.publish(
+            &row.id,
+            Status {
+                state: ContainerState::Exited,
+                exit_code: row.exit_code.map(|c| c as i32),
+                removed: true,
+            },
+        );
+        self.forget_lock(&row.id);
+        Ok(())
+    }
+
+    /// The container's log, from the start or its last lines, optionally followed until it exits.
+    pub async fn logs(&self, key: &str, options: LogOptions) -> Result<LogFollower> {
+        let row = ContainerRow::find(&self.inner.db, key).await?;
+        let rx = self.subscribe(&row)?;
+        LogFollower::start(self.container_dir(&row.id).join("container.log"), options, rx)
+    }
+
+    // ----- internals -----
+
+    fn container_dir(&self, id: &str) -> PathBuf {
+        self.inner.root.join("containers").join(id)
+    }
+
+    fn lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.inner.locks.lock().unwrap_or_else(|e| e.into_inner());
+        locks.entry(id.to_string()).or_default().clone()
+    }
+
+    fn forget_lock(&self, id: &str) {
+        let mut locks = self.inner.locks.lock().unwrap_or_else(|e| e.into_inner());
+        locks.remove(id);
+    }
+
+    fn subscribe(&self, row: &ContainerRow) -> Result<watch::Receiver<Status>> {
+        Ok(self.inner.status.subscribe(
+            &row.id,
+            Status {
+                state: row.state()?,
+                exit_code: row.exit_code.map(|c| c as i32),
+                removed: false,
+            },
+        ))
+    }
+
+    /// What the shim needs to create this container.
+    async fn spec_for(&self, row: &ContainerRow) -> Result<ContainerSpec> {
+        let config = row.config()?;
+        let image = catalog::resolve(&self.inner.db, &row.image_id).await?;
+        // overlayfs lists lowerdirs top first; the catalogue keeps layers bottom first.
+        let lower: Vec<PathBuf> = image
+            .layers()?
+            .iter()
+            .rev()
+            .map(|layer| self.inner.images.layer_dir(&layer.chain_id))
+            .collect();
+        let (uid, gid) = resolve_user(&config.user, &lower)?;
+        let dir = self.container_dir(&row.id);
+        Ok(ContainerSpec {
+            id: row.id.clone(),
+            hostname: config.hostname.clone(),
+            args: config.args.clone(),
+            env: config.env.clone(),
+            cwd: config.cwd.clone(),
+            uid,
+            gid,
+            rootfs: RootfsSpec {
+                lower,
+                upper: dir.join("upper"),
+                work: dir.join("work"),
+                mountpoint: dir.join("rootfs"),
+                readonly: false,
+            },
+            cgroup_path: format!("berth/{}", row.id),
+            log_path: dir.join("container.log"),
+            exit_path: dir.join("exit.json"),
+        })
+    }
+
+    /// Watches a shim until it exits, then records the container's exit.
+    fn watch_shim(&self, id: String, shim_pid: i32) {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = process_exit(shim_pid).await {
+                tracing::warn!(container = %id, "cannot watch shim {shim_pid}: {e}; polling");
+                while is_shim_of(shim_pid, &id) {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            if let Err(e) = engine.on_exit(&id).await {
+                tracing::error!(container = %id, "recording the exit failed: {e}");
+            }
+        });
+    }
+
+    /// Records that a container's shim has gone: its exit code (from the shim's exit record),
+    /// cgroup cleanup, subscribers told; auto-removed containers are removed.
+    async fn on_exit(&self, id: &str) -> Result<()> {
+        let auto_remove = {
+            let lock = self.lock(id);
+            let _guard = lock.lock().await;
+            let row = ContainerRow::find(&self.inner.db, id).await?;
+            if row.state()? != ContainerState::Running {
+                return Ok(());
+            }
+            let dir = self.container_dir(id);
+            let (exit_code, finished) = match runtime::read_exit_record(&dir.join("exit.json")) {
+                Ok(Some(record)) => (record.exit_code, record.finished_at_ms),
+                Ok(None) => {
+                    tracing::warn!(container = %id, "shim ended without an exit record");
+                    (255, now_ms())
+                }
+                Err(e) => {
+                    tracing::warn!(container = %id, "unreadable exit record: {e}");
+                    (255, now_ms())
+                }
+            };
+            if let Ok(spec) = self.spec_for(&row).await {
+                if let Err(e) = runtime::cleanup(&spec) {
+                    tracing::warn!(container = %id, "cgroup cleanup: {e}");
+                }
+            }
+            ContainerRow::set_exited(&self.inner.db, id, exit_code, finished).await?;
+            self.inner.status.publish(
+                id,
+                Status {
+                    state: ContainerState::Exited,
+                    exit_code: Some(exit_code),
+                    removed: false,
+                },
+            );
+            row.config()?.auto_remove
+        };
+        if auto_remove {
+            match self.remove(id, false).await {
+                Ok(()) | Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// At start-up: re-attach to running containers' shims; record exits that happened while
+    /// no daemon was watching.
+    async fn reconcile(&self) -> Result<()> {
+        for row in ContainerRow::list(&self.inner.db, false).await? {
+            match row.shim_pid {
+                Some(pid) if is_shim_of(pid as i32, &row.id) => {
+                    self.watch_shim(row.id.clone(), pid as i32)
+                }
+                _ => self.on_exit(&row.id).await?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn signal_pid(pid: i64, signal: Signal) -> Result<()> {
+    match nix::sys::signal::kill(Pid::from_raw(pid as i32), signal) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+        Err(e) => Err(Error::Conflict(format!("cannot signal process {pid}: {e}"))),
+    }
+}
+
+/// Waits up to `limit` for the container to be exited; says whether it is.
+async fn wait_exited(mut rx: watch::Receiver<Status>, limit: Duration) -> bool {
+    let exited = rx.wait_for(|s| s.state == ContainerState::Exited || s.removed);
+    matches!(tokio::time::timeout(limit, exited).await, Ok(Ok(_)))
+}
+
+/// Writes JSON to a temp file beside `path`, fsyncs it and renames it into place.
+fn write_json_atomically<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("json.tmp");
+    let bytes = serde_json::to_vec_pretty(value)
+        .map_err(|e| Error::Corrupt(format!("cannot encode {}: {e}", path.display())))?;
+    let mut file = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    file.write_all(&bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io("write", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io("rename", &tmp, e))?;
+    Ok(())
+}

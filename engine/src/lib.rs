@@ -1,0 +1,20 @@
+//! berth's embedded container engine: no HTTP, no UI.
+//!
+//! The public API is [`Engine`] (async functions over images and containers) plus the
+//! modules' own types. One module per concept: `image` (references, content store, archives,
+//! layer unpacking), `runtime` (namespaces, rootfs, cgroups, the shim), `container`
+//! (lifecycle and state), `logs` (the per-container log format), `db` (the catalogue).
+
+mod catalog;
+pub mod container;
+pub mod db;
+pub mod digest;
+mod engine;
+mod error;
+pub mod image;
+pub mod logs;
+pub mod runtime;
+
+pub use catalog::ImageSummary;
+pub use engine::{Engine, EngineConfig, ExitWaiter};
+pub use error::{Error, Result};

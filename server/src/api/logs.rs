@@ -1,0 +1,137 @@
+//! Log streams over HTTP: `GET …/logs` (optionally following) and `POST …/attach` (follow from
+//! the first line, optionally start, and end with the exit code), as multiplexed frames.
+
+use super::{ApiError, ApiResult};
+use crate::frames;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use berth_engine::container::{LogFollower, LogOptions};
+use berth_engine::logs::{LogRecord, Stream};
+use berth_engine::{Engine, ExitWaiter};
+use bytes::BytesMut;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct LogsQuery {
+    follow: Option<bool>,
+    /// A number of lines, or `all`.
+    tail: Option<String>,
+    timestamps: Option<bool>,
+}
+
+pub async fn logs(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+    Query(query): Query<LogsQuery>,
+) -> ApiResult<Response> {
+    let tail = match query.tail.as_deref() {
+        None | Some("all") | Some("") => None,
+        Some(n) => Some(
+            n.parse::<usize>()
+                .map_err(|_| ApiError::bad_request(format!("invalid tail value {n:?}")))?,
+        ),
+    };
+    let options = LogOptions {
+        follow: query.follow.unwrap_or(false),
+        tail,
+    };
+    let follower = engine.logs(&id, options).await?;
+    Ok(stream_response(follower, None, query.timestamps.unwrap_or(false)))
+}
+
+#[derive(Deserialize)]
+pub struct AttachQuery {
+    /// Start the container once attached (`run` without `-d`).
+    start: Option<bool>,
+}
+
+pub async fn attach(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+    Query(query): Query<AttachQuery>,
+) -> ApiResult<Response> {
+    // Subscribe to the exit and open the log before starting, so nothing is missed.
+    let waiter = engine.exit_waiter(&id).await?;
+    let follower = engine
+        .logs(
+            &id,
+            LogOptions {
+                follow: true,
+                tail: None,
+            },
+        )
+        .await?;
+    if query.start.unwrap_or(false) {
+        engine.start(&id).await?;
+    }
+    Ok(stream_response(follower, Some(waiter), false))
+}
+
+/// Renders log records as frames; with a waiter, a last SYSTEM frame carries the exit code.
+fn stream_response(follower: LogFollower, waiter: Option<ExitWaiter>, timestamps: bool) -> Response {
+    struct Pump {
+        follower: LogFollower,
+        waiter: Option<ExitWaiter>,
+    }
+    let body = futures::stream::unfold(
+        Some(Pump { follower, waiter }),
+        move |state| async move {
+            let mut pump = state?;
+            match pump.follower.next_batch().await {
+                Some(Ok(batch)) => {
+                    let mut out = BytesMut::new();
+                    for record in &batch {
+                        encode_record(&mut out, record, timestamps);
+                    }
+                    Some((Ok::<_, std::io::Error>(out.freeze()), Some(pump)))
+                }
+                Some(Err(e)) => {
+                    let mut out = BytesMut::new();
+                    let message = serde_json::json!({ "error": e.to_string() }).to_string();
+                    frames::encode(&mut out, frames::SYSTEM, message.as_bytes());
+                    Some((Ok(out.freeze()), None))
+                }
+                None => {
+                    let waiter = pump.waiter.take()?;
+                    let message = match waiter.wait().await {
+                        Ok(code) => serde_json::json!({ "exit_code": code }),
+                        Err(e) => serde_json::json!({ "error": e.to_string() }),
+                    };
+                    let mut out = BytesMut::new();
+                    frames::encode(&mut out, frames::SYSTEM, message.to_string().as_bytes());
+                    Some((Ok(out.freeze()), None))
+                }
+            }
+        },
+    );
+    (
+        [(header::CONTENT_TYPE, "application/vnd.berth.multiplexed-stream")],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+fn encode_record(out: &mut BytesMut, record: &LogRecord, timestamps: bool) {
+    let stream = match record.stream {
+        Stream::Stdout => frames::STDOUT,
+        Stream::Stderr => frames::STDERR,
+    };
+    let mut payload = Vec::with_capacity(record.line.len() + 40);
+    if timestamps {
+        payload.extend_from_slice(rfc3339(record.time_ns).as_bytes());
+        payload.push(b' ');
+    }
+    payload.extend_from_slice(&record.line);
+    if !record.partial {
+        payload.push(b'\n');
+    }
+    frames::encode(out, stream, &payload);
+}
+
+/// Unix nanoseconds as RFC 3339 UTC with nanoseconds, as docker prints log times.
+pub fn rfc3339(time_ns: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(time_ns.max(0) as u64);
+    humantime::format_rfc3339_nanos(time).to_string()
+}

@@ -1,0 +1,106 @@
+//! The HTTP API (`/api/v1/...`) that the CLI and the dashboard use: a thin adapter that parses
+//! requests, calls the engine and renders JSON, streams or WebSockets.
+
+mod containers;
+mod images;
+mod logs;
+mod logs_ws;
+
+pub use containers::WaitResponse;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use berth_engine::Engine;
+use serde::Serialize;
+
+pub fn router(engine: Engine) -> Router {
+    Router::new()
+        .route("/api/v1/version", get(version))
+        .route("/api/v1/images", get(images::list))
+        .route("/api/v1/images/load", post(images::load))
+        .route(
+            "/api/v1/containers",
+            get(containers::list).post(containers::create),
+        )
+        .route(
+            "/api/v1/containers/{id}",
+            get(containers::inspect).delete(containers::remove),
+        )
+        .route("/api/v1/containers/{id}/start", post(containers::start))
+        .route("/api/v1/containers/{id}/stop", post(containers::stop))
+        .route("/api/v1/containers/{id}/kill", post(containers::kill))
+        .route("/api/v1/containers/{id}/wait", post(containers::wait))
+        .route("/api/v1/containers/{id}/logs", get(logs::logs))
+        .route("/api/v1/containers/{id}/attach", post(logs::attach))
+        .route("/api/v1/containers/{id}/logs/ws", get(logs_ws::upgrade))
+        .with_state(engine)
+}
+
+#[derive(Serialize)]
+struct Version {
+    version: &'static str,
+    api: &'static str,
+}
+
+async fn version() -> Json<Version> {
+    Json(Version {
+        version: env!("CARGO_PKG_VERSION"),
+        api: "v1",
+    })
+}
+
+/// An error as the API returns it: a status and `{"message": "..."}`.
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+#[derive(Serialize, serde::Deserialize)]
+pub struct ErrorBody {
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<berth_engine::Error> for ApiError {
+    fn from(err: berth_engine::Error) -> Self {
+        use berth_engine::Error as E;
+        let status = match &err {
+            E::NotFound { .. } => StatusCode::NOT_FOUND,
+            E::Conflict(_) => StatusCode::CONFLICT,
+            E::InvalidInput(_) => StatusCode::BAD_REQUEST,
+            E::Image(e) if e.is_bad_input() => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!("{err}");
+        }
+        ApiError {
+            status,
+            message: err.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(ErrorBody {
+                message: self.message,
+            }),
+        )
+            .into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,102 @@
+//! How the CLI prints things: tables, sizes, ages and container statuses, as docker does.
+
+use berth_engine::container::{ContainerState, ContainerSummary};
+
+/// Columns padded to the widest cell plus three spaces, as docker's tables.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let mut out = String::new();
+    let header_cells: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    for row in std::iter::once(&header_cells).chain(rows.iter()) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let pad = widths[i] - cell.chars().count() + 3;
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `1.2MB`, `512kB`, `12B` (decimal units, as docker prints sizes).
+pub fn size(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    match b {
+        b if b >= 1e9 => format!("{:.3}GB", b / 1e9),
+        b if b >= 1e6 => format!("{:.3}MB", b / 1e6),
+        b if b >= 1e3 => format!("{:.3}kB", b / 1e3),
+        b => format!("{b}B"),
+    }
+    .replace(".000", "")
+}
+
+/// `5 seconds`, `About a minute`, `3 hours` … as docker's human durations.
+pub fn duration(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0 => "Less than a second".into(),
+        1 => "1 second".into(),
+        s if s < 60 => format!("{s} seconds"),
+        s if s < 120 => "About a minute".into(),
+        s if s < 3600 => format!("{} minutes", s / 60),
+        s if s < 7200 => "About an hour".into(),
+        s if s < 48 * 3600 => format!("{} hours", s / 3600),
+        s => format!("{} days", s / 86400),
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// `Up 5 seconds`, `Exited (3) 2 minutes ago`, `Created`.
+pub fn status(c: &ContainerSummary, now: i64) -> String {
+    match c.state {
+        ContainerState::Created => "Created".into(),
+        ContainerState::Running => {
+            format!("Up {}", duration(now - c.started_at_ms.unwrap_or(now)))
+        }
+        ContainerState::Exited => format!(
+            "Exited ({}) {} ago",
+            c.exit_code.unwrap_or(0),
+            duration(now - c.finished_at_ms.unwrap_or(now))
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_pad_columns() {
+        let out = table(&["A", "BB"], &[vec!["xyz".into(), "1".into()]]);
+        assert_eq!(out, "A     BB\nxyz   1\n");
+    }
+
+    #[test]
+    fn sizes_and_durations_read_like_docker() {
+        assert_eq!(size(12), "12B");
+        assert_eq!(size(1_500_000), "1.500MB");
+        assert_eq!(size(2_000_000), "2MB");
+        assert_eq!(duration(5_000), "5 seconds");
+        assert_eq!(duration(90_000), "About a minute");
+        assert_eq!(duration(3 * 3600 * 1000), "3 hours");
+    }
+}

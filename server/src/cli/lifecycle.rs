@@ -1,0 +1,155 @@
+//! `berth start|stop|kill|rm|wait|inspect`: verbs that act on containers by id or name and
+//! print each name as docker does, going on with the others when one fails.
+
+use super::segment;
+use crate::client::Client;
+use anyhow::{anyhow, Result};
+use berth_engine::container::ContainerSummary;
+use hyper::Method;
+
+#[derive(clap::Args)]
+pub struct StartArgs {
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container
+    #[arg(short = 't', long = "time")]
+    time: Option<u64>,
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct KillArgs {
+    /// Signal to send to the container
+    #[arg(short = 's', long = "signal", default_value = "KILL")]
+    signal: String,
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct RmArgs {
+    /// Force the removal of a running container (uses SIGKILL)
+    #[arg(short, long)]
+    force: bool,
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct WaitArgs {
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct InspectArgs {
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+/// Runs `action` on each container; prints its name on success, the error on failure;
+/// exit code 1 if any failed.
+async fn each<F, Fut>(containers: &[String], action: F) -> Result<i32>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>>>,
+{
+    let mut failed = 0;
+    for container in containers {
+        match action(segment(container)).await {
+            Ok(Some(line)) => println!("{line}"),
+            Ok(None) => println!("{container}"),
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                failed += 1;
+            }
+        }
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+pub async fn start(client: &Client, args: StartArgs) -> Result<i32> {
+    each(&args.containers, |id| async move {
+        client
+            .json::<ContainerSummary>(Method::POST, &format!("/api/v1/containers/{id}/start"), None::<&()>)
+            .await?;
+        Ok(None)
+    })
+    .await
+}
+
+pub async fn stop(client: &Client, args: StopArgs) -> Result<i32> {
+    let query = args.time.map(|t| format!("?t={t}")).unwrap_or_default();
+    each(&args.containers, |id| {
+        let query = query.clone();
+        async move {
+            client
+                .json::<ContainerSummary>(
+                    Method::POST,
+                    &format!("/api/v1/containers/{id}/stop{query}"),
+                    None::<&()>,
+                )
+                .await?;
+            Ok(None)
+        }
+    })
+    .await
+}
+
+pub async fn kill(client: &Client, args: KillArgs) -> Result<i32> {
+    let signal = segment(&args.signal);
+    each(&args.containers, |id| {
+        let signal = signal.clone();
+        async move {
+            client
+                .call(Method::POST, &format!("/api/v1/containers/{id}/kill?signal={signal}"))
+                .await?;
+            Ok(None)
+        }
+    })
+    .await
+}
+
+pub async fn rm(client: &Client, args: RmArgs) -> Result<i32> {
+    let force = args.force;
+    each(&args.containers, |id| async move {
+        client
+            .call(Method::DELETE, &format!("/api/v1/containers/{id}?force={force}"))
+            .await?;
+        Ok(None)
+    })
+    .await
+}
+
+pub async fn wait(client: &Client, args: WaitArgs) -> Result<i32> {
+    each(&args.containers, |id| async move {
+        let waited: crate::api::WaitResponse = client
+            .json(Method::POST, &format!("/api/v1/containers/{id}/wait"), None::<&()>)
+            .await?;
+        Ok(Some(waited.exit_code.to_string()))
+    })
+    .await
+}
+
+pub async fn inspect(client: &Client, args: InspectArgs) -> Result<i32> {
+    let mut found = Vec::new();
+    let mut failed = false;
+    for container in &args.containers {
+        let path = format!("/api/v1/containers/{}", segment(container));
+        match client.json::<serde_json::Value>(Method::GET, &path, None::<&()>).await {
+            Ok(value) => found.push(value),
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                failed = true;
+            }
+        }
+    }
+    let text = serde_json::to_string_pretty(&found).map_err(|e| anyhow!(e))?;
+    println!("{text}");
+    Ok(if failed { 1 } else { 0 })
+}

@@ -1,0 +1,33 @@
+//! `berth logs [-f] [--tail N] [-t] CONTAINER`.
+
+use super::{print_stream, segment};
+use crate::client::Client;
+use anyhow::Result;
+use hyper::Method;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Follow log output
+    #[arg(short, long)]
+    follow: bool,
+    /// Number of lines to show from the end of the logs ("all" for all)
+    #[arg(short = 'n', long, default_value = "all")]
+    tail: String,
+    /// Show timestamps
+    #[arg(short, long)]
+    timestamps: bool,
+    container: String,
+}
+
+pub async fn run(client: &Client, args: Args) -> Result<i32> {
+    let path = format!(
+        "/api/v1/containers/{}/logs?follow={}&tail={}&timestamps={}",
+        segment(&args.container),
+        args.follow,
+        segment(&args.tail),
+        args.timestamps
+    );
+    let body = client.stream(Method::GET, &path).await?;
+    print_stream(body).await?;
+    Ok(0)
+}

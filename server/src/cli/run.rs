@@ -1,0 +1,161 @@
+//! `berth run` and `berth create`: create a container from an image; `run` also starts it and,
+//! unless detached, streams its output and exits with its exit code.
+
+use super::{print_stream, segment};
+use crate::client::{Client, DaemonError};
+use anyhow::Result;
+use berth_engine::container::{ContainerSummary, CreateOptions};
+use hyper::{Method, StatusCode};
+
+/// Options shared by `create` and `run`.
+#[derive(clap::Args)]
+pub struct CreateArgs {
+    /// Assign a name to the container
+    #[arg(long)]
+    name: Option<String>,
+    /// Automatically remove the container when it exits
+    #[arg(long)]
+    rm: bool,
+    /// Set environment variables (KEY=VALUE)
+    #[arg(short = 'e', long = "env")]
+    env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long = "workdir")]
+    workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short = 'u', long = "user")]
+    user: Option<String>,
+    /// Container host name
+    #[arg(long)]
+    hostname: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long)]
+    entrypoint: Option<String>,
+    /// The image to create the container from
+    image: String,
+    /// The command and its arguments (replaces the image's Cmd)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Run container in background and print container ID
+    #[arg(short, long)]
+    detach: bool,
+    #[command(flatten)]
+    create: CreateArgs,
+}
+
+impl CreateArgs {
+    fn options(&self) -> CreateOptions {
+        CreateOptions {
+            image: self.image.clone(),
+            name: self.name.clone(),
+            cmd: self.command.clone(),
+            entrypoint: self
+                .entrypoint
+                .as_ref()
+                .map(|e| if e.is_empty() { vec![] } else { vec![e.clone()] }),
+            env: self.env.iter().map(|e| with_host_value(e)).collect(),
+            workdir: self.workdir.clone(),
+            hostname: self.hostname.clone(),
+            user: self.user.clone(),
+            auto_remove: self.rm,
+        }
+    }
+}
+
+/// `-e NAME` without `=` takes the value from the CLI's own environment, as docker does.
+fn with_host_value(pair: &str) -> String {
+    if pair.contains('=') {
+        pair.to_string()
+    } else {
+        match std::env::var(pair) {
+            Ok(value) => format!("{pair}={value}"),
+            Err(_) => pair.to_string(),
+        }
+    }
+}
+
+async fn create_container(client: &Client, args: &CreateArgs) -> Result<ContainerSummary> {
+    let result = client
+        .json(Method::POST, "/api/v1/containers", Some(&args.options()))
+        .await;
+    if let Err(e) = &result {
+        if let Some(daemon) = e.downcast_ref::<DaemonError>() {
+            if daemon.status == StatusCode::NOT_FOUND && daemon.message.starts_with("no such image") {
+                eprintln!("Unable to find image '{}' locally", args.image);
+            }
+        }
+    }
+    result
+}
+
+pub async fn create(client: &Client, args: CreateArgs) -> Result<i32> {
+    let container = create_container(client, &args).await?;
+    println!("{}", container.id);
+    Ok(0)
+}
+
+/// Exit codes as docker's: 125 when the daemon refuses, 127 when the command is not found,
+/// 126 when it cannot be run; otherwise the container's own exit code.
+pub async fn run(client: &Client, args: Args) -> Result<i32> {
+    match run_inner(client, args).await {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            eprintln!("berth: {e:#}");
+            let text = format!("{e:#}");
+            Ok(if text.contains("not found") && text.contains("exec") {
+                127
+            } else if text.contains("permission denied") && text.contains("exec") {
+                126
+            } else {
+                125
+            })
+        }
+    }
+}
+
+async fn run_inner(client: &Client, args: Args) -> Result<i32> {
+    let container = create_container(client, &args.create).await?;
+    let id = segment(&container.id);
+    if args.detach {
+        let started = client
+            .json::<ContainerSummary>(Method::POST, &format!("/api/v1/containers/{id}/start"), None::<&()>)
+            .await;
+        if let Err(e) = started {
+            if args.create.rm {
+                let _ = client
+                    .call(Method::DELETE, &format!("/api/v1/containers/{id}?force=true"))
+                    .await;
+            }
+            return Err(e);
+        }
+        println!("{}", container.id);
+        return Ok(0);
+    }
+    let attached = client
+        .stream(Method::POST, &format!("/api/v1/containers/{id}/attach?start=true"))
+        .await;
+    let body = match attached {
+        Ok(body) => body,
+        Err(e) => {
+            if args.create.rm {
+                let _ = client
+                    .call(Method::DELETE, &format!("/api/v1/containers/{id}?force=true"))
+                    .await;
+            }
+            return Err(e);
+        }
+    };
+    match print_stream(body).await? {
+        Some(code) => Ok(code),
+        None => {
+            let waited: crate::api::WaitResponse = client
+                .json(Method::POST, &format!("/api/v1/containers/{id}/wait"), None::<&()>)
+                .await?;
+            Ok(waited.exit_code)
+        }
+    }
+}

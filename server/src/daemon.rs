@@ -1,0 +1,97 @@
+//! `berth serve`: opens the engine on its data root and serves the dashboard and the API on a
+//! TCP address (for browsers) and a unix socket (for the CLI), until SIGINT or SIGTERM.
+
+use crate::{api, web};
+use anyhow::{bail, Context, Result};
+use berth_engine::{Engine, EngineConfig};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Where berth keeps its images, containers and catalogue
+    #[arg(long, default_value = "/var/lib/berth", env = "BERTH_DATA_ROOT")]
+    data_root: PathBuf,
+    /// Address of the web dashboard and HTTP API
+    #[arg(long, default_value = "127.0.0.1:7878", env = "BERTH_LISTEN")]
+    listen: String,
+    /// Unix socket for the CLI
+    #[arg(long, default_value = crate::client::DEFAULT_SOCKET, env = "BERTH_SOCKET")]
+    socket: PathBuf,
+}
+
+pub async fn serve(args: ServeArgs) -> Result<()> {
+    if !nix::unistd::geteuid().is_root() {
+        bail!("berth serve must run as root: it creates namespaces, cgroups and mounts");
+    }
+    let shim_program = std::env::current_exe().context("cannot find berth's own executable")?;
+    let engine = Engine::open(EngineConfig {
+        data_root: args.data_root.clone(),
+        shim_program,
+    })
+    .await
+    .with_context(|| format!("cannot open the data root {}", args.data_root.display()))?;
+
+    let app = api::router(engine.clone()).merge(web::router(engine.clone()));
+
+    let tcp = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let unix = bind_socket(&args.socket)?;
+    let address = tcp.local_addr().context("reading the listening address")?;
+    tracing::info!(data_root = %args.data_root.display(), socket = %args.socket.display(), "berth is ready");
+    println!("berth is serving the dashboard at http://{address}/containers");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let tcp_server = axum::serve(tcp, app.clone()).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let unix_server = axum::serve(unix, app).with_graceful_shutdown(stopped(stop_rx));
+    let signals = async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    let (tcp_result, unix_result, ()) = tokio::join!(
+        async { tcp_server.await },
+        async { unix_server.await },
+        signals
+    );
+    let _ = std::fs::remove_file(&args.socket);
+    tcp_result.context("the HTTP server failed")?;
+    unix_result.context("the socket server failed")?;
+    // Containers keep running under their shims; the next `serve` re-attaches to them.
+    tracing::info!("berth stopped; running containers keep running");
+    Ok(())
+}
+
+fn bind_socket(path: &PathBuf) -> Result<tokio::net::UnixListener> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!("another daemon is already listening on {}", path.display());
+        }
+        std::fs::remove_file(path).with_context(|| format!("cannot remove stale {}", path.display()))?;
+    }
+    let listener = tokio::net::UnixListener::bind(path)
+        .with_context(|| format!("cannot listen on {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+        .with_context(|| format!("cannot set the mode of {}", path.display()))?;
+    Ok(listener)
+}
+
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

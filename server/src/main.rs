@@ -1,0 +1,110 @@
+//! `berth`: the daemon (`serve`: engine + dashboard + API), the CLI verbs that talk to it, and
+//! the per-container shim (`berth shim`, re-executed by the daemon).
+
+mod api;
+mod cli;
+mod client;
+mod daemon;
+mod frames;
+mod web;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "berth", version, about = "A container engine with a web dashboard, in one binary")]
+struct Args {
+    /// Daemon socket to connect to (unix:///path or tcp://host:port) [env: BERTH_HOST]
+    #[arg(short = 'H', long = "host", global = true)]
+    host: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: the engine, the web dashboard and the API
+    Serve(daemon::ServeArgs),
+    /// Load images from a `docker save` tar or an OCI archive
+    Load(cli::load::Args),
+    /// List images
+    Images(cli::images::Args),
+    /// Create and run a container
+    Run(cli::run::Args),
+    /// Create a container without starting it
+    Create(cli::run::CreateArgs),
+    /// Start stopped containers
+    Start(cli::lifecycle::StartArgs),
+    /// List containers
+    Ps(cli::ps::Args),
+    /// Show a container's log
+    Logs(cli::logs::Args),
+    /// Stop running containers (SIGTERM, then SIGKILL after a grace period)
+    Stop(cli::lifecycle::StopArgs),
+    /// Send a signal to running containers
+    Kill(cli::lifecycle::KillArgs),
+    /// Remove containers
+    Rm(cli::lifecycle::RmArgs),
+    /// Wait for containers to exit and print their exit codes
+    Wait(cli::lifecycle::WaitArgs),
+    /// Show a container's details as JSON
+    Inspect(cli::lifecycle::InspectArgs),
+    /// Monitor one container (internal: started by the daemon)
+    #[command(hide = true)]
+    Shim { spec: PathBuf },
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Command::Shim { spec } = &args.command {
+        // The shim stays synchronous and small: no async runtime, no logging set-up.
+        std::process::exit(berth_engine::runtime::shim::main(spec));
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("berth: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = runtime.block_on(dispatch(args));
+    std::process::exit(code);
+}
+
+async fn dispatch(args: Args) -> i32 {
+    let result = match args.command {
+        Command::Serve(serve) => daemon::serve(serve).await.map(|()| 0),
+        command => match cli::connect(args.host.as_deref()) {
+            Err(e) => Err(e),
+            Ok(client) => match command {
+                Command::Load(a) => cli::load::run(&client, a).await,
+                Command::Images(a) => cli::images::run(&client, a).await,
+                Command::Run(a) => cli::run::run(&client, a).await,
+                Command::Create(a) => cli::run::create(&client, a).await,
+                Command::Start(a) => cli::lifecycle::start(&client, a).await,
+                Command::Ps(a) => cli::ps::run(&client, a).await,
+                Command::Logs(a) => cli::logs::run(&client, a).await,
+                Command::Stop(a) => cli::lifecycle::stop(&client, a).await,
+                Command::Kill(a) => cli::lifecycle::kill(&client, a).await,
+                Command::Rm(a) => cli::lifecycle::rm(&client, a).await,
+                Command::Wait(a) => cli::lifecycle::wait(&client, a).await,
+                Command::Inspect(a) => cli::lifecycle::inspect(&client, a).await,
+                Command::Serve(_) | Command::Shim { .. } => Ok(0),
+            },
+        },
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            cli::exit_code_for(&e)
+        }
+    }
+}
