@@ -4,6 +4,7 @@
 use crate::{api, web};
 use anyhow::{bail, Context, Result};
 use berth_engine::{Engine, EngineConfig};
+use std::future::IntoFuture;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
@@ -44,19 +45,25 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let tcp_server = axum::serve(tcp, app.clone()).with_graceful_shutdown(stopped(stop_rx.clone()));
-    let unix_server = axum::serve(unix, app).with_graceful_shutdown(stopped(stop_rx));
-    let signals = async move {
+    let unix_server = axum::serve(unix, app).with_graceful_shutdown(stopped(stop_rx.clone()));
+    tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
+    });
+    // Followers of logs keep connections open; after a stop request they get a short grace.
+    let grace = async {
+        stopped(stop_rx).await;
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     };
-    let (tcp_result, unix_result, ()) = tokio::join!(
-        async { tcp_server.await },
-        async { unix_server.await },
-        signals
-    );
+    let servers = async { tokio::join!(tcp_server.into_future(), unix_server.into_future()) };
+    let result = tokio::select! {
+        (tcp_result, unix_result) = servers => {
+            tcp_result.context("the HTTP server failed").and(unix_result.context("the socket server failed"))
+        }
+        () = grace => Ok(()),
+    };
     let _ = std::fs::remove_file(&args.socket);
-    tcp_result.context("the HTTP server failed")?;
-    unix_result.context("the socket server failed")?;
+    result?;
     // Containers keep running under their shims; the next `serve` re-attaches to them.
     tracing::info!("berth stopped; running containers keep running");
     Ok(())

@@ -1,0 +1,206 @@
+//! Test harness: a `berth serve` of its own (temp data root, free loopback port, own socket),
+//! the project's busybox test images, and a CLI runner; everything is torn down on drop.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BERTH: &str = env!("CARGO_BIN_EXE_berth");
+
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub data_root: PathBuf,
+    pub socket: PathBuf,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+/// The test images, built once per test binary from Debian's busybox-static.
+pub fn images() -> &'static berth_testkit::TestImages {
+    static IMAGES: std::sync::OnceLock<(tempfile::TempDir, berth_testkit::TestImages)> =
+        std::sync::OnceLock::new();
+    &IMAGES
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("tempdir for images");
+            let images =
+                berth_testkit::build_busybox_images(dir.path()).expect("build the test images");
+            (dir, images)
+        })
+        .1
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Daemon {
+    pub fn start() -> Daemon {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-test-")
+            .tempdir()
+            .expect("tempdir");
+        let data_root = dir.path().join("data");
+        let socket = dir.path().join("berth.sock");
+        let port = free_port();
+        let mut daemon = Daemon {
+            dir,
+            data_root,
+            socket,
+            port,
+            child: None,
+        };
+        daemon.spawn();
+        daemon
+    }
+
+    /// (Re)starts the daemon process on the same data root, socket and port.
+    pub fn spawn(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("daemon.log")).expect("daemon log");
+        let child = Command::new(BERTH)
+            .args(["serve", "--data-root"])
+            .arg(&self.data_root)
+            .args(["--listen", &format!("127.0.0.1:{}", self.port), "--socket"])
+            .arg(&self.socket)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn berth serve");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::os::unix::net::UnixStream::connect(&self.socket).is_err() {
+            if Instant::now() > deadline {
+                panic!("the daemon did not come up:\n{}", self.daemon_log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the daemon process (as `kill -9` would), leaving containers to their shims.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn daemon_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    /// Runs `berth -H <this daemon> ARGS…`.
+    pub fn berth(&self, args: &[&str]) -> Output {
+        Command::new(BERTH)
+            .arg("-H")
+            .arg(self.host())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run berth")
+    }
+
+    /// Runs a verb that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.berth(args);
+        assert!(
+            out.status.success(),
+            "berth {args:?} failed ({:?}):\nstdout: {}\nstderr: {}\ndaemon: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.daemon_log()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn load_busybox(&self) {
+        let tar = images().docker_archive.to_string_lossy().into_owned();
+        let out = self.ok(&["load", "-i", &tar]);
+        assert!(out.contains("Loaded image: busybox:latest"), "{out}");
+    }
+
+    /// Lists every file under `dir` with its size and mode, to compare trees before/after.
+    pub fn tree(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+                let rel = path.strip_prefix(base).unwrap_or(&path).display().to_string();
+                use std::os::unix::fs::MetadataExt;
+                out.push(format!("{rel} {} {:o} {}", meta.len(), meta.mode(), meta.mtime()));
+                if meta.is_dir() {
+                    walk(&path, base, out);
+                }
+            }
+        }
+        walk(dir, dir, &mut out);
+        out.sort();
+        out
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.child.is_none() {
+            self.spawn();
+        }
+        // Remove every container (killing running ones) so no process or cgroup outlives the test.
+        let ids = self.berth(&["ps", "-aq"]);
+        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
+            let _ = self.berth(&["rm", "-f", id]);
+        }
+        if let Some(mut child) = self.child.take() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                match child.try_wait() {
+                    Ok(Some(_)) => break,
+                    _ if Instant::now() > deadline => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break;
+                    }
+                    _ => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        }
+    }
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Polls `check` until it holds or `limit` passes.
+pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    check()
+}
