@@ -1,0 +1,325 @@
+//! The container runtime: namespaces, rootfs, cgroups and the shim that monitors one container.
+//!
+//! The daemon writes a [`ContainerSpec`] as `shim.json` and calls [`spawn_shim`], which runs
+//! `berth shim <spec>` (see [`shim::main`]). The shim creates the container, reports the pids,
+//! then outlives the daemon: it writes the container's log, reaps it, removes its cgroup and
+//! leaves an [`ExitRecord`] at `spec.exit_path`.
+
+pub mod cgroup;
+mod init;
+mod net;
+mod process;
+mod rootfs;
+pub mod shim;
+pub mod spec;
+
+pub use spec::{ContainerSpec, RootfsSpec};
+
+use cgroup::{Cgroup, CgroupError, CgroupManager};
+use serde::{Deserialize, Serialize};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// How a container ended, written by its shim as JSON at `spec.exit_path`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ExitRecord {
+    /// The exit status, or 128 + the signal number when killed by a signal (as docker).
+    pub exit_code: i32,
+    /// The signal that killed the init, if one did.
+    pub signal: Option<i32>,
+    /// When the shim reaped the init, in milliseconds since the Unix epoch.
+    pub finished_at_ms: i64,
+    /// Whether the kernel's OOM killer killed a process of the container.
+    pub oom_killed: bool,
+}
+
+/// The shim's report once the container's command has been exec'd.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Started {
+    /// The surviving shim process (not the daemon's child).
+    pub shim_pid: i32,
+    /// Host pid of the container's init.
+    pub pid: i32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("failed to {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("failed to run shim {}: {source}", program.display())]
+    SpawnShim { program: PathBuf, source: io::Error },
+    /// The container did not start; the shim's message, e.g.
+    /// `exec: "nosuchcmd": executable file not found in $PATH`.
+    #[error("{0}")]
+    Start(String),
+    #[error("shim gave an unreadable report: {0:?}")]
+    BadReport(String),
+    #[error("invalid {what} {}: {source}", path.display())]
+    Json {
+        what: &'static str,
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("invalid container spec: {0}")]
+    InvalidSpec(String),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+}
+
+impl RuntimeError {
+    fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
+        RuntimeError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Runs `<shim_program> shim <spec_path>`, waits for its one-line report, returns the pids;
+/// on failure returns the shim's stderr message as the error.
+///
+/// Blocks until the command was exec'd (or failed): call it from a blocking thread.
+pub fn spawn_shim(shim_program: &Path, spec_path: &Path) -> Result<Started, RuntimeError> {
+    let output = Command::new(shim_program)
+        .arg("shim")
+        .arg(spec_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|source| RuntimeError::SpawnShim {
+            program: shim_program.to_path_buf(),
+            source,
+        })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let message = stderr.trim();
+        return Err(RuntimeError::Start(if message.is_empty() {
+            format!("shim failed ({})", output.status)
+        } else {
+            message.to_string()
+        }));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.trim()).map_err(|_| RuntimeError::BadReport(stdout.to_string()))
+}
+
+/// The exit record at `path`, or `None` while the container has not ended.
+pub fn read_exit_record(path: &Path) -> Result<Option<ExitRecord>, RuntimeError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(RuntimeError::io("read", path, e)),
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|source| RuntimeError::Json {
+            what: "exit record",
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Idempotent: removes the container's cgroup if still there, killing whatever is left in
+/// it (call it only for a container that has ended or whose shim is gone).
+pub fn cleanup(spec: &ContainerSpec) -> Result<(), RuntimeError> {
+    let cg = Cgroup::open(Path::new(cgroup::CGROUP_ROOT), &spec.cgroup_path)?;
+    if cg.paths().iter().any(|p| p.exists()) {
+        cg.kill_all()?;
+        cg.remove()?;
+    }
+    Ok(())
+}
+
+/// Writes the exit record atomically: a temp file in the same directory, fsync, rename,
+/// fsync of the directory. Readers see no record or a whole one.
+pub(crate) fn write_exit_record(path: &Path, record: &ExitRecord) -> Result<(), RuntimeError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let json = serde_json::to_vec(record).map_err(|source| RuntimeError::Json {
+        what: "exit record",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let write = || -> io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&json)?;
+        f.sync_all()
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(RuntimeError::io("write", &tmp, e));
+    }
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(RuntimeError::io("rename exit record to", path, e));
+    }
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| RuntimeError::io("sync", dir, e))
+}
+
+/// Checks what the kernel would otherwise reject with a less clear message.
+pub(crate) fn validate_spec(spec: &ContainerSpec) -> Result<(), RuntimeError> {
+    let bad = |m: String| Err(RuntimeError::InvalidSpec(m));
+    if spec.args.is_empty() {
+        return bad("no command specified".into());
+    }
+    if !spec.cwd.starts_with('/') {
+        return bad(format!("working directory {:?} is not absolute", spec.cwd));
+    }
+    if spec.hostname.len() > 64 {
+        return bad(format!(
+            "hostname {:?} is longer than 64 bytes",
+            spec.hostname
+        ));
+    }
+    cgroup::relative_path(&spec.cgroup_path)?;
+    for (what, p) in [
+        ("rootfs mountpoint", &spec.rootfs.mountpoint),
+        ("upper dir", &spec.rootfs.upper),
+        ("work dir", &spec.rootfs.work),
+        ("log path", &spec.log_path),
+        ("exit path", &spec.exit_path),
+    ] {
+        if !p.is_absolute() {
+            return bad(format!("{what} {} is not absolute", p.display()));
+        }
+    }
+    if spec.rootfs.lower.is_empty() {
+        return bad("rootfs has no lower layer".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample_spec(dir: &Path) -> ContainerSpec {
+        ContainerSpec {
+            id: "a".repeat(64),
+            hostname: "aaaaaaaaaaaa".into(),
+            args: vec!["sh".into()],
+            env: vec!["PATH=/bin".into()],
+            cwd: "/".into(),
+            uid: 0,
+            gid: 0,
+            rootfs: RootfsSpec {
+                lower: vec![dir.join("layer")],
+                upper: dir.join("upper"),
+                work: dir.join("work"),
+                mountpoint: dir.join("rootfs"),
+                readonly: false,
+            },
+            cgroup_path: "berth/aaaa".into(),
+            log_path: dir.join("log"),
+            exit_path: dir.join("exit.json"),
+        }
+    }
+
+    #[test]
+    fn exit_record_round_trips_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exit.json");
+        assert_eq!(read_exit_record(&path).unwrap(), None);
+        let rec = ExitRecord {
+            exit_code: 137,
+            signal: Some(9),
+            finished_at_ms: 1_700_000_000_000,
+            oom_killed: false,
+        };
+        write_exit_record(&path, &rec).unwrap();
+        assert_eq!(read_exit_record(&path).unwrap(), Some(rec));
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("exit.json")]);
+    }
+
+    #[test]
+    fn garbage_exit_record_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exit.json");
+        std::fs::write(&path, "{").unwrap();
+        let err = read_exit_record(&path).unwrap_err().to_string();
+        assert!(
+            err.starts_with("invalid exit record") && err.contains("exit.json"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn spawn_shim_reports_a_missing_program() {
+        let err = spawn_shim(Path::new("/nonexistent/berth"), Path::new("/x.json")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("failed to run shim /nonexistent/berth"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn spawn_shim_passes_on_the_shim_error_and_parses_the_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("fake-shim");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\n[ \"$1\" = shim ] || exit 9\ncase \"$2\" in\n\
+             *ok*) echo '{\"shim_pid\":12,\"pid\":34}';;\n\
+             *) echo 'exec: \"x\": executable file not found in $PATH' >&2; exit 1;;\nesac\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let started = spawn_shim(&fake, Path::new("/c/ok.json")).unwrap();
+        assert_eq!(
+            started,
+            Started {
+                shim_pid: 12,
+                pid: 34
+            }
+        );
+        let err = spawn_shim(&fake, Path::new("/c/bad.json")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "exec: \"x\": executable file not found in $PATH"
+        );
+    }
+
+    #[test]
+    fn validate_spec_catches_relative_paths_and_empty_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = sample_spec(dir.path());
+        validate_spec(&good).unwrap();
+        let mut s = good.clone();
+        s.args.clear();
+        assert!(validate_spec(&s).is_err());
+        let mut s = good.clone();
+        s.cwd = "work".into();
+        assert!(validate_spec(&s)
+            .unwrap_err()
+            .to_string()
+            .contains("not absolute"));
+        let mut s = good.clone();
+        s.cgroup_path = "../escape".into();
+        assert!(matches!(validate_spec(&s), Err(RuntimeError::Cgroup(_))));
+        let mut s = good;
+        s.log_path = "log".into();
+        assert!(validate_spec(&s).is_err());
+    }
+}

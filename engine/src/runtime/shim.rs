@@ -1,0 +1,334 @@
+//! `berth shim <spec.json>`: creates one container, then monitors it (log, reap, exit record,
+//! cgroup removal) in a process that is not the daemon's child and outlives it.
+//!
+//! Process tree: the daemon runs the shim (A); A forks the monitor (B) and waits for its
+//! report; B leaves A's session and stdio, clones the container's init (C) and reports "ok" once
+//! C exec'd, or an error after undoing everything. A prints `{"shim_pid":B,"pid":C}` and exits 0,
+//! or prints the error on stderr and exits 1 after B is gone. B keeps C's pipes and exit status.
+//!
+//! No async runtime and no threads: must be entered before the binary starts any thread.
+
+use super::cgroup::{Cgroup, CgroupManager, CGROUP_ROOT};
+use super::process::{self, Container};
+use super::spec::ContainerSpec;
+use super::{validate_spec, write_exit_record, ExitRecord, RuntimeError, Started};
+use crate::logs::{LogWriter, Stream};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::unistd::{fork, pipe2, setsid, ForkResult, Pid};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long an unterminated line may wait for its end before it is logged as partial.
+const PARTIAL_FLUSH_AFTER: Duration = Duration::from_millis(100);
+/// Bytes read from a pipe at once (a full default pipe buffer).
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The body of `berth shim <spec_path>`; returns the process exit code.
+pub fn main(spec_path: &Path) -> i32 {
+    let spec = match load_spec(spec_path) {
+        Ok(spec) => spec,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let (report_r, report_w) = match pipe2(OFlag::O_CLOEXEC) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("pipe: {e}");
+            return 1;
+        }
+    };
+    // SAFETY: the shim is single-threaded (see the module doc), so the child may run
+    // arbitrary code.
+    match unsafe { fork() } {
+        Err(e) => {
+            eprintln!("fork: {e}");
+            1
+        }
+        Ok(ForkResult::Child) => {
+            drop(report_r);
+            let code = monitor(spec_path, &spec, report_w);
+            // SAFETY: end the monitor without running the caller's code after `main`.
+            unsafe { libc::_exit(code) }
+        }
+        Ok(ForkResult::Parent { child }) => {
+            drop(report_w);
+            relay(child, report_r)
+        }
+    }
+}
+
+fn load_spec(path: &Path) -> Result<ContainerSpec, RuntimeError> {
+    let bytes = std::fs::read(path).map_err(|e| RuntimeError::io("read", path, e))?;
+    let spec: ContainerSpec =
+        serde_json::from_slice(&bytes).map_err(|source| RuntimeError::Json {
+            what: "container spec",
+            path: path.to_path_buf(),
+            source,
+        })?;
+    validate_spec(&spec)?;
+    Ok(spec)
+}
+
+/// A's side: turns the monitor's report into the line the daemon reads.
+fn relay(monitor: Pid, report: OwnedFd) -> i32 {
+    let mut text = String::new();
+    // A read error leaves `text` short, which is handled as "no report" below.
+    let _ = File::from(report).read_to_string(&mut text);
+    if let Some(pid) = text.strip_prefix("ok ").and_then(|p| p.trim().parse().ok()) {
+        let started = Started {
+            shim_pid: monitor.as_raw(),
+            pid,
+        };
+        let line = match serde_json::to_string(&started) {
+            Ok(line) => line,
+            Err(e) => {
+                eprintln!("encode report: {e}");
+                return 1;
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        return match writeln!(out, "{line}").and_then(|()| out.flush()) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("write report: {e}");
+                1
+            }
+        };
+    }
+    // The monitor undid everything before reporting the error; wait until it is gone too.
+    let status = wait_status(monitor);
+    match text.strip_prefix("err ") {
+        Some(message) => eprintln!("{message}"),
+        None => eprintln!("shim exited before reporting ({})", describe(status)),
+    }
+    1
+}
+
+/// B: detach, start the container, report, then monitor it until it ends.
+fn monitor(spec_path: &Path, spec: &ContainerSpec, report: OwnedFd) -> i32 {
+    detach(spec_path);
+    let mut report = File::from(report);
+    let (container, cgroup, mut log) = match start(spec) {
+        Ok(started) => started,
+        Err(message) => {
+            let _ = write!(report, "err {message}");
+            return 1;
+        }
+    };
+    if write!(report, "ok {}", container.pid).is_err() {
+        // The daemon's shim is gone, so nobody will know about this container: undo it.
+        let _ = nix::sys::signal::kill(container.pid, nix::sys::signal::Signal::SIGKILL);
+    }
+    drop(report);
+
+    let pid = container.pid;
+    pump(container, &mut log);
+    let status = wait_status(pid);
+    let (exit_code, signal) = match status {
+        Some(Status::Exited(code)) => (code, None),
+        Some(Status::Signaled(sig)) => (128 + sig, Some(sig)),
+        None => (255, None),
+    };
+    let oom_killed = cgroup.oom_kill_count().unwrap_or_else(|e| {
+        eprintln!("berth shim: {e}");
+        0
+    }) > 0;
+    // The cgroup goes before the exit record appears, so a reader that sees the record can
+    // rely on the container being entirely gone.
+    if let Err(e) = cgroup.kill_all().and_then(|()| cgroup.remove()) {
+        eprintln!("berth shim: {e}");
+    }
+    let record = ExitRecord {
+        exit_code,
+        signal,
+        finished_at_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+        oom_killed,
+    };
+    match write_exit_record(&spec.exit_path, &record) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("berth shim: {e}");
+            1
+        }
+    }
+}
+
+/// Leaves the daemon's session and stdio so neither its terminal, its process group nor its
+/// pipes tie the monitor to it. Its own messages go to `shim.log` beside the spec.
+fn detach(spec_path: &Path) {
+    // Fails only for a process group leader, which a fresh fork child is not.
+    let _ = setsid();
+    let devnull = File::open("/dev/null");
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(spec_path.with_file_name("shim.log"));
+    let out = log
+        .ok()
+        .or_else(|| OpenOptions::new().write(true).open("/dev/null").ok());
+    // SAFETY: dup2 onto our own standard descriptors; signal() with SIG_IGN.
+    unsafe {
+        if let Ok(null) = &devnull {
+            libc::dup2(null.as_raw_fd(), 0);
+        }
+        if let Some(out) = &out {
+            libc::dup2(out.as_raw_fd(), 1);
+            libc::dup2(out.as_raw_fd(), 2);
+        }
+        libc::signal(libc::SIGHUP, libc::SIG_IGN);
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+    // Do not keep the daemon's working directory busy.
+    let _ = std::env::set_current_dir("/");
+}
+
+/// Creates the cgroup and the container; on error undoes both and returns the message.
+fn start(spec: &ContainerSpec) -> Result<(Container, Cgroup, LogWriter), String> {
+    let cgroup =
+        Cgroup::open(Path::new(CGROUP_ROOT), &spec.cgroup_path).map_err(|e| e.to_string())?;
+    // A record from an earlier run of this container must not be mistaken for this one's.
+    match std::fs::remove_file(&spec.exit_path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(format!(
+                "failed to remove old exit record {}: {e}",
+                spec.exit_path.display()
+            ))
+        }
+    }
+    let log = LogWriter::open(&spec.log_path).map_err(|e| e.to_string())?;
+    let undo = |message: String| match cgroup.remove() {
+        Ok(()) => message,
+        Err(e) => format!("{message} (and {e})"),
+    };
+    if let Err(e) = cgroup.create() {
+        return Err(undo(e.to_string()));
+    }
+    match process::start(spec, &cgroup) {
+        Ok(container) => Ok((container, cgroup, log)),
+        Err(e) => Err(undo(e.to_string())),
+    }
+}
+
+/// Copies the container's stdout and stderr into the log until both reach EOF. That happens
+/// when the container's init has exited: the pid namespace dies with it, so no descendant can
+/// keep the pipes open.
+fn pump(container: Container, log: &mut LogWriter) {
+    let mut pipes: Vec<(Stream, OwnedFd)> = vec![
+        (Stream::Stdout, container.stdout),
+        (Stream::Stderr, container.stderr),
+    ];
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut pending_since: Option<Instant> = None;
+    let mut log_failed = false;
+    let mut note = |result: std::io::Result<()>| {
+        if let Err(e) = result {
+            // Keep draining the pipes so the container never blocks on a full one.
+            if !log_failed {
+                eprintln!("berth shim: {e}");
+                log_failed = true;
+            }
+        }
+    };
+    while !pipes.is_empty() {
+        let timeout = match pending_since {
+            None => PollTimeout::NONE,
+            Some(since) => {
+                let left = PARTIAL_FLUSH_AFTER.saturating_sub(since.elapsed());
+                PollTimeout::try_from(left).unwrap_or(PollTimeout::ZERO)
+            }
+        };
+        let ready: Vec<bool> = {
+            let mut fds: Vec<PollFd> = pipes
+                .iter()
+                .map(|(_, fd)| PollFd::new(fd.as_fd(), PollFlags::POLLIN))
+                .collect();
+            match poll(&mut fds, timeout) {
+                Ok(_) => fds
+                    .iter()
+                    .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+                    .collect(),
+                Err(Errno::EINTR) => continue,
+                Err(e) => {
+                    eprintln!("berth shim: poll: {e}");
+                    break;
+                }
+            }
+        };
+        let mut closed = Vec::new();
+        for (i, (stream, fd)) in pipes.iter().enumerate() {
+            if !ready[i] {
+                continue;
+            }
+            match nix::unistd::read(fd, &mut buf) {
+                Ok(0) => closed.push(i),
+                Ok(n) => note(log.write(*stream, &buf[..n])),
+                Err(Errno::EINTR | Errno::EAGAIN) => {}
+                Err(e) => {
+                    eprintln!("berth shim: read {stream:?}: {e}");
+                    closed.push(i);
+                }
+            }
+        }
+        for i in closed.into_iter().rev() {
+            pipes.remove(i);
+        }
+        if !log.has_pending() {
+            pending_since = None;
+        } else {
+            let since = *pending_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= PARTIAL_FLUSH_AFTER {
+                note(log.flush_partial());
+                pending_since = None;
+            }
+        }
+    }
+    note(log.flush_partial());
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Exited(i32),
+    Signaled(i32),
+}
+
+/// Waits for a child to end. Raw waitpid, as nix's decoding rejects real-time signals.
+fn wait_status(pid: Pid) -> Option<Status> {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid on our own child with a valid status pointer.
+        let r = unsafe { libc::waitpid(pid.as_raw(), &mut status, 0) };
+        if r < 0 {
+            if Errno::last() == Errno::EINTR {
+                continue;
+            }
+            eprintln!("berth shim: waitpid {pid}: {}", Errno::last());
+            return None;
+        }
+        if libc::WIFEXITED(status) {
+            return Some(Status::Exited(libc::WEXITSTATUS(status)));
+        }
+        if libc::WIFSIGNALED(status) {
+            return Some(Status::Signaled(libc::WTERMSIG(status)));
+        }
+    }
+}
+
+fn describe(status: Option<Status>) -> String {
+    match status {
+        Some(Status::Exited(code)) => format!("exit status {code}"),
+        Some(Status::Signaled(sig)) => format!("killed by signal {sig}"),
+        None => "status unknown".to_string(),
+    }
+}
