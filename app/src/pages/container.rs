@@ -1,0 +1,192 @@
+//! A container's page: its details and its log, followed live over the log WebSocket.
+
+use crate::format::{format_utc, log_time};
+use crate::logbuf::{LogBuffer, LogStatus};
+use crate::model::{AppError, ContainerView, StateView};
+use leptos::html::Div;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+/// One container by id, unique id prefix or name.
+#[server(prefix = "/ui/fn", endpoint = "get_container")]
+pub async fn get_container(id: String) -> Result<ContainerView, AppError> {
+    let engine = crate::model::engine()?;
+    Ok(engine.container(&id).await?.into())
+}
+
+#[component]
+pub fn ContainerPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let info = Resource::new(id, get_container);
+
+    view! {
+        <p class="crumbs">
+            <a href="/containers">"← Containers"</a>
+        </p>
+        <Transition fallback=|| view! { <p class="muted">"Loading container…"</p> }>
+            {move || Suspend::new(async move {
+                match info.await {
+                    Ok(c) => view! { <ContainerDetails c/> }.into_any(),
+                    Err(AppError::NotFound(message)) => {
+                        #[cfg(feature = "ssr")]
+                        crate::pages::set_status(404);
+                        view! {
+                            <Title text="Not found · berth"/>
+                            <h1>"No such container"</h1>
+                            <p class="error" data-testid="container-error">{message}</p>
+                        }
+                            .into_any()
+                    }
+                    Err(e) => {
+                        view! {
+                            <p class="error" role="alert" data-testid="container-error">
+                                {format!("cannot load the container: {e}")}
+                            </p>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ContainerDetails(c: ContainerView) -> impl IntoView {
+    let status = RwSignal::new(LogStatus::Connecting);
+    // Once the log says the container exited, the header says so too, without a reload.
+    let exited = move || match status.get() {
+        LogStatus::Exited(code) => Some(code),
+        _ => None,
+    };
+    let initial_state = c.state;
+    let initial_code = c.exit_code;
+    let state = move || {
+        if exited().is_some() {
+            StateView::Exited
+        } else {
+            initial_state
+        }
+    };
+    let exit_code = move || {
+        exited()
+            .or(initial_code)
+            .map_or_else(|| "—".to_string(), |code| code.to_string())
+    };
+    let title = format!("{} · berth", c.name);
+    view! {
+        <Title text=title/>
+        <div class="page-head">
+            <h1 data-testid="container-name">{c.name.clone()}</h1>
+            <span
+                class=move || format!("state state-{}", state().as_str())
+                data-testid="container-state"
+            >
+                {move || state().as_str()}
+            </span>
+        </div>
+        <dl class="details" data-testid="container-details">
+            <dt>"ID"</dt>
+            <dd class="mono" data-testid="container-id">{c.id.clone()}</dd>
+            <dt>"Image"</dt>
+            <dd class="mono">{c.image.clone()}</dd>
+            <dt>"Command"</dt>
+            <dd class="mono">{c.command.clone()}</dd>
+            <dt>"Exit code"</dt>
+            <dd class="mono" data-testid="container-exit-code">{exit_code}</dd>
+            <dt>"Created"</dt>
+            <dd>{format_utc(c.created_at_ms)}</dd>
+            <dt>"Started"</dt>
+            <dd>{c.started_at_ms.map_or_else(|| "—".to_string(), format_utc)}</dd>
+            <dt>"Finished"</dt>
+            <dd>{c.finished_at_ms.map_or_else(|| "—".to_string(), format_utc)}</dd>
+        </dl>
+        <LogView id=c.id status/>
+    }
+}
+
+#[component]
+fn LogView(id: String, status: RwSignal<LogStatus>) -> impl IntoView {
+    let log = RwSignal::new(LogBuffer::default());
+    let log_ref = NodeRef::<Div>::new();
+    // Follow the end of the log unless the user scrolled up to read.
+    let follow = RwSignal::new(true);
+
+    #[cfg(feature = "hydrate")]
+    {
+        let live = StoredValue::new_local(None::<crate::live::LiveLog>);
+        Effect::new(move |_| {
+            if live.with_value(Option::is_some) {
+                return;
+            }
+            match crate::live::connect(&id, log, status) {
+                Ok(l) => live.set_value(Some(l)),
+                Err(e) => status.set(LogStatus::Failed(e)),
+            }
+        });
+        on_cleanup(move || {
+            if let Some(l) = live.try_update_value(Option::take).flatten() {
+                l.close();
+            }
+        });
+        Effect::new(move |_| {
+            log.track();
+            if follow.get_untracked() {
+                request_animation_frame(move || {
+                    if let Some(el) = log_ref.get_untracked() {
+                        el.set_scroll_top(el.scroll_height());
+                    }
+                });
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+
+    let on_scroll = move |_| {
+        if let Some(el) = log_ref.get_untracked() {
+            follow.set(el.scroll_top() + el.client_height() >= el.scroll_height() - 24);
+        }
+    };
+    let counts = move || {
+        log.with(|b| {
+            let shown = b.len();
+            match b.dropped() {
+                0 => format!("{shown} lines"),
+                dropped => format!("last {shown} lines ({dropped} older not shown)"),
+            }
+        })
+    };
+
+    view! {
+        <section class="log-panel">
+            <div class="log-head">
+                <h2>"Log"</h2>
+                <span class=move || format!("log-status log-{}", status.with(LogStatus::kind))
+                      data-testid="log-status">
+                    {move || status.with(LogStatus::text)}
+                </span>
+                <span class="muted small" data-testid="log-count">{counts}</span>
+            </div>
+            <div class="log" data-testid="log" node_ref=log_ref on:scroll=on_scroll>
+                <For
+                    each=move || log.with(|b| b.lines().cloned().collect::<Vec<_>>())
+                    key=|line| line.seq
+                    children=|line| {
+                        let class = if line.stream == "stderr" { "log-line stderr" } else { "log-line" };
+                        view! {
+                            <div class=class data-testid="log-line">
+                                <span class="log-time" title=line.time.clone()>
+                                    {log_time(&line.time).to_string()}
+                                </span>
+                                <span class="log-text">{line.text}</span>
+                            </div>
+                        }
+                    }
+                />
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,243 @@
+//! The containers page: every container in a table, with stop / start / remove actions.
+
+use crate::format::{format_utc, humanize_age};
+use crate::model::{AppError, ContainerAction, ContainerList, ContainerView, StateView};
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use leptos_meta::Title;
+
+/// All containers, running or not, with the server's clock.
+#[server(prefix = "/ui/fn", endpoint = "list_containers")]
+pub async fn list_containers() -> Result<ContainerList, AppError> {
+    let engine = crate::model::engine()?;
+    let containers = engine
+        .list_containers(true)
+        .await?
+        .into_iter()
+        .map(ContainerView::from)
+        .collect();
+    Ok(ContainerList {
+        now_ms: ssr::now_ms(),
+        containers,
+    })
+}
+
+/// Applies one action to one container.
+#[server(prefix = "/ui/fn", endpoint = "apply_action", input = Json)]
+pub async fn apply_action(id: String, action: ContainerAction) -> Result<(), AppError> {
+    let engine = crate::model::engine()?;
+    match action {
+        ContainerAction::Start => engine.start(&id).await.map(drop)?,
+        ContainerAction::Stop => engine.stop(&id, None).await.map(drop)?,
+        ContainerAction::Remove => engine.remove(&id, false).await?,
+        ContainerAction::ForceRemove => engine.remove(&id, true).await?,
+    }
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    /// Unix milliseconds now.
+    pub fn now_ms() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
+/// Asks the user to confirm; outside the browser there is nobody to ask.
+fn confirm(message: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        window().confirm_with_message(message).unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = message;
+        false
+    }
+}
+
+#[component]
+pub fn ContainersPage() -> impl IntoView {
+    let action = ServerAction::<ApplyAction>::new();
+    let containers = Resource::new(move || action.version().get(), |_| list_containers());
+    let running_only = RwSignal::new(false);
+
+    view! {
+        <Title text="Containers · berth"/>
+        <div class="page-head">
+            <h1>"Containers"</h1>
+            <label class="toggle">
+                <input
+                    type="checkbox"
+                    data-testid="running-only"
+                    prop:checked=move || running_only.get()
+                    on:change=move |ev| running_only.set(event_target_checked(&ev))
+                />
+                " running only"
+            </label>
+        </div>
+        {move || {
+            action
+                .value()
+                .get()
+                .and_then(Result::err)
+                .map(|e| {
+                    view! {
+                        <p class="error" role="alert" data-testid="action-error">
+                            {e.to_string()}
+                        </p>
+                    }
+                })
+        }}
+        <Transition fallback=|| view! { <p class="muted">"Loading containers…"</p> }>
+            {move || Suspend::new(async move {
+                match containers.await {
+                    Ok(list) => view! { <ContainerTable list action running_only/> }.into_any(),
+                    Err(e) => {
+                        view! {
+                            <p class="error" role="alert" data-testid="list-error">
+                                {format!("cannot list containers: {e}")}
+                            </p>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ContainerTable(
+    list: ContainerList,
+    action: ServerAction<ApplyAction>,
+    running_only: RwSignal<bool>,
+) -> impl IntoView {
+    if list.containers.is_empty() {
+        return view! {
+            <p class="empty" data-testid="no-containers">
+                "No containers yet. Start one with "
+                <code>"berth run -d busybox sleep 300"</code>
+                "."
+            </p>
+        }
+        .into_any();
+    }
+    let ContainerList { now_ms, containers } = list;
+    let rows = move || {
+        let only_running = running_only.get();
+        containers
+            .iter()
+            .filter(|c| !only_running || c.state == StateView::Running)
+            .cloned()
+            .map(|c| view! { <ContainerRow c now_ms action/> })
+            .collect_view()
+    };
+    view! {
+        <table class="containers" data-testid="containers-table">
+            <thead>
+                <tr>
+                    <th>"Name"</th>
+                    <th>"Image"</th>
+                    <th>"State"</th>
+                    <th>"Exit code"</th>
+                    <th>"Created"</th>
+                    <th>"Command"</th>
+                    <th class="actions-head">"Actions"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn ContainerRow(c: ContainerView, now_ms: i64, action: ServerAction<ApplyAction>) -> impl IntoView {
+    let busy = move || action.pending().get();
+    let href = format!("/containers/{}", c.id);
+    let short_id = c.short_id().to_string();
+    let state = c.state;
+    let exit_code = c
+        .exit_code
+        .map_or_else(|| "—".to_string(), |code| code.to_string());
+    let run = {
+        let id = c.id.clone();
+        move |what: ContainerAction| {
+            action.dispatch(ApplyAction {
+                id: id.clone(),
+                action: what,
+            });
+        }
+    };
+    let name = c.name.clone();
+    let buttons = if state == StateView::Running {
+        let stop = run.clone();
+        view! {
+            <button
+                class="btn"
+                data-testid="stop-button"
+                disabled=busy
+                on:click=move |_| stop(ContainerAction::Stop)
+            >
+                "Stop"
+            </button>
+            <button
+                class="btn danger"
+                data-testid="force-remove-button"
+                disabled=busy
+                on:click=move |_| {
+                    if confirm(&format!("Container {name} is running. Kill and remove it?")) {
+                        run(ContainerAction::ForceRemove)
+                    }
+                }
+            >
+                "Remove…"
+            </button>
+        }
+        .into_any()
+    } else {
+        let start = run.clone();
+        view! {
+            <button
+                class="btn"
+                data-testid="start-button"
+                disabled=busy
+                on:click=move |_| start(ContainerAction::Start)
+            >
+                "Start"
+            </button>
+            <button
+                class="btn danger"
+                data-testid="remove-button"
+                disabled=busy
+                on:click=move |_| run(ContainerAction::Remove)
+            >
+                "Remove"
+            </button>
+        }
+        .into_any()
+    };
+    let row_name = c.name.clone();
+    let row_id = c.id.clone();
+    view! {
+        <tr data-testid="container-row" data-name=row_name data-id=row_id data-state=state.as_str()>
+            <td>
+                <a href=href data-testid="container-link">{c.name}</a>
+                <div class="muted mono small">{short_id}</div>
+            </td>
+            <td class="mono">{c.image}</td>
+            <td>
+                <span class=format!("state state-{}", state.as_str()) data-testid="container-state">
+                    {state.as_str()}
+                </span>
+            </td>
+            <td class="mono" data-testid="container-exit-code">{exit_code}</td>
+            <td title=format_utc(c.created_at_ms)>{humanize_age(now_ms, c.created_at_ms)}</td>
+            <td class="mono command" title=c.command.clone()>{c.command.clone()}</td>
+            <td class="actions">{buttons}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,31 @@
+//! The dashboard's pages, one module each, plus the page for unknown addresses.
+
+pub mod container;
+pub mod containers;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// Sets the HTTP status of the page being rendered on the server.
+#[cfg(feature = "ssr")]
+pub(crate) fn set_status(code: u16) {
+    if let (Some(response), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        axum::http::StatusCode::from_u16(code),
+    ) {
+        response.set_status(status);
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_status(404);
+    view! {
+        <Title text="Not found · berth"/>
+        <h1>"Page not found"</h1>
+        <p data-testid="not-found">
+            "There is nothing at this address. " <a href="/containers">"Go to the containers"</a> "."
+        </p>
+    }
+}

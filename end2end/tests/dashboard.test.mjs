@@ -1,0 +1,103 @@
+// dashboard.test.mjs: the dashboard in a real Chromium against a real daemon: the containers
+// list (server-rendered, then hydrated actions), a container's live log, and the 404 page.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Daemon, openBrowser, watchedPage, hydrated, until, uniqueName } from './harness.mjs';
+
+let daemon;
+let browser;
+
+before(async () => {
+  daemon = await Daemon.start();
+  browser = await openBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await daemon?.stop();
+});
+
+test('containers page lists a running container and its Stop button works after hydration', async () => {
+  const name = uniqueName('stop');
+  await daemon.runDetached(name, 'busybox', 'sleep', '300');
+
+  // Server-side rendering: the raw HTML already has the row.
+  const html = await (await fetch(`${daemon.base}/containers`)).text();
+  assert.match(html, new RegExp(`data-name="${name}"[^>]*data-state="running"`));
+  assert.match(html, /\/pkg\/berth_bg\.wasm/);
+
+  const { page, problems } = await watchedPage(browser);
+  await page.goto(`${daemon.base}/containers`);
+  await hydrated(page);
+  const row = page.locator(`[data-testid="container-row"][data-name="${name}"]`);
+  assert.equal(await row.getAttribute('data-state'), 'running');
+  assert.equal(await row.locator('[data-testid="container-state"]').textContent(), 'running');
+
+  // A reload would wipe this marker: the row must change in place.
+  await page.evaluate(() => { window.__noReload = true; });
+  await row.locator('[data-testid="stop-button"]').click();
+  // busybox's sleep as PID 1 ignores SIGTERM: the engine kills it after its 10 s grace.
+  await row.and(page.locator('[data-state="exited"]')).waitFor({ timeout: 45_000 });
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'the page reloaded');
+  assert.equal(await row.locator('[data-testid="container-state"]').textContent(), 'exited');
+  assert.match(await row.locator('[data-testid="container-exit-code"]').textContent(), /^\d+$/);
+  assert.equal(await page.locator('[data-testid="action-error"]').count(), 0);
+
+  // Remove it from the page too; the row goes away.
+  await row.locator('[data-testid="remove-button"]').click();
+  await row.waitFor({ state: 'detached', timeout: 20_000 });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a container page appends new log lines live, without a reload', async () => {
+  const name = uniqueName('log');
+  const id = await daemon.runDetached(
+    name, 'busybox', 'sh', '-c', 'i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done',
+  );
+  assert.match(id, /^[0-9a-f]{12,64}$/, `berth run -d printed ${id}`);
+
+  const { page, problems } = await watchedPage(browser);
+  await page.goto(`${daemon.base}/containers/${id}`);
+  await hydrated(page);
+  assert.equal(await page.locator('[data-testid="container-name"]').textContent(), name);
+  const lines = page.locator('[data-testid="log-line"]');
+  await until('the first log lines', async () => (await lines.count()) >= 2);
+  await until('the log status to be live', async () =>
+    (await page.locator('[data-testid="log-status"]').textContent()) === 'live');
+  const first = await lines.count();
+  await page.evaluate(() => { window.__noReload = true; });
+  await until('more log lines', async () => (await lines.count()) >= first + 5, 15_000);
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'the page reloaded');
+  assert.match(await lines.last().locator('.log-text').textContent(), /^line \d+$/);
+  // Lines arrive in order: the numbers of the rows on the page are consecutive.
+  const numbers = (await page.locator('[data-testid="log-line"] .log-text').allTextContents())
+    .map((t) => Number(t.replace('line ', '')));
+  numbers.forEach((n, i) => assert.equal(n, numbers[0] + i));
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a container page says when the container exited, and with which code', async () => {
+  const name = uniqueName('exit');
+  const id = await daemon.runDetached(name, 'busybox', 'sh', '-c', 'echo hello; sleep 2; echo bye; exit 3');
+  const { page, problems } = await watchedPage(browser);
+  await page.goto(`${daemon.base}/containers/${id}`);
+  await hydrated(page);
+  const status = page.locator('[data-testid="log-status"]');
+  await until('the exit to be shown', async () => (await status.textContent()) === 'exited with code 3');
+  const texts = await page.locator('[data-testid="log-line"] .log-text').allTextContents();
+  assert.deepEqual(texts, ['hello', 'bye']);
+  assert.equal(await page.locator('[data-testid="container-state"]').textContent(), 'exited');
+  assert.equal(await page.locator('[data-testid="container-exit-code"]').textContent(), '3');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('unknown addresses get the not-found page with status 404', async () => {
+  const res = await fetch(`${daemon.base}/no/such/page`);
+  assert.equal(res.status, 404);
+  assert.match(await res.text(), /data-testid="not-found"/);
+  const missing = await fetch(`${daemon.base}/containers/no-such-container-${process.pid}`);
+  assert.equal(missing.status, 404);
+});

@@ -1,0 +1,165 @@
+// harness.mjs: starts a private `berth serve` (own data root, port and socket) with the busybox
+// test image loaded, runs the CLI against it, opens Debian's Chromium, and tears it all down.
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm, readFile, open } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const run = promisify(execFile);
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BERTH = process.env.BERTH_BIN ?? join(repo, 'target', 'release', 'berth');
+const TESTKIT = process.env.BERTH_TESTKIT_BIN ?? join(repo, 'target', 'release', 'berth-testkit');
+const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+
+/** A TCP port nobody listens on right now. */
+async function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+/** Polls `check` until it returns a truthy value or `ms` pass. */
+export async function until(what, check, ms = 20_000, every = 100) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(every);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${last})`);
+}
+
+/** A unique container name for this run. */
+export function uniqueName(what) {
+  return `e2e-${what}-${process.pid}-${Date.now().toString(36)}`;
+}
+
+export class Daemon {
+  static async start() {
+    const d = new Daemon();
+    d.tmp = await mkdtemp(join(tmpdir(), 'berth-e2e-'));
+    d.sock = join(d.tmp, 'berth.sock');
+    d.port = await freePort();
+    d.base = `http://127.0.0.1:${d.port}`;
+    d.containers = [];
+    d.logFile = join(d.tmp, 'daemon.log');
+    const log = await open(d.logFile, 'w');
+    d.proc = spawn(
+      BERTH,
+      ['serve', '--data-root', join(d.tmp, 'data'), '--listen', `127.0.0.1:${d.port}`, '--socket', d.sock],
+      { stdio: ['ignore', log.fd, log.fd] },
+    );
+    await log.close();
+    d.exited = new Promise((ok) => d.proc.once('exit', (code, signal) => ok({ code, signal })));
+    d.proc.once('error', () => {});
+    try {
+      await until('the daemon to answer', async () => {
+        if (d.proc.exitCode !== null || d.proc.signalCode !== null) {
+          throw new Error(`berth serve exited early:\n${await d.log()}`);
+        }
+        const res = await fetch(`${d.base}/containers`);
+        return res.ok;
+      }, 30_000);
+      await run(TESTKIT, ['images', join(d.tmp, 'img')]);
+      await d.berth('load', '-i', join(d.tmp, 'img', 'busybox.tar'));
+    } catch (e) {
+      await d.stop();
+      throw e;
+    }
+    return d;
+  }
+
+  async log() {
+    return readFile(this.logFile, 'utf8').catch(() => '');
+  }
+
+  /** Runs the CLI against this daemon; resolves to its trimmed stdout. */
+  async berth(...args) {
+    const { stdout } = await run(BERTH, ['-H', `unix://${this.sock}`, ...args], { timeout: 60_000 });
+    return stdout.trim();
+  }
+
+  /** `berth run -d --name <name> <args>`; remembers the container for clean-up; returns its id. */
+  async runDetached(name, ...args) {
+    this.containers.push(name);
+    const out = await this.berth('run', '-d', '--name', name, ...args);
+    return out.split('\n').pop().trim();
+  }
+
+  async stop() {
+    for (const name of this.containers) {
+      await this.berth('rm', '-f', name).catch(() => {});
+    }
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
+      this.proc.kill('SIGTERM');
+      const killed = await Promise.race([this.exited, sleep(10_000).then(() => null)]);
+      if (!killed) {
+        this.proc.kill('SIGKILL');
+        await this.exited;
+      }
+    }
+    // Never delete through a mount that a container left behind.
+    const mounts = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+    const left = mounts.split('\n').filter((l) => l.split(' ')[4]?.startsWith(this.tmp));
+    if (left.length) {
+      console.error(`berth-e2e: mounts left under ${this.tmp}, not removing it:\n${left.join('\n')}`);
+      return;
+    }
+    await rm(this.tmp, { recursive: true, force: true });
+  }
+}
+
+/** Chromium with a page that records console errors, page errors and failed requests. */
+export async function openBrowser() {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  return browser;
+}
+
+export async function watchedPage(browser) {
+  const page = await browser.newPage();
+  const problems = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => {
+    // A WebSocket or fetch cut short by leaving the page is not a failure of the app.
+    const why = r.failure()?.errorText ?? '';
+    if (!why.includes('ERR_ABORTED')) problems.push(`request failed: ${r.url()} ${why}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
+  return { page, problems };
+}
+
+/** Waits until the wasm has taken over the server-rendered page. */
+export async function hydrated(page) {
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+}

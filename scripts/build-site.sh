@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# build-site.sh: builds the dashboard's browser bundle (wasm + JS glue + CSS) into target/site,
+# offline and idempotently; run it from anywhere before building the `berth` binary in release
+# mode, which embeds target/site.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+site="target/site"
+name="berth"
+wasm="target/wasm32-unknown-unknown/release/app.wasm"
+bindgen="${WASM_BINDGEN:-wasm-bindgen}"
+if ! command -v "$bindgen" >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/wasm-bindgen" ]; then
+  bindgen="$HOME/.cargo/bin/wasm-bindgen"
+fi
+
+die() { echo "build-site: $*" >&2; exit 1; }
+
+# The CLI and the library must be the very same version, or the glue it writes does not match
+# the wasm: read the library's pinned version from the workspace manifest.
+want="$(sed -n 's/^wasm-bindgen *= *"=\([0-9.]*\)".*/\1/p' Cargo.toml)"
+[ -n "$want" ] || die "cannot find the pinned wasm-bindgen version (wasm-bindgen = \"=X.Y.Z\") in Cargo.toml"
+command -v "$bindgen" >/dev/null 2>&1 \
+  || die "wasm-bindgen $want is not installed; install it with: cargo install wasm-bindgen-cli --version $want --locked"
+have="$("$bindgen" --version | awk '{print $2}')"
+[ "$have" = "$want" ] \
+  || die "wasm-bindgen CLI is $have but the library is pinned to $want; install it with: cargo install wasm-bindgen-cli --version $want --locked --force"
+rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
+  || die "the wasm32-unknown-unknown target is missing; add it with: rustup target add wasm32-unknown-unknown"
+
+# LEPTOS_OUTPUT_NAME changes the file name the page asks for; the pages name the bundle themselves.
+unset LEPTOS_OUTPUT_NAME
+
+# -p keeps the `ssr` feature of the server out of this build (features unify across a workspace build).
+cargo build --target wasm32-unknown-unknown --release -p app --lib --features hydrate
+
+mkdir -p "$site/pkg"
+"$bindgen" --target web --no-typescript --out-dir "$site/pkg" --out-name "$name" "$wasm"
+cp style/berth.css "$site/berth.css"
+
+# rust-embed notices changed files but not a folder that appeared after the last build.
+touch server/src/web.rs
+
+echo "build-site: wrote $(cd "$site" && find . -type f | sort | tr '\n' ' ')"

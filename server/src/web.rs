@@ -1,0 +1,274 @@
+//! The web dashboard's HTTP side: the Leptos pages, their server functions, and the embedded
+//! front-end files (wasm, JS, CSS) built by `scripts/build-site.sh` into `target/site`.
+
+use app::{shell, App, OUTPUT_NAME};
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use berth_engine::Engine;
+use leptos::prelude::{provide_context, LeptosOptions};
+use leptos_axum::{
+    generate_route_list, handle_server_fns_with_context, render_app_to_stream_with_context,
+    LeptosRoutes,
+};
+use rust_embed::RustEmbed;
+
+/// The front end as `scripts/build-site.sh` leaves it: `pkg/berth.js`, `pkg/berth_bg.wasm`,
+/// `berth.css`. Embedded at compile time in release builds (read from disk in debug builds);
+/// a missing folder yields pages that work without their wasm, not a build failure.
+#[derive(RustEmbed)]
+#[folder = "../target/site"]
+#[allow_missing = true]
+struct Site;
+
+/// Where the pages' server functions are mounted (see the `#[server(prefix = …)]` in `app`).
+pub const SERVER_FN_PATH: &str = "/ui/fn/{*name}";
+
+/// The router for the dashboard: pages, server functions, static files, and a 404 page for
+/// any other address. It has a fallback, so merge it with routers that have none.
+pub fn router(engine: Engine) -> Router {
+    let options = LeptosOptions::builder().output_name(OUTPUT_NAME).build();
+    let routes = generate_route_list(App);
+    let context = move || provide_context(engine.clone());
+
+    let fn_context = context.clone();
+    let server_fns = move |req: Request| {
+        let context = fn_context.clone();
+        async move { handle_server_fns_with_context(context, req).await }
+    };
+    let shell_options = options.clone();
+    let fallback_context = context.clone();
+    let fallback_options = options.clone();
+
+    Router::new()
+        .route(SERVER_FN_PATH, post(server_fns.clone()).get(server_fns))
+        .leptos_routes_with_context(&options, routes, context, move || {
+            shell(shell_options.clone())
+        })
+        .fallback(move |req: Request| {
+            fallback(req, fallback_context.clone(), fallback_options.clone())
+        })
+        .with_state(options)
+}
+
+/// An embedded file if one is at the address, else a plain 404 under `/api/`, else the
+/// app's own "page not found" page (rendered with status 404).
+async fn fallback(
+    req: Request,
+    context: impl Fn() + Clone + Send + Sync + 'static,
+    options: LeptosOptions,
+) -> Response {
+    let path = req.uri().path().trim_start_matches('/').to_string();
+    if matches!(*req.method(), Method::GET | Method::HEAD) && !path.is_empty() {
+        if let Some(file) = Site::get(&path) {
+            let etag = etag(&file.metadata.sha256_hash());
+            return asset_response(&path, file.data.into_owned(), &etag, req.headers());
+        }
+    }
+    if path == "api" || path.starts_with("api/") || path.starts_with("pkg/") {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    }
+    let render = render_app_to_stream_with_context(context, move || shell(options.clone()));
+    render(req).await
+}
+
+/// A strong entity tag from a content hash.
+fn etag(sha256: &[u8; 32]) -> String {
+    let hex: String = sha256[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// The response for one static file: its MIME type (wasm must be `application/wasm` for
+/// streaming compilation), and an ETag with `no-cache`: the bundle's names carry no hash, so
+/// browsers revalidate each time and get a bodiless 304 when nothing changed
+/// (RFC 9110 §13.1.2 If-None-Match, RFC 9111 §5.2.2.4 no-cache).
+fn asset_response(path: &str, bytes: Vec<u8>, etag: &str, request: &HeaderMap) -> Response {
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let fresh = request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == etag || tag == "*");
+    let (status, body) = if fresh {
+        (StatusCode::NOT_MODIFIED, Body::empty())
+    } else {
+        (StatusCode::OK, Body::from(bytes))
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(mime.as_ref()) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request as HttpRequest;
+    use berth_engine::EngineConfig;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn engine(dir: &tempfile::TempDir) -> Engine {
+        Engine::open(EngineConfig {
+            data_root: dir.path().join("data"),
+            shim_program: dir.path().join("no-shim"),
+        })
+        .await
+        .expect("engine opens on an empty data root")
+    }
+
+    async fn send(router: Router, method: Method, uri: &str) -> (StatusCode, HeaderMap, String) {
+        let request = HttpRequest::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::ACCEPT, "text/html")
+            .body(Body::empty())
+            .expect("request");
+        let response = router.oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    #[tokio::test]
+    async fn containers_page_is_rendered_on_the_server() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let router = router(engine(&dir).await);
+        let (status, _, body) = send(router, Method::GET, "/containers").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("<h1>Containers</h1>"), "{body}");
+        assert!(body.contains(r#"data-testid="no-containers""#), "{body}");
+        assert!(
+            body.contains("/pkg/berth_bg.wasm"),
+            "hydration scripts missing: {body}"
+        );
+        assert!(body.contains("/berth.css"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn unknown_container_page_is_a_404() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let router = router(engine(&dir).await);
+        let (status, _, body) = send(router, Method::GET, "/containers/nope").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("no such container"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn unknown_addresses_get_the_not_found_page() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let router = router(engine(&dir).await);
+        let (status, _, body) = send(router.clone(), Method::GET, "/no/such/page").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains(r#"data-testid="not-found""#), "{body}");
+        let (status, _, body) = send(router, Method::GET, "/api/v1/nothing-here").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body, "not found\n");
+    }
+
+    #[tokio::test]
+    async fn root_redirects_to_the_containers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let router = router(engine(&dir).await);
+        let (status, headers, _) = send(router, Method::GET, "/").await;
+        assert!(status.is_redirection(), "{status}");
+        assert_eq!(
+            headers.get(header::LOCATION).and_then(|v| v.to_str().ok()),
+            Some("/containers")
+        );
+    }
+
+    #[tokio::test]
+    async fn server_function_lists_containers_as_json() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let router = router(engine(&dir).await);
+        let (status, _, body) = send(router, Method::POST, "/ui/fn/list_containers").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let list: app::model::ContainerList = serde_json::from_str(&body).expect("json list");
+        assert!(list.containers.is_empty());
+        assert!(list.now_ms > 0);
+    }
+
+    #[tokio::test]
+    async fn server_function_errors_carry_the_engine_message() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let router = router(engine(&dir).await);
+        let request = HttpRequest::builder()
+            .method(Method::POST)
+            .uri("/ui/fn/apply_action")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"id":"ghost","action":"stop"}"#))
+            .expect("request");
+        let response = router.oneshot(request).await.expect("infallible");
+        assert!(response.status().is_server_error(), "{}", response.status());
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let error: app::model::AppError = serde_json::from_slice(&bytes).expect("json error");
+        assert_eq!(
+            error,
+            app::model::AppError::NotFound("no such container: ghost".into())
+        );
+    }
+
+    #[test]
+    fn wasm_is_served_as_application_wasm_with_revalidation() {
+        let response = asset_response(
+            "pkg/berth_bg.wasm",
+            vec![0, 97, 115, 109],
+            "\"abc\"",
+            &HeaderMap::new(),
+        );
+        assert_eq!(response.status(), StatusCode::OK);
+        let headers = response.headers();
+        assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
+        assert_eq!(headers[header::ETAG], "\"abc\"");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+        let css = asset_response("berth.css", Vec::new(), "\"x\"", &HeaderMap::new());
+        assert_eq!(css.headers()[header::CONTENT_TYPE], "text/css");
+    }
+
+    #[test]
+    fn matching_if_none_match_gets_a_304() {
+        let mut request = HeaderMap::new();
+        request.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("\"old\", W/\"abc\""),
+        );
+        let response = asset_response("pkg/berth.js", b"js".to_vec(), "\"abc\"", &request);
+        assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+        request.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"old\""));
+        let response = asset_response("pkg/berth.js", b"js".to_vec(), "\"abc\"", &request);
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn etag_is_quoted_hex() {
+        assert_eq!(etag(&[0xab; 32]), format!("\"{}\"", "ab".repeat(16)));
+    }
+}
