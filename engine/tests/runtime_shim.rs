@@ -353,6 +353,10 @@ fn echo_output_is_logged(s: &Suite) {
 
 fn exit_code_is_recorded(s: &Suite) {
     let mut c = s.case("exit3", &["sh", "-c", "exit 3"]);
+    // The shim makes the overlay's directories when the engine has not.
+    for dir in [&c.spec.rootfs.mountpoint, &c.spec.rootfs.work] {
+        std::fs::remove_dir(dir).unwrap();
+    }
     let rec = c.run();
     assert_eq!((rec.exit_code, rec.signal), (3, None));
 }

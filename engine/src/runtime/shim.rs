@@ -207,6 +207,11 @@ fn start(spec: &ContainerSpec) -> Result<(Container, Cgroup, LogWriter), String>
             ))
         }
     }
+    let rootfs = &spec.rootfs;
+    for dir in [&rootfs.mountpoint, &rootfs.upper, &rootfs.work] {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("failed to create {}: {e}", dir.display()))?;
+    }
     let log = LogWriter::open(&spec.log_path).map_err(|e| e.to_string())?;
     let undo = |message: String| match cgroup.remove() {
         Ok(()) => message,
