@@ -132,7 +132,7 @@ fn bad_archives_are_refused_and_leave_the_store_as_it_was() {
         )
     };
     let before = store(&d);
-    let good = std::fs::read(&common::images().docker_archive).expect("read the archive");
+    let good = std::fs::read(&common::images().busybox_docker).expect("read the archive");
     let truncated = d.dir.path().join("truncated.tar");
     std::fs::write(&truncated, &good[..good.len() / 2]).expect("write");
     let not_image = d.dir.path().join("not-image.tar");
@@ -165,7 +165,7 @@ fn bad_archives_are_refused_and_leave_the_store_as_it_was() {
 fn oci_archives_and_layouts_load_and_run() {
     let d = Daemon::start();
     let images = common::images();
-    let out = d.ok(&["load", "-i", images.oci_archive.to_str().expect("path")]);
+    let out = d.ok(&["load", "-i", images.busybox_oci_tar.to_str().expect("path")]);
     assert!(out.starts_with("Loaded image"), "{out}");
     let listed = d.ok(&["images"]);
     assert!(listed.contains("REPOSITORY"), "{listed}");

@@ -32,7 +32,8 @@ async fn get(url: &str) -> (u16, String) {
 async fn the_json_list_and_the_page_show_the_same_containers() {
     let d = Daemon::start();
     d.load_busybox();
-    d.ok(&["run", "--name", "listed-one", "busybox", "sh", "-c", "exit 4"]);
+    let out = d.berth(&["run", "--name", "listed-one", "busybox", "sh", "-c", "exit 4"]);
+    assert_eq!(out.status.code(), Some(4));
     let (status, body) = get(&d.url("/api/v1/containers")).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"name\":\"listed-one\""), "{body}");

@@ -65,7 +65,9 @@ pub(crate) async fn process_exit(pid: i32) -> io::Result<()> {
     }
     // SAFETY: the syscall succeeded, so `fd` is a new descriptor that we own.
     let owned = unsafe { OwnedFd::from_raw_fd(fd as i32) };
-    let async_fd = AsyncFd::new(owned)?;
+    // SAFETY: `owned` is a valid open pidfd that the AsyncFd owns and keeps open until dropped.
+    let async_fd = unsafe { AsyncFd::register_with_interest(owned, tokio::io::Interest::READABLE) }
+        .map_err(|e| io::Error::other(e.to_string()))?;
     // A pidfd polls readable once the process has terminated (pidfd_open(2), NOTES).
     let _guard = async_fd.readable().await?;
     Ok(())

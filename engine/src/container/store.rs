@@ -113,14 +113,6 @@ impl ContainerRow {
         Ok(sqlx::query_as::<_, ContainerRow>(&sql).fetch_all(db).await?)
     }
 
-    pub async fn name_taken(db: &Db, name: &str) -> Result<bool> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT id FROM containers WHERE name = ?")
-            .bind(name)
-            .fetch_optional(db)
-            .await?;
-        Ok(row.is_some())
-    }
-
     pub async fn set_running(db: &Db, id: &str, pid: i32, shim_pid: i32, at: i64) -> Result<()> {
         sqlx::query(
             "UPDATE containers SET state = 'running', pid = ?, shim_pid = ?, exit_code = NULL, \

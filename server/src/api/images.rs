@@ -30,7 +30,14 @@ pub async fn load(State(engine): State<Engine>, body: Body) -> ApiResult<Json<Ve
             .await
             .map_err(|e| internal(format!("cannot write {}: {e}", upload.display())))?;
         drop(file);
-        Ok::<_, ApiError>(engine.load_images(&upload).await?)
+        engine.load_images(&upload).await.map_err(|e| {
+            // The daemon's spool path means nothing to the client: name the upload instead.
+            let mut err = ApiError::from(e);
+            err.message = err
+                .message
+                .replace(&upload.display().to_string(), "the uploaded archive");
+            err
+        })
     }
     .await;
     let _ = tokio::fs::remove_file(&upload).await;

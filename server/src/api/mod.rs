@@ -78,7 +78,8 @@ impl From<berth_engine::Error> for ApiError {
             E::NotFound { .. } => StatusCode::NOT_FOUND,
             E::Conflict(_) => StatusCode::CONFLICT,
             E::InvalidInput(_) => StatusCode::BAD_REQUEST,
-            E::Image(e) if e.is_bad_input() => StatusCode::BAD_REQUEST,
+            E::Image(berth_engine::image::ImageError::Io { .. }) => StatusCode::INTERNAL_SERVER_ERROR,
+            E::Image(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -127,7 +127,7 @@ impl Daemon {
     }
 
     pub fn load_busybox(&self) {
-        let tar = images().docker_archive.to_string_lossy().into_owned();
+        let tar = images().busybox_docker.to_string_lossy().into_owned();
         let out = self.ok(&["load", "-i", &tar]);
         assert!(out.contains("Loaded image: busybox:latest"), "{out}");
     }
