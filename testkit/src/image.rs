@@ -300,6 +300,8 @@ fn write_tar(out: &Path, files: &Files) -> Result<()> {
                 let mut header = tar::Header::new_gnu();
                 header.set_entry_type(tar::EntryType::Directory);
                 header.set_mode(0o755);
+                header.set_uid(0);
+                header.set_gid(0);
                 header.set_mtime(MTIME);
                 header.set_size(0);
                 builder
@@ -311,6 +313,8 @@ fn write_tar(out: &Path, files: &Files) -> Result<()> {
         let mut header = tar::Header::new_gnu();
         header.set_entry_type(tar::EntryType::Regular);
         header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
         header.set_mtime(MTIME);
         header.set_size(bytes.len() as u64);
         builder
@@ -358,7 +362,7 @@ mod tests {
         let written = write_docker_archive(
             &out,
             "test:v1",
-            &[layer.clone()],
+            std::slice::from_ref(&layer),
             &config,
             DockerLayout::Classic,
         )
@@ -401,8 +405,13 @@ mod tests {
         let layer = small_layer();
         let config = image_config(std::slice::from_ref(&layer), &["sh"], &[]);
         let layout = dir.path().join("layout");
-        let a =
-            write_oci_layout(&layout, "busybox:latest", &[layer.clone()], &config).expect("layout");
+        let a = write_oci_layout(
+            &layout,
+            "busybox:latest",
+            std::slice::from_ref(&layer),
+            &config,
+        )
+        .expect("layout");
         let b = write_oci_archive(
             &dir.path().join("oci.tar"),
             "busybox:latest",

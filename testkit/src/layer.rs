@@ -5,20 +5,35 @@ use crate::{sha256_digest, Result, TestkitError};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use std::io::Write;
+use std::sync::OnceLock;
 use tar::{EntryType, Header};
 
 /// The mtime of every entry the kit writes (2023-11-14T22:13:20Z).
 pub const MTIME: u64 = 1_700_000_000;
 
-/// An uncompressed layer tar.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An uncompressed layer tar, with its digest and gzip form computed once.
+#[derive(Debug, Clone)]
 pub struct Layer {
     tar: Vec<u8>,
+    diff_id: String,
+    gzip: OnceLock<Vec<u8>>,
 }
+
+impl PartialEq for Layer {
+    fn eq(&self, other: &Layer) -> bool {
+        self.tar == other.tar
+    }
+}
+
+impl Eq for Layer {}
 
 impl Layer {
     pub fn from_tar(tar: Vec<u8>) -> Layer {
-        Layer { tar }
+        Layer {
+            diff_id: sha256_digest(&tar),
+            tar,
+            gzip: OnceLock::new(),
+        }
     }
 
     pub fn tar(&self) -> &[u8] {
@@ -27,14 +42,19 @@ impl Layer {
 
     /// `sha256:<hex>` of the uncompressed tar: the layer's diff id.
     pub fn diff_id(&self) -> String {
-        sha256_digest(&self.tar)
+        self.diff_id.clone()
     }
 
-    /// The tar gzip-compressed, deterministically (no name, mtime 0).
+    /// The tar gzip-compressed, deterministically (no name, mtime 0; fast level: these are
+    /// test images).
     pub fn gzip(&self) -> Result<Vec<u8>> {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        if let Some(done) = self.gzip.get() {
+            return Ok(done.clone());
+        }
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
         encoder.write_all(&self.tar).map_err(TestkitError::Tar)?;
-        encoder.finish().map_err(TestkitError::Tar)
+        let gz = encoder.finish().map_err(TestkitError::Tar)?;
+        Ok(self.gzip.get_or_init(|| gz).clone())
     }
 }
 

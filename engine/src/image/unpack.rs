@@ -226,6 +226,9 @@ impl<R: Read> Read for EofTracker<R> {
     }
 }
 
+/// Extended attributes to set: (name, value).
+type Xattrs = Vec<(String, Vec<u8>)>;
+
 /// Owner, mode and mtime of an entry.
 #[derive(Debug, Clone, Copy)]
 struct Meta {
@@ -240,7 +243,7 @@ struct Unpacker<'a> {
     root: &'a Path,
     /// Directory metadata, applied at the end (deepest first) so that creating children
     /// does not change the mtimes afterwards.
-    dirs: HashMap<PathBuf, (Meta, Vec<(String, Vec<u8>)>)>,
+    dirs: HashMap<PathBuf, (Meta, Xattrs)>,
     entries: u64,
     skipped_devices: u32,
     privileged: bool,
@@ -375,12 +378,7 @@ impl<'a> Unpacker<'a> {
         }
     }
 
-    fn directory(
-        &mut self,
-        path: &Path,
-        meta: Meta,
-        xattrs: Vec<(String, Vec<u8>)>,
-    ) -> Result<(), UnpackError> {
+    fn directory(&mut self, path: &Path, meta: Meta, xattrs: Xattrs) -> Result<(), UnpackError> {
         match fs::symlink_metadata(path) {
             Ok(m) if m.is_dir() => {}
             Ok(m) => {
@@ -573,36 +571,37 @@ fn normalize(raw: &[u8]) -> Result<Vec<OsString>, &'static str> {
 }
 
 fn entry_meta(header: &tar::Header, name: &str) -> Result<Meta, UnpackError> {
-    let bad = |what: &str, e: io::Error| {
-        UnpackError::Tar(io::Error::new(
+    let old = header.as_old();
+    // A numeric field left blank (all NUL or spaces) reads as 0, as Go's archive/tar has it.
+    let number = |value: io::Result<u64>, field: &[u8], what: &str| match value {
+        Ok(value) => Ok(value),
+        Err(_) if field.iter().all(|b| *b == 0 || *b == b' ') => Ok(0),
+        Err(e) => Err(UnpackError::Tar(io::Error::new(
             io::ErrorKind::InvalidData,
             format!("{name}: bad {what}: {e}"),
-        ))
+        ))),
     };
-    let id = |value: io::Result<u64>, what: &str| -> Result<u32, UnpackError> {
-        let value = value.map_err(|e| bad(what, e))?;
+    let id = |value: io::Result<u64>, field: &[u8], what: &str| -> Result<u32, UnpackError> {
+        let value = number(value, field, what)?;
         u32::try_from(value).map_err(|_| {
-            bad(
-                what,
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{value} is out of range"),
-                ),
-            )
+            UnpackError::Tar(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{name}: {what} {value} is out of range"),
+            ))
         })
     };
+    let mode = number(header.mode().map(u64::from), &old.mode, "mode")?;
+    let mtime = number(header.mtime(), &old.mtime, "mtime")?;
     Ok(Meta {
-        uid: id(header.uid(), "uid")?,
-        gid: id(header.gid(), "gid")?,
-        mode: header.mode().map_err(|e| bad("mode", e))? & 0o7777,
-        mtime: i64::try_from(header.mtime().map_err(|e| bad("mtime", e))?).unwrap_or(i64::MAX),
+        uid: id(header.uid(), &old.uid, "uid")?,
+        gid: id(header.gid(), &old.gid, "gid")?,
+        mode: (mode & 0o7777) as u32,
+        mtime: i64::try_from(mtime).unwrap_or(i64::MAX),
     })
 }
 
 /// The xattrs worth keeping from an entry's PAX header, and whether it marks a sparse file.
-fn pax_attributes<R: Read>(
-    entry: &mut tar::Entry<'_, R>,
-) -> Result<(Vec<(String, Vec<u8>)>, bool), UnpackError> {
+fn pax_attributes<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<(Xattrs, bool), UnpackError> {
     let mut xattrs = Vec::new();
     let mut sparse = false;
     if let Some(extensions) = entry.pax_extensions().map_err(UnpackError::Tar)? {
