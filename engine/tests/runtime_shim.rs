@@ -5,6 +5,7 @@
 use berth_engine::logs::{self, LogReader, LogRecord, Stream};
 use berth_engine::runtime::cgroup::{Cgroup, CgroupManager, CGROUP_ROOT};
 use berth_engine::runtime::{self, ContainerSpec, ExitRecord, RootfsSpec, Started};
+use std::os::fd::AsRawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -445,7 +446,23 @@ fn assert_nothing_left(c: &Case) {
 
 fn sigkill_gives_137_and_cgroup_lives_as_long(s: &Suite) {
     let mut c = s.case("sigkill", &["sleep", "1000"]);
+    // A descriptor the "daemon" lets leak into the shim (not close-on-exec).
+    let (leak_r, leak_w) = nix::unistd::pipe().unwrap();
     let started = c.start().expect("starts");
+    let leaked = std::fs::read_link(format!("/proc/self/fd/{}", leak_r.as_raw_fd())).unwrap();
+    drop((leak_r, leak_w));
+    for pid in [started.shim_pid, started.pid] {
+        for fd in std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .flatten()
+        {
+            assert_ne!(
+                std::fs::read_link(fd.path()).ok(),
+                Some(leaked.clone()),
+                "pid {pid}"
+            );
+        }
+    }
     // The shim is not our child and has its own session.
     assert_ne!(
         stat_field(started.shim_pid, 1),

@@ -19,7 +19,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::unistd::{fork, pipe2, setsid, ForkResult, Pid};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -113,7 +113,7 @@ fn relay(monitor: Pid, report: OwnedFd) -> i32 {
 
 /// B: detach, start the container, report, then monitor it until it ends.
 fn monitor(spec_path: &Path, spec: &ContainerSpec, report: OwnedFd) -> i32 {
-    detach(spec_path);
+    detach(spec_path, report.as_raw_fd());
     let mut report = File::from(report);
     let (container, cgroup, mut log) = match start(spec) {
         Ok(started) => started,
@@ -163,11 +163,21 @@ fn monitor(spec_path: &Path, spec: &ContainerSpec, report: OwnedFd) -> i32 {
     }
 }
 
-/// Leaves the daemon's session and stdio so neither its terminal, its process group nor its
-/// pipes tie the monitor to it. Its own messages go to `shim.log` beside the spec.
-fn detach(spec_path: &Path) {
+/// Leaves the daemon's session, stdio and any descriptor it let us inherit (all but `keep`),
+/// so neither its terminal, its process group nor its files tie the monitor to it. Its own
+/// messages go to `shim.log` beside the spec.
+fn detach(spec_path: &Path, keep: RawFd) {
     // Fails only for a process group leader, which a fresh fork child is not.
     let _ = setsid();
+    let keep = keep as libc::c_uint;
+    // SAFETY: nothing in this fresh single-threaded child owns those descriptors; the std
+    // handles it has (stdio) are below 3.
+    unsafe {
+        if keep > 3 {
+            libc::close_range(3, keep - 1, 0);
+        }
+        libc::close_range(keep + 1, libc::c_uint::MAX, 0);
+    }
     let devnull = File::open("/dev/null");
     let log = OpenOptions::new()
         .create(true)
