@@ -385,6 +385,11 @@ impl Engine {
             cgroup_path: format!("berth/{}", row.id),
             log_path: dir.join("container.log"),
             exit_path: dir.join("exit.json"),
+            resources: Default::default(),
+            security: Default::default(),
+            init: false,
+            mounts: Vec::new(),
+            log: Default::default(),
         })
     }
 

@@ -173,6 +173,11 @@ impl Suite {
             cgroup_path: format!("{}/{name}", self.cgroup_parent),
             log_path: dir.path().join("container.log"),
             exit_path: dir.path().join("exit.json"),
+            resources: Default::default(),
+            security: Default::default(),
+            init: false,
+            mounts: Vec::new(),
+            log: Default::default(),
         };
         Case {
             spec_path: dir.path().join("shim.json"),

@@ -306,6 +306,11 @@ mod tests {
             cgroup_path: "berth/x".into(),
             log_path: "/l".into(),
             exit_path: "/e".into(),
+            resources: Default::default(),
+            security: Default::default(),
+            init: false,
+            mounts: Vec::new(),
+            log: Default::default(),
         }
     }
 

@@ -13,7 +13,9 @@ mod rootfs;
 pub mod shim;
 pub mod spec;
 
-pub use spec::{ContainerSpec, RootfsSpec};
+pub use spec::{
+    ContainerSpec, LogSpec, MountKind, MountSpec, Resources, RootfsSpec, SecuritySpec,
+};
 
 use cgroup::{Cgroup, CgroupError, CgroupManager};
 use serde::{Deserialize, Serialize};
@@ -228,6 +230,11 @@ mod tests {
             cgroup_path: "berth/aaaa".into(),
             log_path: dir.join("log"),
             exit_path: dir.join("exit.json"),
+            resources: Default::default(),
+            security: Default::default(),
+            init: false,
+            mounts: Vec::new(),
+            log: Default::default(),
         }
     }
 

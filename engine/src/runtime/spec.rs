@@ -28,6 +28,99 @@ pub struct ContainerSpec {
     pub log_path: PathBuf,
     /// Where the shim writes the exit record (runtime::ExitRecord, JSON) atomically.
     pub exit_path: PathBuf,
+    /// cgroup limits (`--memory`, `--cpus`, `--pids-limit` …).
+    #[serde(default)]
+    pub resources: Resources,
+    /// Capabilities, no_new_privs, privileged mode.
+    #[serde(default)]
+    pub security: SecuritySpec,
+    /// Run a minimal init as PID 1 that reaps zombies and forwards signals (`--init`).
+    #[serde(default)]
+    pub init: bool,
+    /// Extra mounts made after the rootfs and before pivot_root, in order
+    /// (e.g. the engine's /etc/hostname, /etc/hosts, /etc/resolv.conf files).
+    #[serde(default)]
+    pub mounts: Vec<MountSpec>,
+    /// Log rotation settings for the shim's log writer.
+    #[serde(default)]
+    pub log: LogSpec,
+}
+
+/// cgroup resource limits; `None` means no limit. Units are the kernel's, normalised here.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Resources {
+    /// Memory limit in bytes (`--memory`).
+    pub memory: Option<i64>,
+    /// Memory plus swap in bytes (`--memory-swap`); -1 means unlimited swap.
+    pub memory_swap: Option<i64>,
+    /// CPU time allowed per period, in microseconds (`--cpus 0.5` → 50_000 per 100_000).
+    pub cpu_quota: Option<i64>,
+    /// The period for `cpu_quota`, in microseconds (default 100_000).
+    pub cpu_period: Option<u64>,
+    /// Relative CPU weight in docker's units (1024 = default) (`--cpu-shares`).
+    pub cpu_shares: Option<u64>,
+    /// Maximum number of tasks (`--pids-limit`); zero or negative means unlimited.
+    pub pids_limit: Option<i64>,
+}
+
+/// Privileges of the container's processes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SecuritySpec {
+    /// All capabilities, host devices, no masked or read-only paths (`--privileged`).
+    pub privileged: bool,
+    /// Capabilities added to docker's default set, e.g. `NET_ADMIN`, `CAP_SYS_TIME` or `ALL`.
+    pub cap_add: Vec<String>,
+    /// Capabilities removed from it (`ALL` removes every one).
+    pub cap_drop: Vec<String>,
+    /// Set `PR_SET_NO_NEW_PRIVS` before exec.
+    pub no_new_privileges: bool,
+}
+
+impl Default for SecuritySpec {
+    fn default() -> Self {
+        SecuritySpec {
+            privileged: false,
+            cap_add: Vec::new(),
+            cap_drop: Vec::new(),
+            no_new_privileges: true,
+        }
+    }
+}
+
+/// A mount inside the container.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MountSpec {
+    /// `bind` (source is a host path) or `tmpfs` (source ignored).
+    pub kind: MountKind,
+    pub source: PathBuf,
+    /// Absolute path inside the container; created (file or dir, as the source) if missing.
+    pub destination: String,
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    Bind,
+    Tmpfs,
+}
+
+/// How the shim rotates the container's log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LogSpec {
+    /// Rotate when the current file reaches this many bytes.
+    pub max_size: u64,
+    /// How many files to keep, the current one included.
+    pub max_files: u32,
+}
+
+impl Default for LogSpec {
+    fn default() -> Self {
+        LogSpec {
+            max_size: 20 * 1024 * 1024,
+            max_files: 3,
+        }
+    }
 }
 
 /// The root filesystem: an overlay of read-only image layers and a writable upper dir,
