@@ -6,8 +6,9 @@ use berth_engine::digest::Digest;
 use berth_engine::image::unpack::{get_xattr, OPAQUE_XATTR};
 use berth_engine::image::{chain_ids, ImageError, ImageStore, LoadedImage};
 use berth_testkit::{
-    build_busybox_images, image_config, write_docker_archive, write_oci_layout, DockerLayout,
-    LayerBuilder, TestImages, BUSYBOX_PATH_ENV, WHITEOUT_ABSENT, WHITEOUT_PRESENT,
+    build_busybox_images, image_config, write_docker_archive, write_docker_archive_images,
+    write_oci_layout, DockerLayout, ImageSpec, Layer, LayerBuilder, TestImages, BUSYBOX_PATH_ENV,
+    WHITEOUT_ABSENT, WHITEOUT_PRESENT,
 };
 use std::collections::BTreeSet;
 use std::fs;
@@ -409,4 +410,67 @@ fn a_failed_load_keeps_what_was_there() {
     assert!(f.store.load_archive(&cut).is_err());
     assert_busybox_rootfs(&f.store.layer_dir(&image.layers[0].chain_id));
     assert!(f.store.blobs().contains(&image.id));
+}
+
+fn small_layer(name: &str) -> Layer {
+    let mut b = LayerBuilder::new();
+    b.file(name, 0o644, name.as_bytes()).expect("file");
+    b.finish().expect("tar")
+}
+
+#[test]
+fn loads_every_image_of_a_multi_image_archive_sharing_base_layers() {
+    for layout in [DockerLayout::Classic, DockerLayout::Blobs] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = ImageStore::new(&dir.path().join("data")).expect("store");
+        let (base, a, b) = (small_layer("base"), small_layer("a"), small_layer("b"));
+        let layers_a = [base.clone(), a];
+        let layers_b = [base, b];
+        let config_a = image_config(&layers_a, &["sh"], &[]);
+        let config_b = image_config(&layers_b, &["sh"], &[]);
+        let path = dir.path().join("two.tar");
+        let written = write_docker_archive_images(
+            &path,
+            &[
+                ImageSpec {
+                    tag: "app-a:1",
+                    layers: &layers_a,
+                    config: &config_a,
+                },
+                ImageSpec {
+                    tag: "localhost:5000/app-b:2",
+                    layers: &layers_b,
+                    config: &config_b,
+                },
+            ],
+            layout,
+        )
+        .expect("write");
+        let images = store.load_archive(&path).expect("load");
+        assert_eq!(images.len(), 2, "{layout:?}");
+        for (image, written) in images.iter().zip(&written) {
+            assert_eq!(image.id, digest(&written.config_digest));
+            assert_eq!(
+                image.manifest_digest.map(|d| d.to_string()),
+                written.manifest_digest
+            );
+            for layer in &image.layers {
+                assert!(store.has_layer(&layer.chain_id));
+            }
+        }
+        assert_eq!(images[0].repo_tags[0].familiar(), "app-a:1");
+        assert_eq!(images[1].repo_tags[0].to_string(), "localhost:5000/app-b:2");
+        assert_eq!(images[0].layers[0].chain_id, images[1].layers[0].chain_id);
+        assert_ne!(images[0].layers[1].chain_id, images[1].layers[1].chain_id);
+        let unpacked = fs::read_dir(dir.path().join("data/layers"))
+            .expect("layers")
+            .count();
+        assert_eq!(unpacked, 3, "the shared base is unpacked once ({layout:?})");
+        let top_b = store.layer_dir(&images[1].layers[1].chain_id);
+        assert_eq!(fs::read(top_b.join("b")).expect("read"), b"b");
+        assert!(
+            !top_b.join("base").exists(),
+            "layers are diffs, not merged trees"
+        );
+    }
 }

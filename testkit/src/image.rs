@@ -101,6 +101,15 @@ fn descriptor(media_type: &str, bytes: &[u8]) -> Value {
 /// Files of an archive, in the order they are written.
 type Files = Vec<(String, Vec<u8>)>;
 
+/// One image to put in a `docker save` archive.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageSpec<'a> {
+    /// As written in `RepoTags`, e.g. `busybox:latest`.
+    pub tag: &'a str,
+    pub layers: &'a [Layer],
+    pub config: &'a Value,
+}
+
 /// Writes a `docker save` archive of one image tagged `tag` (e.g. `busybox:latest`).
 pub fn write_docker_archive(
     out: &Path,
@@ -109,93 +118,132 @@ pub fn write_docker_archive(
     config: &Value,
     layout: DockerLayout,
 ) -> Result<WrittenImage> {
-    let config_bytes = to_json(config)?;
-    let config_digest = sha256_digest(&config_bytes);
+    let spec = ImageSpec {
+        tag,
+        layers,
+        config,
+    };
+    let mut written = write_docker_archive_images(out, &[spec], layout)?;
+    written
+        .pop()
+        .ok_or_else(|| TestkitError::Tar(std::io::Error::other("no image written")))
+}
+
+/// Writes a `docker save` archive of several images (as `docker save a b` does); files they
+/// share (base layers) are written once.
+pub fn write_docker_archive_images(
+    out: &Path,
+    images: &[ImageSpec<'_>],
+    layout: DockerLayout,
+) -> Result<Vec<WrittenImage>> {
     let mut files: Files = Vec::new();
-    let mut layer_paths = Vec::new();
-    let mut manifest_digest = None;
+    let add = |files: &mut Files, path: String, bytes: Vec<u8>| {
+        if !files.iter().any(|(p, _)| *p == path) {
+            files.push((path, bytes));
+        }
+    };
+    let mut manifest = Vec::new();
+    let mut index_entries = Vec::new();
+    let mut repositories = serde_json::Map::new();
+    let mut written = Vec::new();
+    for image in images {
+        let config_bytes = to_json(image.config)?;
+        let config_digest = sha256_digest(&config_bytes);
+        let mut layer_paths = Vec::new();
+        let mut manifest_digest = None;
+        let config_path = match layout {
+            DockerLayout::Classic => {
+                let mut parent: Option<String> = None;
+                for layer in image.layers {
+                    // A v1 id: any 64 hex unique to the layer's position in the stack.
+                    let seed = format!("{}{}", parent.as_deref().unwrap_or(""), layer.diff_id());
+                    let id = digest_hex(&sha256_digest(seed.as_bytes())).to_string();
+                    let mut v1 = json!({"id": id, "created": "2023-11-14T22:13:20Z"});
+                    if let Some(parent) = &parent {
+                        v1["parent"] = json!(parent);
+                    }
+                    add(&mut files, format!("{id}/VERSION"), b"1.0".to_vec());
+                    add(&mut files, format!("{id}/json"), to_json(&v1)?);
+                    add(&mut files, format!("{id}/layer.tar"), layer.tar().to_vec());
+                    layer_paths.push(format!("{id}/layer.tar"));
+                    parent = Some(id);
+                }
+                let tag_only = tag_part(image.tag);
+                let name = image
+                    .tag
+                    .strip_suffix(&format!(":{tag_only}"))
+                    .unwrap_or(image.tag);
+                let tags = repositories
+                    .entry(name.to_string())
+                    .or_insert_with(|| json!({}));
+                tags[tag_only] = json!(parent.unwrap_or_default());
+                format!("{}.json", digest_hex(&config_digest))
+            }
+            DockerLayout::Blobs => {
+                let mut layer_descriptors = Vec::new();
+                for layer in image.layers {
+                    let path = format!("blobs/sha256/{}", digest_hex(&layer.diff_id()));
+                    add(&mut files, path.clone(), layer.tar().to_vec());
+                    layer_descriptors.push(descriptor(OCI_LAYER, layer.tar()));
+                    layer_paths.push(path);
+                }
+                let oci_manifest = to_json(&json!({
+                    "schemaVersion": 2,
+                    "mediaType": OCI_MANIFEST,
+                    "config": descriptor(OCI_CONFIG, &config_bytes),
+                    "layers": layer_descriptors,
+                }))?;
+                let digest = sha256_digest(&oci_manifest);
+                let mut index_entry = descriptor(OCI_MANIFEST, &oci_manifest);
+                index_entry["annotations"] = json!({
+                    CONTAINERD_NAME: full_name(image.tag),
+                    REF_NAME: tag_part(image.tag),
+                });
+                index_entries.push(index_entry);
+                add(
+                    &mut files,
+                    format!("blobs/sha256/{}", digest_hex(&digest)),
+                    oci_manifest,
+                );
+                manifest_digest = Some(digest);
+                format!("blobs/sha256/{}", digest_hex(&config_digest))
+            }
+        };
+        add(&mut files, config_path.clone(), config_bytes);
+        manifest.push(json!({
+            "Config": config_path,
+            "RepoTags": [image.tag],
+            "Layers": layer_paths,
+        }));
+        written.push(WrittenImage {
+            tag: image.tag.to_string(),
+            config_digest,
+            manifest_digest,
+            diff_ids: image.layers.iter().map(Layer::diff_id).collect(),
+            layer_digests: image.layers.iter().map(Layer::diff_id).collect(),
+        });
+    }
     match layout {
         DockerLayout::Classic => {
-            let mut parent: Option<String> = None;
-            for layer in layers {
-                // A v1 id: any 64 hex unique to the layer's position in the stack.
-                let seed = format!("{}{}", parent.as_deref().unwrap_or(""), layer.diff_id());
-                let id = digest_hex(&sha256_digest(seed.as_bytes())).to_string();
-                let mut v1 = json!({"id": id, "created": "2023-11-14T22:13:20Z"});
-                if let Some(parent) = &parent {
-                    v1["parent"] = json!(parent);
-                }
-                files.push((format!("{id}/VERSION"), b"1.0".to_vec()));
-                files.push((format!("{id}/json"), to_json(&v1)?));
-                files.push((format!("{id}/layer.tar"), layer.tar().to_vec()));
-                layer_paths.push(format!("{id}/layer.tar"));
-                parent = Some(id);
-            }
-            files.push((format!("{}.json", digest_hex(&config_digest)), config_bytes));
-            let tag_only = tag_part(tag);
-            let name = tag.strip_suffix(&format!(":{tag_only}")).unwrap_or(tag);
-            let repositories = json!({ name: { tag_only: parent.unwrap_or_default() } });
-            files.push(("repositories".into(), to_json(&repositories)?));
-            let manifest = json!([{
-                "Config": format!("{}.json", digest_hex(&config_digest)),
-                "RepoTags": [tag],
-                "Layers": layer_paths,
-            }]);
-            files.push(("manifest.json".into(), to_json(&manifest)?));
+            files.push((
+                "repositories".into(),
+                to_json(&Value::Object(repositories))?,
+            ));
         }
         DockerLayout::Blobs => {
-            let mut layer_descriptors = Vec::new();
-            for layer in layers {
-                let path = format!("blobs/sha256/{}", digest_hex(&layer.diff_id()));
-                if !files.iter().any(|(p, _)| *p == path) {
-                    files.push((path.clone(), layer.tar().to_vec()));
-                }
-                layer_descriptors.push(descriptor(OCI_LAYER, layer.tar()));
-                layer_paths.push(path);
-            }
-            let config_path = format!("blobs/sha256/{}", digest_hex(&config_digest));
-            let oci_manifest = to_json(&json!({
-                "schemaVersion": 2,
-                "mediaType": OCI_MANIFEST,
-                "config": descriptor(OCI_CONFIG, &config_bytes),
-                "layers": layer_descriptors,
-            }))?;
-            let digest = sha256_digest(&oci_manifest);
-            let mut index_entry = descriptor(OCI_MANIFEST, &oci_manifest);
-            index_entry["annotations"] = json!({
-                CONTAINERD_NAME: full_name(tag),
-                REF_NAME: tag_part(tag),
-            });
-            files.push((config_path.clone(), config_bytes));
-            files.push((
-                format!("blobs/sha256/{}", digest_hex(&digest)),
-                oci_manifest,
-            ));
             files.push((
                 "index.json".into(),
-                to_json(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [index_entry]}))?,
-            ));
-            files.push((
-                "manifest.json".into(),
-                to_json(
-                    &json!([{"Config": config_path, "RepoTags": [tag], "Layers": layer_paths}]),
-                )?,
+                to_json(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": index_entries}))?,
             ));
             files.push((
                 "oci-layout".into(),
                 br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
             ));
-            manifest_digest = Some(digest);
         }
     }
+    files.push(("manifest.json".into(), to_json(&Value::Array(manifest))?));
     write_tar(out, &files)?;
-    Ok(WrittenImage {
-        tag: tag.to_string(),
-        config_digest,
-        manifest_digest,
-        diff_ids: layers.iter().map(Layer::diff_id).collect(),
-        layer_digests: layers.iter().map(|l| sha256_digest(l.tar())).collect(),
-    })
+    Ok(written)
 }
 
 /// The files of an OCI layout (OCI image-layout.md) holding one image with gzip layers.

@@ -15,8 +15,8 @@ pub use busybox::{
     TestImages, BUSYBOX, BUSYBOX_PATH_ENV, WHITEOUT_ABSENT, WHITEOUT_PRESENT, WHITEOUT_TAG,
 };
 pub use image::{
-    image_config, write_docker_archive, write_oci_archive, write_oci_layout, DockerLayout,
-    WrittenImage,
+    image_config, write_docker_archive, write_docker_archive_images, write_oci_archive,
+    write_oci_layout, DockerLayout, ImageSpec, WrittenImage,
 };
 pub use layer::{Layer, LayerBuilder, MTIME};
 

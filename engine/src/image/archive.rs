@@ -50,6 +50,7 @@ pub(crate) fn load(store: &ImageStore, path: &Path) -> Result<Vec<LoadedImage>, 
         blobs: HashMap::new(),
         by_path: HashMap::new(),
         layers: HashMap::new(),
+        diff_ids: HashMap::new(),
     };
     let plans = if load.source.is_file("manifest.json") {
         load.plan_docker()?
@@ -227,6 +228,8 @@ struct Load<'a> {
     by_path: HashMap<PathBuf, Digest>,
     /// Unpacked layers waiting for the commit, by chain id.
     layers: HashMap<Digest, StagedLayer>,
+    /// Diff ids already computed, by layer blob digest.
+    diff_ids: HashMap<Digest, Digest>,
 }
 
 impl Load<'_> {
@@ -417,20 +420,18 @@ impl Load<'_> {
                 actual,
             };
             let layer_dir = self.store.layer_dir(&chain_id);
-            let size = if let Some(staged) = self.layers.get(&chain_id) {
-                // The same layer stack twice in one archive: check this blob is that layer.
+            // Unpacked already (in the store, or earlier in this archive)?
+            let unpacked_dir = match self.layers.get(&chain_id) {
+                Some(staged) => Some(staged.dir.path().to_path_buf()),
+                None => Some(layer_dir).filter(|d| d.is_dir()),
+            };
+            let size = if let Some(dir) = unpacked_dir {
+                // Only check that this blob really is that layer.
                 let actual = self.diff_id_of(&blob_digest)?;
                 if actual != expected {
                     return Err(mismatch(actual));
                 }
-                disk_usage(staged.dir.path())?
-            } else if layer_dir.is_dir() {
-                // Already unpacked: only check the blob really is that layer.
-                let actual = self.diff_id_of(&blob_digest)?;
-                if actual != expected {
-                    return Err(mismatch(actual));
-                }
-                disk_usage(&layer_dir)?
+                disk_usage(&dir)?
             } else {
                 let dir = TempPath::new(self.work.path().join(format!("layer-{}", chain_id.hex())));
                 let file = self.open_staged(&blob_digest)?;
@@ -440,6 +441,7 @@ impl Load<'_> {
                         source,
                     },
                 )?;
+                self.diff_ids.insert(blob_digest, unpacked.diff_id);
                 if unpacked.diff_id != expected {
                     return Err(mismatch(unpacked.diff_id));
                 }
@@ -471,7 +473,10 @@ impl Load<'_> {
     }
 
     /// The sha256 of a staged layer blob's uncompressed content.
-    fn diff_id_of(&self, blob: &Digest) -> Result<Digest, ImageError> {
+    fn diff_id_of(&mut self, blob: &Digest) -> Result<Digest, ImageError> {
+        if let Some(known) = self.diff_ids.get(blob) {
+            return Ok(*known);
+        }
         let layer_error = |source| ImageError::Layer {
             blob: *blob,
             source,
@@ -480,7 +485,9 @@ impl Load<'_> {
         let decoded = unpack::decompress(io::BufReader::new(file)).map_err(layer_error)?;
         let mut hashing = HashingReader::new(decoded);
         io::copy(&mut hashing, &mut io::sink()).map_err(|e| layer_error(UnpackError::Tar(e)))?;
-        Ok(hashing.finish().0)
+        let diff_id = hashing.finish().0;
+        self.diff_ids.insert(*blob, diff_id);
+        Ok(diff_id)
     }
 
     /// Everything is verified: make it durable, then move it into the store.
