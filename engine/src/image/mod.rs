@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::fs;
 use std::io;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 /// Why an image operation failed.
@@ -155,7 +156,13 @@ impl ImageStore {
     pub fn new(data_root: &Path) -> Result<Self, ImageError> {
         let blobs = BlobStore::open(data_root)?;
         let layers = data_root.join("layers");
-        fs::create_dir_all(&layers).map_err(|e| ImageError::io("create", &layers, e))?;
+        // Only root may reach unpacked layers: images carry setuid binaries, which must not
+        // be runnable by host users from here.
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&layers)
+            .map_err(|e| ImageError::io("create", &layers, e))?;
         Ok(ImageStore {
             blobs,
             layers,
@@ -296,6 +303,11 @@ mod tests {
         for dir in ["blobs/sha256", "layers", "tmp"] {
             assert!(root.path().join(dir).is_dir(), "{dir}");
         }
+        let layers = fs::metadata(root.path().join("layers")).expect("layers");
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&layers.permissions()) & 0o777,
+            0o700
+        );
         let id = d(b"x");
         assert_eq!(
             store.layer_dir(&id),

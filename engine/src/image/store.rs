@@ -6,7 +6,7 @@ use super::ImageError;
 use crate::digest::{digest_error_of, Digest, HashingReader, VerifyingReader};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Prefix of every temp name this module and its callers create under `tmp/` (other parts of
@@ -295,7 +295,8 @@ pub(crate) fn create_temp_file(dir: &Path, what: &str) -> Result<(File, TempPath
 pub(crate) fn create_temp_dir(dir: &Path, what: &str) -> Result<TempPath, ImageError> {
     loop {
         let path = temp_name(dir, what);
-        match fs::create_dir(&path) {
+        // Private: extracted archives and staged layers may hold setuid files.
+        match fs::DirBuilder::new().mode(0o700).create(&path) {
             Ok(()) => return Ok(TempPath::new(path)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(ImageError::io("create", &path, e)),
