@@ -49,6 +49,8 @@ impl ImageRow {
             working_dir: Option<String>,
             #[serde(rename = "User", default)]
             user: Option<String>,
+            #[serde(rename = "StopSignal", default)]
+            stop_signal: Option<String>,
         }
         #[derive(Deserialize)]
         struct ImageConfig {
@@ -64,6 +66,7 @@ impl ImageRow {
             env: c.env.unwrap_or_default(),
             working_dir: c.working_dir.unwrap_or_default(),
             user: c.user.unwrap_or_default(),
+            stop_signal: c.stop_signal.unwrap_or_default(),
         })
     }
 }

@@ -9,7 +9,9 @@ use crate::container::{
 };
 use crate::db::{self, now_ms, Db};
 use crate::image::ImageStore;
-use crate::runtime::{self, ContainerSpec, RootfsSpec};
+use crate::container::inspect::ContainerInspect;
+use crate::container::units::parse_signal;
+use crate::runtime::{self, ContainerSpec, MountKind, MountSpec, RootfsSpec};
 use crate::{Error, Result};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
@@ -180,6 +182,7 @@ impl Engine {
             created_at: now_ms(),
             started_at: None,
             finished_at: None,
+            oom_killed: 0,
         };
         let dir = self.container_dir(&id);
         for sub in ["upper", "work", "rootfs"] {
@@ -201,11 +204,12 @@ impl Engine {
         let lock = self.lock(&id);
         let _guard = lock.lock().await;
         let row = ContainerRow::find(&self.inner.db, &id).await?;
-        if row.state()? == ContainerState::Running {
+        if row.state()?.is_alive() {
             return row.summary();
         }
         let spec = self.spec_for(&row).await?;
         let dir = self.container_dir(&id);
+        self.write_etc_files(&row, &dir)?;
         let _ = std::fs::remove_file(&spec.exit_path);
         let spec_path = dir.join("shim.json");
         write_json_atomically(&spec_path, &spec)?;
@@ -247,18 +251,29 @@ impl Engine {
         let row = ContainerRow::find(&self.inner.db, key).await?;
         match (row.state()?, row.pid) {
             (ContainerState::Running, Some(pid)) => signal_pid(pid, signal),
+            (ContainerState::Paused, _) => Err(Error::Conflict(format!(
+                "container {} is paused: unpause it first",
+                row.name
+            ))),
             _ => Err(Error::Conflict(format!("container {} is not running", row.name))),
         }
     }
 
-    /// Stops a container: SIGTERM, then SIGKILL after `grace` (default 10 s), as docker does.
+    /// Stops a container: its stop signal (the image's StopSignal, else SIGTERM), then SIGKILL
+    /// after `grace` (else its stop timeout, default 10 s), as docker does. A paused container
+    /// is thawed first so that it can handle the signal.
     pub async fn stop(&self, key: &str, grace: Option<Duration>) -> Result<ContainerSummary> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
-        if row.state()? == ContainerState::Running {
-            let grace = grace.unwrap_or(Duration::from_secs(10));
+        if row.state()?.is_alive() {
+            let config = row.config()?;
+            let grace = grace.unwrap_or(Duration::from_secs(config.stop_timeout));
+            let signal = parse_signal(&config.stop_signal)?;
             let rx = self.subscribe(&row)?;
+            if row.state()? == ContainerState::Paused {
+                self.unpause(&row.id).await?;
+            }
             if let Some(pid) = row.pid {
-                signal_pid(pid, Signal::SIGTERM)?;
+                signal_pid(pid, signal)?;
             }
             if !wait_exited(rx.clone(), grace).await {
                 if let Some(pid) = row.pid {
@@ -270,10 +285,109 @@ impl Engine {
         ContainerRow::find(&self.inner.db, &row.id).await?.summary()
     }
 
+    /// Stops (if running) and starts a container again, as `docker restart`.
+    pub async fn restart(&self, key: &str, grace: Option<Duration>) -> Result<ContainerSummary> {
+        let stopped = self.stop(key, grace).await?;
+        self.start(&stopped.id).await
+    }
+
+    /// Freezes every process of a running container (cgroup freezer).
+    pub async fn pause(&self, key: &str) -> Result<ContainerSummary> {
+        self.set_frozen(key, true).await
+    }
+
+    /// Thaws a paused container.
+    pub async fn unpause(&self, key: &str) -> Result<ContainerSummary> {
+        self.set_frozen(key, false).await
+    }
+
+    async fn set_frozen(&self, key: &str, frozen: bool) -> Result<ContainerSummary> {
+        let id = ContainerRow::find(&self.inner.db, key).await?.id;
+        let lock = self.lock(&id);
+        let _guard = lock.lock().await;
+        let row = ContainerRow::find(&self.inner.db, &id).await?;
+        let (from, verb) = if frozen {
+            (ContainerState::Running, "pause")
+        } else {
+            (ContainerState::Paused, "unpause")
+        };
+        let state = row.state()?;
+        if state != from {
+            let why = match state {
+                ContainerState::Paused => "is already paused",
+                ContainerState::Running => "is not paused",
+                _ => "is not running",
+            };
+            return Err(Error::Conflict(format!("cannot {verb} container {}: it {why}", row.name)));
+        }
+        let spec = self.spec_for(&row).await?;
+        tokio::task::spawn_blocking(move || {
+            if frozen {
+                runtime::pause(&spec)
+            } else {
+                runtime::resume(&spec)
+            }
+        })
+        .await
+        .map_err(|e| Error::Conflict(format!("{verb} was interrupted: {e}")))??;
+        ContainerRow::set_paused(&self.inner.db, &id, frozen).await?;
+        let status = Status {
+            state: if frozen { ContainerState::Paused } else { ContainerState::Running },
+            exit_code: None,
+            removed: false,
+        };
+        self.inner.status.publish(&id, status);
+        ContainerRow::find(&self.inner.db, &id).await?.summary()
+    }
+
+    /// Gives a container a new name.
+    pub async fn rename(&self, key: &str, new_name: &str) -> Result<ContainerSummary> {
+        let row = ContainerRow::find(&self.inner.db, key).await?;
+        let new_name = new_name.strip_prefix('/').unwrap_or(new_name);
+        validate_name(new_name)?;
+        ContainerRow::rename(&self.inner.db, &row.id, new_name).await?;
+        ContainerRow::find(&self.inner.db, &row.id).await?.summary()
+    }
+
+    /// Removes every container that is not running or paused; returns their ids and the
+    /// bytes their writable layers held.
+    pub async fn prune_containers(&self) -> Result<(Vec<String>, u64)> {
+        let mut removed = Vec::new();
+        let mut reclaimed = 0;
+        for row in ContainerRow::list(&self.inner.db, true).await? {
+            if row.state()?.is_alive() {
+                continue;
+            }
+            let size = dir_size(&self.container_dir(&row.id).join("upper"));
+            match self.remove(&row.id, false).await {
+                Ok(()) => {
+                    removed.push(row.id);
+                    reclaimed += size;
+                }
+                Err(Error::NotFound { .. }) | Err(Error::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((removed, reclaimed))
+    }
+
+    /// Everything known about a container, shaped like `docker inspect`.
+    pub async fn inspect(&self, key: &str) -> Result<ContainerInspect> {
+        let row = ContainerRow::find(&self.inner.db, key).await?;
+        let image = catalog::resolve(&self.inner.db, &row.image_id).await?;
+        let lower: Vec<PathBuf> = image
+            .layers()?
+            .iter()
+            .rev()
+            .map(|layer| self.inner.images.layer_dir(&layer.chain_id))
+            .collect();
+        Ok(ContainerInspect::new(&row, &self.container_dir(&row.id), &lower)?)
+    }
+
     /// Removes a container and its writable layer; a running one only with `force` (killed).
     pub async fn remove(&self, key: &str, force: bool) -> Result<()> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
-        if row.state()? == ContainerState::Running {
+        if row.state()?.is_alive() {
             if !force {
                 return Err(Error::Conflict(format!(
                     "cannot remove container \"{}\": container is running: stop the container before removing or force remove",
@@ -281,6 +395,10 @@ impl Engine {
                 )));
             }
             let rx = self.subscribe(&row)?;
+            if row.state()? == ContainerState::Paused {
+                // SIGKILL is delivered to frozen tasks only once they are thawed.
+                self.unpause(&row.id).await?;
+            }
             if let Some(pid) = row.pid {
                 signal_pid(pid, Signal::SIGKILL)?;
             }
@@ -294,7 +412,7 @@ impl Engine {
         let lock = self.lock(&row.id);
         let _guard = lock.lock().await;
         let row = ContainerRow::find(&self.inner.db, &row.id).await?;
-        if row.state()? == ContainerState::Running {
+        if row.state()?.is_alive() {
             return Err(Error::Conflict(format!(
                 "container {} was started again while being removed",
                 row.name
@@ -380,17 +498,44 @@ impl Engine {
                 upper: dir.join("upper"),
                 work: dir.join("work"),
                 mountpoint: dir.join("rootfs"),
-                readonly: false,
+                readonly: config.read_only,
             },
             cgroup_path: format!("berth/{}", row.id),
             log_path: dir.join("container.log"),
             exit_path: dir.join("exit.json"),
-            resources: Default::default(),
-            security: Default::default(),
-            init: false,
-            mounts: Vec::new(),
-            log: Default::default(),
+            resources: config.resources.clone(),
+            security: config.security.clone(),
+            init: config.init,
+            mounts: ETC_FILES
+                .iter()
+                .map(|name| MountSpec {
+                    kind: MountKind::Bind,
+                    source: dir.join(name),
+                    destination: format!("/etc/{name}"),
+                    readonly: false,
+                })
+                .collect(),
+            log: config.log.clone(),
         })
+    }
+
+    /// Writes the container's /etc/hostname, /etc/hosts and /etc/resolv.conf (bind-mounted
+    /// over the image's, as docker does, so they follow the container's settings).
+    fn write_etc_files(&self, row: &ContainerRow, dir: &Path) -> Result<()> {
+        let config = row.config()?;
+        let hostname = format!("{}\n", config.hostname);
+        let hosts = format!(
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+             fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n\
+             ff02::2\tip6-allrouters\n127.0.1.1\t{}\n",
+            config.hostname
+        );
+        let resolv = resolv_conf(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
+        for (name, content) in [("hostname", hostname), ("hosts", hosts), ("resolv.conf", resolv)] {
+            let path = dir.join(name);
+            std::fs::write(&path, content).map_err(|e| Error::io("write", &path, e))?;
+        }
+        Ok(())
     }
 
     /// Watches a shim until it exits, then records the container's exit.
@@ -416,27 +561,28 @@ impl Engine {
             let lock = self.lock(id);
             let _guard = lock.lock().await;
             let row = ContainerRow::find(&self.inner.db, id).await?;
-            if row.state()? != ContainerState::Running {
+            if !row.state()?.is_alive() {
                 return Ok(());
             }
             let dir = self.container_dir(id);
-            let (exit_code, finished) = match runtime::read_exit_record(&dir.join("exit.json")) {
-                Ok(Some(record)) => (record.exit_code, record.finished_at_ms),
-                Ok(None) => {
-                    tracing::warn!(container = %id, "shim ended without an exit record");
-                    (255, now_ms())
-                }
-                Err(e) => {
-                    tracing::warn!(container = %id, "unreadable exit record: {e}");
-                    (255, now_ms())
-                }
-            };
+            let (exit_code, oom_killed, finished) =
+                match runtime::read_exit_record(&dir.join("exit.json")) {
+                    Ok(Some(record)) => (record.exit_code, record.oom_killed, record.finished_at_ms),
+                    Ok(None) => {
+                        tracing::warn!(container = %id, "shim ended without an exit record");
+                        (255, false, now_ms())
+                    }
+                    Err(e) => {
+                        tracing::warn!(container = %id, "unreadable exit record: {e}");
+                        (255, false, now_ms())
+                    }
+                };
             if let Ok(spec) = self.spec_for(&row).await {
                 if let Err(e) = runtime::cleanup(&spec) {
                     tracing::warn!(container = %id, "cgroup cleanup: {e}");
                 }
             }
-            ContainerRow::set_exited(&self.inner.db, id, exit_code, finished).await?;
+            ContainerRow::set_exited(&self.inner.db, id, exit_code, oom_killed, finished).await?;
             self.inner.status.publish(
                 id,
                 Status {
@@ -469,6 +615,42 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Files the engine provides in each container's /etc.
+const ETC_FILES: [&str; 3] = ["hostname", "hosts", "resolv.conf"];
+
+/// The host's resolv.conf without loopback name servers, which a container's own network
+/// namespace cannot reach (docker filters them the same way).
+fn resolv_conf(host: &str) -> String {
+    let mut out = String::new();
+    for line in host.lines() {
+        let mut words = line.split_whitespace();
+        if words.next() == Some("nameserver") {
+            let server = words.next().unwrap_or_default();
+            if server.starts_with("127.") || server == "::1" {
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Bytes of the regular files under `dir` (not following symlinks).
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&entry.path()),
+            Ok(t) if t.is_file() => entry.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
 }
 
 fn signal_pid(pid: i64, signal: Signal) -> Result<()> {

@@ -45,6 +45,17 @@ enum Command {
     Kill(cli::lifecycle::KillArgs),
     /// Remove containers
     Rm(cli::lifecycle::RmArgs),
+    /// Restart containers
+    Restart(cli::lifecycle::RestartArgs),
+    /// Pause all processes within containers
+    Pause(cli::lifecycle::PauseArgs),
+    /// Unpause all processes within containers
+    Unpause(cli::lifecycle::PauseArgs),
+    /// Rename a container
+    Rename(cli::lifecycle::RenameArgs),
+    /// Manage containers (prune)
+    #[command(subcommand)]
+    Container(ContainerCommand),
     /// Wait for containers to exit and print their exit codes
     Wait(cli::lifecycle::WaitArgs),
     /// Show a container's details as JSON
@@ -52,6 +63,12 @@ enum Command {
     /// Monitor one container (internal: started by the daemon)
     #[command(hide = true)]
     Shim { spec: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ContainerCommand {
+    /// Remove all stopped containers
+    Prune(cli::lifecycle::PruneArgs),
 }
 
 fn main() {
@@ -95,6 +112,13 @@ async fn dispatch(args: Args) -> i32 {
                 Command::Kill(a) => cli::lifecycle::kill(&client, a).await,
                 Command::Rm(a) => cli::lifecycle::rm(&client, a).await,
                 Command::Wait(a) => cli::lifecycle::wait(&client, a).await,
+                Command::Restart(a) => cli::lifecycle::restart(&client, a).await,
+                Command::Pause(a) => cli::lifecycle::pause(&client, a, "pause").await,
+                Command::Unpause(a) => cli::lifecycle::pause(&client, a, "unpause").await,
+                Command::Rename(a) => cli::lifecycle::rename(&client, a).await,
+                Command::Container(ContainerCommand::Prune(a)) => {
+                    cli::lifecycle::prune(&client, a).await
+                }
                 Command::Inspect(a) => cli::lifecycle::inspect(&client, a).await,
                 Command::Serve(_) | Command::Shim { .. } => Ok(0),
             },

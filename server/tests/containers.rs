@@ -42,9 +42,10 @@ fn the_command_is_pid_1_with_its_own_hostname() {
     assert_ne!(inside, host.to_string_lossy(), "the container saw the host's hostname");
     let inspect: serde_json::Value =
         serde_json::from_str(&d.ok(&["inspect", "whoami"])).expect("inspect json");
-    let id = inspect[0]["id"].as_str().expect("id");
+    let id = inspect[0]["Id"].as_str().expect("id");
     assert_eq!(inside, &id[..12]);
-    assert_eq!(inspect[0]["exit_code"], 0);
+    assert_eq!(inspect[0]["State"]["ExitCode"], 0);
+    assert_eq!(inspect[0]["Name"], "/whoami");
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The settings a container is created with, and how they are derived from the image's config
 //! and the user's options (docker's rules for Entrypoint/Cmd, Env, WorkingDir and User).
 
+use super::units::{cpus_to_quota, parse_signal};
+use crate::runtime::{LogSpec, Resources, SecuritySpec};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -28,6 +30,47 @@ pub struct CreateOptions {
     /// Remove the container when it exits (`--rm`).
     #[serde(default)]
     pub auto_remove: bool,
+    /// Memory limit in bytes (`--memory`).
+    #[serde(default)]
+    pub memory: Option<i64>,
+    /// Memory plus swap in bytes, -1 for unlimited (`--memory-swap`).
+    #[serde(default)]
+    pub memory_swap: Option<i64>,
+    /// Number of CPUs (`--cpus 0.5`).
+    #[serde(default)]
+    pub cpus: Option<f64>,
+    /// Relative CPU weight (`--cpu-shares`, default 1024).
+    #[serde(default)]
+    pub cpu_shares: Option<u64>,
+    /// Maximum number of processes (`--pids-limit`).
+    #[serde(default)]
+    pub pids_limit: Option<i64>,
+    #[serde(default)]
+    pub privileged: bool,
+    #[serde(default)]
+    pub cap_add: Vec<String>,
+    #[serde(default)]
+    pub cap_drop: Vec<String>,
+    /// `--security-opt no-new-privileges[=true|false]`; berth's default is true.
+    #[serde(default)]
+    pub no_new_privileges: Option<bool>,
+    /// Run a minimal init as PID 1 (`--init`).
+    #[serde(default)]
+    pub init: bool,
+    /// Mount the root filesystem read-only (`--read-only`).
+    #[serde(default)]
+    pub read_only: bool,
+    /// `--log-opt max-size=…` in bytes and `max-file=…`.
+    #[serde(default)]
+    pub log_max_size: Option<u64>,
+    #[serde(default)]
+    pub log_max_files: Option<u32>,
+    /// `--stop-signal` (else the image's StopSignal, else SIGTERM).
+    #[serde(default)]
+    pub stop_signal: Option<String>,
+    /// `--stop-timeout` in seconds (else 10).
+    #[serde(default)]
+    pub stop_timeout: Option<u64>,
 }
 
 /// The image config's defaults that a container inherits.
@@ -38,6 +81,7 @@ pub struct ImageDefaults {
     pub env: Vec<String>,
     pub working_dir: String,
     pub user: String,
+    pub stop_signal: String,
 }
 
 /// The resolved settings of a container, stored in the catalogue.
@@ -50,6 +94,124 @@ pub struct ContainerConfig {
     /// The user as given (image or option), resolved at start against the rootfs.
     pub user: String,
     pub auto_remove: bool,
+    #[serde(default)]
+    pub resources: Resources,
+    #[serde(default)]
+    pub security: SecuritySpec,
+    #[serde(default)]
+    pub init: bool,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub log: LogSpec,
+    /// The signal `stop` sends first, e.g. `SIGTERM`.
+    #[serde(default = "default_stop_signal")]
+    pub stop_signal: String,
+    /// Seconds `stop` waits before SIGKILL.
+    #[serde(default = "default_stop_timeout")]
+    pub stop_timeout: u64,
+}
+
+fn default_stop_signal() -> String {
+    "SIGTERM".to_string()
+}
+
+fn default_stop_timeout() -> u64 {
+    10
+}
+
+/// Capability names the kernel knows (capabilities(7)), without the `CAP_` prefix.
+const CAPABILITIES: &[&str] = &[
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+];
+
+/// `net_admin`, `CAP_NET_ADMIN` → `NET_ADMIN`; `ALL` stays; unknown names are refused.
+fn normalise_capabilities(names: &[String], flag: &str) -> Result<Vec<String>> {
+    names
+        .iter()
+        .map(|name| {
+            let upper = name.trim().to_ascii_uppercase();
+            let bare = upper.strip_prefix("CAP_").unwrap_or(&upper).to_string();
+            if bare == "ALL" || CAPABILITIES.contains(&bare.as_str()) {
+                Ok(bare)
+            } else {
+                Err(Error::InvalidInput(format!("unknown capability {name:?} in {flag}")))
+            }
+        })
+        .collect()
+}
+
+/// The limits, checked as docker checks them.
+fn resources(options: &CreateOptions) -> Result<Resources> {
+    const MIN_MEMORY: i64 = 6 << 20;
+    if let Some(memory) = options.memory {
+        if memory < MIN_MEMORY {
+            return Err(Error::InvalidInput(
+                "minimum memory limit allowed is 6MB".to_string(),
+            ));
+        }
+    }
+    if let Some(swap) = options.memory_swap {
+        match options.memory {
+            None => {
+                return Err(Error::InvalidInput(
+                    "you should always set the memory limit when using a memory-swap limit"
+                        .to_string(),
+                ))
+            }
+            Some(memory) if swap != -1 && swap < memory => {
+                return Err(Error::InvalidInput(
+                    "minimum memory-swap limit should be larger than the memory limit".to_string(),
+                ))
+            }
+            _ => {}
+        }
+    }
+    let (cpu_quota, cpu_period) = match options.cpus {
+        Some(cpus) => {
+            let (quota, period) = cpus_to_quota(cpus)?;
+            (Some(quota), Some(period))
+        }
+        None => (None, None),
+    };
+    if let Some(shares) = options.cpu_shares {
+        if shares != 0 && !(2..=262_144).contains(&shares) {
+            return Err(Error::InvalidInput(format!(
+                "invalid --cpu-shares {shares}: it must be between 2 and 262144"
+            )));
+        }
+    }
+    Ok(Resources {
+        memory: options.memory,
+        memory_swap: options.memory_swap,
+        cpu_quota,
+        cpu_period,
+        cpu_shares: options.cpu_shares.filter(|s| *s != 0),
+        pids_limit: options.pids_limit.filter(|p| *p > 0),
+    })
+}
+
+fn log_spec(options: &CreateOptions) -> Result<LogSpec> {
+    let default = LogSpec::default();
+    let max_size = options.log_max_size.unwrap_or(default.max_size);
+    let max_files = options.log_max_files.unwrap_or(default.max_files);
+    if max_size < 4096 {
+        return Err(Error::InvalidInput(format!(
+            "invalid log max-size {max_size}: the minimum is 4k"
+        )));
+    }
+    if max_files < 1 {
+        return Err(Error::InvalidInput("invalid log max-file 0: the minimum is 1".into()));
+    }
+    Ok(LogSpec {
+        max_size,
+        max_files,
+    })
 }
 
 impl ContainerConfig {
@@ -106,6 +268,13 @@ impl ContainerConfig {
                 "the working directory {cwd:?} is invalid: it needs to be an absolute path"
             )));
         }
+        let stop_signal = options
+            .stop_signal
+            .clone()
+            .filter(|s| !s.is_empty())
+            .or_else(|| Some(image.stop_signal.clone()).filter(|s| !s.is_empty()))
+            .unwrap_or_else(default_stop_signal);
+        let stop_signal = format!("{:?}", parse_signal(&stop_signal)?);
         Ok(ContainerConfig {
             args,
             env,
@@ -113,6 +282,18 @@ impl ContainerConfig {
             hostname,
             user: options.user.clone().unwrap_or_else(|| image.user.clone()),
             auto_remove: options.auto_remove,
+            resources: resources(options)?,
+            security: SecuritySpec {
+                privileged: options.privileged,
+                cap_add: normalise_capabilities(&options.cap_add, "--cap-add")?,
+                cap_drop: normalise_capabilities(&options.cap_drop, "--cap-drop")?,
+                no_new_privileges: options.no_new_privileges.unwrap_or(true),
+            },
+            init: options.init,
+            read_only: options.read_only,
+            log: log_spec(options)?,
+            stop_signal,
+            stop_timeout: options.stop_timeout.unwrap_or_else(default_stop_timeout),
         })
     }
 
@@ -213,6 +394,7 @@ mod tests {
             env: vec!["PATH=/bin".into(), "LANG=C".into()],
             working_dir: String::new(),
             user: String::new(),
+            stop_signal: String::new(),
         }
     }
 
@@ -261,6 +443,38 @@ mod tests {
             ..Default::default()
         };
         assert!(ContainerConfig::derive("id", &image(), &opts).is_err());
+    }
+
+    #[test]
+    fn limits_and_capabilities_are_checked_like_docker() {
+        let ok = CreateOptions {
+            memory: Some(32 << 20),
+            memory_swap: Some(-1),
+            cpus: Some(0.5),
+            pids_limit: Some(50),
+            cap_add: vec!["net_admin".into(), "CAP_SYS_TIME".into()],
+            cap_drop: vec!["ALL".into()],
+            stop_signal: Some("usr1".into()),
+            ..Default::default()
+        };
+        let cfg = ContainerConfig::derive("id", &image(), &ok).expect("derive");
+        assert_eq!(cfg.resources.cpu_quota, Some(50_000));
+        assert_eq!(cfg.resources.pids_limit, Some(50));
+        assert_eq!(cfg.security.cap_add, ["NET_ADMIN", "SYS_TIME"]);
+        assert!(cfg.security.no_new_privileges);
+        assert_eq!(cfg.stop_signal, "SIGUSR1");
+        let bad = [
+            CreateOptions { memory: Some(1 << 20), ..Default::default() },
+            CreateOptions { memory_swap: Some(64 << 20), ..Default::default() },
+            CreateOptions { memory: Some(64 << 20), memory_swap: Some(32 << 20), ..Default::default() },
+            CreateOptions { cpus: Some(-1.0), ..Default::default() },
+            CreateOptions { cap_add: vec!["FLY".into()], ..Default::default() },
+            CreateOptions { stop_signal: Some("SIGNOPE".into()), ..Default::default() },
+            CreateOptions { log_max_size: Some(10), ..Default::default() },
+        ];
+        for options in bad {
+            assert!(ContainerConfig::derive("id", &image(), &options).is_err(), "{options:?}");
+        }
     }
 
     #[test]

@@ -7,6 +7,8 @@ mod monitor;
 mod names;
 pub(crate) use monitor::{is_shim_of, process_exit};
 mod store;
+pub mod inspect;
+pub mod units;
 
 pub use config::{resolve_user, ContainerConfig, CreateOptions, ImageDefaults};
 pub use follow::{LogFollower, LogOptions};
@@ -23,6 +25,7 @@ use std::fmt;
 pub enum ContainerState {
     Created,
     Running,
+    Paused,
     Exited,
 }
 
@@ -31,6 +34,7 @@ impl ContainerState {
         match self {
             ContainerState::Created => "created",
             ContainerState::Running => "running",
+            ContainerState::Paused => "paused",
             ContainerState::Exited => "exited",
         }
     }
@@ -39,9 +43,17 @@ impl ContainerState {
         match s {
             "created" => Some(ContainerState::Created),
             "running" => Some(ContainerState::Running),
+            "paused" => Some(ContainerState::Paused),
             "exited" => Some(ContainerState::Exited),
             _ => None,
         }
+    }
+}
+
+impl ContainerState {
+    /// Running or paused: the container's processes exist.
+    pub fn is_alive(self) -> bool {
+        matches!(self, ContainerState::Running | ContainerState::Paused)
     }
 }
 
@@ -63,6 +75,9 @@ pub struct ContainerSummary {
     pub command: String,
     pub state: ContainerState,
     pub exit_code: Option<i32>,
+    /// The kernel's OOM killer ended it.
+    #[serde(default)]
+    pub oom_killed: bool,
     /// Host pid of the container's init while it runs.
     pub pid: Option<i32>,
     /// Unix milliseconds.

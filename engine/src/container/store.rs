@@ -18,10 +18,11 @@ pub(crate) struct ContainerRow {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    pub oom_killed: i64,
 }
 
 const COLUMNS: &str = "id, name, image_ref, image_id, config_json, state, pid, shim_pid, \
-                       exit_code, created_at, started_at, finished_at";
+                       exit_code, created_at, started_at, finished_at, oom_killed";
 
 impl ContainerRow {
     pub fn state(&self) -> Result<ContainerState> {
@@ -43,6 +44,7 @@ impl ContainerRow {
             command: self.config()?.command_line(),
             state: self.state()?,
             exit_code: self.exit_code.map(|c| c as i32),
+            oom_killed: self.oom_killed != 0,
             pid: self.pid.map(|p| p as i32),
             created_at_ms: self.created_at,
             started_at_ms: self.started_at,
@@ -108,7 +110,7 @@ impl ContainerRow {
         let sql = if all {
             format!("SELECT {COLUMNS} FROM containers ORDER BY created_at DESC, id")
         } else {
-            format!("SELECT {COLUMNS} FROM containers WHERE state = 'running' ORDER BY created_at DESC, id")
+            format!("SELECT {COLUMNS} FROM containers WHERE state IN ('running', 'paused') ORDER BY created_at DESC, id")
         };
         Ok(sqlx::query_as::<_, ContainerRow>(&sql).fetch_all(db).await?)
     }
@@ -127,17 +129,54 @@ impl ContainerRow {
         Ok(())
     }
 
-    pub async fn set_exited(db: &Db, id: &str, exit_code: i32, at: i64) -> Result<()> {
+    pub async fn set_exited(
+        db: &Db,
+        id: &str,
+        exit_code: i32,
+        oom_killed: bool,
+        at: i64,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE containers SET state = 'exited', pid = NULL, shim_pid = NULL, exit_code = ?, \
-             finished_at = ? WHERE id = ?",
+             oom_killed = ?, finished_at = ? WHERE id = ?",
         )
         .bind(exit_code)
+        .bind(oom_killed as i64)
         .bind(at)
         .bind(id)
         .execute(db)
         .await?;
         Ok(())
+    }
+
+    /// Running ⇄ paused.
+    pub async fn set_paused(db: &Db, id: &str, paused: bool) -> Result<()> {
+        let (to, from) = if paused {
+            ("paused", "running")
+        } else {
+            ("running", "paused")
+        };
+        sqlx::query("UPDATE containers SET state = ? WHERE id = ? AND state = ?")
+            .bind(to)
+            .bind(id)
+            .bind(from)
+            .execute(db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn rename(db: &Db, id: &str, name: &str) -> Result<()> {
+        let result = sqlx::query("UPDATE containers SET name = ? WHERE id = ?")
+            .bind(name)
+            .bind(id)
+            .execute(db)
+            .await;
+        match result {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::Conflict(
+                format!("the container name \"/{name}\" is already in use"),
+            )),
+            other => other.map(|_| ()).map_err(Error::from),
+        }
     }
 
     pub async fn delete(db: &Db, id: &str) -> Result<()> {

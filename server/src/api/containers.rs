@@ -4,7 +4,9 @@ use super::{ApiError, ApiResult};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use berth_engine::container::{ContainerConfig, ContainerSummary, CreateOptions};
+use berth_engine::container::inspect::ContainerInspect;
+use berth_engine::container::units::parse_signal;
+use berth_engine::container::{ContainerSummary, CreateOptions};
 use berth_engine::Engine;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -29,21 +31,11 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(engine.create(options).await?)))
 }
 
-#[derive(Serialize)]
-pub struct Inspect {
-    #[serde(flatten)]
-    summary: ContainerSummary,
-    config: ContainerConfig,
-}
-
 pub async fn inspect(
     State(engine): State<Engine>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Inspect>> {
-    Ok(Json(Inspect {
-        summary: engine.container(&id).await?,
-        config: engine.container_config(&id).await?,
-    }))
+) -> ApiResult<Json<ContainerInspect>> {
+    Ok(Json(engine.inspect(&id).await?))
 }
 
 pub async fn start(
@@ -78,25 +70,9 @@ pub async fn kill(
     Path(id): Path<String>,
     Query(query): Query<KillQuery>,
 ) -> ApiResult<StatusCode> {
-    let signal = parse_signal(query.signal.as_deref().unwrap_or("SIGKILL"))?;
+    let signal = parse_signal(query.signal.as_deref().unwrap_or("SIGKILL")).map_err(ApiError::from)?;
     engine.kill(&id, signal).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// `KILL`, `SIGKILL` or `9`.
-pub fn parse_signal(text: &str) -> ApiResult<nix::sys::signal::Signal> {
-    use nix::sys::signal::Signal;
-    let invalid = || ApiError::bad_request(format!("invalid signal: {text}"));
-    if let Ok(number) = text.parse::<i32>() {
-        return Signal::try_from(number).map_err(|_| invalid());
-    }
-    let upper = text.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
-    name.parse::<Signal>().map_err(|_| invalid())
 }
 
 #[derive(Serialize, Deserialize)]
@@ -127,17 +103,54 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::parse_signal;
-    use nix::sys::signal::Signal;
+pub async fn restart(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+    Query(query): Query<StopQuery>,
+) -> ApiResult<Json<ContainerSummary>> {
+    let grace = query.t.map(Duration::from_secs);
+    Ok(Json(engine.restart(&id, grace).await?))
+}
 
-    #[test]
-    fn signals_parse_by_name_short_name_and_number() {
-        assert_eq!(parse_signal("SIGTERM").ok(), Some(Signal::SIGTERM));
-        assert_eq!(parse_signal("hup").ok(), Some(Signal::SIGHUP));
-        assert_eq!(parse_signal("9").ok(), Some(Signal::SIGKILL));
-        assert!(parse_signal("SIGNOPE").is_err());
-        assert!(parse_signal("999").is_err());
-    }
+pub async fn pause(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ContainerSummary>> {
+    Ok(Json(engine.pause(&id).await?))
+}
+
+pub async fn unpause(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ContainerSummary>> {
+    Ok(Json(engine.unpause(&id).await?))
+}
+
+#[derive(Deserialize)]
+pub struct RenameQuery {
+    name: String,
+}
+
+pub async fn rename(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+    Query(query): Query<RenameQuery>,
+) -> ApiResult<Json<ContainerSummary>> {
+    Ok(Json(engine.rename(&id, &query.name).await?))
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct PruneResponse {
+    #[serde(rename = "ContainersDeleted")]
+    pub containers_deleted: Vec<String>,
+    #[serde(rename = "SpaceReclaimed")]
+    pub space_reclaimed: u64,
+}
+
+pub async fn prune(State(engine): State<Engine>) -> ApiResult<Json<PruneResponse>> {
+    let (containers_deleted, space_reclaimed) = engine.prune_containers().await?;
+    Ok(Json(PruneResponse {
+        containers_deleted,
+        space_reclaimed,
+    }))
 }

@@ -6,7 +6,7 @@ mod images;
 mod logs;
 mod logs_ws;
 
-pub use containers::WaitResponse;
+pub use containers::{PruneResponse, WaitResponse};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -31,6 +31,11 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/v1/containers/{id}/start", post(containers::start))
         .route("/api/v1/containers/{id}/stop", post(containers::stop))
         .route("/api/v1/containers/{id}/kill", post(containers::kill))
+        .route("/api/v1/containers/{id}/restart", post(containers::restart))
+        .route("/api/v1/containers/{id}/pause", post(containers::pause))
+        .route("/api/v1/containers/{id}/unpause", post(containers::unpause))
+        .route("/api/v1/containers/{id}/rename", post(containers::rename))
+        .route("/api/v1/containers/prune", post(containers::prune))
         .route("/api/v1/containers/{id}/wait", post(containers::wait))
         .route("/api/v1/containers/{id}/logs", get(logs::logs))
         .route("/api/v1/containers/{id}/attach", post(logs::attach))

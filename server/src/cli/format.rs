@@ -72,6 +72,9 @@ pub fn status(c: &ContainerSummary, now: i64) -> String {
         ContainerState::Running => {
             format!("Up {}", duration(now - c.started_at_ms.unwrap_or(now)))
         }
+        ContainerState::Paused => {
+            format!("Up {} (Paused)", duration(now - c.started_at_ms.unwrap_or(now)))
+        }
         ContainerState::Exited => format!(
             "Exited ({}) {} ago",
             c.exit_code.unwrap_or(0),

@@ -47,6 +47,34 @@ pub struct WaitArgs {
 }
 
 #[derive(clap::Args)]
+pub struct RestartArgs {
+    /// Seconds to wait before killing the container
+    #[arg(short = 't', long = "time")]
+    time: Option<u64>,
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct PauseArgs {
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct RenameArgs {
+    container: String,
+    new_name: String,
+}
+
+#[derive(clap::Args)]
+pub struct PruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    force: bool,
+}
+
+#[derive(clap::Args)]
 pub struct InspectArgs {
     #[arg(required = true)]
     containers: Vec<String>,
@@ -152,4 +180,82 @@ pub async fn inspect(client: &Client, args: InspectArgs) -> Result<i32> {
     let text = serde_json::to_string_pretty(&found).map_err(|e| anyhow!(e))?;
     println!("{text}");
     Ok(if failed { 1 } else { 0 })
+}
+
+pub async fn restart(client: &Client, args: RestartArgs) -> Result<i32> {
+    let query = args.time.map(|t| format!("?t={t}")).unwrap_or_default();
+    each(&args.containers, |id| {
+        let query = query.clone();
+        async move {
+            client
+                .json::<ContainerSummary>(
+                    Method::POST,
+                    &format!("/api/v1/containers/{id}/restart{query}"),
+                    None::<&()>,
+                )
+                .await?;
+            Ok(None)
+        }
+    })
+    .await
+}
+
+pub async fn pause(client: &Client, args: PauseArgs, verb: &str) -> Result<i32> {
+    each(&args.containers, |id| async move {
+        client
+            .json::<ContainerSummary>(
+                Method::POST,
+                &format!("/api/v1/containers/{id}/{verb}"),
+                None::<&()>,
+            )
+            .await?;
+        Ok(None)
+    })
+    .await
+}
+
+pub async fn rename(client: &Client, args: RenameArgs) -> Result<i32> {
+    client
+        .json::<ContainerSummary>(
+            Method::POST,
+            &format!(
+                "/api/v1/containers/{}/rename?name={}",
+                segment(&args.container),
+                segment(&args.new_name)
+            ),
+            None::<&()>,
+        )
+        .await?;
+    Ok(0)
+}
+
+pub async fn prune(client: &Client, args: PruneArgs) -> Result<i32> {
+    if !args.force {
+        use std::io::{BufRead, IsTerminal, Write};
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!("refusing to prune without confirmation: pass -f/--force");
+        }
+        print!("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(0);
+        }
+    }
+    let pruned: crate::api::PruneResponse = client
+        .json(Method::POST, "/api/v1/containers/prune", None::<&()>)
+        .await?;
+    if !pruned.containers_deleted.is_empty() {
+        println!("Deleted Containers:");
+        for id in &pruned.containers_deleted {
+            println!("{id}");
+        }
+        println!();
+    }
+    println!(
+        "Total reclaimed space: {}",
+        super::format::size(pruned.space_reclaimed as i64)
+    );
+    Ok(0)
 }

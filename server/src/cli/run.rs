@@ -4,6 +4,7 @@
 use super::{print_stream, segment};
 use crate::client::{Client, DaemonError};
 use anyhow::Result;
+use berth_engine::container::units::{parse_size, parse_swap};
 use berth_engine::container::{ContainerSummary, CreateOptions};
 use hyper::{Method, StatusCode};
 
@@ -31,6 +32,48 @@ pub struct CreateArgs {
     /// Overwrite the default ENTRYPOINT of the image
     #[arg(long)]
     entrypoint: Option<String>,
+    /// Memory limit (e.g. 32m, 1g)
+    #[arg(short = 'm', long)]
+    memory: Option<String>,
+    /// Memory plus swap limit; -1 for unlimited swap
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    memory_swap: Option<String>,
+    /// Number of CPUs (e.g. 0.5)
+    #[arg(long, allow_hyphen_values = true)]
+    cpus: Option<f64>,
+    /// CPU shares (relative weight, default 1024)
+    #[arg(short = 'c', long = "cpu-shares")]
+    cpu_shares: Option<u64>,
+    /// Maximum number of processes (-1 for unlimited)
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pids_limit: Option<i64>,
+    /// Give extended privileges to this container
+    #[arg(long)]
+    privileged: bool,
+    /// Add Linux capabilities
+    #[arg(long = "cap-add")]
+    cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    #[arg(long = "cap-drop")]
+    cap_drop: Vec<String>,
+    /// Security options (no-new-privileges[=true|false])
+    #[arg(long = "security-opt")]
+    security_opt: Vec<String>,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    init: bool,
+    /// Mount the container's root filesystem as read only
+    #[arg(long = "read-only")]
+    read_only: bool,
+    /// Log options (max-size=20m, max-file=3)
+    #[arg(long = "log-opt")]
+    log_opt: Vec<String>,
+    /// Signal to stop the container
+    #[arg(long = "stop-signal")]
+    stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long = "stop-timeout")]
+    stop_timeout: Option<u64>,
     /// The image to create the container from
     image: String,
     /// The command and its arguments (replaces the image's Cmd)
@@ -48,8 +91,32 @@ pub struct Args {
 }
 
 impl CreateArgs {
-    fn options(&self) -> CreateOptions {
-        CreateOptions {
+    fn options(&self) -> Result<CreateOptions> {
+        let mut no_new_privileges = None;
+        for opt in &self.security_opt {
+            match opt.split_once(['=', ':']) {
+                None if opt == "no-new-privileges" => no_new_privileges = Some(true),
+                Some(("no-new-privileges", value)) => {
+                    no_new_privileges = Some(value.parse::<bool>().map_err(|_| {
+                        anyhow::anyhow!("invalid --security-opt {opt:?}: expected true or false")
+                    })?)
+                }
+                _ => anyhow::bail!("unsupported --security-opt {opt:?}"),
+            }
+        }
+        let (mut log_max_size, mut log_max_files) = (None, None);
+        for opt in &self.log_opt {
+            match opt.split_once('=') {
+                Some(("max-size", v)) => log_max_size = Some(parse_size(v)?.max(0) as u64),
+                Some(("max-file", v)) => {
+                    log_max_files = Some(v.parse::<u32>().map_err(|_| {
+                        anyhow::anyhow!("invalid --log-opt {opt:?}: max-file takes a number")
+                    })?)
+                }
+                _ => anyhow::bail!("unsupported --log-opt {opt:?} (max-size=…, max-file=…)"),
+            }
+        }
+        Ok(CreateOptions {
             image: self.image.clone(),
             name: self.name.clone(),
             cmd: self.command.clone(),
@@ -62,7 +129,22 @@ impl CreateArgs {
             hostname: self.hostname.clone(),
             user: self.user.clone(),
             auto_remove: self.rm,
-        }
+            memory: self.memory.as_deref().map(parse_size).transpose()?,
+            memory_swap: self.memory_swap.as_deref().map(parse_swap).transpose()?,
+            cpus: self.cpus,
+            cpu_shares: self.cpu_shares,
+            pids_limit: self.pids_limit,
+            privileged: self.privileged,
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            no_new_privileges,
+            init: self.init,
+            read_only: self.read_only,
+            log_max_size,
+            log_max_files,
+            stop_signal: self.stop_signal.clone(),
+            stop_timeout: self.stop_timeout,
+        })
     }
 }
 
@@ -80,7 +162,7 @@ fn with_host_value(pair: &str) -> String {
 
 async fn create_container(client: &Client, args: &CreateArgs) -> Result<ContainerSummary> {
     let result = client
-        .json(Method::POST, "/api/v1/containers", Some(&args.options()))
+        .json(Method::POST, "/api/v1/containers", Some(&args.options()?))
         .await;
     if let Err(e) = &result {
         if let Some(daemon) = e.downcast_ref::<DaemonError>() {

@@ -1,0 +1,109 @@
+//! Parsing of the human units users type: sizes (`32m`, `1.5g`), CPU counts (`0.5`), and
+//! signal names (`SIGTERM`, `term`, `15`), with docker's meanings.
+
+use crate::{Error, Result};
+use nix::sys::signal::Signal;
+
+/// A size in bytes from `512`, `512b`, `64k`, `32m`, `1.5g`, `1t` (binary multiples, as
+/// docker's `RAMInBytes`).
+pub fn parse_size(text: &str) -> Result<i64> {
+    let invalid = || Error::InvalidInput(format!("invalid size: {text:?}"));
+    let t = text.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').filter(|s| !s.is_empty()).unwrap_or(&t);
+    let (number, multiplier) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        Some('t') => (&t[..t.len() - 1], 1 << 40),
+        Some(c) if c.is_ascii_digit() => (t, 1),
+        _ => return Err(invalid()),
+    };
+    let value: f64 = number.parse().map_err(|_| invalid())?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(invalid());
+    }
+    let bytes = value * multiplier as f64;
+    if bytes > i64::MAX as f64 {
+        return Err(invalid());
+    }
+    Ok(bytes as i64)
+}
+
+/// `--memory-swap`: a size, or `-1` for unlimited swap.
+pub fn parse_swap(text: &str) -> Result<i64> {
+    if text.trim() == "-1" {
+        Ok(-1)
+    } else {
+        parse_size(text)
+    }
+}
+
+/// `--cpus 0.5` → a CFS quota of 50 000 µs per 100 000 µs period.
+pub fn cpus_to_quota(cpus: f64) -> Result<(i64, u64)> {
+    const PERIOD: u64 = 100_000;
+    if !cpus.is_finite() || cpus <= 0.0 {
+        return Err(Error::InvalidInput(format!(
+            "invalid value for --cpus: {cpus}: it must be a positive number"
+        )));
+    }
+    let quota = (cpus * PERIOD as f64).round() as i64;
+    // The kernel's minimum quota is 1 ms (Documentation/scheduler/sched-bwc.rst).
+    if quota < 1_000 {
+        return Err(Error::InvalidInput(format!(
+            "invalid value for --cpus: {cpus}: the minimum is 0.01"
+        )));
+    }
+    Ok((quota, PERIOD))
+}
+
+/// `KILL`, `SIGKILL` or `9`.
+pub fn parse_signal(text: &str) -> Result<Signal> {
+    let invalid = || Error::InvalidInput(format!("invalid signal: {text}"));
+    if let Ok(number) = text.trim().parse::<i32>() {
+        return Signal::try_from(number).map_err(|_| invalid());
+    }
+    let upper = text.trim().to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    name.parse::<Signal>().map_err(|_| invalid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_use_binary_multiples() {
+        assert_eq!(parse_size("512").ok(), Some(512));
+        assert_eq!(parse_size("512b").ok(), Some(512));
+        assert_eq!(parse_size("64k").ok(), Some(64 << 10));
+        assert_eq!(parse_size("32m").ok(), Some(32 << 20));
+        assert_eq!(parse_size("32MB").ok(), Some(32 << 20));
+        assert_eq!(parse_size("1.5g").ok(), Some(3 << 29));
+        for bad in ["", "m", "-1m", "12q", "1e400"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_swap("-1").ok(), Some(-1));
+    }
+
+    #[test]
+    fn cpus_become_a_quota_per_100ms() {
+        assert_eq!(cpus_to_quota(0.5).ok(), Some((50_000, 100_000)));
+        assert_eq!(cpus_to_quota(2.0).ok(), Some((200_000, 100_000)));
+        assert!(cpus_to_quota(0.0).is_err());
+        assert!(cpus_to_quota(-1.0).is_err());
+        assert!(cpus_to_quota(0.001).is_err());
+    }
+
+    #[test]
+    fn signals_parse_by_name_short_name_and_number() {
+        assert_eq!(parse_signal("SIGTERM").ok(), Some(Signal::SIGTERM));
+        assert_eq!(parse_signal("hup").ok(), Some(Signal::SIGHUP));
+        assert_eq!(parse_signal("9").ok(), Some(Signal::SIGKILL));
+        assert!(parse_signal("SIGNOPE").is_err());
+        assert!(parse_signal("999").is_err());
+    }
+}
