@@ -5,7 +5,7 @@
 //! nothing written) and end the child with 127 (command not found), 126 (not executable) or 1.
 
 use super::spec::ContainerSpec;
-use super::{net, rootfs};
+use super::{capabilities, net, pid1, rootfs};
 use nix::errno::Errno;
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
@@ -97,7 +97,10 @@ fn setup_and_exec(spec: &ContainerSpec, fds: &InitFds) -> Result<Infallible, Ini
         }
     }
 
-    rootfs::enter(&spec.rootfs)?;
+    // Names were checked before the clone (process::start); resolving again cannot fail.
+    let caps =
+        capabilities::resolve(&spec.security).map_err(|e| InitError::setup(e.to_string()))?;
+    rootfs::enter(&spec.rootfs, &spec.mounts, spec.security.privileged)?;
     nix::unistd::sethostname(&spec.hostname).map_err(|e| sys_err("sethostname", e))?;
     net::loopback_up()?;
     let cwd = Path::new(&spec.cwd);
@@ -112,9 +115,25 @@ fn setup_and_exec(spec: &ContainerSpec, fds: &InitFds) -> Result<Infallible, Ini
     let argv = cstrings(&spec.args, "argument")?;
     let envp = cstrings(&spec.env, "environment variable")?;
 
+    // Bounding set first, while CAP_SETPCAP is still effective; setuid then clears the
+    // effective set, and capset restores the container's (capabilities(7)).
+    capabilities::limit_bounding_set(caps)?;
     setgroups(&[]).map_err(|e| sys_err("setgroups", e))?;
     setgid(Gid::from_raw(spec.gid)).map_err(|e| sys_err(format!("setgid {}", spec.gid), e))?;
     setuid(Uid::from_raw(spec.uid)).map_err(|e| sys_err(format!("setuid {}", spec.uid), e))?;
+    capabilities::set_process_caps(caps)?;
+    if spec.security.no_new_privileges {
+        // Inherited by every descendant and kept across execve: setuid binaries and file
+        // capabilities grant nothing any more (prctl(2), PR_SET_NO_NEW_PRIVS).
+        // SAFETY: prctl with integer arguments only.
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } < 0 {
+            return Err(sys_err("set no_new_privs", Errno::last()));
+        }
+    }
+    if spec.init {
+        // Returns in the child that execs the command; the parent stays as PID 1.
+        pid1::fork_command()?;
+    }
 
     reset_signals()?;
     // SAFETY: prctl with integer arguments only.

@@ -273,7 +273,10 @@ pub(crate) fn validate_spec(spec: &ContainerSpec) -> Result<(), RuntimeError> {
     }
     capabilities::resolve(&spec.security).map_err(|e| RuntimeError::InvalidSpec(e.to_string()))?;
     if let Some(m) = spec.mounts.iter().find(|m| !m.destination.starts_with('/')) {
-        return bad(format!("mount destination {:?} is not absolute", m.destination));
+        return bad(format!(
+            "mount destination {:?} is not absolute",
+            m.destination
+        ));
     }
     Ok(())
 }

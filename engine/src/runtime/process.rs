@@ -1,6 +1,7 @@
 //! Creating the container's init process (the shim's side): clone into new namespaces, place
 //! the child in its cgroup, release it, and learn whether its exec succeeded.
 
+use super::capabilities;
 use super::cgroup::{Cgroup, CgroupManager};
 use super::init::{self, InitFds};
 use super::spec::ContainerSpec;
@@ -37,6 +38,8 @@ pub(crate) struct StartError(pub String);
 /// Must be called from a single-threaded process: the child runs Rust code between clone
 /// and exec.
 pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, StartError> {
+    // Refused before anything runs, with the name the user gave.
+    capabilities::resolve(&spec.security).map_err(|e| StartError(e.to_string()))?;
     let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(|e| StartError(format!("pipe: {e}")));
     let (stdout_r, stdout_w) = pipe()?;
     let (stderr_r, stderr_w) = pipe()?;

@@ -5,7 +5,8 @@
 //! private, so nothing propagates to the host and all of it disappears with the container.
 
 use super::init::{sys_err, InitError};
-use super::spec::RootfsSpec;
+use super::mounts;
+use super::spec::{MountSpec, RootfsSpec};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::unistd::{chdir, pivot_root};
 use std::path::{Component, Path, PathBuf};
@@ -50,10 +51,16 @@ const READONLY: [&str; 5] = [
     "/proc/sysrq-trigger",
 ];
 
-/// Builds the root filesystem and pivots into it. Afterwards `/` is the container's root and
-/// the host's filesystem is no longer reachable. The root stays writable so the caller can
-/// create the working directory; [`make_readonly`] finishes a read-only rootfs.
-pub(crate) fn enter(spec: &RootfsSpec) -> Result<(), InitError> {
+/// Builds the root filesystem, makes the spec's extra `mounts` and pivots into it. Afterwards
+/// `/` is the container's root and the host's filesystem is no longer reachable. The root
+/// stays writable so the caller can create the working directory; [`make_readonly`] finishes
+/// a read-only rootfs. `privileged` (docker's `--privileged`): /sys writable, the host's
+/// devices in /dev, nothing masked or read-only in /proc and /sys.
+pub(crate) fn enter(
+    spec: &RootfsSpec,
+    extra: &[MountSpec],
+    privileged: bool,
+) -> Result<(), InitError> {
     // Propagation: without this, mounts below would show up in the host's namespace through
     // shared peer groups (mount_namespaces(7), "Shared subtrees").
     mount(
@@ -67,8 +74,14 @@ pub(crate) fn enter(spec: &RootfsSpec) -> Result<(), InitError> {
 
     let root = &spec.mountpoint;
     mount_overlay(spec)?;
-    mount_kernel_filesystems(root)?;
+    mount_kernel_filesystems(root, privileged)?;
     mount_dev(root)?;
+    if privileged {
+        copy_host_devices(Path::new("/dev"), &root.join("dev"))?;
+    }
+    // After /dev and friends, so that a mount may cover them; before pivot_root, while the
+    // sources on the host are still reachable.
+    mounts::apply(root, extra)?;
 
     // pivot_root(2), NOTES: with new_root and put_old both ".", the old root is stacked on top
     // of the new root at "/", and unmounting "." (lazily, since processes may still hold it)
@@ -78,6 +91,9 @@ pub(crate) fn enter(spec: &RootfsSpec) -> Result<(), InitError> {
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| sys_err("unmount old root", e))?;
     chdir("/").map_err(|e| sys_err("chdir /", e))?;
 
+    if privileged {
+        return Ok(());
+    }
     mask_kernel_paths()
 }
 
@@ -222,7 +238,7 @@ fn mount_fs(
         .map_err(|e| sys_err(format!("mount {fstype} on {}", target.display()), e))
 }
 
-fn mount_kernel_filesystems(root: &Path) -> Result<(), InitError> {
+fn mount_kernel_filesystems(root: &Path, privileged: bool) -> Result<(), InitError> {
     let nosuid_nodev_noexec = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     // A proc mounted from inside the new pid namespace shows only the container's processes.
     mount_fs(
@@ -232,12 +248,65 @@ fn mount_kernel_filesystems(root: &Path) -> Result<(), InitError> {
         None,
     )?;
     // sysfs mounted from inside the new network namespace shows only its interfaces.
-    mount_fs(
-        "sysfs",
-        &mount_point(root, "sys")?,
-        nosuid_nodev_noexec | MsFlags::MS_RDONLY,
-        None,
-    )
+    let sys_flags = if privileged {
+        nosuid_nodev_noexec
+    } else {
+        nosuid_nodev_noexec | MsFlags::MS_RDONLY
+    };
+    mount_fs("sysfs", &mount_point(root, "sys")?, sys_flags, None)
+}
+
+/// Directories of the host's /dev whose contents the container has its own of (or that
+/// hold no devices).
+const HOST_DEV_SKIP: [&str; 5] = ["pts", "shm", "mqueue", "fd", "hugepages"];
+
+/// `--privileged`: recreates every character and block device of the host's `from` (/dev)
+/// at the same place under `to` (the container's fresh /dev tmpfs) with the same numbers,
+/// mode and owner. Names the container already has (null, tty, the ptmx link …) are kept.
+fn copy_host_devices(from: &Path, to: &Path) -> Result<(), InitError> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+    let entries = std::fs::read_dir(from)
+        .map_err(|e| InitError::setup(format!("read {}: {e}", from.display())))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let (source, target) = (entry.path(), to.join(&name));
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            if from == Path::new("/dev") && HOST_DEV_SKIP.iter().any(|s| name == *s) {
+                continue;
+            }
+            copy_host_devices(&source, &target)?;
+            continue;
+        }
+        if !(kind.is_char_device() || kind.is_block_device())
+            || std::fs::symlink_metadata(&target).is_ok()
+        {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        std::fs::create_dir_all(to)
+            .map_err(|e| InitError::setup(format!("create {}: {e}", to.display())))?;
+        let c_target = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())
+            .map_err(|_| InitError::setup(format!("device name {name:?} contains a NUL byte")))?;
+        // SAFETY: mknod on a NUL-terminated path with the host node's own mode and number.
+        if unsafe { libc::mknod(c_target.as_ptr(), meta.mode(), meta.rdev()) } < 0 {
+            return Err(sys_err(
+                format!("create device {}", target.display()),
+                nix::errno::Errno::last(),
+            ));
+        }
+        // mknod(2) applies the umask: set the host's permissions exactly.
+        std::fs::set_permissions(&target, PermissionsExt::from_mode(meta.mode() & 0o7777))
+            .and_then(|()| std::os::unix::fs::lchown(&target, Some(meta.uid()), Some(meta.gid())))
+            .map_err(|e| {
+                InitError::setup(format!("set owner and mode of {}: {e}", target.display()))
+            })?;
+    }
+    Ok(())
 }
 
 fn mount_dev(root: &Path) -> Result<(), InitError> {
