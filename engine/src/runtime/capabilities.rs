@@ -225,37 +225,65 @@ pub(crate) fn set_process_caps(set: CapSet) -> Result<(), InitError> {
     if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) } < 0 {
         return Err(sys_err("reset keep-capabilities", Errno::last()));
     }
-    let set = set.0 & kernel_caps().0;
+    // Nobody gets what the shim itself does not hold (e.g. when berth runs inside a
+    // container): capset(2) refuses to grow the permitted set.
+    let own = capget().map_err(|e| sys_err("read own capabilities", e))?;
+    let set = set.0 & kernel_caps().0 & own;
     capset(set, set, 0).map_err(|e| sys_err("set capabilities", e))
 }
 
-/// capset(2) with the 64-bit layout (`_LINUX_CAPABILITY_VERSION_3`: two 32-bit words).
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3`: 64-bit sets as two 32-bit words.
+const CAP_VERSION_3: u32 = 0x2008_0522;
+
+/// The calling process's permitted set, capget(2).
+fn capget() -> Result<u64, Errno> {
+    let mut header = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: a valid header and room for the two data words version 3 writes.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut CapHeader,
+            data.as_mut_ptr(),
+        )
+    };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    Ok(u64::from(data[0].permitted) | u64::from(data[1].permitted) << 32)
+}
+
+/// capset(2) for the calling process.
 fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<(), Errno> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: libc::c_int,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    const VERSION_3: u32 = 0x2008_0522;
-    let header = Header {
-        version: VERSION_3,
+    let header = CapHeader {
+        version: CAP_VERSION_3,
         pid: 0,
     };
     let word = |set: u64, i: u32| (set >> (32 * i)) as u32;
-    let data = [0, 1].map(|i| Data {
+    let data = [0, 1].map(|i| CapData {
         effective: word(effective, i),
         permitted: word(permitted, i),
         inheritable: word(inheritable, i),
     });
     // SAFETY: a valid header and the two data words version 3 expects.
-    let r = unsafe { libc::syscall(libc::SYS_capset, &header as *const Header, data.as_ptr()) };
+    let r = unsafe { libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) };
     if r < 0 {
         Err(Errno::last())
     } else {
@@ -343,5 +371,16 @@ mod tests {
     #[test]
     fn names_list_in_order() {
         assert_eq!(CapSet(0b101).names(), vec!["CHOWN", "DAC_READ_SEARCH"]);
+    }
+
+    #[test]
+    fn capget_reads_what_proc_shows() {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let prm = status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapPrm:"))
+            .unwrap()
+            .trim();
+        assert_eq!(format!("{:016x}", capget().unwrap()), prm);
     }
 }
