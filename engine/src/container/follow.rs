@@ -1,24 +1,32 @@
-//! Reading a container's log for `logs`, `logs --follow` and attach: records in batches, from
-//! the start or the last N lines, following the file until the container has exited.
+//! Reading a container's log for `logs`, `logs --follow` and attach: records in batches, across
+//! rotated files, from the start, the last N lines or a time, following the log until the
+//! container has exited (or `until` has passed).
 
 use super::monitor::Status;
 use super::ContainerState;
-use crate::logs::{LogReader, LogRecord};
+use crate::logs::{LogReader, LogRecord, ReadOptions};
 use crate::{Error, Result};
-use std::collections::VecDeque;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
 
 const BATCH: usize = 1024;
 const POLL: Duration = Duration::from_millis(25);
+/// How long after `until` a follower still waits for records stamped before it: the shim
+/// stamps a line when it reads it, and holds an unterminated one for up to 100 ms.
+const UNTIL_GRACE_NS: i64 = 250_000_000;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogOptions {
-    /// Keep reading new lines until the container exits.
+    /// Keep reading new lines until the container exits (or `until` has passed).
     pub follow: bool,
     /// Only the last N lines (then follow, if asked).
     pub tail: Option<usize>,
+    /// Only lines that began at or after this time, in nanoseconds since the Unix epoch.
+    pub since: Option<i64>,
+    /// Only lines that began at or before this time, in nanoseconds since the Unix epoch;
+    /// a follower stops once it has passed.
+    pub until: Option<i64>,
 }
 
 /// Batches of log records, oldest first; ends after the last record.
@@ -38,7 +46,15 @@ impl LogFollower {
         options: LogOptions,
         status: watch::Receiver<Status>,
     ) -> Result<Self> {
-        let reader = LogReader::open(&path).map_err(|e| Error::io("open log", &path, e))?;
+        let reader = LogReader::open_with(
+            &path,
+            ReadOptions {
+                tail: options.tail,
+                since: options.since,
+                until: options.until,
+            },
+        )
+        .map_err(|e| Error::io("open log", &path, e))?;
         let (tx, rx) = mpsc::channel(8);
         tokio::task::spawn_blocking(move || {
             if let Err(e) = pump(reader, &path, &options, &status, &tx) {
@@ -49,57 +65,188 @@ impl LogFollower {
     }
 }
 
-/// Runs on a blocking thread; returns when the log is done or the receiver went away.
+/// Runs on a blocking thread; returns when the log is done or the receiver went away. The
+/// reader only ever reads files, so however slowly the receiver takes batches, the shim
+/// writing the log is never held up.
 fn pump(
     mut reader: LogReader,
-    path: &std::path::Path,
+    path: &Path,
     options: &LogOptions,
     status: &watch::Receiver<Status>,
     tx: &mpsc::Sender<Result<Vec<LogRecord>>>,
 ) -> Result<()> {
-    let read = |reader: &mut LogReader| -> Result<Option<LogRecord>> {
-        reader.next_record().map_err(|e| Error::io("read log", path, e))
-    };
-    if let Some(n) = options.tail {
-        let mut last: VecDeque<LogRecord> = VecDeque::with_capacity(n.min(BATCH * 16));
-        while let Some(record) = read(&mut reader)? {
-            if n == 0 {
-                continue;
-            }
-            if last.len() == n {
-                last.pop_front();
-            }
-            last.push_back(record);
-        }
-        let last: Vec<LogRecord> = last.into();
-        for chunk in last.chunks(BATCH) {
-            if tx.blocking_send(Ok(chunk.to_vec())).is_err() {
-                return Ok(());
-            }
-        }
-    }
     loop {
-        let finished = {
+        let exited = {
             let now = status.borrow();
             now.removed || now.state == ContainerState::Exited
         };
+        let past_until = options
+            .until
+            .is_some_and(|until| now_ns() > until.saturating_add(UNTIL_GRACE_NS));
         // Drain what is there now; after the container has exited this is the last drain,
         // since the shim publishes the exit only after writing the whole log.
         let mut batch = Vec::new();
-        while let Some(record) = read(&mut reader)? {
+        while let Some(record) = reader
+            .next_record()
+            .map_err(|e| Error::io("read log", path, e))?
+        {
             batch.push(record);
-            if batch.len() == BATCH {
-                if tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err() {
-                    return Ok(());
-                }
+            if batch.len() == BATCH && tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err() {
+                return Ok(());
             }
         }
         if !batch.is_empty() && tx.blocking_send(Ok(batch)).is_err() {
             return Ok(());
         }
-        if !options.follow || finished || tx.is_closed() {
+        if !options.follow || exited || past_until || reader.is_done() || tx.is_closed() {
             return Ok(());
         }
         std::thread::sleep(POLL);
+    }
+}
+
+/// Now, in nanoseconds since the Unix epoch.
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::{LogWriter, Rotation, Stream};
+
+    fn running() -> Status {
+        Status {
+            state: ContainerState::Running,
+            exit_code: None,
+            removed: false,
+        }
+    }
+
+    async fn collect(mut f: LogFollower) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(batch) = f.next_batch().await {
+            for r in batch.expect("batch") {
+                out.push(String::from_utf8_lossy(&r.line).into_owned());
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn follower_reads_across_rotation_until_the_container_exits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("container.log");
+        let rotation = Rotation {
+            max_size: 4096,
+            max_files: 1000,
+        };
+        let mut w = LogWriter::open_with(&path, rotation).unwrap();
+        w.write(Stream::Stdout, b"before\n").unwrap();
+        let (status_tx, status_rx) = watch::channel(running());
+        let follower = LogFollower::start(
+            path.clone(),
+            LogOptions {
+                follow: true,
+                ..LogOptions::default()
+            },
+            status_rx,
+        )
+        .unwrap();
+        let reading = tokio::spawn(collect(follower));
+        let writer = tokio::task::spawn_blocking(move || {
+            for i in 0..20_000u32 {
+                w.write(Stream::Stdout, format!("line {i}\n").as_bytes())
+                    .unwrap();
+            }
+            drop(w);
+            status_tx.send_replace(Status {
+                state: ContainerState::Exited,
+                exit_code: Some(0),
+                removed: false,
+            });
+        });
+        writer.await.unwrap();
+        let lines = tokio::time::timeout(Duration::from_secs(60), reading)
+            .await
+            .expect("follower ends after the exit")
+            .unwrap();
+        let mut want = vec!["before".to_string()];
+        want.extend((0..20_000).map(|i| format!("line {i}")));
+        assert_eq!(lines.len(), want.len());
+        assert!(lines == want, "records lost, repeated or out of order");
+        assert!(
+            dir.path().join("container.log.10").exists(),
+            "the test must rotate"
+        );
+    }
+
+    #[tokio::test]
+    async fn tail_since_and_until_select_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("container.log");
+        let mut w = LogWriter::open_with(
+            &path,
+            Rotation {
+                max_size: 300,
+                max_files: 100,
+            },
+        )
+        .unwrap();
+        let t0 = now_ns() - 1_000_000_000_000;
+        for i in 0..100i64 {
+            w.write_at(Stream::Stdout, format!("l{i}\n").as_bytes(), t0 + i)
+                .unwrap();
+        }
+        drop(w);
+        let (_tx, rx) = watch::channel(running());
+        let read = |options: LogOptions| {
+            let rx = rx.clone();
+            let path = path.clone();
+            async move { collect(LogFollower::start(path, options, rx).unwrap()).await }
+        };
+        let names =
+            |r: std::ops::Range<i64>| -> Vec<String> { r.map(|i| format!("l{i}")).collect() };
+        assert_eq!(
+            read(LogOptions {
+                tail: Some(3),
+                ..LogOptions::default()
+            })
+            .await,
+            names(97..100)
+        );
+        assert_eq!(
+            read(LogOptions {
+                since: Some(t0 + 40),
+                until: Some(t0 + 44),
+                ..LogOptions::default()
+            })
+            .await,
+            names(40..45)
+        );
+        assert_eq!(
+            read(LogOptions {
+                since: Some(t0 + 90),
+                tail: Some(20),
+                ..LogOptions::default()
+            })
+            .await,
+            names(90..100)
+        );
+        // Following with an `until` in the past ends at once, even though the container runs.
+        let followed = tokio::time::timeout(
+            Duration::from_secs(10),
+            read(LogOptions {
+                follow: true,
+                until: Some(t0 + 2),
+                ..LogOptions::default()
+            }),
+        )
+        .await
+        .expect("an until in the past ends the follow");
+        assert_eq!(followed, names(0..3));
     }
 }

@@ -1,17 +1,21 @@
 //! The per-container log: format, writer (used by the shim) and reader (used by the daemon).
 //!
-//! The file is a header (magic + format version) followed by binary records, one per line or
-//! line fragment, each stamped with its stream and time. See [`format`] for the byte layout.
-//! The writer only ever appends, so any number of readers can follow a file while the shim
-//! writes it; nothing is locked.
+//! A log is a set of files: `container.log`, being written, and the rotated `container.log.1`,
+//! `.2` … (3 × 20 MiB by default). Each is a header (magic, format version, file number)
+//! followed by binary records, one per line or line fragment, each stamped with its stream and
+//! time, and has a small sidecar index of checkpoints (`container.log.idx`) so `tail` and
+//! `since` seek instead of scanning. See [`format`] for the byte layouts. The writer only ever
+//! appends and renames, so any number of readers can follow the log while the shim writes and
+//! rotates it; nothing is locked and no reader can slow the writer down.
 
+mod files;
 mod format;
 mod reader;
 mod writer;
 
 pub use format::{FORMAT_VERSION, MAX_RECORD_LEN};
-pub use reader::{tail, LogReader};
-pub use writer::LogWriter;
+pub use reader::{tail, LogReader, ReadOptions};
+pub use writer::{LogWriter, Rotation};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,73 +1,143 @@
-//! Appending a container's output to its log file: splitting into lines, stamping, batching.
+//! Appending a container's output to its log: splitting into lines, stamping, batching,
+//! indexing, rotating.
 //!
 //! One `write` call (one chunk read from a pipe) becomes one `write(2)` of all the records it
 //! completes, all stamped with the time of the call. Bytes after the last `'\n'` wait in a
 //! per-stream buffer until the line ends, grows past [`MAX_RECORD_LEN`], or the caller flushes
-//! it as a partial record.
+//! it as a partial record. A batch that starts [`INDEX_EVERY`] bytes after the last checkpoint
+//! becomes one, and its index entry is appended to the sidecar index once the batch is on
+//! disk, so an entry never points at bytes that are not there.
+//!
+//! Rotation happens between batches, when the current file has reached `max_size`: the next
+//! file is prepared under a temporary name, older files shift up one number (the oldest beyond
+//! `max_files` is deleted), the current file gets a second name `.1` (a hard link, so its main
+//! name never disappears) and the new file is renamed over the main name. Nothing here ever
+//! waits for a reader.
 
-use super::format::{self, encode_record, MAX_RECORD_LEN};
-use super::reader::{find_end, with_path, FileEnd};
+use super::files::{
+    index_path, open_log_file, read_index, rotated_path, suffixed, with_path, LogFile,
+};
+use super::format::{self, encode_record, IndexEntry, HEADER_LEN, INDEX_EVERY, MAX_RECORD_LEN};
+use super::reader::{find_end, FileEnd};
 use super::Stream;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Appends records to one log file. Only one writer may have a file open at a time (the
+/// When the writer starts a new file, and how many it keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    /// Rotate once the current file has this many bytes; 0 never rotates. A file can exceed
+    /// it by the one batch that crossed it.
+    pub max_size: u64,
+    /// Files kept, the current one included (at least 1).
+    pub max_files: u32,
+}
+
+impl Default for Rotation {
+    /// Three files of 20 MiB, so a chatty container never fills the disk.
+    fn default() -> Self {
+        Rotation {
+            max_size: 20 * 1024 * 1024,
+            max_files: 3,
+        }
+    }
+}
+
+/// Appends records to a container's log. Only one writer may have a log open at a time (the
 /// container's shim); readers need no coordination with it.
 pub struct LogWriter {
-    file: File,
+    /// The current file's name (`container.log`).
     path: PathBuf,
+    rotation: Rotation,
+    file: File,
+    /// Sequence number of the current file.
+    seq: u64,
+    /// The current file's index; `None` after it failed (the log goes on without it).
+    index: Option<File>,
     /// Length of the file as this writer has written it (used to cut off a failed write).
     len: u64,
-    /// Time of the last record written by this writer; `None` before the first one.
+    /// Lines begun in the current file.
+    lines: u64,
+    /// Offset of the last checkpoint written in the current file in this session.
+    last_checkpoint: Option<u64>,
+    /// The checkpoint that starts the batch being encoded, written to the index after it.
+    entry: Option<IndexEntry>,
+    /// Do not try rotating again before the file has this length (after a failed rotation).
+    retry_rotation_at: u64,
+    /// Time of the last record written by this writer; `None` before a checkpoint.
     prev_time: Option<i64>,
+    /// Per stream: the last record written was partial (the next one continues its line).
+    open: [bool; 2],
     /// The unterminated end of the last line of each stream.
     pending: [Vec<u8>; 2],
     out: Vec<u8>,
 }
 
 impl LogWriter {
-    /// Opens `path` for appending, creating it with a header if it does not exist. A torn
-    /// record left at the end by a writer that crashed mid-write is cut off first.
+    /// [`LogWriter::open_with`] and the default rotation (3 × 20 MiB).
     pub fn open(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(|e| with_path(e, "failed to open log", path))?;
-        let mut writer = Self {
-            file,
-            path: path.to_path_buf(),
-            len: 0,
-            prev_time: None,
-            pending: [Vec::new(), Vec::new()],
-            out: Vec::with_capacity(64 * 1024),
-        };
-        let end = match find_end(path)? {
-            FileEnd::Empty => None,
-            FileEnd::At(end) => Some(end),
-        };
-        let size = writer
-            .file
-            .metadata()
-            .map_err(|e| with_path(e, "failed to stat log", path))?
-            .len();
-        match end {
-            Some(end) => {
-                if end < size {
-                    writer.truncate(end)?;
+        Self::open_with(path, Rotation::default())
+    }
+
+    /// Opens the log whose current file is `path` for appending, creating it with a header if
+    /// it does not exist. A torn record left at the end by a writer that crashed mid-write is
+    /// cut off first. Refuses a file that is not a berth log (it is left alone).
+    pub fn open_with(path: &Path, rotation: Rotation) -> io::Result<Self> {
+        // `None`: not there, or only a torn header: start afresh after the last rotated file.
+        let (file, seq, index, FileEnd { end, lines }) = match open_log_file(path)? {
+            Some(log) => {
+                let end = find_end(&log)?;
+                let file = OpenOptions::new()
+                    .read(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| with_path(e, "failed to open log", path))?;
+                let size = file
+                    .metadata()
+                    .map_err(|e| with_path(e, "failed to stat log", path))?
+                    .len();
+                if end.end < size {
+                    file.set_len(end.end)
+                        .map_err(|e| with_path(e, "failed to truncate log", path))?;
                 }
-                writer.len = end;
+                let index = reopen_index(&log, end.end);
+                (file, log.seq, index, end)
             }
             None => {
-                writer.truncate(0)?;
-                writer.out.extend_from_slice(&format::header());
-                writer.write_out()?;
+                let seq = match open_log_file(&rotated_path(path, 1)) {
+                    Ok(Some(older)) => older.seq + 1,
+                    _ => 0,
+                };
+                let (file, index) = prepare_file(path, seq)?;
+                commit_file(path)?;
+                let end = FileEnd {
+                    end: HEADER_LEN as u64,
+                    lines: 0,
+                };
+                (file, seq, index, end)
             }
-        }
-        Ok(writer)
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            rotation: Rotation {
+                max_size: rotation.max_size,
+                max_files: rotation.max_files.max(1),
+            },
+            file,
+            seq,
+            index,
+            len: end,
+            lines,
+            last_checkpoint: None,
+            entry: None,
+            retry_rotation_at: 0,
+            prev_time: None,
+            open: [false; 2],
+            pending: [Vec::new(), Vec::new()],
+            out: Vec::with_capacity(64 * 1024),
+        })
     }
 
     /// Appends `data` read from `stream`: every completed line becomes a record, the rest is
@@ -89,20 +159,23 @@ impl LogWriter {
     }
 
     pub(crate) fn write_at(&mut self, stream: Stream, data: &[u8], time_ns: i64) -> io::Result<()> {
-        let Self {
-            pending,
-            out,
-            prev_time,
-            ..
-        } = self;
-        let pending = &mut pending[stream.index()];
+        let rotated = self.begin_batch(time_ns);
+        let mut lines = Lines {
+            out: &mut self.out,
+            prev_time: &mut self.prev_time,
+            open: &mut self.open[stream.index()],
+            count: &mut self.lines,
+            stream,
+            time_ns,
+        };
+        let pending = &mut self.pending[stream.index()];
         let mut rest = data;
         while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
             if pending.is_empty() {
-                emit_line(out, prev_time, stream, time_ns, &rest[..nl], false);
+                lines.emit(&rest[..nl], false);
             } else {
                 pending.extend_from_slice(&rest[..nl]);
-                emit_line(out, prev_time, stream, time_ns, pending, false);
+                lines.emit(pending, false);
                 pending.clear();
             }
             rest = &rest[nl + 1..];
@@ -112,34 +185,151 @@ impl LogWriter {
             // Keep at most one record's worth buffered; the rest goes out as partial records.
             let full = (pending.len() - 1) / MAX_RECORD_LEN * MAX_RECORD_LEN;
             if full > 0 {
-                emit_line(out, prev_time, stream, time_ns, &pending[..full], true);
+                lines.emit(&pending[..full], true);
                 pending.drain(..full);
             }
         }
-        self.write_out()
+        self.write_out()?;
+        rotated
     }
 
     pub(crate) fn flush_partial_at(&mut self, time_ns: i64) -> io::Result<()> {
+        if !self.has_pending() {
+            return Ok(());
+        }
+        let rotated = self.begin_batch(time_ns);
         for stream in [Stream::Stdout, Stream::Stderr] {
             let pending = &mut self.pending[stream.index()];
             if !pending.is_empty() {
-                emit_line(
-                    &mut self.out,
-                    &mut self.prev_time,
+                Lines {
+                    out: &mut self.out,
+                    prev_time: &mut self.prev_time,
+                    open: &mut self.open[stream.index()],
+                    count: &mut self.lines,
                     stream,
                     time_ns,
-                    pending,
-                    true,
-                );
+                }
+                .emit(pending, true);
                 pending.clear();
             }
         }
-        self.write_out()
+        self.write_out()?;
+        rotated
+    }
+
+    /// Before encoding a batch: rotates if the file is full, and makes the batch a checkpoint
+    /// if the last one is far enough back. A failed rotation is returned (after the batch has
+    /// been written to the current file, so no output is lost to it).
+    fn begin_batch(&mut self, time_ns: i64) -> io::Result<()> {
+        let mut result = Ok(());
+        let Rotation { max_size, .. } = self.rotation;
+        if max_size > 0
+            && self.len >= max_size
+            && self.len > HEADER_LEN as u64
+            && self.len >= self.retry_rotation_at
+        {
+            result = self.rotate();
+            if result.is_err() {
+                self.retry_rotation_at = self.len.saturating_add(max_size.max(INDEX_EVERY));
+            }
+        }
+        if self
+            .last_checkpoint
+            .is_none_or(|at| self.len - at >= INDEX_EVERY)
+        {
+            self.prev_time = None;
+            self.entry = Some(IndexEntry {
+                offset: self.len,
+                time_ns,
+                lines: self.lines,
+            });
+        }
+        result
+    }
+
+    /// Starts the next file (see the module comment for the order of the steps).
+    fn rotate(&mut self) -> io::Result<()> {
+        let next = self.seq + 1;
+        let (file, index) = prepare_file(&self.path, next)?;
+        // The old file's index ends with its end, so a reader counts its lines without a scan.
+        self.write_index_entry(IndexEntry {
+            offset: self.len,
+            time_ns: self.prev_time.unwrap_or(i64::MAX),
+            lines: self.lines,
+        });
+        if let Err(e) = self
+            .shift_older(self.rotation.max_files)
+            .and_then(|()| commit_file(&self.path))
+        {
+            let _ = std::fs::remove_file(suffixed(&self.path, ".new"));
+            let _ = std::fs::remove_file(suffixed(&index_path(&self.path), ".new"));
+            // Going on in this file: the entry just written must point at a checkpoint.
+            self.prev_time = None;
+            self.last_checkpoint = Some(self.len);
+            return Err(e);
+        }
+        self.file = file;
+        self.index = index;
+        self.seq = next;
+        self.len = HEADER_LEN as u64;
+        self.lines = 0;
+        self.last_checkpoint = None;
+        self.prev_time = None;
+        Ok(())
+    }
+
+    /// Deletes the files beyond retention, shifts the kept ones up a number and gives the
+    /// current file its rotated name `.1` (when more than one file is kept).
+    fn shift_older(&self, keep: u32) -> io::Result<()> {
+        let base = &self.path;
+        // Leftovers beyond retention (e.g. from a larger `max_files` before).
+        let mut i = keep.max(1);
+        loop {
+            let log = remove_if_there(&rotated_path(base, i))?;
+            let idx = remove_if_there(&index_path(&rotated_path(base, i)))?;
+            if !log && !idx {
+                break;
+            }
+            i += 1;
+        }
+        if keep < 2 {
+            return Ok(());
+        }
+        for i in (1..keep - 1).rev() {
+            for (from, to) in [
+                (rotated_path(base, i), rotated_path(base, i + 1)),
+                (
+                    index_path(&rotated_path(base, i)),
+                    index_path(&rotated_path(base, i + 1)),
+                ),
+            ] {
+                match std::fs::rename(&from, &to) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                        return Err(with_path(e, "failed to rotate log", &from));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let first = rotated_path(base, 1);
+        remove_if_there(&first)?;
+        std::fs::hard_link(base, &first).map_err(|e| with_path(e, "failed to rotate log", base))?;
+        let idx = index_path(base);
+        let first_idx = index_path(&first);
+        remove_if_there(&first_idx)?;
+        match std::fs::hard_link(&idx, &first_idx) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                Err(with_path(e, "failed to rotate log", &idx))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Writes the encoded batch with one `write(2)`; on failure cuts the file back to its
-    /// last complete record so a short write never leaves a torn record mid-file.
+    /// last complete record so a short write never leaves a torn record mid-file. Then
+    /// records the batch's checkpoint in the index.
     fn write_out(&mut self) -> io::Result<()> {
+        let entry = self.entry.take();
         if self.out.is_empty() {
             return Ok(());
         }
@@ -149,6 +339,10 @@ impl LogWriter {
         match res {
             Ok(()) => {
                 self.len += written;
+                if let Some(entry) = entry {
+                    self.last_checkpoint = Some(entry.offset);
+                    self.write_index_entry(entry);
+                }
                 Ok(())
             }
             Err(e) => {
@@ -161,10 +355,16 @@ impl LogWriter {
         }
     }
 
-    fn truncate(&mut self, len: u64) -> io::Result<()> {
-        self.file
-            .set_len(len)
-            .map_err(|e| with_path(e, "failed to truncate log", &self.path))
+    /// Appends an entry to the index. The index only speeds reading up, so when it cannot be
+    /// written the log goes on without it (a later `open` cuts a torn entry off).
+    fn write_index_entry(&mut self, entry: IndexEntry) {
+        if let Some(index) = &mut self.index {
+            let mut buf = Vec::with_capacity(format::ENTRY_LEN);
+            entry.encode(&mut buf);
+            if index.write_all(&buf).is_err() {
+                self.index = None;
+            }
+        }
     }
 }
 
@@ -175,26 +375,124 @@ impl Drop for LogWriter {
     }
 }
 
-/// Encodes one line (or fragment when `partial`) as records of at most [`MAX_RECORD_LEN`]
-/// bytes; all but the last piece are partial.
-fn emit_line(
-    out: &mut Vec<u8>,
-    prev_time: &mut Option<i64>,
+/// Encodes the lines of one stream in one batch.
+struct Lines<'a> {
+    out: &'a mut Vec<u8>,
+    prev_time: &'a mut Option<i64>,
+    /// The stream's last record was partial.
+    open: &'a mut bool,
+    /// Lines begun in the file.
+    count: &'a mut u64,
     stream: Stream,
     time_ns: i64,
-    line: &[u8],
-    partial: bool,
-) {
-    let mut pieces = line.chunks(MAX_RECORD_LEN).peekable();
-    if pieces.peek().is_none() {
-        encode_record(out, stream, partial, time_ns, *prev_time, b"");
-        *prev_time = Some(time_ns);
-        return;
+}
+
+impl Lines<'_> {
+    /// Encodes one line (or fragment when `partial`) as records of at most [`MAX_RECORD_LEN`]
+    /// bytes; all but the last piece are partial.
+    fn emit(&mut self, line: &[u8], partial: bool) {
+        let mut pieces = line.chunks(MAX_RECORD_LEN).peekable();
+        if pieces.peek().is_none() {
+            self.record(b"", partial);
+            return;
+        }
+        while let Some(piece) = pieces.next() {
+            let last = pieces.peek().is_none();
+            self.record(piece, partial || !last);
+        }
     }
-    while let Some(piece) = pieces.next() {
-        let last = pieces.peek().is_none();
-        encode_record(out, stream, partial || !last, time_ns, *prev_time, piece);
-        *prev_time = Some(time_ns);
+
+    fn record(&mut self, bytes: &[u8], partial: bool) {
+        let continued = *self.open;
+        encode_record(
+            self.out,
+            self.stream,
+            partial,
+            continued,
+            self.time_ns,
+            *self.prev_time,
+            bytes,
+        );
+        if !continued {
+            *self.count += 1;
+        }
+        *self.open = partial;
+        *self.prev_time = Some(self.time_ns);
+    }
+}
+
+/// Creates file number `seq` of the log at `path` under temporary names (`path.new` and its
+/// index), header written; [`commit_file`] renames them into place. The index is optional:
+/// `None` if it cannot be created.
+fn prepare_file(path: &Path, seq: u64) -> io::Result<(File, Option<File>)> {
+    let fresh = |target: &Path, header: &[u8]| -> io::Result<File> {
+        remove_if_there(target)?;
+        let mut f = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create_new(true)
+            .open(target)
+            .map_err(|e| with_path(e, "failed to create log", target))?;
+        f.write_all(header)
+            .map_err(|e| with_path(e, "failed to write log", target))?;
+        Ok(f)
+    };
+    let file = fresh(&suffixed(path, ".new"), &format::header(seq))?;
+    let index = fresh(
+        &suffixed(&index_path(path), ".new"),
+        &format::index_header(seq),
+    )
+    .ok();
+    Ok((file, index))
+}
+
+/// Renames the files [`prepare_file`] made over the current names (index first, so a reader
+/// that finds the new log finds its index too).
+fn commit_file(path: &Path) -> io::Result<()> {
+    let idx = index_path(path);
+    let new_idx = suffixed(&idx, ".new");
+    if new_idx.exists() {
+        std::fs::rename(&new_idx, &idx).map_err(|e| with_path(e, "failed to rotate log", &idx))?;
+    } else {
+        remove_if_there(&idx)?;
+    }
+    let new = suffixed(path, ".new");
+    std::fs::rename(&new, path).map_err(|e| with_path(e, "failed to rotate log", path))
+}
+
+/// The index of `log`, opened for appending with only its entries before `end` kept (a new
+/// session's first batch is a checkpoint at `end`); a missing or foreign one is started
+/// afresh. `None` if that fails: the log works without an index.
+fn reopen_index(log: &LogFile, end: u64) -> Option<File> {
+    let path = index_path(&log.path);
+    let (entries, _) = read_index(log, end);
+    let mut index = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(&path)
+        .ok()?;
+    match entries {
+        Some(entries) => {
+            let keep = entries.iter().take_while(|e| e.offset < end).count();
+            index
+                .set_len((HEADER_LEN + keep * format::ENTRY_LEN) as u64)
+                .ok()?;
+        }
+        None => {
+            index.set_len(0).ok()?;
+            index.write_all(&format::index_header(log.seq)).ok()?;
+        }
+    }
+    Some(index)
+}
+
+/// Removes `path`; returns whether it was there.
+fn remove_if_there(path: &Path) -> io::Result<bool> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(with_path(e, "failed to remove log", path)),
     }
 }
 

@@ -12,7 +12,7 @@ use super::cgroup::{Cgroup, CgroupManager, CGROUP_ROOT};
 use super::process::{self, Container};
 use super::spec::ContainerSpec;
 use super::{validate_spec, write_exit_record, ExitRecord, RuntimeError, Started};
-use crate::logs::{LogWriter, Stream};
+use crate::logs::{LogWriter, Rotation, Stream};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -222,7 +222,11 @@ fn start(spec: &ContainerSpec) -> Result<(Container, Cgroup, LogWriter), String>
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("failed to create {}: {e}", dir.display()))?;
     }
-    let log = LogWriter::open(&spec.log_path).map_err(|e| e.to_string())?;
+    let rotation = Rotation {
+        max_size: spec.log.max_size,
+        max_files: spec.log.max_files,
+    };
+    let log = LogWriter::open_with(&spec.log_path, rotation).map_err(|e| e.to_string())?;
     let undo = |message: String| match cgroup.remove() {
         Ok(()) => message,
         Err(e) => format!("{message} (and {e})"),
