@@ -14,6 +14,7 @@ mod error;
 pub mod image;
 pub mod logs;
 pub mod runtime;
+pub mod stats;
 
 pub use catalog::ImageSummary;
 pub use engine::{Engine, EngineConfig, ExitWaiter};

@@ -231,7 +231,12 @@ fn start(spec: &ContainerSpec) -> Result<(Container, Cgroup, LogWriter), String>
         Ok(()) => message,
         Err(e) => format!("{message} (and {e})"),
     };
-    if let Err(e) = cgroup.create() {
+    // Limits are in place before the container is released (process::start): its command
+    // never runs unlimited.
+    if let Err(e) = cgroup
+        .create()
+        .and_then(|()| cgroup.apply(&spec.resources))
+    {
         return Err(undo(e.to_string()));
     }
     match process::start(spec, &cgroup) {

@@ -1,14 +1,19 @@
 //! A container's cgroup: one trait, a v1 and a v2 implementation, and an enum choosing between
 //! them by the filesystem mounted at the cgroup root.
 //!
-//! The root is a parameter so the unit tests run on a temp dir laid out like cgroupfs. Limits
-//! and stats come next, as one file per controller beside `v1.rs` / `v2.rs`.
+//! The root is a parameter so the unit tests run on a temp dir laid out like cgroupfs.
+//! `limits.rs` checks and converts resource limits once; each version writes its own files.
+//! [`pause`] and [`resume`] freeze and thaw a container (`berth pause` / `unpause`).
 
+mod limits;
 mod v1;
 mod v2;
 
+pub use limits::{shares_to_weight, MIN_MEMORY};
 pub use v1::CgroupV1;
 pub use v2::CgroupV2;
+
+use super::spec::{ContainerSpec, Resources};
 
 use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC, TMPFS_MAGIC};
 use std::io::{self, Write};
@@ -34,6 +39,21 @@ pub enum CgroupError {
     NoControllers(PathBuf),
     #[error("cgroup {} still has processes after {waited_ms} ms", path.display())]
     Busy { path: PathBuf, waited_ms: u64 },
+    #[error("invalid resource limits: {0}")]
+    InvalidResources(String),
+    #[error("a {controller} limit was asked but the {controller} controller is not available for {}", path.display())]
+    ControllerMissing {
+        controller: &'static str,
+        path: PathBuf,
+    },
+    #[error("a memory+swap limit was asked but swap accounting is off ({} is missing; boot with swapaccount=1)", .0.display())]
+    SwapAccountingOff(PathBuf),
+    #[error("cgroup {} did not become {want} within {waited_ms} ms", path.display())]
+    FreezeTimeout {
+        path: PathBuf,
+        want: &'static str,
+        waited_ms: u64,
+    },
 }
 
 impl CgroupError {
@@ -73,6 +93,18 @@ pub trait CgroupManager {
     fn remove(&self) -> Result<(), CgroupError>;
     /// Its directories: one per v1 controller hierarchy, or the one v2 directory.
     fn paths(&self) -> Vec<PathBuf>;
+    /// Checks `resources` and writes them to the control files. Called between `create` and
+    /// releasing the container, so the command never runs unlimited. Nothing is written when
+    /// a limit is invalid; a limit whose controller (or swap accounting) is missing is an
+    /// error, never silently skipped.
+    fn apply(&self, resources: &Resources) -> Result<(), CgroupError>;
+    /// Stops every process in it and returns once the kernel reports the cgroup frozen
+    /// (idempotent). Frozen processes keep their memory but get no CPU.
+    fn freeze(&self) -> Result<(), CgroupError>;
+    /// Lets its processes run again and returns once the kernel reports it thawed.
+    fn thaw(&self) -> Result<(), CgroupError>;
+    /// Whether it is frozen (false when the freezer is not available).
+    fn frozen(&self) -> Result<bool, CgroupError>;
 }
 
 /// A container's cgroup on whichever hierarchy the host has.
@@ -136,6 +168,47 @@ impl CgroupManager for Cgroup {
             Cgroup::V2(c) => c.paths(),
         }
     }
+    fn apply(&self, resources: &Resources) -> Result<(), CgroupError> {
+        match self {
+            Cgroup::V1(c) => c.apply(resources),
+            Cgroup::V2(c) => c.apply(resources),
+        }
+    }
+    fn freeze(&self) -> Result<(), CgroupError> {
+        match self {
+            Cgroup::V1(c) => c.freeze(),
+            Cgroup::V2(c) => c.freeze(),
+        }
+    }
+    fn thaw(&self) -> Result<(), CgroupError> {
+        match self {
+            Cgroup::V1(c) => c.thaw(),
+            Cgroup::V2(c) => c.thaw(),
+        }
+    }
+    fn frozen(&self) -> Result<bool, CgroupError> {
+        match self {
+            Cgroup::V1(c) => c.frozen(),
+            Cgroup::V2(c) => c.frozen(),
+        }
+    }
+}
+
+/// Freezes a running container's processes (`berth pause`): they stay in memory, get no CPU
+/// and receive no signal until [`resume`]. Its shim keeps running (it is not in the cgroup).
+pub fn pause(spec: &ContainerSpec) -> Result<(), CgroupError> {
+    Cgroup::open(Path::new(CGROUP_ROOT), &spec.cgroup_path)?.freeze()
+}
+
+/// Thaws a container frozen by [`pause`] (`berth unpause`).
+pub fn resume(spec: &ContainerSpec) -> Result<(), CgroupError> {
+    Cgroup::open(Path::new(CGROUP_ROOT), &spec.cgroup_path)?.thaw()
+}
+
+/// Whether a container's cgroup is frozen, e.g. to reconcile a paused container's state
+/// after a daemon restart.
+pub fn is_paused(spec: &ContainerSpec) -> Result<bool, CgroupError> {
+    Cgroup::open(Path::new(CGROUP_ROOT), &spec.cgroup_path)?.frozen()
 }
 
 /// Tells the hierarchy apart by the filesystem at `root`: cgroup2 → v2; a tmpfs → v1 (hybrid
@@ -227,6 +300,63 @@ pub(crate) fn kill_listed(procs: &Path) -> Result<(), CgroupError> {
     }
 }
 
+/// How long a freeze or thaw may take to settle before it is reported as failed.
+pub(crate) const FREEZE_WAIT: Duration = Duration::from_secs(5);
+
+/// Writes `value` to `control` and polls `status` until `settled` says the kernel is done
+/// (for at most `wait`),
+/// rewriting `value` now and then (a v1 freeze can stall while a task sleeps
+/// uninterruptibly and is retried by writing FROZEN again: cgroup-v1/freezer-subsystem.rst).
+pub(crate) fn write_and_settle(
+    control: &Path,
+    value: &str,
+    status: &Path,
+    want: &'static str,
+    wait: Duration,
+    settled: impl Fn(&str) -> bool,
+) -> Result<(), CgroupError> {
+    let start = Instant::now();
+    let mut last_write = start;
+    write_file(control, value)?;
+    let mut pause = Duration::from_micros(200);
+    loop {
+        let text =
+            std::fs::read_to_string(status).map_err(|e| CgroupError::io("read", status, e))?;
+        if settled(&text) {
+            return Ok(());
+        }
+        if start.elapsed() >= wait {
+            return Err(CgroupError::FreezeTimeout {
+                path: control.parent().unwrap_or(control).to_path_buf(),
+                want,
+                waited_ms: wait.as_millis() as u64,
+            });
+        }
+        if last_write.elapsed() >= Duration::from_millis(100) {
+            write_file(control, value)?;
+            last_write = Instant::now();
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(10));
+    }
+}
+
+/// Writes `data` to the control file `file` of `controller`, which must exist: a missing
+/// file means the controller is not enabled (v2) or not mounted (v1) for this cgroup.
+pub(crate) fn write_limit(
+    controller: &'static str,
+    file: &Path,
+    data: &str,
+) -> Result<(), CgroupError> {
+    if !file.exists() {
+        return Err(CgroupError::ControllerMissing {
+            controller,
+            path: file.parent().unwrap_or(file).to_path_buf(),
+        });
+    }
+    write_file(file, data)
+}
+
 /// How long `remove` waits for exiting processes to leave a cgroup.
 const REMOVE_WAIT: Duration = Duration::from_secs(2);
 
@@ -286,6 +416,45 @@ mod tests {
             Ok(Hierarchy::V1 { hybrid: false }) => {}
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn write_and_settle_waits_for_the_status_and_times_out_naming_the_cgroup() {
+        let dir = tempfile::tempdir().unwrap();
+        let control = dir.path().join("freezer.state");
+        std::fs::write(&control, "THAWED").unwrap();
+        // The "kernel" of a plain file reports whatever was written last.
+        let wait = Duration::from_millis(50);
+        write_and_settle(&control, "FROZEN", &control, "frozen", wait, |s| {
+            s.trim() == "FROZEN"
+        })
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&control).unwrap(), "FROZEN");
+        let status = dir.path().join("events");
+        std::fs::write(&status, "frozen 0\n").unwrap();
+        let started = Instant::now();
+        let err = write_and_settle(&control, "1", &status, "frozen", wait, |s| {
+            keyed_value(s, "frozen") == Some(1)
+        })
+        .unwrap_err();
+        assert!(started.elapsed() >= wait);
+        assert!(
+            matches!(&err, CgroupError::FreezeTimeout { path, .. } if path == dir.path()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_limit_file_names_the_controller() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_limit("memory", &dir.path().join("memory.max"), "1").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "a memory limit was asked but the memory controller is not available for {}",
+                dir.path().display()
+            )
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! cgroup v2: one directory in the unified hierarchy, with controllers enabled in its ancestors.
 
+use super::limits::{shares_to_weight, Limits};
 use super::{keyed_value, kill_listed, read_optional, read_pids, relative_path, remove_dir};
-use super::{write_file, CgroupError, CgroupManager};
+use super::{write_and_settle, write_file, write_limit, CgroupError, CgroupManager, FREEZE_WAIT};
+use crate::runtime::spec::Resources;
 use std::path::{Path, PathBuf};
 
 /// Controllers a container's cgroup gets, when the parent offers them.
@@ -92,6 +94,86 @@ impl CgroupManager for CgroupV2 {
     fn paths(&self) -> Vec<PathBuf> {
         vec![self.dir()]
     }
+
+    /// Files and units: Documentation/admin-guide/cgroup-v2.rst — memory.max and
+    /// memory.swap.max in bytes (swap alone, unlike v1's memsw), cpu.max "$MAX $PERIOD" in
+    /// µs, cpu.weight 1..=10000 (converted from docker's shares), pids.max.
+    fn apply(&self, resources: &Resources) -> Result<(), CgroupError> {
+        let l = Limits::from_resources(resources)?;
+        let dir = self.dir();
+        if let Some(memory) = l.memory {
+            write_limit("memory", &dir.join("memory.max"), &memory.to_string())?;
+        }
+        if let Some(swap) = l.v2_swap_max() {
+            let file = dir.join("memory.swap.max");
+            if !file.exists() {
+                return Err(CgroupError::SwapAccountingOff(file));
+            }
+            write_file(&file, &swap)?;
+        }
+        if let Some(max) = l.v2_cpu_max() {
+            write_limit("cpu", &dir.join("cpu.max"), &max)?;
+        }
+        if let Some(shares) = l.cpu_shares {
+            let weight = shares_to_weight(shares);
+            write_limit("cpu", &dir.join("cpu.weight"), &weight.to_string())?;
+        }
+        if let Some(pids) = l.pids {
+            write_limit("pids", &dir.join("pids.max"), &pids.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// cgroup-v2.rst, "cgroup.freeze" (Linux 5.2): writing 1 freezes the subtree; the
+    /// "frozen" key of cgroup.events turns 1 once every task has stopped.
+    fn freeze(&self) -> Result<(), CgroupError> {
+        let dir = self.dir();
+        let control = self.freeze_file()?;
+        let result = write_and_settle(
+            &control,
+            "1",
+            &dir.join("cgroup.events"),
+            "frozen",
+            FREEZE_WAIT,
+            |s| keyed_value(s, "frozen") == Some(1),
+        );
+        if result.is_err() {
+            let _ = write_file(&control, "0");
+        }
+        result
+    }
+
+    fn thaw(&self) -> Result<(), CgroupError> {
+        let control = self.freeze_file()?;
+        write_and_settle(
+            &control,
+            "0",
+            &self.dir().join("cgroup.events"),
+            "thawed",
+            FREEZE_WAIT,
+            |s| keyed_value(s, "frozen") == Some(0),
+        )
+    }
+
+    fn frozen(&self) -> Result<bool, CgroupError> {
+        let text = read_optional(&self.dir().join("cgroup.events"))?.unwrap_or_default();
+        Ok(keyed_value(&text, "frozen") == Some(1))
+    }
+}
+
+impl CgroupV2 {
+    /// `cgroup.freeze`, or the error for a kernel without the v2 freezer (before 5.2).
+    fn freeze_file(&self) -> Result<PathBuf, CgroupError> {
+        let file = self.dir().join("cgroup.freeze");
+        if file.exists() {
+            Ok(file)
+        } else {
+            Err(CgroupError::ControllerMissing {
+                controller: "freezer",
+                path: self.dir(),
+            })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +218,101 @@ mod tests {
             std::fs::read_to_string(root.path().join("cgroup.subtree_control")).unwrap(),
             ""
         );
+    }
+
+    fn with_files(cg: &CgroupV2, files: &[&str]) {
+        cg.create().unwrap();
+        for file in files {
+            std::fs::write(cg.dir().join(file), "").unwrap();
+        }
+    }
+
+    fn read(cg: &CgroupV2, file: &str) -> String {
+        std::fs::read_to_string(cg.dir().join(file)).unwrap()
+    }
+
+    #[test]
+    fn apply_writes_every_limit_in_v2_units() {
+        let root = fake_root("cpu memory pids");
+        let cg = CgroupV2::new(root.path(), "lim").unwrap();
+        with_files(
+            &cg,
+            &[
+                "memory.max",
+                "memory.swap.max",
+                "cpu.max",
+                "cpu.weight",
+                "pids.max",
+            ],
+        );
+        cg.apply(&Resources {
+            memory: Some(64 << 20),
+            memory_swap: Some(128 << 20),
+            cpu_quota: Some(50_000),
+            cpu_period: Some(100_000),
+            cpu_shares: Some(512),
+            pids_limit: Some(50),
+        })
+        .unwrap();
+        assert_eq!(read(&cg, "memory.max"), "67108864");
+        assert_eq!(read(&cg, "memory.swap.max"), "67108864", "swap alone");
+        assert_eq!(read(&cg, "cpu.max"), "50000 100000");
+        assert_eq!(read(&cg, "cpu.weight"), "20");
+        assert_eq!(read(&cg, "pids.max"), "50");
+    }
+
+    #[test]
+    fn a_limit_without_its_controller_file_is_an_error() {
+        let root = fake_root("memory");
+        let cg = CgroupV2::new(root.path(), "nocpu").unwrap();
+        with_files(&cg, &["memory.max"]);
+        let err = cg
+            .apply(&Resources {
+                cpu_quota: Some(50_000),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CgroupError::ControllerMissing {
+                    controller: "cpu",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = cg
+            .apply(&Resources {
+                memory: Some(64 << 20),
+                memory_swap: Some(-1),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(matches!(err, CgroupError::SwapAccountingOff(_)), "{err}");
+        assert!(matches!(
+            cg.freeze(),
+            Err(CgroupError::ControllerMissing {
+                controller: "freezer",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn freeze_waits_for_cgroup_events() {
+        let root = fake_root("");
+        let cg = CgroupV2::new(root.path(), "fz").unwrap();
+        with_files(&cg, &["cgroup.freeze"]);
+        // A kernel that already reports the cgroup frozen.
+        std::fs::write(cg.dir().join("cgroup.events"), "populated 1\nfrozen 1\n").unwrap();
+        cg.freeze().unwrap();
+        assert_eq!(read(&cg, "cgroup.freeze"), "1");
+        assert!(cg.frozen().unwrap());
+        std::fs::write(cg.dir().join("cgroup.events"), "populated 1\nfrozen 0\n").unwrap();
+        cg.thaw().unwrap();
+        assert_eq!(read(&cg, "cgroup.freeze"), "0");
+        assert!(!cg.frozen().unwrap());
     }
 
     #[test]

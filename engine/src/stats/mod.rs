@@ -1,0 +1,162 @@
+//! A running container's resource usage, read straight from its cgroup files (v1 or v2) and
+//! from `/proc/<pid>/net/dev` of its network namespace: one [`Sample`] per call, CPU % from
+//! two of them ([`cpu_percent`]). No helper process; a sample is a handful of small reads.
+
+mod parse;
+
+use crate::runtime::cgroup::{Cgroup, CgroupError, CGROUP_ROOT};
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// One reading of a container's usage. Units are normalised here, once: time in
+/// nanoseconds, sizes in bytes; counters (CPU, block I/O, network) only grow while the
+/// container runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// When it was taken, in nanoseconds since the Unix epoch (for rates between samples).
+    pub read_at_ns: i64,
+    /// CPU time used by the container's processes, ns (v1 `cpuacct.usage`; v2 `cpu.stat`
+    /// `usage_usec` × 1000).
+    pub cpu_usage_ns: u64,
+    /// CPU time of the whole host, every CPU and every state (idle too), ns, from the `cpu`
+    /// line of /proc/stat: the denominator of CPU %.
+    pub system_cpu_ns: u64,
+    /// CPUs online on the host (the `cpuN` lines of /proc/stat).
+    pub online_cpus: u32,
+    /// Memory charged to the cgroup, page cache included, bytes (v1 `memory.usage_in_bytes`,
+    /// v2 `memory.current`).
+    pub memory_usage_bytes: u64,
+    /// `memory_usage_bytes` minus the inactive file cache the kernel can drop at once (v1
+    /// `total_inactive_file`, v2 `inactive_file` of memory.stat): what docker shows as used.
+    pub memory_working_set_bytes: u64,
+    /// The memory limit, bytes; the host's total memory when the container has no (or a
+    /// larger) limit.
+    pub memory_limit_bytes: u64,
+    /// Tasks (processes and threads) in the cgroup.
+    pub pids: u64,
+    /// Bytes read from block devices (v1 `blkio.throttle.io_service_bytes` Read, v2 io.stat
+    /// `rbytes`), summed over devices.
+    pub block_read_bytes: u64,
+    /// Bytes written to block devices (Write / `wbytes`), summed over devices.
+    pub block_write_bytes: u64,
+    /// Bytes received on the container's interfaces except `lo`.
+    pub net_rx_bytes: u64,
+    /// Bytes sent on the container's interfaces except `lo`.
+    pub net_tx_bytes: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatsError {
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    #[error("failed to read {}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("unexpected contents in {}: {detail}", path.display())]
+    Parse { path: PathBuf, detail: String },
+    #[error("the {0} controller is not mounted for this cgroup")]
+    NoController(&'static str),
+}
+
+/// Samples the container whose cgroup is `cgroup_path` (relative to the hierarchy roots,
+/// as `ContainerSpec::cgroup_path`) and whose init has host pid `pid`.
+pub fn sample(cgroup_path: &str, pid: i32) -> Result<Sample, StatsError> {
+    Sampler::open(Path::new(CGROUP_ROOT), Path::new("/proc"), cgroup_path)?.sample(pid)
+}
+
+/// CPU use between two samples of one container, in percent of one CPU (so up to
+/// `online_cpus` × 100), as docker computes it: Δcontainer / Δhost × CPUs × 100; 0 when
+/// either delta is not positive (first sample, counter reset, same instant).
+pub fn cpu_percent(prev: &Sample, cur: &Sample) -> f64 {
+    let container = cur.cpu_usage_ns.saturating_sub(prev.cpu_usage_ns);
+    let system = cur.system_cpu_ns.saturating_sub(prev.system_cpu_ns);
+    if container == 0 || system == 0 {
+        return 0.0;
+    }
+    container as f64 / system as f64 * f64::from(cur.online_cpus.max(1)) * 100.0
+}
+
+/// Samples one container again and again: its cgroup is opened once.
+#[derive(Debug, Clone)]
+pub struct Sampler {
+    cgroup: Cgroup,
+    proc_root: PathBuf,
+}
+
+impl Sampler {
+    /// Opens `cgroup_path` on the hierarchy mounted at `cgroup_root`; host files are read
+    /// under `proc_root` (normally `/proc`).
+    pub fn open(
+        cgroup_root: &Path,
+        proc_root: &Path,
+        cgroup_path: &str,
+    ) -> Result<Self, StatsError> {
+        Ok(Self::new(
+            Cgroup::open(cgroup_root, cgroup_path)?,
+            proc_root,
+        ))
+    }
+
+    /// A sampler of an already opened cgroup (the tests' temp-dir fixtures use this).
+    pub fn new(cgroup: Cgroup, proc_root: &Path) -> Self {
+        Self {
+            cgroup,
+            proc_root: proc_root.to_path_buf(),
+        }
+    }
+
+    /// Reads everything once. `pid` is the container's init on the host; its
+    /// `net/dev` is the container's network namespace's.
+    pub fn sample(&self, pid: i32) -> Result<Sample, StatsError> {
+        let host = parse::host(&self.proc_root)?;
+        let mut s = match &self.cgroup {
+            Cgroup::V1(v1) => parse::v1(v1)?,
+            Cgroup::V2(v2) => parse::v2(&v2.dir())?,
+        };
+        s.read_at_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or(0);
+        s.system_cpu_ns = host.system_cpu_ns;
+        s.online_cpus = host.online_cpus;
+        if s.memory_limit_bytes == 0 || s.memory_limit_bytes > host.memory_total_bytes {
+            s.memory_limit_bytes = host.memory_total_bytes;
+        }
+        let (rx, tx) = parse::net_dev(&self.proc_root.join(pid.to_string()).join("net/dev"))?;
+        s.net_rx_bytes = rx;
+        s.net_tx_bytes = tx;
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(cpu: u64, system: u64, cpus: u32) -> Sample {
+        Sample {
+            cpu_usage_ns: cpu,
+            system_cpu_ns: system,
+            online_cpus: cpus,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn cpu_percent_is_the_share_of_all_cpus_times_cpus() {
+        // Half of the host's CPU time on a 2-CPU host: one whole CPU.
+        let p = cpu_percent(&at(1_000, 10_000, 2), &at(6_000, 20_000, 2));
+        assert!((p - 100.0).abs() < 1e-9, "{p}");
+        let p = cpu_percent(&at(0, 0, 4), &at(1_000, 40_000, 4));
+        assert!((p - 10.0).abs() < 1e-9, "{p}");
+    }
+
+    #[test]
+    fn cpu_percent_is_zero_without_positive_deltas() {
+        assert_eq!(cpu_percent(&at(5, 10, 2), &at(5, 20, 2)), 0.0);
+        assert_eq!(cpu_percent(&at(5, 10, 2), &at(9, 10, 2)), 0.0);
+        // A counter that went backwards (new cgroup) is not a negative percentage.
+        assert_eq!(cpu_percent(&at(50, 10, 2), &at(5, 20, 2)), 0.0);
+    }
+}

@@ -1,0 +1,558 @@
+//! Real containers under cgroup limits, as root, on whichever hierarchy the host has (v1 here;
+//! v2 inside the VM of scripts/test-cgroup-v2.sh): limits written before the command runs,
+//! OOM kills, a contained fork bomb, a CPU quota, pause/resume and stats. This binary doubles
+//! as berth's shim (`<exe> shim <spec>`).
+//! Run: `cargo test -p berth-engine --test cgroup_limits [-- <name filter>]`.
+
+use berth_engine::runtime::cgroup::{self, Cgroup, CgroupManager, CGROUP_ROOT};
+use berth_engine::runtime::{self, ContainerSpec, ExitRecord, Resources, RootfsSpec, Started};
+use berth_engine::stats;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+type TestCase = (&'static str, fn(&Suite));
+
+const MIB: i64 = 1024 * 1024;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("shim") {
+        let code = match args.get(2) {
+            Some(spec) => runtime::shim::main(Path::new(spec)),
+            None => 2,
+        };
+        std::process::exit(code);
+    }
+    if !nix::unistd::Uid::effective().is_root() {
+        println!("cgroup_limits: skipped, real containers need root");
+        return;
+    }
+    let filters: Vec<&String> = args[1..].iter().filter(|a| !a.starts_with('-')).collect();
+    let suite = Suite::new();
+    println!(
+        "cgroup_limits: cgroup {:?}",
+        cgroup::detect(Path::new(CGROUP_ROOT))
+    );
+    let cases: &[TestCase] = &[
+        (
+            "limits_are_written_before_start",
+            limits_are_written_before_start,
+        ),
+        ("invalid_limits_fail_cleanly", invalid_limits_fail_cleanly),
+        (
+            "memory_limit_oom_kills_with_137",
+            memory_limit_oom_kills_with_137,
+        ),
+        ("fork_bomb_is_contained", fork_bomb_is_contained),
+        ("cpus_half_holds_a_busy_loop", cpus_half_holds_a_busy_loop),
+        (
+            "pause_freezes_and_resume_thaws",
+            pause_freezes_and_resume_thaws,
+        ),
+        (
+            "paused_container_can_be_killed",
+            paused_container_can_be_killed,
+        ),
+        ("stats_of_a_running_container", stats_of_a_running_container),
+    ];
+    let (mut passed, mut failed) = (0, 0);
+    for &(name, case) in cases {
+        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let start = Instant::now();
+        match catch_unwind(AssertUnwindSafe(|| case(&suite))) {
+            Ok(()) => {
+                passed += 1;
+                println!("test {name} ... ok ({} ms)", start.elapsed().as_millis());
+            }
+            Err(_) => {
+                failed += 1;
+                println!("test {name} ... FAILED");
+            }
+        }
+    }
+    drop(suite);
+    println!("cgroup_limits: {passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
+
+/// One busybox layer shared by every case, and a cgroup parent unique to this run.
+struct Suite {
+    dir: tempfile::TempDir,
+    lower: PathBuf,
+    cgroup_parent: String,
+}
+
+impl Suite {
+    fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-cg-")
+            .tempdir()
+            .expect("temp dir");
+        let lower = dir.path().join("layer");
+        for sub in ["bin", "etc", "tmp", "proc", "sys", "dev"] {
+            std::fs::create_dir_all(lower.join(sub)).expect("layer dirs");
+        }
+        std::fs::copy("/bin/busybox", lower.join("bin/busybox")).expect("copy /bin/busybox");
+        let list = Command::new("/bin/busybox")
+            .arg("--list")
+            .output()
+            .expect("busybox --list");
+        for applet in String::from_utf8_lossy(&list.stdout).lines() {
+            if applet != "busybox" && !applet.is_empty() && !applet.contains('/') {
+                std::os::unix::fs::symlink("busybox", lower.join("bin").join(applet))
+                    .expect("applet link");
+            }
+        }
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        Suite {
+            dir,
+            lower,
+            cgroup_parent: format!("berth-cgtest-{}-{nanos}", std::process::id()),
+        }
+    }
+
+    fn case(&self, name: &str, script: &str, resources: Resources) -> Case {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{name}-"))
+            .tempdir_in(self.dir.path())
+            .expect("case dir");
+        let id = format!("{:0>64}", name.len());
+        let spec = ContainerSpec {
+            id: id.clone(),
+            hostname: "limits".into(),
+            args: vec!["sh".into(), "-c".into(), script.into()],
+            env: vec!["PATH=/bin".into()],
+            cwd: "/".into(),
+            uid: 0,
+            gid: 0,
+            rootfs: RootfsSpec {
+                lower: vec![self.lower.clone()],
+                upper: dir.path().join("upper"),
+                work: dir.path().join("work"),
+                mountpoint: dir.path().join("rootfs"),
+                readonly: false,
+            },
+            cgroup_path: format!("{}/{name}", self.cgroup_parent),
+            log_path: dir.path().join("container.log"),
+            exit_path: dir.path().join("exit.json"),
+            resources,
+            security: Default::default(),
+            init: false,
+            mounts: Vec::new(),
+            log: Default::default(),
+        };
+        Case {
+            spec_path: dir.path().join("shim.json"),
+            dir,
+            spec,
+            started: None,
+        }
+    }
+}
+
+impl Drop for Suite {
+    fn drop(&mut self) {
+        if let Ok(cg) = Cgroup::open(Path::new(CGROUP_ROOT), &self.cgroup_parent) {
+            if let Err(e) = cg.remove() {
+                eprintln!("leaving cgroup {}: {e}", self.cgroup_parent);
+            }
+        }
+    }
+}
+
+/// One container; dropping it kills what is left and removes its cgroup.
+struct Case {
+    dir: tempfile::TempDir,
+    spec: ContainerSpec,
+    spec_path: PathBuf,
+    started: Option<Started>,
+}
+
+impl Case {
+    fn start(&mut self) -> Result<Started, runtime::RuntimeError> {
+        let json = serde_json::to_vec_pretty(&self.spec).expect("spec json");
+        std::fs::write(&self.spec_path, json).expect("write spec");
+        let exe = std::env::current_exe().expect("current exe");
+        let started = runtime::spawn_shim(&exe, &self.spec_path)?;
+        self.started = Some(started);
+        Ok(started)
+    }
+
+    fn wait_exit(&self, within: Duration) -> ExitRecord {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(rec) = runtime::read_exit_record(&self.spec.exit_path).expect("record") {
+                return rec;
+            }
+            assert!(Instant::now() < deadline, "container did not exit in time");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn cgroup(&self) -> Cgroup {
+        Cgroup::open(Path::new(CGROUP_ROOT), &self.spec.cgroup_path).expect("cgroup")
+    }
+
+    /// A control file of the container's cgroup: `v1` names (controller, file), `v2` a file.
+    fn cgroup_file(&self, v1: (&str, &str), v2: &str) -> PathBuf {
+        match self.cgroup() {
+            Cgroup::V1(c) => c
+                .controller_dir(v1.0)
+                .unwrap_or_else(|| panic!("no {} controller", v1.0))
+                .join(v1.1),
+            Cgroup::V2(c) => c.dir().join(v2),
+        }
+    }
+
+    fn read_cgroup_file(&self, v1: (&str, &str), v2: &str) -> String {
+        let path = self.cgroup_file(v1, v2);
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+            .trim()
+            .to_string()
+    }
+
+    /// A file the container wrote, read through its writable layer.
+    fn container_file(&self, path: &str) -> Option<String> {
+        std::fs::read_to_string(self.spec.rootfs.upper.join(path.trim_start_matches('/'))).ok()
+    }
+
+    fn wait_for_file(&self, path: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(text) = self.container_file(path).filter(|t| t.ends_with('\n')) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "container never wrote {path}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Case {
+    fn drop(&mut self) {
+        if let Some(started) = self.started {
+            if !self.spec.exit_path.exists() {
+                let cg = self.cgroup();
+                let _ = cg.kill_all();
+            }
+            wait_gone(started.shim_pid);
+        }
+        if let Err(e) = runtime::cleanup(&self.spec) {
+            eprintln!("cleanup of {}: {e}", self.dir.path().display());
+        }
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+        Err(_) => false,
+    }
+}
+
+fn wait_gone(pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while alive(pid) {
+        if Instant::now() > deadline {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            panic!("process {pid} still running after 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn has_swap_accounting(c: &Case) -> bool {
+    c.cgroup_file(("memory", "memory.memsw.limit_in_bytes"), "memory.swap.max")
+        .exists()
+}
+
+// ---- cases ----
+
+fn limits_are_written_before_start(s: &Suite) {
+    let resources = Resources {
+        memory: Some(64 * MIB),
+        memory_swap: Some(128 * MIB),
+        cpu_quota: Some(50_000),
+        cpu_period: Some(100_000),
+        cpu_shares: Some(512),
+        pids_limit: Some(50),
+    };
+    let mut c = s.case("written", "sleep 1000", resources);
+    // A host without swap accounting must refuse the swap limit, saying why; one with it
+    // must apply it (the swap file of the running container's cgroup tells which host).
+    match c.start() {
+        Ok(_) => assert!(
+            has_swap_accounting(&c),
+            "swap limit accepted without accounting"
+        ),
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(msg.contains("swap accounting is off"), "{msg}");
+            println!("  (no swap accounting on this host: {msg})");
+            c.spec.resources.memory_swap = None;
+            c.start().expect("starts without a swap limit");
+            assert!(
+                !has_swap_accounting(&c),
+                "swap limit refused with accounting"
+            );
+        }
+    }
+    let v2 = matches!(c.cgroup(), Cgroup::V2(_));
+    assert_eq!(
+        c.read_cgroup_file(("memory", "memory.limit_in_bytes"), "memory.max"),
+        (64 * MIB).to_string()
+    );
+    if c.spec.resources.memory_swap.is_some() {
+        let want = if v2 { 64 * MIB } else { 128 * MIB };
+        assert_eq!(
+            c.read_cgroup_file(("memory", "memory.memsw.limit_in_bytes"), "memory.swap.max"),
+            want.to_string()
+        );
+    }
+    if v2 {
+        assert_eq!(c.read_cgroup_file(("", ""), "cpu.max"), "50000 100000");
+        assert_eq!(c.read_cgroup_file(("", ""), "cpu.weight"), "20");
+    } else {
+        assert_eq!(c.read_cgroup_file(("cpu", "cpu.cfs_quota_us"), ""), "50000");
+        assert_eq!(
+            c.read_cgroup_file(("cpu", "cpu.cfs_period_us"), ""),
+            "100000"
+        );
+        assert_eq!(c.read_cgroup_file(("cpu", "cpu.shares"), ""), "512");
+    }
+    assert_eq!(c.read_cgroup_file(("pids", "pids.max"), "pids.max"), "50");
+    // The container's only process is in the limited cgroup.
+    let started = c.started.expect("started");
+    assert_eq!(c.cgroup().pids().unwrap(), vec![started.pid]);
+}
+
+fn invalid_limits_fail_cleanly(s: &Suite) {
+    for (name, resources, want) in [
+        (
+            "tinymem",
+            Resources {
+                memory: Some(4 * MIB),
+                ..Default::default()
+            },
+            "below the minimum of 6 MiB",
+        ),
+        (
+            "negcpu",
+            Resources {
+                cpu_quota: Some(-50_000),
+                ..Default::default()
+            },
+            "cpu quota -50000 µs is negative",
+        ),
+        (
+            "swapless",
+            Resources {
+                memory: Some(64 * MIB),
+                memory_swap: Some(32 * MIB),
+                ..Default::default()
+            },
+            "smaller than the memory limit",
+        ),
+    ] {
+        let mut c = s.case(name, "echo must-not-run > /ran", resources);
+        let err = c.start().expect_err("must not start").to_string();
+        assert!(err.contains(want), "{name}: {err}");
+        for dir in c.cgroup().paths() {
+            assert!(!dir.exists(), "{name}: cgroup {} left", dir.display());
+        }
+        assert!(c.container_file("ran").is_none(), "{name}: command ran");
+        assert!(!c.spec.exit_path.exists());
+    }
+}
+
+fn memory_limit_oom_kills_with_137(s: &Suite) {
+    // The shell keeps the whole 100 MB command substitution in memory, 3 × its limit.
+    let script = "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived > /survived";
+    let mut c = s.case(
+        "oom",
+        script,
+        Resources {
+            memory: Some(32 * MIB),
+            ..Default::default()
+        },
+    );
+    c.start().expect("starts");
+    let rec = c.wait_exit(Duration::from_secs(60));
+    assert_eq!(
+        (rec.exit_code, rec.signal, rec.oom_killed),
+        (137, Some(9), true)
+    );
+    assert!(c.container_file("survived").is_none());
+}
+
+fn fork_bomb_is_contained(s: &Suite) {
+    let script = "echo go > /go; f() { f | f & }; f; exec sleep 1000";
+    let mut c = s.case(
+        "forkbomb",
+        script,
+        Resources {
+            pids_limit: Some(50),
+            ..Default::default()
+        },
+    );
+    let started = c.start().expect("starts");
+    c.wait_for_file("/go");
+    let current = c.cgroup_file(("pids", "pids.current"), "pids.current");
+    let events = c.cgroup_file(("pids", "pids.events"), "pids.events");
+    let mut peak = 0u64;
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until {
+        let n: u64 = std::fs::read_to_string(&current)
+            .expect("pids.current")
+            .trim()
+            .parse()
+            .expect("number");
+        peak = peak.max(n);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(peak <= 50, "{peak} tasks under a limit of 50");
+    assert!(peak >= 40, "the bomb never got near the limit ({peak})");
+    let refused = std::fs::read_to_string(&events).expect("pids.events");
+    let refused: u64 = refused
+        .lines()
+        .find_map(|l| l.strip_prefix("max "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("max in pids.events");
+    assert!(refused > 0, "no fork was refused");
+    // The host is fine: it still starts processes.
+    let status = Command::new("/bin/busybox")
+        .arg("true")
+        .status()
+        .expect("host fork");
+    assert!(status.success());
+    // Killing the container's init ends its pid namespace, bomb included.
+    kill(Pid::from_raw(started.pid), Signal::SIGKILL).expect("kill init");
+    let rec = c.wait_exit(Duration::from_secs(30));
+    assert_eq!(rec.exit_code, 137);
+}
+
+fn cpus_half_holds_a_busy_loop(s: &Suite) {
+    let mut c = s.case(
+        "cpuhalf",
+        "while :; do :; done",
+        Resources {
+            cpu_quota: Some(50_000),
+            cpu_period: Some(100_000),
+            ..Default::default()
+        },
+    );
+    let started = c.start().expect("starts");
+    // Let it run into the quota first.
+    std::thread::sleep(Duration::from_millis(300));
+    let first = stats::sample(&c.spec.cgroup_path, started.pid).expect("sample");
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(2));
+    let second = stats::sample(&c.spec.cgroup_path, started.pid).expect("sample");
+    let wall = t0.elapsed().as_nanos() as f64;
+    let cores = (second.cpu_usage_ns - first.cpu_usage_ns) as f64 / wall;
+    println!("  busy loop under --cpus 0.5: {:.3} of a core", cores);
+    assert!(cores <= 0.55, "{cores:.3} of a core under a 0.5 quota");
+    assert!(cores >= 0.1, "the loop barely ran ({cores:.3})");
+    let percent = stats::cpu_percent(&first, &second);
+    assert!(
+        (percent - cores * 100.0).abs() < 15.0,
+        "cpu_percent {percent:.1} vs measured {:.1}",
+        cores * 100.0
+    );
+}
+
+/// A counter the container bumps every 20 ms, read through its writable layer.
+const COUNTER: &str =
+    "i=0; while :; do i=$((i+1)); echo $i > /n.tmp; mv /n.tmp /n; sleep 0.02; done";
+
+fn counter(c: &Case) -> u64 {
+    c.container_file("n")
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn pause_freezes_and_resume_thaws(s: &Suite) {
+    let mut c = s.case("pause", COUNTER, Resources::default());
+    c.start().expect("starts");
+    c.wait_for_file("/n");
+    cgroup::pause(&c.spec).expect("pause");
+    cgroup::pause(&c.spec).expect("pausing twice is fine");
+    assert!(cgroup::is_paused(&c.spec).unwrap());
+    let frozen_at = counter(&c);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(counter(&c), frozen_at, "the counter moved while frozen");
+    cgroup::resume(&c.spec).expect("resume");
+    assert!(!cgroup::is_paused(&c.spec).unwrap());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while counter(&c) <= frozen_at {
+        assert!(Instant::now() < deadline, "the counter did not resume");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn paused_container_can_be_killed(s: &Suite) {
+    let mut c = s.case("pausekill", COUNTER, Resources::default());
+    c.start().expect("starts");
+    c.wait_for_file("/n");
+    cgroup::pause(&c.spec).expect("pause");
+    // What `rm -f` and the shim's cleanup do: kill everything in the cgroup.
+    c.cgroup().kill_all().expect("kill_all");
+    let rec = c.wait_exit(Duration::from_secs(10));
+    assert_eq!((rec.exit_code, rec.signal), (137, Some(9)));
+}
+
+fn stats_of_a_running_container(s: &Suite) {
+    let script = "x=$(head -c 20000000 /dev/zero | tr '\\0' a); \
+                  ping -c 2 -i 0.2 127.0.0.1 > /dev/null 2>&1; echo ready > /ready; sleep 1000; exit 0";
+    let mut c = s.case(
+        "stats",
+        script,
+        Resources {
+            memory: Some(256 * MIB),
+            pids_limit: Some(100),
+            ..Default::default()
+        },
+    );
+    let started = c.start().expect("starts");
+    c.wait_for_file("/ready");
+    let mut slowest = Duration::ZERO;
+    let mut last = None;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let sample = stats::sample(&c.spec.cgroup_path, started.pid).expect("sample");
+        slowest = slowest.max(t.elapsed());
+        last = Some(sample);
+    }
+    let s = last.expect("a sample");
+    println!("  slowest of 5 samples: {} µs; {s:?}", slowest.as_micros());
+    assert!(slowest < Duration::from_millis(100), "{slowest:?}");
+    assert!(s.cpu_usage_ns > 0);
+    assert!(s.system_cpu_ns > s.cpu_usage_ns);
+    assert!(s.online_cpus >= 1);
+    assert!(
+        s.memory_usage_bytes >= 20_000_000,
+        "the shell holds 20 MB: {}",
+        s.memory_usage_bytes
+    );
+    assert!(s.memory_working_set_bytes <= s.memory_usage_bytes);
+    assert!(s.memory_working_set_bytes >= 20_000_000);
+    assert_eq!(s.memory_limit_bytes, (256 * MIB) as u64);
+    // `exit 0` after it keeps ash from exec'ing sleep in place of the shell.
+    assert_eq!(s.pids, 2, "sh and sleep");
+    // Only loopback in the container's namespace, and loopback is not counted.
+    assert_eq!((s.net_rx_bytes, s.net_tx_bytes), (0, 0));
+}
