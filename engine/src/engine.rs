@@ -12,6 +12,7 @@ use crate::image::ImageStore;
 use crate::container::inspect::ContainerInspect;
 use crate::container::units::parse_signal;
 use crate::runtime::{self, ContainerSpec, MountKind, MountSpec, RootfsSpec};
+use crate::stats::Sample;
 use crate::{Error, Result};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
@@ -44,6 +45,21 @@ struct Inner {
     status: ExitWatch,
     /// Serialises lifecycle changes of one container (start, exit handling, removal).
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The last stats sample of each container, shared by all viewers (CPU % needs two).
+    samples: Mutex<HashMap<String, Sample>>,
+}
+
+/// One container's usage as `stats` shows it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ContainerStats {
+    pub id: String,
+    pub name: String,
+    /// CPU use in percent of one CPU since the previous sample.
+    pub cpu_percent: f64,
+    /// Working set in percent of the limit.
+    pub memory_percent: f64,
+    #[serde(flatten)]
+    pub sample: Sample,
 }
 
 /// Resolves to a container's exit code once it has exited.
@@ -84,6 +100,7 @@ impl Engine {
                 shim_program: config.shim_program,
                 status: ExitWatch::default(),
                 locks: Mutex::new(HashMap::new()),
+                samples: Mutex::new(HashMap::new()),
             }),
         };
         engine.reconcile().await?;
@@ -189,8 +206,9 @@ impl Engine {
             let path = dir.join(sub);
             std::fs::create_dir_all(&path).map_err(|e| Error::io("create", &path, e))?;
         }
+        // An empty log with its header, so that readers can attach before the first line.
         let log = dir.join("container.log");
-        std::fs::File::create(&log).map_err(|e| Error::io("create", &log, e))?;
+        crate::logs::LogWriter::open(&log).map_err(|e| Error::io("create", &log, e))?;
         if let Err(e) = row.insert(db).await {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
@@ -371,6 +389,59 @@ impl Engine {
         Ok((removed, reclaimed))
     }
 
+    /// A running container's resource usage. CPU % is measured against the previous sample
+    /// of this container (any viewer's); the first one waits 100 ms for a second reading.
+    pub async fn stats(&self, key: &str) -> Result<ContainerStats> {
+        let row = ContainerRow::find(&self.inner.db, key).await?;
+        let pid = match (row.state()?.is_alive(), row.pid) {
+            (true, Some(pid)) => pid as i32,
+            _ => return Err(Error::Conflict(format!("container {} is not running", row.name))),
+        };
+        let cgroup_path = cgroup_path(&row.id);
+        let read = {
+            let cgroup_path = cgroup_path.clone();
+            move || crate::stats::sample(&cgroup_path, pid)
+        };
+        let previous = {
+            let samples = self.inner.samples.lock().unwrap_or_else(|e| e.into_inner());
+            samples.get(&row.id).cloned()
+        };
+        let fresh = |s: &Sample| {
+            let age = now_ms() * 1_000_000 - s.read_at_ns;
+            (50_000_000..60_000_000_000).contains(&age)
+        };
+        let previous = match previous.filter(fresh) {
+            Some(previous) => previous,
+            None => {
+                let first = tokio::task::spawn_blocking(read.clone())
+                    .await
+                    .map_err(|e| Error::Conflict(format!("stats were interrupted: {e}")))??;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                first
+            }
+        };
+        let sample = tokio::task::spawn_blocking(read)
+            .await
+            .map_err(|e| Error::Conflict(format!("stats were interrupted: {e}")))??;
+        self.inner
+            .samples
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(row.id.clone(), sample.clone());
+        let memory_percent = if sample.memory_limit_bytes > 0 {
+            sample.memory_working_set_bytes as f64 / sample.memory_limit_bytes as f64 * 100.0
+        } else {
+            0.0
+        };
+        Ok(ContainerStats {
+            id: row.id,
+            name: row.name,
+            cpu_percent: crate::stats::cpu_percent(&previous, &sample),
+            memory_percent,
+            sample,
+        })
+    }
+
     /// Everything known about a container, shaped like `docker inspect`.
     pub async fn inspect(&self, key: &str) -> Result<ContainerInspect> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
@@ -435,6 +506,11 @@ impl Engine {
             },
         );
         self.forget_lock(&row.id);
+        self.inner
+            .samples
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&row.id);
         Ok(())
     }
 
@@ -500,7 +576,7 @@ impl Engine {
                 mountpoint: dir.join("rootfs"),
                 readonly: config.read_only,
             },
-            cgroup_path: format!("berth/{}", row.id),
+            cgroup_path: cgroup_path(&row.id),
             log_path: dir.join("container.log"),
             exit_path: dir.join("exit.json"),
             resources: config.resources.clone(),
@@ -615,6 +691,11 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// A container's cgroup, relative to each hierarchy's root.
+fn cgroup_path(id: &str) -> String {
+    format!("berth/{id}")
 }
 
 /// Files the engine provides in each container's /etc.

@@ -17,5 +17,5 @@ pub mod runtime;
 pub mod stats;
 
 pub use catalog::ImageSummary;
-pub use engine::{Engine, EngineConfig, ExitWaiter};
+pub use engine::{ContainerStats, Engine, EngineConfig, ExitWaiter};
 pub use error::{Error, Result};

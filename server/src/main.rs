@@ -45,6 +45,8 @@ enum Command {
     Kill(cli::lifecycle::KillArgs),
     /// Remove containers
     Rm(cli::lifecycle::RmArgs),
+    /// Display a live stream of containers' resource usage
+    Stats(cli::stats::Args),
     /// Restart containers
     Restart(cli::lifecycle::RestartArgs),
     /// Pause all processes within containers
@@ -112,6 +114,7 @@ async fn dispatch(args: Args) -> i32 {
                 Command::Kill(a) => cli::lifecycle::kill(&client, a).await,
                 Command::Rm(a) => cli::lifecycle::rm(&client, a).await,
                 Command::Wait(a) => cli::lifecycle::wait(&client, a).await,
+                Command::Stats(a) => cli::stats::run(&client, a).await,
                 Command::Restart(a) => cli::lifecycle::restart(&client, a).await,
                 Command::Pause(a) => cli::lifecycle::pause(&client, a, "pause").await,
                 Command::Unpause(a) => cli::lifecycle::pause(&client, a, "unpause").await,

@@ -47,13 +47,13 @@ fn kill_sends_the_named_signal() {
     let d = Daemon::start();
     d.load_busybox();
     d.ok(&[
-        "run", "-d", "--name", "k", "busybox", "sh", "-c",
+        "run", "-d", "--name", "killme", "busybox", "sh", "-c",
         "trap 'exit 9' HUP; while true; do sleep 0.1; done",
     ]);
     std::thread::sleep(Duration::from_millis(300));
-    d.ok(&["kill", "-s", "HUP", "k"]);
-    assert!(eventually(Duration::from_secs(5), || inspect(&d, "k")["State"]["ExitCode"] == 9));
-    let bad = d.berth(&["kill", "-s", "NOPE", "k"]);
+    d.ok(&["kill", "-s", "HUP", "killme"]);
+    assert!(eventually(Duration::from_secs(5), || inspect(&d, "killme")["State"]["ExitCode"] == 9));
+    let bad = d.berth(&["kill", "-s", "NOPE", "killme"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("invalid signal"), "{}", stderr(&bad));
 }
@@ -62,35 +62,35 @@ fn kill_sends_the_named_signal() {
 fn pause_freezes_and_unpause_resumes() {
     let d = Daemon::start();
     d.load_busybox();
-    d.ok(&["run", "-d", "--name", "p", "busybox", "sh", "-c", COUNTER]);
-    assert!(eventually(Duration::from_secs(5), || d.ok(&["logs", "p"]).contains("n 3")));
-    d.ok(&["pause", "p"]);
+    d.ok(&["run", "-d", "--name", "pauser", "busybox", "sh", "-c", COUNTER]);
+    assert!(eventually(Duration::from_secs(5), || d.ok(&["logs", "pauser"]).contains("n 3")));
+    d.ok(&["pause", "pauser"]);
     assert!(d.ok(&["ps"]).contains("(Paused)"));
-    assert_eq!(inspect(&d, "p")["State"]["Paused"], true);
-    let frozen = d.ok(&["logs", "p"]).lines().count();
+    assert_eq!(inspect(&d, "pauser")["State"]["Paused"], true);
+    let frozen = d.ok(&["logs", "pauser"]).lines().count();
     std::thread::sleep(Duration::from_millis(600));
-    assert_eq!(d.ok(&["logs", "p"]).lines().count(), frozen, "a paused container kept running");
-    let again = d.berth(&["pause", "p"]);
+    assert_eq!(d.ok(&["logs", "pauser"]).lines().count(), frozen, "a paused container kept running");
+    let again = d.berth(&["pause", "pauser"]);
     assert!(stderr(&again).contains("already paused"), "{}", stderr(&again));
-    d.ok(&["unpause", "p"]);
-    assert!(eventually(Duration::from_secs(5), || d.ok(&["logs", "p"]).lines().count() > frozen + 2));
+    d.ok(&["unpause", "pauser"]);
+    assert!(eventually(Duration::from_secs(5), || d.ok(&["logs", "pauser"]).lines().count() > frozen + 2));
     // A paused container can be stopped and force-removed.
-    d.ok(&["pause", "p"]);
-    d.ok(&["rm", "-f", "p"]);
-    assert!(!d.ok(&["ps", "-a"]).contains(" p\n"));
+    d.ok(&["pause", "pauser"]);
+    d.ok(&["rm", "-f", "pauser"]);
+    assert!(!d.ok(&["ps", "-a"]).contains("pauser"));
 }
 
 #[test]
 fn restart_rename_and_prune() {
     let d = Daemon::start();
     d.load_busybox();
-    d.ok(&["run", "-d", "--name", "r", "busybox", "sh", "-c", COUNTER]);
-    let first_pid = inspect(&d, "r")["State"]["Pid"].as_i64().expect("pid");
-    d.ok(&["restart", "-t", "1", "r"]);
-    let state = inspect(&d, "r")["State"].clone();
+    d.ok(&["run", "-d", "--name", "restarter", "busybox", "sh", "-c", COUNTER]);
+    let first_pid = inspect(&d, "restarter")["State"]["Pid"].as_i64().expect("pid");
+    d.ok(&["restart", "-t", "1", "restarter"]);
+    let state = inspect(&d, "restarter")["State"].clone();
     assert_eq!(state["Running"], true);
     assert_ne!(state["Pid"].as_i64(), Some(first_pid));
-    d.ok(&["rename", "r", "renamed"]);
+    d.ok(&["rename", "restarter", "renamed"]);
     assert!(d.ok(&["ps"]).contains("renamed"));
     d.ok(&["run", "--name", "taken", "busybox", "true"]);
     let clash = d.berth(&["rename", "renamed", "taken"]);

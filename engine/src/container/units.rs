@@ -71,9 +71,47 @@ pub fn parse_signal(text: &str) -> Result<Signal> {
     name.parse::<Signal>().map_err(|_| invalid())
 }
 
+/// A point in time for `--since/--until`, as unix nanoseconds: RFC 3339 (`2026-11-27T10:00:00Z`),
+/// unix seconds with an optional fraction (`1700000000.5`), or a duration before `now_ns`
+/// (`10m`, `1h30m`), as docker accepts them.
+pub fn parse_time(text: &str, now_ns: i64) -> Result<i64> {
+    let text = text.trim();
+    let invalid = || Error::InvalidInput(format!("invalid time {text:?}: use RFC 3339, unix seconds or a duration like 10m"));
+    if let Ok(time) = humantime::parse_rfc3339_weak(text) {
+        let ns = time
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|_| invalid())?
+            .as_nanos();
+        return i64::try_from(ns).map_err(|_| invalid());
+    }
+    if let Ok(seconds) = text.parse::<f64>() {
+        if seconds.is_finite() && seconds >= 0.0 && seconds < 1e11 {
+            return Ok((seconds * 1e9) as i64);
+        }
+        return Err(invalid());
+    }
+    let ago = humantime::parse_duration(text).map_err(|_| invalid())?;
+    let ago = i64::try_from(ago.as_nanos()).map_err(|_| invalid())?;
+    Ok(now_ns.saturating_sub(ago))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_rfc3339_unix_seconds_or_durations_ago() {
+        let now = 1_800_000_000_000_000_000;
+        assert_eq!(parse_time("1700000000", now).ok(), Some(1_700_000_000_000_000_000));
+        assert_eq!(parse_time("1700000000.5", now).ok(), Some(1_700_000_000_500_000_000));
+        assert_eq!(
+            parse_time("2023-11-14T22:13:20Z", now).ok(),
+            Some(1_700_000_000_000_000_000)
+        );
+        assert_eq!(parse_time("10m", now).ok(), Some(now - 600_000_000_000));
+        assert!(parse_time("yesterday-ish", now).is_err());
+        assert!(parse_time("-5", now).is_err());
+    }
 
     #[test]
     fn sizes_use_binary_multiples() {

@@ -154,3 +154,10 @@ pub async fn prune(State(engine): State<Engine>) -> ApiResult<Json<PruneResponse
         space_reclaimed,
     }))
 }
+
+pub async fn stats(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<berth_engine::ContainerStats>> {
+    Ok(Json(engine.stats(&id).await?))
+}

@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use berth_engine::container::units::parse_time;
 use berth_engine::container::{LogFollower, LogOptions};
 use berth_engine::logs::{LogRecord, Stream};
 use berth_engine::{Engine, ExitWaiter};
@@ -19,6 +20,10 @@ pub struct LogsQuery {
     /// A number of lines, or `all`.
     tail: Option<String>,
     timestamps: Option<bool>,
+    /// Only records at or after this time (RFC 3339, unix seconds, or a duration ago).
+    since: Option<String>,
+    /// Only records before this time.
+    until: Option<String>,
 }
 
 pub async fn logs(
@@ -33,9 +38,18 @@ pub async fn logs(
                 .map_err(|_| ApiError::bad_request(format!("invalid tail value {n:?}")))?,
         ),
     };
+    let now = now_ns();
+    let time = |text: &Option<String>| -> ApiResult<Option<i64>> {
+        match text.as_deref() {
+            None | Some("") => Ok(None),
+            Some(t) => Ok(Some(parse_time(t, now).map_err(ApiError::from)?)),
+        }
+    };
     let options = LogOptions {
         follow: query.follow.unwrap_or(false),
         tail,
+        since: time(&query.since)?,
+        until: time(&query.until)?,
     };
     let follower = engine.logs(&id, options).await?;
     Ok(stream_response(follower, None, query.timestamps.unwrap_or(false)))
@@ -59,7 +73,7 @@ pub async fn attach(
             &id,
             LogOptions {
                 follow: true,
-                tail: None,
+                ..Default::default()
             },
         )
         .await?;
@@ -134,4 +148,11 @@ fn encode_record(out: &mut BytesMut, record: &LogRecord, timestamps: bool) {
 pub fn rfc3339(time_ns: i64) -> String {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(time_ns.max(0) as u64);
     humantime::format_rfc3339_nanos(time).to_string()
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
 }

@@ -38,6 +38,7 @@ pub async fn upgrade(
             LogOptions {
                 follow: true,
                 tail: query.tail,
+                ..Default::default()
             },
         )
         .await

@@ -36,6 +36,7 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/v1/containers/{id}/unpause", post(containers::unpause))
         .route("/api/v1/containers/{id}/rename", post(containers::rename))
         .route("/api/v1/containers/prune", post(containers::prune))
+        .route("/api/v1/containers/{id}/stats", get(containers::stats))
         .route("/api/v1/containers/{id}/wait", post(containers::wait))
         .route("/api/v1/containers/{id}/logs", get(logs::logs))
         .route("/api/v1/containers/{id}/attach", post(logs::attach))

@@ -7,6 +7,7 @@ pub mod load;
 pub mod logs;
 pub mod ps;
 pub mod run;
+pub mod stats;
 
 use crate::client::{Client, Host, DEFAULT_SOCKET};
 use crate::frames;

@@ -1,0 +1,79 @@
+//! Resource limits and usage through the whole stack: `run --memory` ending in an OOM kill that
+//! `inspect` reports, `--pids-limit` holding a fork bomb, and `stats --no-stream`.
+
+mod common;
+
+use common::{eventually, stdout, Daemon};
+use serde_json::Value;
+use std::time::Duration;
+
+fn inspect(d: &Daemon, name: &str) -> Value {
+    let v: Value = serde_json::from_str(&d.ok(&["inspect", name])).expect("inspect json");
+    v[0].clone()
+}
+
+#[test]
+fn a_container_over_its_memory_limit_is_oom_killed_and_says_so() {
+    let d = Daemon::start();
+    d.load_busybox();
+    // Holding 100 MB in a shell variable needs that much memory, well over the 32 MB limit.
+    let out = d.berth(&[
+        "run", "--name", "hog", "--memory", "32m", "--memory-swap", "32m", "busybox", "sh", "-c",
+        "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived ${#x}",
+    ]);
+    assert_eq!(out.status.code(), Some(137), "stdout: {}", stdout(&out));
+    let state = inspect(&d, "hog")["State"].clone();
+    assert_eq!(state["OOMKilled"], true, "{state}");
+    assert_eq!(state["ExitCode"], 137);
+}
+
+#[test]
+fn a_fork_bomb_is_held_by_the_pids_limit() {
+    let d = Daemon::start();
+    d.load_busybox();
+    d.ok(&[
+        "run", "-d", "--name", "bomb", "--pids-limit", "50", "busybox", "sh", "-c",
+        "b() { b | b & }; b; sleep 30",
+    ]);
+    std::thread::sleep(Duration::from_secs(2));
+    let stats: Vec<Value> = {
+        let out = d.ok(&["inspect", "bomb"]);
+        serde_json::from_str(&out).expect("json")
+    };
+    assert_eq!(stats[0]["HostConfig"]["PidsLimit"], 50);
+    let table = d.ok(&["stats", "--no-stream", "bomb"]);
+    let pids: u64 = table
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pids column in {table}"));
+    assert!(pids <= 50, "{pids} tasks under a limit of 50");
+    // The host still forks happily.
+    assert!(std::process::Command::new("true").status().expect("fork on the host").success());
+    d.ok(&["rm", "-f", "bomb"]);
+}
+
+#[test]
+fn stats_report_usage_of_running_containers() {
+    let d = Daemon::start();
+    d.load_busybox();
+    d.ok(&["run", "-d", "--name", "busy", "--memory", "64m", "busybox", "sh", "-c", "while true; do :; done"]);
+    assert!(eventually(Duration::from_secs(5), || {
+        inspect(&d, "busy")["State"]["Running"] == true
+    }));
+    let table = d.ok(&["stats", "--no-stream", "busy"]);
+    let mut lines = table.lines();
+    assert!(lines.next().is_some_and(|h| h.starts_with("CONTAINER ID")), "{table}");
+    let row = lines.next().unwrap_or_else(|| panic!("no row in {table}"));
+    assert!(row.contains("busy"), "{row}");
+    assert!(row.contains("/ 64.00MiB"), "the limit is not shown: {row}");
+    let cpu: f64 = row
+        .split_whitespace()
+        .nth(2)
+        .and_then(|c| c.trim_end_matches('%').parse().ok())
+        .unwrap_or_else(|| panic!("no cpu column in {row}"));
+    assert!(cpu > 20.0, "a busy loop used only {cpu}% CPU");
+    let stopped = d.berth(&["stats", "--no-stream", "nope"]);
+    assert_eq!(stopped.status.code(), Some(1));
+}
