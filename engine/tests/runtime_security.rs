@@ -75,6 +75,10 @@ fn main() {
             "init_exits_with_the_commands_status",
             init_exits_with_the_commands_status,
         ),
+        (
+            "init_is_opaque_and_unprivileged",
+            init_is_opaque_and_unprivileged,
+        ),
         ("init_reports_a_failed_exec", init_reports_a_failed_exec),
         (
             "containers_cannot_see_or_signal_each_other",
@@ -591,6 +595,36 @@ fn init_exits_with_the_commands_status(s: &Suite) {
     kill(Pid::from_raw(started.pid), Signal::SIGTERM).unwrap();
     let rec = c.wait_exit();
     assert_eq!((rec.exit_code, rec.signal), (143, None));
+}
+
+fn init_is_opaque_and_unprivileged(s: &Suite) {
+    // The init is a copy of berth: the container must not reach the host's binary or the
+    // init's memory through /proc/1 (a root command without CAP_SYS_PTRACE).
+    let script = "readlink /proc/1/exe 2>/dev/null || echo exe-hidden; \
+                  head -c 1 /proc/1/environ 2>/dev/null || echo environ-hidden";
+    let mut c = s.case("init-opaque", &["sh", "-c", script]);
+    c.spec.init = true;
+    assert_eq!(c.output(), vec!["exe-hidden", "environ-hidden"]);
+    // With --user the init runs as that user too.
+    let mut c = s.case(
+        "init-user",
+        &[
+            "sh",
+            "-c",
+            "id -u; grep -E '^(Uid|CapEff)' /proc/1/status | tr -d '\\t'",
+        ],
+    );
+    c.spec.init = true;
+    c.spec.uid = 1000;
+    c.spec.gid = 1000;
+    assert_eq!(
+        c.output(),
+        vec![
+            "1000".to_string(),
+            "Uid:1000100010001000".to_string(),
+            format!("CapEff:{NO_CAPS}")
+        ]
+    );
 }
 
 fn init_reports_a_failed_exec(s: &Suite) {
