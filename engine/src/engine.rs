@@ -452,7 +452,7 @@ impl Engine {
             .rev()
             .map(|layer| self.inner.images.layer_dir(&layer.chain_id))
             .collect();
-        Ok(ContainerInspect::new(&row, &self.container_dir(&row.id), &lower)?)
+        ContainerInspect::new(&row, &self.container_dir(&row.id), &lower)
     }
 
     /// Removes a container and its writable layer; a running one only with `force` (killed).

@@ -85,7 +85,7 @@ pub fn parse_time(text: &str, now_ns: i64) -> Result<i64> {
         return i64::try_from(ns).map_err(|_| invalid());
     }
     if let Ok(seconds) = text.parse::<f64>() {
-        if seconds.is_finite() && seconds >= 0.0 && seconds < 1e11 {
+        if (0.0..1e11).contains(&seconds) {
             return Ok((seconds * 1e9) as i64);
         }
         return Err(invalid());

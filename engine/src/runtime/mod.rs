@@ -142,68 +142,15 @@ pub fn cleanup(spec: &ContainerSpec) -> Result<(), RuntimeError> {
     Ok(())
 }
 
-/// Freezes every task of the container (`berth pause`). v1: `freezer.state` = FROZEN, waiting
-/// until the kernel reports FROZEN (cgroup-v1/freezer-subsystem.rst); v2: `cgroup.freeze` = 1,
-/// waiting for `frozen 1` in `cgroup.events` (cgroup-v2.rst, "Core Interface Files").
+/// Freezes every task of the container (`berth pause`) and returns once the kernel reports
+/// it frozen.
 pub fn pause(spec: &ContainerSpec) -> Result<(), RuntimeError> {
-    set_frozen(Path::new(cgroup::CGROUP_ROOT), &spec.cgroup_path, true)
+    Ok(Cgroup::open(Path::new(cgroup::CGROUP_ROOT), &spec.cgroup_path)?.freeze()?)
 }
 
 /// Thaws a paused container (`berth unpause`).
 pub fn resume(spec: &ContainerSpec) -> Result<(), RuntimeError> {
-    set_frozen(Path::new(cgroup::CGROUP_ROOT), &spec.cgroup_path, false)
-}
-
-fn set_frozen(root: &Path, cgroup_path: &str, frozen: bool) -> Result<(), RuntimeError> {
-    let relative = cgroup::relative_path(cgroup_path)?;
-    let (file, value, done): (PathBuf, &str, Box<dyn Fn(&str) -> bool>) =
-        match cgroup::detect(root)? {
-            cgroup::Hierarchy::V2 => {
-                let dir = root.join(&relative);
-                let events = dir.join("cgroup.events");
-                let want = if frozen { "1" } else { "0" };
-                (
-                    dir.join("cgroup.freeze"),
-                    want,
-                    Box::new(move |_| {
-                        std::fs::read_to_string(&events)
-                            .map(|t| cgroup::keyed_value(&t, "frozen") == want.parse().ok())
-                            .unwrap_or(false)
-                    }),
-                )
-            }
-            _ => {
-                let state = root.join("freezer").join(&relative).join("freezer.state");
-                let want = if frozen { "FROZEN" } else { "THAWED" };
-                let check = state.clone();
-                (
-                    state,
-                    want,
-                    Box::new(move |_| {
-                        std::fs::read_to_string(&check)
-                            .map(|t| t.trim() == want)
-                            .unwrap_or(false)
-                    }),
-                )
-            }
-        };
-    cgroup::write_file(&file, value)?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !done(value) {
-        if std::time::Instant::now() > deadline {
-            return Err(RuntimeError::Start(format!(
-                "the cgroup did not reach {value} in {}",
-                file.display()
-            )));
-        }
-        // v1 may stay FREEZING while a task is in an uninterruptible sleep; asking again
-        // retries the freeze.
-        if frozen {
-            cgroup::write_file(&file, value)?;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    Ok(())
+    Ok(Cgroup::open(Path::new(cgroup::CGROUP_ROOT), &spec.cgroup_path)?.thaw()?)
 }
 
 /// Writes the exit record atomically: a temp file in the same directory, fsync, rename,
