@@ -11,7 +11,7 @@ pub mod pages;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 use pages::container::ContainerPage;
 use pages::containers::ContainersPage;
 use pages::NotFound;
@@ -54,8 +54,14 @@ pub fn App() -> impl IntoView {
             <main class="content">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=|| view! { <Redirect path="/containers"/> }/>
-                    <Route path=path!("/containers") view=ContainersPage/>
-                    <Route path=path!("/containers/:id") view=ContainerPage/>
+                    // Async: the whole page is rendered before the response starts, so its
+                    // status (404 for an unknown container) can still be set.
+                    <Route path=path!("/containers") view=ContainersPage ssr=SsrMode::Async/>
+                    <Route
+                        path=path!("/containers/:id")
+                        view=ContainerPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>

@@ -1,7 +1,7 @@
 //! The browser side of a container's live log (hydrate only): a WebSocket to the daemon whose
-//! lines are batched into the page once per animation frame.
+//! lines are batched into the page at most ten times a second, less often when the log is fast.
 
-use crate::logbuf::{LogBuffer, LogStatus, WireLine, WsMessage, MAX_LINES};
+use crate::logbuf::{flush_delay, LogBuffer, LogStatus, WireLine, WsMessage, MAX_LINES};
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -44,18 +44,20 @@ fn ws_url(id: &str) -> Result<String, JsValue> {
     ))
 }
 
-/// Lines received but not yet put on the page; flushed once per animation frame.
+/// Lines received but not yet put on the page.
 #[derive(Default)]
 struct Pending {
     lines: RefCell<Vec<WireLine>>,
     scheduled: Cell<bool>,
+    /// How many lines the last flush put on the page; a fast log is flushed less often.
+    last_batch: Cell<usize>,
 }
 
 impl Pending {
     fn push(&self, lines: Vec<WireLine>) {
         let mut pending = self.lines.borrow_mut();
         pending.extend(lines);
-        // A hidden tab gets no animation frames: keep no more than the page would show.
+        // A hidden tab's timers are slowed down: keep no more than the page would show.
         if pending.len() > MAX_LINES {
             let excess = pending.len() - MAX_LINES;
             pending.drain(..excess);
@@ -65,6 +67,7 @@ impl Pending {
     fn flush(&self, log: RwSignal<LogBuffer>) {
         self.scheduled.set(false);
         let batch = std::mem::take(&mut *self.lines.borrow_mut());
+        self.last_batch.set(batch.len());
         if !batch.is_empty() {
             // The page may be gone already; then there is nothing to update.
             let _ = log.try_update(|b| b.extend(batch));
@@ -98,7 +101,8 @@ pub fn connect(
                     pending.push(lines);
                     if !pending.scheduled.replace(true) {
                         let pending = Rc::clone(&pending);
-                        request_animation_frame(move || pending.flush(log));
+                        let delay = flush_delay(pending.last_batch.get());
+                        set_timeout(move || pending.flush(log), delay);
                     }
                 }
                 Ok(WsMessage::Exit { exit_code }) => {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub enum StateView {
     Created,
     Running,
+    Paused,
     Exited,
 }
 
@@ -18,6 +19,7 @@ impl StateView {
         match self {
             StateView::Created => "created",
             StateView::Running => "running",
+            StateView::Paused => "paused",
             StateView::Exited => "exited",
         }
     }
@@ -32,6 +34,9 @@ pub struct ContainerView {
     pub command: String,
     pub state: StateView,
     pub exit_code: Option<i32>,
+    /// The kernel's OOM killer ended it.
+    #[serde(default)]
+    pub oom_killed: bool,
     /// Unix milliseconds.
     pub created_at_ms: i64,
     pub started_at_ms: Option<i64>,
@@ -44,12 +49,26 @@ impl ContainerView {
         self.id.get(..12).unwrap_or(&self.id)
     }
 
+    /// The exit code as shown: "—" while there is none, "137 (out of memory)" after an OOM kill.
+    pub fn exit_text(&self) -> String {
+        exit_text(self.exit_code, self.oom_killed)
+    }
+
     /// What the state column says: "exited (137)" for an exited container with a code.
     pub fn status_text(&self) -> String {
         match (self.state, self.exit_code) {
             (StateView::Exited, Some(code)) => format!("exited ({code})"),
             (state, _) => state.as_str().to_string(),
         }
+    }
+}
+
+/// The exit code as shown: "—" while there is none, "137 (out of memory)" after an OOM kill.
+pub fn exit_text(exit_code: Option<i32>, oom_killed: bool) -> String {
+    match (exit_code, oom_killed) {
+        (None, _) => "—".to_string(),
+        (Some(code), false) => code.to_string(),
+        (Some(code), true) => format!("{code} (out of memory)"),
     }
 }
 
@@ -106,6 +125,7 @@ mod ssr {
             match state {
                 ContainerState::Created => StateView::Created,
                 ContainerState::Running => StateView::Running,
+                ContainerState::Paused => StateView::Paused,
                 ContainerState::Exited => StateView::Exited,
             }
         }
@@ -120,6 +140,7 @@ mod ssr {
                 command: s.command,
                 state: s.state.into(),
                 exit_code: s.exit_code,
+                oom_killed: s.oom_killed,
                 created_at_ms: s.created_at_ms,
                 started_at_ms: s.started_at_ms,
                 finished_at_ms: s.finished_at_ms,
@@ -159,6 +180,7 @@ mod tests {
             command: "sleep 300".into(),
             state,
             exit_code,
+            oom_killed: false,
             created_at_ms: 0,
             started_at_ms: None,
             finished_at_ms: None,
@@ -181,6 +203,13 @@ mod tests {
         );
         assert_eq!(view(StateView::Exited, None).status_text(), "exited");
         assert_eq!(view(StateView::Running, Some(0)).status_text(), "running");
+    }
+
+    #[test]
+    fn exit_text_marks_oom_kills() {
+        assert_eq!(exit_text(None, false), "—");
+        assert_eq!(exit_text(Some(0), false), "0");
+        assert_eq!(exit_text(Some(137), true), "137 (out of memory)");
     }
 
     #[test]
@@ -216,22 +245,17 @@ mod tests {
     #[cfg(feature = "ssr")]
     #[test]
     fn summary_converts_field_by_field() {
-        let s = berth_engine::container::ContainerSummary {
-            id: "abc".into(),
-            name: "n".into(),
-            image: "busybox".into(),
-            image_id: "sha256:00".into(),
-            command: "sh".into(),
-            state: berth_engine::container::ContainerState::Exited,
-            exit_code: Some(3),
-            pid: None,
-            created_at_ms: 5,
-            started_at_ms: Some(6),
-            finished_at_ms: Some(7),
-        };
+        // Built from JSON so that fields the engine adds later with defaults do not break it.
+        let s: berth_engine::container::ContainerSummary = serde_json::from_str(
+            r#"{"id":"abc","name":"n","image":"busybox","image_id":"sha256:00","command":"sh",
+                "state":"exited","exit_code":3,"oom_killed":true,"pid":null,"created_at_ms":5,
+                "started_at_ms":6,"finished_at_ms":7}"#,
+        )
+        .expect("a summary");
         let v = ContainerView::from(s);
         assert_eq!(v.state, StateView::Exited);
         assert_eq!(v.exit_code, Some(3));
+        assert!(v.oom_killed);
         assert_eq!(
             (v.created_at_ms, v.started_at_ms, v.finished_at_ms),
             (5, Some(6), Some(7))

@@ -1,8 +1,8 @@
 //! A container's page: its details and its log, followed live over the log WebSocket.
 
 use crate::format::{format_utc, log_time};
-use crate::logbuf::{LogBuffer, LogStatus};
-use crate::model::{AppError, ContainerView, StateView};
+use crate::logbuf::{LogBuffer, LogLine, LogStatus};
+use crate::model::{exit_text, AppError, ContainerView, StateView};
 use leptos::html::Div;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -70,10 +70,10 @@ fn ContainerDetails(c: ContainerView) -> impl IntoView {
             initial_state
         }
     };
-    let exit_code = move || {
-        exited()
-            .or(initial_code)
-            .map_or_else(|| "—".to_string(), |code| code.to_string())
+    let oom_killed = c.oom_killed;
+    let exit_code = move || match exited() {
+        Some(code) => exit_text(Some(code), false),
+        None => exit_text(initial_code, oom_killed),
     };
     let title = format!("{} · berth", c.name);
     view! {
@@ -172,21 +172,33 @@ fn LogView(id: String, status: RwSignal<LogStatus>) -> impl IntoView {
             </div>
             <div class="log" data-testid="log" node_ref=log_ref on:scroll=on_scroll>
                 <For
-                    each=move || log.with(|b| b.lines().cloned().collect::<Vec<_>>())
-                    key=|line| line.seq
-                    children=|line| {
-                        let class = if line.stream == "stderr" { "log-line stderr" } else { "log-line" };
+                    each=move || log.with(|b| b.chunks().cloned().collect::<Vec<_>>())
+                    key=|chunk| chunk.seq
+                    children=|chunk| {
                         view! {
-                            <div class=class data-testid="log-line">
-                                <span class="log-time" title=line.time.clone()>
-                                    {log_time(&line.time).to_string()}
-                                </span>
-                                <span class="log-text">{line.text}</span>
+                            <div class="log-chunk">
+                                {chunk.lines.iter().map(log_row).collect_view()}
                             </div>
                         }
                     }
                 />
             </div>
         </section>
+    }
+}
+
+fn log_row(line: &LogLine) -> impl IntoView {
+    let class = if line.stream == "stderr" {
+        "log-line stderr"
+    } else {
+        "log-line"
+    };
+    view! {
+        <div class=class data-testid="log-line">
+            <span class="log-time" title=line.time.clone()>
+                {log_time(&line.time).to_string()}
+            </span>
+            <span class="log-text">{line.text.clone()}</span>
+        </div>
     }
 }

@@ -160,9 +160,7 @@ fn ContainerRow(c: ContainerView, now_ms: i64, action: ServerAction<ApplyAction>
     let href = format!("/containers/{}", c.id);
     let short_id = c.short_id().to_string();
     let state = c.state;
-    let exit_code = c
-        .exit_code
-        .map_or_else(|| "—".to_string(), |code| code.to_string());
+    let exit_code = c.exit_text();
     let run = {
         let id = c.id.clone();
         move |what: ContainerAction| {
