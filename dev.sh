@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pin in Cargo.toml
-APT_PACKAGES=(busybox-static chromium nodejs npm ca-certificates pkg-config gcc make)
+APT_PACKAGES=(busybox-static chromium ca-certificates gcc)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -17,6 +17,9 @@ install_deps() {
   for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # Node.js may come from elsewhere than Debian (e.g. NodeSource): only ask apt when absent.
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
   if ((${#missing[@]})); then
     log "installing Debian packages: ${missing[*]}"
     apt-get update -qq
