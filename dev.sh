@@ -66,8 +66,10 @@ case "${1:-}" in
   test)
     build
     install_e2e
-    log "unit and integration tests (real containers)"
+    log "unit and integration tests (real containers, this host's cgroups)"
     cargo test --release --workspace
+    log "cgroup v2: the engine's cgroup and runtime tests on a pure cgroup v2 kernel (QEMU)"
+    scripts/test-cgroup-v2.sh
     log "end-to-end tests (Chromium)"
     (cd end2end && npm test)
     ;;
