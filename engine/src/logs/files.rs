@@ -121,36 +121,71 @@ pub(crate) fn open_log_file(path: &Path) -> io::Result<Option<LogFile>> {
     }))
 }
 
+/// The files of the log from `base` back to file number `oldest` (or as far as they are
+/// kept), newest first, as they stand between two rotations; `None` when a rotation was under
+/// way while it looked (look again).
+///
+/// A rotation shifts names from the oldest down, so while it runs there is at most one hole
+/// with a file above it, and at its end `.1` is briefly a second name of the current file.
+/// Between rotations `.i` holds file number `current - i`. Names only ever get newer files,
+/// so a file older than its name says is a lasting gap (a rotation that failed half-way):
+/// the chain stops there.
+fn snapshot(base: &Path, oldest: u64) -> io::Result<Option<Vec<LogFile>>> {
+    let Some(current) = open_log_file(base)? else {
+        return Ok(None);
+    };
+    let newest = current.seq;
+    let mut chain = vec![current];
+    let mut i = 1u32;
+    while newest
+        .checked_sub(u64::from(i))
+        .is_some_and(|s| s >= oldest)
+    {
+        let Some(older) = open_log_file(&rotated_path(base, i))? else {
+            if rotated_path(base, i + 1).exists() {
+                return Ok(None);
+            }
+            break;
+        };
+        let Some(expected) = newest.checked_sub(u64::from(i)) else {
+            return Ok(None);
+        };
+        if older.seq > expected || (i == 1 && older.is_at(base)?) {
+            return Ok(None);
+        }
+        if older.seq < expected {
+            break;
+        }
+        chain.push(older);
+        i += 1;
+    }
+    if !chain[0].is_at(base)? {
+        return Ok(None);
+    }
+    Ok(Some(chain))
+}
+
+fn pause() {
+    std::thread::sleep(std::time::Duration::from_millis(1));
+}
+
 /// The log's files, newest first, with contiguous sequence numbers: the current file and the
-/// rotated ones still kept. Retries when a rotation shifted names while it looked.
+/// rotated ones still kept.
 pub(crate) fn open_chain(base: &Path) -> io::Result<Vec<LogFile>> {
     for _ in 0..RACE_RETRIES {
-        let Some(current) = open_log_file(base)? else {
-            if rotated_path(base, 1).exists() {
-                // Only in the middle of a rotation, which is short.
-                std::thread::sleep(std::time::Duration::from_millis(1));
-                continue;
-            }
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("failed to open log {}: no such log", base.display()),
-            ));
-        };
-        let mut chain = vec![current];
-        let mut i = 1u32;
-        while let Some(older) = open_log_file(&rotated_path(base, i))? {
-            let want = chain[chain.len() - 1].seq.checked_sub(1);
-            if Some(older.seq) != want {
-                // Older than expected: a gap (files beyond retention); newer: a rotation ran
-                // while we looked, which the check below catches.
-                break;
-            }
-            chain.push(older);
-            i += 1;
+        if !base.exists() && !rotated_path(base, 1).exists() {
+            break;
         }
-        if chain[0].is_at(base)? {
-            return Ok(chain);
+        match snapshot(base, 0)? {
+            Some(chain) => return Ok(chain),
+            None => pause(),
         }
+    }
+    if open_log_file(base)?.is_none() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("failed to open log {}: no such log", base.display()),
+        ));
     }
     Err(io::Error::other(format!(
         "log {} keeps rotating while it is opened",
@@ -158,8 +193,8 @@ pub(crate) fn open_chain(base: &Path) -> io::Result<Vec<LogFile>> {
     )))
 }
 
-/// The log file numbered `seq`, wherever rotation has moved it: `Found`, `Gone` (rotated out
-/// of retention: the oldest newer file is returned instead) or `NotYet`.
+/// Where the log file numbered `seq` is now: `Found`, `Gone` (deleted by rotation: the oldest
+/// newer file is returned instead) or `NotYet` (not started yet).
 pub(crate) enum Next {
     Found(LogFile),
     Gone(LogFile),
@@ -169,7 +204,7 @@ pub(crate) enum Next {
 pub(crate) fn find_seq(base: &Path, seq: u64) -> io::Result<Next> {
     for _ in 0..RACE_RETRIES {
         let Some(current) = open_log_file(base)? else {
-            std::thread::sleep(std::time::Duration::from_millis(1));
+            pause();
             continue;
         };
         if current.seq <= seq {
@@ -179,34 +214,27 @@ pub(crate) fn find_seq(base: &Path, seq: u64) -> io::Result<Next> {
                 Next::NotYet
             });
         }
-        // It should be at `base.(current.seq - seq)`; look there, then at newer names.
+        // Where it is between rotations; its number identifies it whatever the name.
         let back = u32::try_from(current.seq - seq).unwrap_or(u32::MAX);
-        let mut oldest_newer: Option<LogFile> = None;
-        let mut i = back;
-        let mut raced = false;
-        while i > 0 {
-            if let Some(f) = open_log_file(&rotated_path(base, i))? {
-                if f.seq == seq {
-                    return Ok(Next::Found(f));
-                }
-                if f.seq > seq && f.seq < current.seq {
-                    oldest_newer = match oldest_newer {
-                        Some(o) if o.seq <= f.seq => Some(o),
-                        _ => Some(f),
-                    };
-                } else if f.seq < seq {
-                    raced = true;
-                }
+        if let Some(f) = open_log_file(&rotated_path(base, back))? {
+            if f.seq == seq {
+                return Ok(Next::Found(f));
             }
-            if back - i > 64 {
-                break;
-            }
-            i -= 1;
         }
-        if raced || !current.is_at(base)? {
+        let Some(chain) = snapshot(base, seq)? else {
+            pause();
             continue;
+        };
+        let mut newer_kept = None;
+        for f in chain {
+            if f.seq == seq {
+                return Ok(Next::Found(f));
+            }
+            if f.seq > seq {
+                newer_kept = Some(f);
+            }
         }
-        return Ok(Next::Gone(oldest_newer.unwrap_or(current)));
+        return Ok(newer_kept.map_or(Next::NotYet, Next::Gone));
     }
     Ok(Next::NotYet)
 }

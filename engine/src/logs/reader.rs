@@ -452,3 +452,408 @@ pub(crate) fn find_end(log: &LogFile) -> io::Result<FileEnd> {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::format::{encode_record, header};
+    use crate::logs::{LogWriter, Rotation, Stream};
+    use std::io::Write;
+
+    fn read_all(r: &mut LogReader) -> Vec<LogRecord> {
+        let mut v = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            v.push(rec);
+        }
+        v
+    }
+
+    fn text(recs: &[LogRecord]) -> Vec<String> {
+        recs.iter()
+            .map(|r| String::from_utf8_lossy(&r.line).into_owned())
+            .collect()
+    }
+
+    fn names(r: std::ops::Range<u32>) -> Vec<String> {
+        r.map(|i| format!("line {i}")).collect()
+    }
+
+    /// Writes `line {i}` for each i, one write per line at time `t0 + i`.
+    fn write_lines(w: &mut LogWriter, r: std::ops::Range<u32>, t0: i64) {
+        for i in r {
+            w.write_at(
+                Stream::Stdout,
+                format!("line {i}\n").as_bytes(),
+                t0 + i64::from(i),
+            )
+            .unwrap();
+        }
+    }
+
+    fn dir_names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn empty_log_has_no_records_and_a_missing_one_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log");
+        assert_eq!(
+            LogReader::open(&p).err().map(|e| e.kind()),
+            Some(io::ErrorKind::NotFound)
+        );
+        std::fs::write(&p, header(0)).unwrap();
+        assert!(read_all(&mut LogReader::open(&p).unwrap()).is_empty());
+        assert!(tail(&p, 5).unwrap().is_empty());
+    }
+
+    #[test]
+    fn foreign_file_is_invalid_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log");
+        std::fs::write(&p, b"hello world\n, a text file").unwrap();
+        let err = LogReader::open(&p).err().unwrap();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("bad magic"), "{err}");
+    }
+
+    #[test]
+    fn torn_record_at_the_end_is_returned_once_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log");
+        let mut full = header(0).to_vec();
+        encode_record(&mut full, Stream::Stdout, false, false, 100, None, b"first");
+        encode_record(
+            &mut full,
+            Stream::Stderr,
+            false,
+            false,
+            150,
+            Some(100),
+            b"second",
+        );
+        let cut = full.len() - 3;
+        std::fs::write(&p, &full[..cut]).unwrap();
+
+        let mut r = LogReader::open(&p).unwrap();
+        assert_eq!(r.next_record().unwrap().unwrap().line, b"first");
+        assert_eq!(r.next_record().unwrap(), None, "torn record must wait");
+        assert_eq!(r.next_record().unwrap(), None);
+        let log = files::open_log_file(&p).unwrap().unwrap();
+        assert_eq!(find_end(&log).unwrap().lines, 1);
+
+        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(&full[cut..]).unwrap();
+        let second = r.next_record().unwrap().unwrap();
+        assert_eq!(
+            (second.stream, second.time_ns, &second.line[..]),
+            (Stream::Stderr, 150, &b"second"[..])
+        );
+        assert_eq!(find_end(&log).unwrap().end, full.len() as u64);
+    }
+
+    #[test]
+    fn rotation_keeps_exactly_max_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("container.log");
+        let rotation = Rotation {
+            max_size: 1000,
+            max_files: 3,
+        };
+        let mut w = LogWriter::open_with(&p, rotation).unwrap();
+        write_lines(&mut w, 0..2000, 0);
+        drop(w);
+        assert_eq!(
+            dir_names(dir.path()),
+            [
+                "container.log",
+                "container.log.1",
+                "container.log.1.idx",
+                "container.log.2",
+                "container.log.2.idx",
+                "container.log.idx"
+            ]
+        );
+        let seqs: Vec<u64> = (0..3)
+            .map(|i| {
+                let f = files::open_log_file(&files::rotated_path(&p, i)).unwrap();
+                f.unwrap().seq
+            })
+            .collect();
+        assert_eq!(seqs[0], seqs[1] + 1);
+        assert_eq!(seqs[1], seqs[2] + 1);
+        for i in 1..3 {
+            let len = std::fs::metadata(files::rotated_path(&p, i)).unwrap().len();
+            assert!(
+                (1000..1000 + 64).contains(&len),
+                "file .{i} has {len} bytes"
+            );
+        }
+        // What is kept is the newest part of the output, without a hole.
+        let all = text(&read_all(&mut LogReader::open(&p).unwrap()));
+        let first: u32 = all[0]["line ".len()..].parse().unwrap();
+        assert_eq!(all, names(first..2000));
+        assert!(
+            all.len() > 100 && all.len() < 300,
+            "{} lines kept",
+            all.len()
+        );
+
+        // Fewer files kept after a restart: the surplus goes at the next rotation; one file
+        // kept means no rotated file at all.
+        let mut w = LogWriter::open_with(
+            &p,
+            Rotation {
+                max_size: 1000,
+                max_files: 1,
+            },
+        )
+        .unwrap();
+        write_lines(&mut w, 2000..2200, 0);
+        drop(w);
+        assert_eq!(
+            dir_names(dir.path()),
+            ["container.log", "container.log.idx"]
+        );
+    }
+
+    #[test]
+    fn reader_follows_while_the_writer_rotates_many_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("container.log");
+        let rotation = Rotation {
+            max_size: 2048,
+            max_files: 100_000,
+        };
+        let mut w = LogWriter::open_with(&p, rotation).unwrap();
+        const N: u32 = 50_000;
+        let mut r = LogReader::open(&p).unwrap();
+        let writer = std::thread::spawn(move || {
+            for i in 0..N {
+                // Lines of varied length, some long enough to be split across records.
+                let mut line = format!("line {i}");
+                if i.is_multiple_of(997) {
+                    line.push_str(&"x".repeat(MAX_SPLIT));
+                }
+                line.push('\n');
+                for piece in line.as_bytes().chunks(7000) {
+                    w.write(Stream::Stdout, piece).unwrap();
+                }
+            }
+        });
+        let mut seen = 0u32;
+        let mut joined = Vec::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while seen < N {
+            match r.next_record().unwrap() {
+                Some(rec) => {
+                    joined.extend_from_slice(&rec.line);
+                    if rec.partial {
+                        continue;
+                    }
+                    let mut want = format!("line {seen}").into_bytes();
+                    if seen.is_multiple_of(997) {
+                        want.extend_from_slice("x".repeat(MAX_SPLIT).as_bytes());
+                    }
+                    assert!(
+                        joined == want,
+                        "record {seen} lost, repeated or mangled: got {:?} (file seq {})",
+                        String::from_utf8_lossy(&joined[..joined.len().min(40)]),
+                        r.cur.log.seq
+                    );
+                    joined.clear();
+                    seen += 1;
+                }
+                None => {
+                    assert!(std::time::Instant::now() < deadline, "stuck at {seen}");
+                    std::thread::yield_now();
+                }
+            }
+        }
+        writer.join().unwrap();
+        assert_eq!(r.next_record().unwrap(), None);
+        assert!(!r.missed_records());
+        assert!(
+            files::rotated_path(&p, 300).exists(),
+            "the writer must have rotated hundreds of times"
+        );
+    }
+
+    /// Longer than a record, so such a line is split into partial records.
+    const MAX_SPLIT: usize = crate::logs::MAX_RECORD_LEN + 100;
+
+    #[test]
+    fn a_reader_left_behind_by_retention_goes_on_with_the_oldest_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("container.log");
+        let rotation = Rotation {
+            max_size: 500,
+            max_files: 2,
+        };
+        let mut w = LogWriter::open_with(&p, rotation).unwrap();
+        write_lines(&mut w, 0..10, 0);
+        let mut r = LogReader::open(&p).unwrap();
+        assert_eq!(text(&[r.next_record().unwrap().unwrap()]), names(0..1));
+        write_lines(&mut w, 10..1000, 0);
+        let rest = text(&read_all(&mut r));
+        assert!(r.missed_records());
+        // All of its first file, then a jump to the oldest kept file, then all of it.
+        let numbers: Vec<u32> = rest
+            .iter()
+            .map(|l| l["line ".len()..].parse().unwrap())
+            .collect();
+        let jump = numbers.windows(2).position(|w| w[1] != w[0] + 1).unwrap() + 1;
+        assert_eq!(rest[..jump], names(1..numbers[jump - 1] + 1)[..]);
+        assert!(numbers[jump] > numbers[jump - 1] + 10, "{numbers:?}");
+        assert_eq!(rest[jump..], names(numbers[jump]..1000)[..]);
+    }
+
+    #[test]
+    fn tail_since_and_until_work_across_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("container.log");
+        let rotation = Rotation {
+            max_size: 300,
+            max_files: 50,
+        };
+        let mut w = LogWriter::open_with(&p, rotation).unwrap();
+        write_lines(&mut w, 0..500, 1_000);
+        // A long line that starts in one file and ends in the next.
+        w.write_at(Stream::Stderr, &[b'y'; 600], 2_000).unwrap();
+        w.flush_partial_at(2_001).unwrap();
+        w.write_at(Stream::Stderr, &[b'z'; 600], 2_002).unwrap();
+        w.write_at(Stream::Stderr, b"\n", 2_003).unwrap();
+        w.write_at(Stream::Stdout, b"last\n", 2_004).unwrap();
+        drop(w);
+        assert!(files::rotated_path(&p, 10).exists());
+
+        let open = |o: ReadOptions| LogReader::open_with(&p, o).unwrap();
+        let tail_of = |n| ReadOptions {
+            tail: Some(n),
+            ..ReadOptions::default()
+        };
+        // The long line counts once, even though it is two records in two files.
+        let recs = read_all(&mut open(tail_of(2)));
+        assert_eq!(recs.len(), 3);
+        assert_eq!((&recs[0].line, recs[0].partial), (&vec![b'y'; 600], true));
+        assert_eq!((&recs[1].line, recs[1].partial), (&vec![b'z'; 600], false));
+        assert_eq!(text(&recs[2..]), ["last"]);
+        // Starting inside the long line skips its rest: tail 1 is the last line alone.
+        assert_eq!(text(&read_all(&mut open(tail_of(1)))), ["last"]);
+        let recs = read_all(&mut open(tail_of(5)));
+        assert_eq!(text(&recs[..3]), names(497..500));
+        assert_eq!(read_all(&mut open(tail_of(0))), []);
+        let all = read_all(&mut open(tail_of(1_000_000)));
+        assert_eq!(text(&all[..3]), names(0..3));
+        let joined = tail(&p, 3).unwrap();
+        assert_eq!(joined.len(), 3);
+        assert_eq!(joined[1].line.len(), 1200);
+        assert!(!joined[1].partial);
+        // A line's time is that of its first record: when the shim flushed its start.
+        assert_eq!(joined[1].time_ns, 2_001);
+
+        let since = |s, u| ReadOptions {
+            since: Some(s),
+            until: u,
+            ..ReadOptions::default()
+        };
+        assert_eq!(
+            text(&read_all(&mut open(since(1_100, Some(1_109))))),
+            names(100..110)
+        );
+        let mut r = open(since(1_499, Some(1_499)));
+        assert_eq!(text(&read_all(&mut r)), names(499..500));
+        assert!(r.is_done());
+        // `since` joined with `tail`: the later of the two wins.
+        let both = ReadOptions {
+            since: Some(1_250),
+            tail: Some(260),
+            until: Some(1_259),
+        };
+        assert_eq!(text(&read_all(&mut open(both))), names(250..260));
+        let both = ReadOptions {
+            since: Some(1_250),
+            tail: Some(4),
+            until: None,
+        };
+        let recs = read_all(&mut open(both));
+        assert_eq!(text(&recs[..2]), names(498..500));
+        assert_eq!(recs.len(), 5);
+        // Nothing after `since`: an empty read.
+        assert_eq!(read_all(&mut open(since(9_999, None))), []);
+    }
+
+    /// A 20 MiB log of short lines written as the shim writes it (pipe-sized chunks).
+    fn big_log(dir: &Path) -> (PathBuf, u32, i64) {
+        let p = dir.join("container.log");
+        let mut w = LogWriter::open(&p).unwrap();
+        let t0 = 1_700_000_000_000_000_000i64;
+        let mut chunk = Vec::new();
+        let mut i = 0u32;
+        let mut n = 0i64;
+        while std::fs::metadata(&p).unwrap().len() < 20 * 1024 * 1024 - 128 * 1024 {
+            chunk.clear();
+            while chunk.len() < 60_000 {
+                chunk.extend_from_slice(format!("line {i} of a big log\n").as_bytes());
+                i += 1;
+            }
+            w.write_at(Stream::Stdout, &chunk, t0 + n * 1_000).unwrap();
+            n += 1;
+        }
+        drop(w);
+        assert!(!files::rotated_path(&p, 1).exists());
+        (p, i, t0)
+    }
+
+    #[test]
+    fn tail_and_since_of_a_20_mib_log_read_a_bounded_number_of_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, lines, t0) = big_log(dir.path());
+        let size = std::fs::metadata(&p).unwrap().len();
+        assert!(size > 19 * 1024 * 1024);
+
+        let mut r = LogReader::open_with(
+            &p,
+            ReadOptions {
+                tail: Some(10),
+                ..ReadOptions::default()
+            },
+        )
+        .unwrap();
+        let recs = read_all(&mut r);
+        assert_eq!(
+            String::from_utf8_lossy(&recs[0].line),
+            format!("line {} of a big log", lines - 10)
+        );
+        assert_eq!(recs.len(), 10);
+        assert!(
+            r.bytes_read() < 400 * 1024,
+            "tail read {} of {size} bytes",
+            r.bytes_read()
+        );
+
+        // Batch 150 was stamped t0 + 150 µs; lines from it on.
+        let mut r = LogReader::open_with(
+            &p,
+            ReadOptions {
+                since: Some(t0 + 150 * 1_000),
+                until: Some(t0 + 150 * 1_000),
+                ..ReadOptions::default()
+            },
+        )
+        .unwrap();
+        let recs = read_all(&mut r);
+        assert!(recs.len() > 1000);
+        assert!(recs.iter().all(|rec| rec.time_ns == t0 + 150 * 1_000));
+        assert!(
+            r.bytes_read() < 400 * 1024,
+            "since read {} of {size} bytes",
+            r.bytes_read()
+        );
+    }
+}

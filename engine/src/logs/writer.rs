@@ -295,7 +295,12 @@ impl LogWriter {
         if keep < 2 {
             return Ok(());
         }
-        for i in (1..keep - 1).rev() {
+        // Rotated files are numbered without holes: shift from the highest one there is.
+        let mut top = 0;
+        while top + 2 < keep && rotated_path(base, top + 1).exists() {
+            top += 1;
+        }
+        for i in (1..=top).rev() {
             for (from, to) in [
                 (rotated_path(base, i), rotated_path(base, i + 1)),
                 (
@@ -508,6 +513,7 @@ pub(crate) fn now_ns() -> i64 {
 mod tests {
     use super::*;
     use crate::logs::{tail, LogReader, LogRecord};
+    use std::io::Write;
 
     fn read_all(path: &Path) -> Vec<LogRecord> {
         let mut r = LogReader::open(path).unwrap();
@@ -713,13 +719,93 @@ mod tests {
             .unwrap();
         }
         drop(w);
-        let size = std::fs::metadata(&p).unwrap().len();
+        // Everything on disk counts: the log and its index.
+        let size: u64 = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
         assert!(
             size <= 2 * raw.len() as u64,
             "log {size} bytes for {} raw",
             raw.len()
         );
+        assert!(super::super::files::index_path(&p).exists());
         let last = tail(&p, 1).unwrap();
         assert_eq!(last[0].line, b"1000000");
+    }
+
+    fn seq_of(path: &Path) -> u64 {
+        open_log_file(path).unwrap().unwrap().seq
+    }
+
+    #[test]
+    fn reopen_after_rotation_continues_the_numbering_and_cuts_a_torn_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("container.log");
+        let rotation = Rotation {
+            max_size: 400,
+            max_files: 100,
+        };
+        let mut w = LogWriter::open_with(&p, rotation).unwrap();
+        for i in 0..200 {
+            w.write_at(Stream::Stdout, format!("a{i}\n").as_bytes(), i)
+                .unwrap();
+        }
+        drop(w);
+        let seq = seq_of(&p);
+        assert!(seq >= 3, "rotated {seq} times");
+        assert_eq!(seq_of(&rotated_path(&p, 1)), seq - 1);
+        // A writer that died while appending an index entry.
+        let idx = index_path(&p);
+        let mut f = OpenOptions::new().append(true).open(&idx).unwrap();
+        f.write_all(&[9, 9, 9, 9, 9]).unwrap();
+        drop(f);
+
+        let mut w = LogWriter::open_with(&p, rotation).unwrap();
+        assert_eq!(
+            (std::fs::metadata(&idx).unwrap().len() - HEADER_LEN as u64) % format::ENTRY_LEN as u64,
+            0,
+            "torn index entry cut off"
+        );
+        for i in 200..400 {
+            w.write_at(Stream::Stdout, format!("a{i}\n").as_bytes(), i)
+                .unwrap();
+        }
+        drop(w);
+        assert!(seq_of(&p) > seq);
+        let all: Vec<String> = read_all(&p)
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.line).into_owned())
+            .collect();
+        let want: Vec<String> = (0..400).map(|i| format!("a{i}")).collect();
+        assert_eq!(all, want);
+        // Tail through the index files written by both sessions.
+        let last = tail(&p, 150).unwrap();
+        assert_eq!(last.len(), 150);
+        assert_eq!(last[0].line, b"a250");
+    }
+
+    #[test]
+    fn a_missing_current_file_is_recreated_after_the_rotated_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("container.log");
+        let rotation = Rotation {
+            max_size: 100,
+            max_files: 3,
+        };
+        let mut w = LogWriter::open_with(&p, rotation).unwrap();
+        for i in 0..30 {
+            w.write_at(Stream::Stdout, format!("b{i}\n").as_bytes(), i)
+                .unwrap();
+        }
+        drop(w);
+        assert!(rotated_path(&p, 1).exists());
+        std::fs::remove_file(&p).unwrap();
+        let mut w = LogWriter::open_with(&p, rotation).unwrap();
+        assert_eq!(seq_of(&p), seq_of(&rotated_path(&p, 1)) + 1);
+        w.write_at(Stream::Stdout, b"after\n", 99).unwrap();
+        drop(w);
+        let last = tail(&p, 2).unwrap();
+        assert_eq!(last[1].line, b"after");
     }
 }
