@@ -55,8 +55,10 @@ if [[ -z $PKG ]]; then
   PKG=$(cd "$CACHE" && ls -1d linux-image-*-amd64 2>/dev/null | sort -V | tail -1 || true)
 fi
 if [[ -z $PKG ]]; then
-  PKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-  [[ -n $PKG ]] || die "cannot resolve linux-image-amd64 (apt-get update first?)"
+  resolve_kpkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'; }
+  PKG=$(resolve_kpkg)
+  if [[ -z $PKG ]]; then apt-get update -qq >&2 || true; PKG=$(resolve_kpkg); fi
+  [[ -n $PKG ]] || die "cannot resolve the package linux-image-amd64 depends on"
 fi
 KVER=${PKG#linux-image-}
 KDIR=$CACHE/$PKG
