@@ -592,6 +592,7 @@ impl Engine {
                 })
                 .collect(),
             log: config.log.clone(),
+            tty: config.tty,
         })
     }
 

@@ -151,6 +151,7 @@ impl Suite {
             init: false,
             mounts: Vec::new(),
             log: Default::default(),
+            tty: false,
         };
         Case {
             spec_path: dir.path().join("shim.json"),

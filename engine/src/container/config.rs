@@ -71,6 +71,9 @@ pub struct CreateOptions {
     /// `--stop-timeout` in seconds (else 10).
     #[serde(default)]
     pub stop_timeout: Option<u64>,
+    /// Allocate a pseudo-terminal (`-t`).
+    #[serde(default)]
+    pub tty: bool,
 }
 
 /// The image config's defaults that a container inherits.
@@ -110,6 +113,9 @@ pub struct ContainerConfig {
     /// Seconds `stop` waits before SIGKILL.
     #[serde(default = "default_stop_timeout")]
     pub stop_timeout: u64,
+    /// The command has a pseudo-terminal; its output is one stream.
+    #[serde(default)]
+    pub tty: bool,
 }
 
 fn default_stop_signal() -> String {
@@ -294,6 +300,7 @@ impl ContainerConfig {
             log: log_spec(options)?,
             stop_signal,
             stop_timeout: options.stop_timeout.unwrap_or_else(default_stop_timeout),
+            tty: options.tty,
         })
     }
 

@@ -330,6 +330,7 @@ mod tests {
             init: false,
             mounts: Vec::new(),
             log: Default::default(),
+            tty: false,
         }
     }
 

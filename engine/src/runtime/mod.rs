@@ -145,12 +145,12 @@ pub fn cleanup(spec: &ContainerSpec) -> Result<(), RuntimeError> {
 /// Freezes every task of the container (`berth pause`) and returns once the kernel reports
 /// it frozen.
 pub fn pause(spec: &ContainerSpec) -> Result<(), RuntimeError> {
-    Ok(Cgroup::open(Path::new(cgroup::CGROUP_ROOT), &spec.cgroup_path)?.freeze()?)
+    Ok(cgroup::pause(spec)?)
 }
 
 /// Thaws a paused container (`berth unpause`).
 pub fn resume(spec: &ContainerSpec) -> Result<(), RuntimeError> {
-    Ok(Cgroup::open(Path::new(cgroup::CGROUP_ROOT), &spec.cgroup_path)?.thaw()?)
+    Ok(cgroup::resume(spec)?)
 }
 
 /// Writes the exit record atomically: a temp file in the same directory, fsync, rename,
@@ -256,6 +256,7 @@ mod tests {
             init: false,
             mounts: Vec::new(),
             log: Default::default(),
+            tty: false,
         }
     }
 

@@ -44,6 +44,10 @@ pub struct ContainerSpec {
     /// Log rotation settings for the shim's log writer.
     #[serde(default)]
     pub log: LogSpec,
+    /// Give the command a pseudo-terminal (`--tty`): stdin, stdout and stderr are the pty's
+    /// slave, its controlling terminal; the shim logs the master's output as stdout.
+    #[serde(default)]
+    pub tty: bool,
 }
 
 /// cgroup resource limits; `None` means no limit. Units are the kernel's, normalised here.

@@ -74,6 +74,9 @@ pub struct CreateArgs {
     /// Timeout (in seconds) to stop a container
     #[arg(long = "stop-timeout")]
     stop_timeout: Option<u64>,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    tty: bool,
     /// The image to create the container from
     image: String,
     /// The command and its arguments (replaces the image's Cmd)
@@ -144,6 +147,7 @@ impl CreateArgs {
             log_max_files,
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
+            tty: self.tty,
         })
     }
 }
