@@ -92,6 +92,8 @@ impl Engine {
         }
         let db = db::open(&root.join("berth.db")).await?;
         let images = ImageStore::new(&root)?;
+        // Whatever a crash left half-written in the store's scratch space is never complete.
+        images.clean_tmp()?;
         let engine = Engine {
             inner: Arc::new(Inner {
                 root,
