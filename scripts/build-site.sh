@@ -10,8 +10,10 @@ cd "$root"
 site="target/site"
 name="berth"
 wasm="target/wasm32-unknown-unknown/release/app.wasm"
+# WASM_BINDGEN names the CLI explicitly; otherwise the one on PATH, or cargo install's.
 bindgen="${WASM_BINDGEN:-wasm-bindgen}"
-if ! command -v "$bindgen" >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/wasm-bindgen" ]; then
+if [ -z "${WASM_BINDGEN:-}" ] && ! command -v wasm-bindgen >/dev/null 2>&1 \
+  && [ -x "$HOME/.cargo/bin/wasm-bindgen" ]; then
   bindgen="$HOME/.cargo/bin/wasm-bindgen"
 fi
 

@@ -50,6 +50,27 @@ test('containers page lists a running container and its Stop button works after 
   await page.close();
 });
 
+test('an action that fails shows the engine\'s error on the page', async () => {
+  const name = uniqueName('gone');
+  await daemon.runDetached(name, 'busybox', 'sleep', '300');
+  const { page, problems } = await watchedPage(browser);
+  await page.goto(`${daemon.base}/containers`);
+  await hydrated(page);
+  const row = page.locator(`[data-testid="container-row"][data-name="${name}"]`);
+  await row.waitFor();
+  // Another client removes it behind the page's back; the page still offers Stop.
+  await daemon.berth('rm', '-f', name);
+  await row.locator('[data-testid="stop-button"]').click();
+  const error = page.locator('[data-testid="action-error"]');
+  await error.waitFor({ timeout: 20_000 });
+  assert.match(await error.textContent(), /no such container/);
+  // The list was refreshed too: the row is gone.
+  await row.waitFor({ state: 'detached', timeout: 20_000 });
+  // The failed server function call is an HTTP error by design; nothing else may fail.
+  assert.deepEqual(problems.filter((p) => !p.includes('/ui/fn/apply_action') && !p.includes('status of 500')), []);
+  await page.close();
+});
+
 test('a container page appends new log lines live, without a reload', async () => {
   const name = uniqueName('log');
   const id = await daemon.runDetached(
