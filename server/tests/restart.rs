@@ -7,6 +7,40 @@ use common::{eventually, Daemon};
 use std::time::Duration;
 
 #[test]
+fn twenty_containers_keep_running_and_logging_across_a_daemon_kill() {
+    let mut d = Daemon::start();
+    d.load_busybox();
+    let counter = "i=0; while true; do echo c $i; i=$((i+1)); sleep 0.05; done";
+    for i in 0..20 {
+        let name = format!("c{i:02}");
+        if i % 2 == 0 {
+            d.ok(&["run", "-d", "--name", &name, "busybox", "sh", "-c", counter]);
+        } else {
+            d.ok(&["run", "-d", "--name", &name, "busybox", "sleep", "600"]);
+        }
+    }
+    assert!(eventually(Duration::from_secs(10), || d.ok(&["logs", "c00"]).contains("c 5")));
+    d.kill9();
+    std::thread::sleep(Duration::from_secs(2));
+    d.spawn();
+    let running = d.ok(&["ps", "-q"]);
+    assert_eq!(running.lines().count(), 20, "{}", d.ok(&["ps", "-a"]));
+    std::thread::sleep(Duration::from_millis(500));
+    for i in (0..20).step_by(2) {
+        let logs = d.ok(&["logs", &format!("c{i:02}")]);
+        assert!(logs.lines().count() > 40, "c{i:02} stopped logging: {}", logs.lines().count());
+        for (n, line) in logs.lines().enumerate() {
+            assert_eq!(line, format!("c {n}"), "c{i:02} lost a line across the restart");
+        }
+    }
+    let names: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
+    let mut stop = vec!["stop", "-t", "1"];
+    stop.extend(names.iter().map(String::as_str));
+    d.ok(&stop);
+    assert_eq!(d.ok(&["ps", "-q"]).trim(), "", "containers still running after stop");
+}
+
+#[test]
 fn containers_outlive_a_killed_daemon_and_are_reattached() {
     let mut d = Daemon::start();
     d.load_busybox();

@@ -80,16 +80,18 @@ pub struct InspectArgs {
     containers: Vec<String>,
 }
 
-/// Runs `action` on each container; prints its name on success, the error on failure;
-/// exit code 1 if any failed.
+/// Runs `action` on every container at once (as docker does); then prints, in the order
+/// given, each name on success or the error on failure; exit code 1 if any failed.
 async fn each<F, Fut>(containers: &[String], action: F) -> Result<i32>
 where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = Result<Option<String>>>,
 {
+    let results =
+        futures::future::join_all(containers.iter().map(|c| action(segment(c)))).await;
     let mut failed = 0;
-    for container in containers {
-        match action(segment(container)).await {
+    for (container, result) in containers.iter().zip(results) {
+        match result {
             Ok(Some(line)) => println!("{line}"),
             Ok(None) => println!("{container}"),
             Err(e) => {

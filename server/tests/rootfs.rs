@@ -1,0 +1,47 @@
+//! What a container sees of its filesystem: layers with whiteouts applied, the /etc files the
+//! engine provides, a read-only root when asked.
+
+mod common;
+
+use common::{stderr, Daemon};
+
+#[test]
+fn files_deleted_by_a_higher_layer_are_gone_in_the_container() {
+    let d = Daemon::start();
+    let tar = common::images().whiteout_docker.to_string_lossy().into_owned();
+    d.ok(&["load", "-i", &tar]);
+    for (path, content) in berth_testkit::WHITEOUT_PRESENT {
+        let out = d.ok(&["run", "--rm", berth_testkit::WHITEOUT_TAG, "cat", &format!("/{path}")]);
+        assert_eq!(&out, content, "/{path}");
+    }
+    for path in berth_testkit::WHITEOUT_ABSENT {
+        let out = d.berth(&["run", "--rm", berth_testkit::WHITEOUT_TAG, "ls", "-d", &format!("/{path}")]);
+        assert_ne!(out.status.code(), Some(0), "/{path} should have been deleted");
+    }
+}
+
+#[test]
+fn etc_hostname_and_hosts_follow_the_container() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let out = d.ok(&[
+        "run", "--rm", "--hostname", "berthbox", "busybox", "sh", "-c",
+        "cat /etc/hostname; grep -c localhost /etc/hosts; grep berthbox /etc/hosts; test -e /etc/resolv.conf && echo resolv",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "berthbox", "{out}");
+    assert!(lines[1].parse::<u32>().is_ok_and(|n| n >= 2), "{out}");
+    assert!(lines[2].contains("berthbox"), "{out}");
+    assert_eq!(lines.get(3), Some(&"resolv"), "{out}");
+}
+
+#[test]
+fn a_read_only_root_refuses_writes_but_tmpfs_like_dev_shm_works() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let out = d.berth(&["run", "--rm", "--read-only", "busybox", "sh", "-c", "echo x > /file"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("Read-only file system"), "{}", stderr(&out));
+    let ok = d.ok(&["run", "--rm", "--read-only", "busybox", "sh", "-c", "echo x > /dev/shm/f && cat /dev/shm/f"]);
+    assert_eq!(ok, "x\n");
+}
