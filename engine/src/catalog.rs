@@ -119,7 +119,12 @@ pub(crate) async fn resolve(db: &Db, key: &str) -> Result<ImageRow> {
         .fetch_all(db)
         .await?;
         match rows.len() {
-            1 => return rows.into_iter().next().ok_or_else(|| Error::not_found("image", key)),
+            1 => {
+                return rows
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::not_found("image", key))
+            }
             0 => {}
             _ => {
                 return Err(Error::InvalidInput(format!(

@@ -2,15 +2,15 @@
 //! container lifecycle (create, start, stop, kill, remove, wait, logs) and its rules.
 
 use crate::catalog::{self, ImageSummary};
+use crate::container::inspect::ContainerInspect;
+use crate::container::units::parse_signal;
 use crate::container::{
-    generate_name, is_shim_of, new_id, process_exit, resolve_user, validate_name,
-    ContainerConfig, ContainerRow, ContainerState, ContainerSummary, CreateOptions, ExitWatch,
-    LogFollower, LogOptions, Status,
+    generate_name, is_shim_of, new_id, process_exit, resolve_user, validate_name, ContainerConfig,
+    ContainerRow, ContainerState, ContainerSummary, CreateOptions, ExitWatch, LogFollower,
+    LogOptions, Status,
 };
 use crate::db::{self, now_ms, Db};
 use crate::image::ImageStore;
-use crate::container::inspect::ContainerInspect;
-use crate::container::units::parse_signal;
 use crate::runtime::{self, ContainerSpec, MountKind, MountSpec, RootfsSpec};
 use crate::stats::Sample;
 use crate::{Error, Result};
@@ -75,9 +75,12 @@ impl ExitWaiter {
             .wait_for(|s| s.state == ContainerState::Exited || s.removed)
             .await
             .map_err(|_| Error::not_found("container", &self.id))?;
-        status
-            .exit_code
-            .ok_or_else(|| Error::Conflict(format!("container {} was removed before it exited", self.id)))
+        status.exit_code.ok_or_else(|| {
+            Error::Conflict(format!(
+                "container {} was removed before it exited",
+                self.id
+            ))
+        })
     }
 }
 
@@ -275,7 +278,10 @@ impl Engine {
                 "container {} is paused: unpause it first",
                 row.name
             ))),
-            _ => Err(Error::Conflict(format!("container {} is not running", row.name))),
+            _ => Err(Error::Conflict(format!(
+                "container {} is not running",
+                row.name
+            ))),
         }
     }
 
@@ -338,7 +344,10 @@ impl Engine {
                 ContainerState::Running => "is not paused",
                 _ => "is not running",
             };
-            return Err(Error::Conflict(format!("cannot {verb} container {}: it {why}", row.name)));
+            return Err(Error::Conflict(format!(
+                "cannot {verb} container {}: it {why}",
+                row.name
+            )));
         }
         let spec = self.spec_for(&row).await?;
         tokio::task::spawn_blocking(move || {
@@ -352,7 +361,11 @@ impl Engine {
         .map_err(|e| Error::Conflict(format!("{verb} was interrupted: {e}")))??;
         ContainerRow::set_paused(&self.inner.db, &id, frozen).await?;
         let status = Status {
-            state: if frozen { ContainerState::Paused } else { ContainerState::Running },
+            state: if frozen {
+                ContainerState::Paused
+            } else {
+                ContainerState::Running
+            },
             exit_code: None,
             removed: false,
         };
@@ -397,7 +410,12 @@ impl Engine {
         let row = ContainerRow::find(&self.inner.db, key).await?;
         let pid = match (row.state()?.is_alive(), row.pid) {
             (true, Some(pid)) => pid as i32,
-            _ => return Err(Error::Conflict(format!("container {} is not running", row.name))),
+            _ => {
+                return Err(Error::Conflict(format!(
+                    "container {} is not running",
+                    row.name
+                )))
+            }
         };
         let cgroup_path = cgroup_path(&row.id);
         let read = {
@@ -520,7 +538,11 @@ impl Engine {
     pub async fn logs(&self, key: &str, options: LogOptions) -> Result<LogFollower> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
         let rx = self.subscribe(&row)?;
-        LogFollower::start(self.container_dir(&row.id).join("container.log"), options, rx)
+        LogFollower::start(
+            self.container_dir(&row.id).join("container.log"),
+            options,
+            rx,
+        )
     }
 
     // ----- internals -----
@@ -610,7 +632,11 @@ impl Engine {
             config.hostname
         );
         let resolv = resolv_conf(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
-        for (name, content) in [("hostname", hostname), ("hosts", hosts), ("resolv.conf", resolv)] {
+        for (name, content) in [
+            ("hostname", hostname),
+            ("hosts", hosts),
+            ("resolv.conf", resolv),
+        ] {
             let path = dir.join(name);
             std::fs::write(&path, content).map_err(|e| Error::io("write", &path, e))?;
         }
@@ -646,7 +672,9 @@ impl Engine {
             let dir = self.container_dir(id);
             let (exit_code, oom_killed, finished) =
                 match runtime::read_exit_record(&dir.join("exit.json")) {
-                    Ok(Some(record)) => (record.exit_code, record.oom_killed, record.finished_at_ms),
+                    Ok(Some(record)) => {
+                        (record.exit_code, record.oom_killed, record.finished_at_ms)
+                    }
                     Ok(None) => {
                         tracing::warn!(container = %id, "shim ended without an exit record");
                         (255, false, now_ms())

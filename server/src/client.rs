@@ -51,7 +51,12 @@ impl Client {
     }
 
     /// Sends a request and returns the response, whatever its status.
-    async fn send(&self, method: Method, path: &str, body: RequestBody) -> Result<Response<Incoming>> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: RequestBody,
+    ) -> Result<Response<Incoming>> {
         let request = Request::builder()
             .method(method)
             .uri(path)

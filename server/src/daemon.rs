@@ -78,7 +78,8 @@ fn bind_socket(path: &PathBuf) -> Result<tokio::net::UnixListener> {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             bail!("another daemon is already listening on {}", path.display());
         }
-        std::fs::remove_file(path).with_context(|| format!("cannot remove stale {}", path.display()))?;
+        std::fs::remove_file(path)
+            .with_context(|| format!("cannot remove stale {}", path.display()))?;
     }
     let listener = tokio::net::UnixListener::bind(path)
         .with_context(|| format!("cannot listen on {}", path.display()))?;
@@ -93,7 +94,10 @@ async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         std::future::pending::<()>().await;
         return;
     };

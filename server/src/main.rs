@@ -12,7 +12,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "berth", version, about = "A container engine with a web dashboard, in one binary")]
+#[command(
+    name = "berth",
+    version,
+    about = "A container engine with a web dashboard, in one binary"
+)]
 struct Args {
     /// Daemon socket to connect to (unix:///path or tcp://host:port) [env: BERTH_HOST]
     #[arg(short = 'H', long = "host", global = true)]
@@ -86,7 +90,10 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("berth: cannot start the async runtime: {e}");

@@ -14,7 +14,10 @@ fn run_prints_the_output_and_rm_removes_the_container() {
     assert_eq!(stdout(&out), "hello\n", "stderr: {}", stderr(&out));
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        eventually(Duration::from_secs(5), || d.ok(&["ps", "-aq"]).trim().is_empty()),
+        eventually(Duration::from_secs(5), || d
+            .ok(&["ps", "-aq"])
+            .trim()
+            .is_empty()),
         "--rm left a container: {}",
         d.ok(&["ps", "-a"])
     );
@@ -24,7 +27,14 @@ fn run_prints_the_output_and_rm_removes_the_container() {
 fn run_exits_with_the_containers_exit_code() {
     let d = Daemon::start();
     d.load_busybox();
-    let out = d.berth(&["run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    let out = d.berth(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
     assert_eq!(out.status.code(), Some(3), "stderr: {}", stderr(&out));
     assert_eq!(stdout(&out), "out\n");
     assert_eq!(stderr(&out), "err\n");
@@ -34,12 +44,24 @@ fn run_exits_with_the_containers_exit_code() {
 fn the_command_is_pid_1_with_its_own_hostname() {
     let d = Daemon::start();
     d.load_busybox();
-    let out = d.ok(&["run", "--name", "whoami", "busybox", "sh", "-c", "echo $$; hostname"]);
+    let out = d.ok(&[
+        "run",
+        "--name",
+        "whoami",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $$; hostname",
+    ]);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.first(), Some(&"1"), "{out}");
     let host = nix::unistd::gethostname().expect("hostname");
     let inside = lines.get(1).copied().unwrap_or_default();
-    assert_ne!(inside, host.to_string_lossy(), "the container saw the host's hostname");
+    assert_ne!(
+        inside,
+        host.to_string_lossy(),
+        "the container saw the host's hostname"
+    );
     let inspect: serde_json::Value =
         serde_json::from_str(&d.ok(&["inspect", "whoami"])).expect("inspect json");
     let id = inspect[0]["Id"].as_str().expect("id");
@@ -54,14 +76,34 @@ fn containers_of_one_image_do_not_see_each_others_files_and_layers_stay_unchange
     d.load_busybox();
     let layers = d.data_root.join("layers");
     let before = Daemon::tree(&layers);
-    assert!(!before.is_empty(), "no unpacked layers under {}", layers.display());
-    d.ok(&["run", "--name", "writer", "busybox", "sh", "-c", "echo secret > /tmp/f; echo x > /bin/new"]);
+    assert!(
+        !before.is_empty(),
+        "no unpacked layers under {}",
+        layers.display()
+    );
+    d.ok(&[
+        "run",
+        "--name",
+        "writer",
+        "busybox",
+        "sh",
+        "-c",
+        "echo secret > /tmp/f; echo x > /bin/new",
+    ]);
     let out = d.berth(&["run", "--rm", "busybox", "sh", "-c", "cat /tmp/f /bin/new"]);
-    assert_ne!(out.status.code(), Some(0), "the second container read the first one's files");
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "the second container read the first one's files"
+    );
     // The first container's own file is still in its writable layer.
     d.ok(&["start", "writer"]);
     assert_eq!(d.ok(&["wait", "writer"]).trim(), "0");
-    assert_eq!(Daemon::tree(&layers), before, "a container changed an image layer");
+    assert_eq!(
+        Daemon::tree(&layers),
+        before,
+        "a container changed an image layer"
+    );
 }
 
 #[test]
@@ -69,23 +111,38 @@ fn detached_containers_log_stop_and_remove() {
     let d = Daemon::start();
     d.load_busybox();
     let id = d.ok(&[
-        "run", "-d", "--name", "ticker", "busybox", "sh", "-c",
+        "run",
+        "-d",
+        "--name",
+        "ticker",
+        "busybox",
+        "sh",
+        "-c",
         "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done",
     ]);
     assert_eq!(id.trim().len(), 64, "{id}");
     assert!(d.ok(&["ps"]).contains("ticker"));
     assert!(
-        eventually(Duration::from_secs(10), || d.ok(&["logs", "ticker"]).contains("tick 3")),
+        eventually(Duration::from_secs(10), || d
+            .ok(&["logs", "ticker"])
+            .contains("tick 3")),
         "no log lines"
     );
     let tail = d.ok(&["logs", "--tail", "1", "ticker"]);
     assert_eq!(tail.lines().count(), 1, "{tail}");
     let timestamps = d.ok(&["logs", "-t", "--tail", "1", "ticker"]);
-    assert!(timestamps.starts_with("20") && timestamps.contains("Z tick "), "{timestamps}");
+    assert!(
+        timestamps.starts_with("20") && timestamps.contains("Z tick "),
+        "{timestamps}"
+    );
     // rm of a running container needs -f.
     let refused = d.berth(&["rm", "ticker"]);
     assert_eq!(refused.status.code(), Some(1));
-    assert!(stderr(&refused).contains("container is running"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("container is running"),
+        "{}",
+        stderr(&refused)
+    );
     // `sh` as PID 1 ignores SIGTERM, so stop falls back to SIGKILL after the grace period.
     d.ok(&["stop", "-t", "1", "ticker"]);
     let ps = d.ok(&["ps", "-a"]);
@@ -102,7 +159,10 @@ fn a_failing_command_is_reported_and_leaves_nothing_running() {
     let out = d.berth(&["run", "--rm", "busybox", "nosuchcmd"]);
     assert_eq!(out.status.code(), Some(127), "stderr: {}", stderr(&out));
     assert!(stderr(&out).contains("nosuchcmd"), "{}", stderr(&out));
-    assert!(eventually(Duration::from_secs(5), || d.ok(&["ps", "-aq"]).trim().is_empty()));
+    assert!(eventually(Duration::from_secs(5), || d
+        .ok(&["ps", "-aq"])
+        .trim()
+        .is_empty()));
 }
 
 #[test]
@@ -112,7 +172,12 @@ fn unknown_images_and_containers_give_one_clear_line_and_fail() {
     let out = d.berth(&["run", "--rm", "nosuchimage"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(stderr(&out).contains("no such image"), "{}", stderr(&out));
-    for verb in [&["logs", "nope"][..], &["stop", "nope"], &["rm", "nope"], &["start", "nope"]] {
+    for verb in [
+        &["logs", "nope"][..],
+        &["stop", "nope"],
+        &["rm", "nope"],
+        &["start", "nope"],
+    ] {
         let out = d.berth(verb);
         assert_eq!(out.status.code(), Some(1), "{verb:?}");
         let err = stderr(&out);

@@ -24,7 +24,10 @@ async fn get(url: &str) -> (u16, String) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -32,7 +35,15 @@ async fn get(url: &str) -> (u16, String) {
 async fn the_json_list_and_the_page_show_the_same_containers() {
     let d = Daemon::start();
     d.load_busybox();
-    let out = d.berth(&["run", "--name", "listed-one", "busybox", "sh", "-c", "exit 4"]);
+    let out = d.berth(&[
+        "run",
+        "--name",
+        "listed-one",
+        "busybox",
+        "sh",
+        "-c",
+        "exit 4",
+    ]);
     assert_eq!(out.status.code(), Some(4));
     let (status, body) = get(&d.url("/api/v1/containers")).await;
     assert_eq!(status, 200, "{body}");
@@ -40,7 +51,10 @@ async fn the_json_list_and_the_page_show_the_same_containers() {
     assert!(body.contains("\"exit_code\":4"), "{body}");
     let (status, page) = get(&d.url("/containers")).await;
     assert_eq!(status, 200, "{page}");
-    assert!(page.contains("listed-one"), "the page has no server-rendered row: {page}");
+    assert!(
+        page.contains("listed-one"),
+        "the page has no server-rendered row: {page}"
+    );
     let (status, _) = get(&d.url("/api/v1/containers/nope")).await;
     assert_eq!(status, 404);
 }
@@ -50,13 +64,21 @@ async fn the_log_websocket_sends_old_and_new_lines_then_the_exit_code() {
     let d = Daemon::start();
     d.load_busybox();
     let id = d.ok(&[
-        "run", "-d", "busybox", "sh", "-c",
+        "run",
+        "-d",
+        "busybox",
+        "sh",
+        "-c",
         "i=0; while [ $i -lt 15 ]; do echo line $i; i=$((i+1)); sleep 0.1; done; exit 5",
     ]);
     let id = id.trim().to_string();
-    assert!(eventually(Duration::from_secs(10), || d.ok(&["logs", &id]).contains("line 2")));
+    assert!(eventually(Duration::from_secs(10), || d
+        .ok(&["logs", &id])
+        .contains("line 2")));
     let url = format!("ws://127.0.0.1:{}/api/v1/containers/{id}/logs/ws", d.port);
-    let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.expect("websocket");
+    let (mut socket, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect("websocket");
     let mut lines = Vec::new();
     let mut exit_code = None;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

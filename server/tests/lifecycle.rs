@@ -20,20 +20,39 @@ fn stop_uses_the_stop_signal_and_the_grace_period() {
     d.load_busybox();
     // A trap makes SIGTERM end the container at once, with the trap's exit code.
     d.ok(&[
-        "run", "-d", "--name", "polite", "busybox", "sh", "-c",
+        "run",
+        "-d",
+        "--name",
+        "polite",
+        "busybox",
+        "sh",
+        "-c",
         "trap 'echo bye; exit 42' TERM; while true; do sleep 0.1; done",
     ]);
-    assert!(eventually(Duration::from_secs(5), || inspect(&d, "polite")["State"]["Running"] == true));
+    assert!(eventually(Duration::from_secs(5), || inspect(&d, "polite")
+        ["State"]["Running"]
+        == true));
     std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     d.ok(&["stop", "-t", "20", "polite"]);
-    assert!(started.elapsed() < Duration::from_secs(10), "stop waited for the grace period");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stop waited for the grace period"
+    );
     let state = inspect(&d, "polite")["State"].clone();
     assert_eq!(state["ExitCode"], 42, "{state}");
     assert!(d.ok(&["logs", "polite"]).contains("bye"));
     // --stop-signal: USR1 is what this one handles.
     d.ok(&[
-        "run", "-d", "--name", "usr1", "--stop-signal", "USR1", "busybox", "sh", "-c",
+        "run",
+        "-d",
+        "--name",
+        "usr1",
+        "--stop-signal",
+        "USR1",
+        "busybox",
+        "sh",
+        "-c",
         "trap 'exit 7' USR1; while true; do sleep 0.1; done",
     ]);
     std::thread::sleep(Duration::from_millis(300));
@@ -47,12 +66,20 @@ fn kill_sends_the_named_signal() {
     let d = Daemon::start();
     d.load_busybox();
     d.ok(&[
-        "run", "-d", "--name", "killme", "busybox", "sh", "-c",
+        "run",
+        "-d",
+        "--name",
+        "killme",
+        "busybox",
+        "sh",
+        "-c",
         "trap 'exit 9' HUP; while true; do sleep 0.1; done",
     ]);
     std::thread::sleep(Duration::from_millis(300));
     d.ok(&["kill", "-s", "HUP", "killme"]);
-    assert!(eventually(Duration::from_secs(5), || inspect(&d, "killme")["State"]["ExitCode"] == 9));
+    assert!(eventually(Duration::from_secs(5), || inspect(&d, "killme")
+        ["State"]["ExitCode"]
+        == 9));
     let bad = d.berth(&["kill", "-s", "NOPE", "killme"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("invalid signal"), "{}", stderr(&bad));
@@ -62,18 +89,34 @@ fn kill_sends_the_named_signal() {
 fn pause_freezes_and_unpause_resumes() {
     let d = Daemon::start();
     d.load_busybox();
-    d.ok(&["run", "-d", "--name", "pauser", "busybox", "sh", "-c", COUNTER]);
-    assert!(eventually(Duration::from_secs(5), || d.ok(&["logs", "pauser"]).contains("n 3")));
+    d.ok(&[
+        "run", "-d", "--name", "pauser", "busybox", "sh", "-c", COUNTER,
+    ]);
+    assert!(eventually(Duration::from_secs(5), || d
+        .ok(&["logs", "pauser"])
+        .contains("n 3")));
     d.ok(&["pause", "pauser"]);
     assert!(d.ok(&["ps"]).contains("(Paused)"));
     assert_eq!(inspect(&d, "pauser")["State"]["Paused"], true);
     let frozen = d.ok(&["logs", "pauser"]).lines().count();
     std::thread::sleep(Duration::from_millis(600));
-    assert_eq!(d.ok(&["logs", "pauser"]).lines().count(), frozen, "a paused container kept running");
+    assert_eq!(
+        d.ok(&["logs", "pauser"]).lines().count(),
+        frozen,
+        "a paused container kept running"
+    );
     let again = d.berth(&["pause", "pauser"]);
-    assert!(stderr(&again).contains("already paused"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already paused"),
+        "{}",
+        stderr(&again)
+    );
     d.ok(&["unpause", "pauser"]);
-    assert!(eventually(Duration::from_secs(5), || d.ok(&["logs", "pauser"]).lines().count() > frozen + 2));
+    assert!(eventually(Duration::from_secs(5), || d
+        .ok(&["logs", "pauser"])
+        .lines()
+        .count()
+        > frozen + 2));
     // A paused container can be stopped and force-removed.
     d.ok(&["pause", "pauser"]);
     d.ok(&["rm", "-f", "pauser"]);
@@ -84,8 +127,19 @@ fn pause_freezes_and_unpause_resumes() {
 fn restart_rename_and_prune() {
     let d = Daemon::start();
     d.load_busybox();
-    d.ok(&["run", "-d", "--name", "restarter", "busybox", "sh", "-c", COUNTER]);
-    let first_pid = inspect(&d, "restarter")["State"]["Pid"].as_i64().expect("pid");
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "restarter",
+        "busybox",
+        "sh",
+        "-c",
+        COUNTER,
+    ]);
+    let first_pid = inspect(&d, "restarter")["State"]["Pid"]
+        .as_i64()
+        .expect("pid");
     d.ok(&["restart", "-t", "1", "restarter"]);
     let state = inspect(&d, "restarter")["State"].clone();
     assert_eq!(state["Running"], true);
@@ -94,13 +148,20 @@ fn restart_rename_and_prune() {
     assert!(d.ok(&["ps"]).contains("renamed"));
     d.ok(&["run", "--name", "taken", "busybox", "true"]);
     let clash = d.berth(&["rename", "renamed", "taken"]);
-    assert!(stderr(&clash).contains("already in use"), "{}", stderr(&clash));
+    assert!(
+        stderr(&clash).contains("already in use"),
+        "{}",
+        stderr(&clash)
+    );
     d.ok(&["run", "--name", "done1", "busybox", "true"]);
     d.ok(&["create", "--name", "never", "busybox", "true"]);
     let pruned = d.ok(&["container", "prune", "-f"]);
     assert!(pruned.contains("Total reclaimed space"), "{pruned}");
     let left = d.ok(&["ps", "-a"]);
-    assert!(left.contains("renamed"), "prune removed a running container: {left}");
+    assert!(
+        left.contains("renamed"),
+        "prune removed a running container: {left}"
+    );
     for gone in ["taken", "done1", "never"] {
         assert!(!left.contains(gone), "{gone} survived prune: {left}");
     }
@@ -111,8 +172,21 @@ fn inspect_reports_limits_and_security_like_docker() {
     let d = Daemon::start();
     d.load_busybox();
     d.ok(&[
-        "create", "--name", "limited", "--memory", "64m", "--cpus", "0.5", "--pids-limit", "50",
-        "--cap-add", "net_admin", "--read-only", "--init", "busybox", "true",
+        "create",
+        "--name",
+        "limited",
+        "--memory",
+        "64m",
+        "--cpus",
+        "0.5",
+        "--pids-limit",
+        "50",
+        "--cap-add",
+        "net_admin",
+        "--read-only",
+        "--init",
+        "busybox",
+        "true",
     ]);
     let v = inspect(&d, "limited");
     let host = &v["HostConfig"];

@@ -18,7 +18,16 @@ fn a_container_over_its_memory_limit_is_oom_killed_and_says_so() {
     d.load_busybox();
     // Holding 100 MB in a shell variable needs that much memory, well over the 32 MB limit.
     let out = d.berth(&[
-        "run", "--name", "hog", "--memory", "32m", "--memory-swap", "32m", "busybox", "sh", "-c",
+        "run",
+        "--name",
+        "hog",
+        "--memory",
+        "32m",
+        "--memory-swap",
+        "32m",
+        "busybox",
+        "sh",
+        "-c",
         "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived ${#x}",
     ]);
     assert_eq!(out.status.code(), Some(137), "stdout: {}", stdout(&out));
@@ -32,7 +41,15 @@ fn a_fork_bomb_is_held_by_the_pids_limit() {
     let d = Daemon::start();
     d.load_busybox();
     d.ok(&[
-        "run", "-d", "--name", "bomb", "--pids-limit", "50", "busybox", "sh", "-c",
+        "run",
+        "-d",
+        "--name",
+        "bomb",
+        "--pids-limit",
+        "50",
+        "busybox",
+        "sh",
+        "-c",
         "b() { b | b & }; b; sleep 30",
     ]);
     std::thread::sleep(Duration::from_secs(2));
@@ -50,7 +67,10 @@ fn a_fork_bomb_is_held_by_the_pids_limit() {
         .unwrap_or_else(|| panic!("no pids column in {table}"));
     assert!(pids <= 50, "{pids} tasks under a limit of 50");
     // The host still forks happily.
-    assert!(std::process::Command::new("true").status().expect("fork on the host").success());
+    assert!(std::process::Command::new("true")
+        .status()
+        .expect("fork on the host")
+        .success());
     d.ok(&["rm", "-f", "bomb"]);
 }
 
@@ -58,13 +78,27 @@ fn a_fork_bomb_is_held_by_the_pids_limit() {
 fn stats_report_usage_of_running_containers() {
     let d = Daemon::start();
     d.load_busybox();
-    d.ok(&["run", "-d", "--name", "busy", "--memory", "64m", "busybox", "sh", "-c", "while true; do :; done"]);
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "--memory",
+        "64m",
+        "busybox",
+        "sh",
+        "-c",
+        "while true; do :; done",
+    ]);
     assert!(eventually(Duration::from_secs(5), || {
         inspect(&d, "busy")["State"]["Running"] == true
     }));
     let table = d.ok(&["stats", "--no-stream", "busy"]);
     let mut lines = table.lines();
-    assert!(lines.next().is_some_and(|h| h.starts_with("CONTAINER ID")), "{table}");
+    assert!(
+        lines.next().is_some_and(|h| h.starts_with("CONTAINER ID")),
+        "{table}"
+    );
     let row = lines.next().unwrap_or_else(|| panic!("no row in {table}"));
     assert!(row.contains("busy"), "{row}");
     assert!(row.contains("/ 64.00MiB"), "the limit is not shown: {row}");

@@ -8,15 +8,35 @@ use common::{stderr, Daemon};
 #[test]
 fn files_deleted_by_a_higher_layer_are_gone_in_the_container() {
     let d = Daemon::start();
-    let tar = common::images().whiteout_docker.to_string_lossy().into_owned();
+    let tar = common::images()
+        .whiteout_docker
+        .to_string_lossy()
+        .into_owned();
     d.ok(&["load", "-i", &tar]);
     for (path, content) in berth_testkit::WHITEOUT_PRESENT {
-        let out = d.ok(&["run", "--rm", berth_testkit::WHITEOUT_TAG, "cat", &format!("/{path}")]);
+        let out = d.ok(&[
+            "run",
+            "--rm",
+            berth_testkit::WHITEOUT_TAG,
+            "cat",
+            &format!("/{path}"),
+        ]);
         assert_eq!(&out, content, "/{path}");
     }
     for path in berth_testkit::WHITEOUT_ABSENT {
-        let out = d.berth(&["run", "--rm", berth_testkit::WHITEOUT_TAG, "ls", "-d", &format!("/{path}")]);
-        assert_ne!(out.status.code(), Some(0), "/{path} should have been deleted");
+        let out = d.berth(&[
+            "run",
+            "--rm",
+            berth_testkit::WHITEOUT_TAG,
+            "ls",
+            "-d",
+            &format!("/{path}"),
+        ]);
+        assert_ne!(
+            out.status.code(),
+            Some(0),
+            "/{path} should have been deleted"
+        );
     }
 }
 
@@ -39,9 +59,29 @@ fn etc_hostname_and_hosts_follow_the_container() {
 fn a_read_only_root_refuses_writes_but_tmpfs_like_dev_shm_works() {
     let d = Daemon::start();
     d.load_busybox();
-    let out = d.berth(&["run", "--rm", "--read-only", "busybox", "sh", "-c", "echo x > /file"]);
+    let out = d.berth(&[
+        "run",
+        "--rm",
+        "--read-only",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /file",
+    ]);
     assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("Read-only file system"), "{}", stderr(&out));
-    let ok = d.ok(&["run", "--rm", "--read-only", "busybox", "sh", "-c", "echo x > /dev/shm/f && cat /dev/shm/f"]);
+    assert!(
+        stderr(&out).contains("Read-only file system"),
+        "{}",
+        stderr(&out)
+    );
+    let ok = d.ok(&[
+        "run",
+        "--rm",
+        "--read-only",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /dev/shm/f && cat /dev/shm/f",
+    ]);
     assert_eq!(ok, "x\n");
 }

@@ -128,12 +128,47 @@ fn default_stop_timeout() -> u64 {
 
 /// Capability names the kernel knows (capabilities(7)), without the `CAP_` prefix.
 const CAPABILITIES: &[&str] = &[
-    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
-    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
-    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
-    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
-    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
 ];
 
 /// `net_admin`, `CAP_NET_ADMIN` → `NET_ADMIN`; `ALL` stays; unknown names are refused.
@@ -146,7 +181,9 @@ fn normalise_capabilities(names: &[String], flag: &str) -> Result<Vec<String>> {
             if bare == "ALL" || CAPABILITIES.contains(&bare.as_str()) {
                 Ok(bare)
             } else {
-                Err(Error::InvalidInput(format!("unknown capability {name:?} in {flag}")))
+                Err(Error::InvalidInput(format!(
+                    "unknown capability {name:?} in {flag}"
+                )))
             }
         })
         .collect()
@@ -212,7 +249,9 @@ fn log_spec(options: &CreateOptions) -> Result<LogSpec> {
         )));
     }
     if max_files < 1 {
-        return Err(Error::InvalidInput("invalid log max-file 0: the minimum is 1".into()));
+        return Err(Error::InvalidInput(
+            "invalid log max-file 0: the minimum is 1".into(),
+        ));
     }
     Ok(LogSpec {
         max_size,
@@ -241,7 +280,8 @@ impl ContainerConfig {
         };
         if args.is_empty() || args[0].is_empty() {
             return Err(Error::InvalidInput(
-                "no command specified: the image has no Cmd or Entrypoint and none was given".into(),
+                "no command specified: the image has no Cmd or Entrypoint and none was given"
+                    .into(),
             ));
         }
         let hostname = options
@@ -252,7 +292,9 @@ impl ContainerConfig {
         for pair in image.env.iter().chain(options.env.iter()) {
             let key = pair.split('=').next().unwrap_or(pair);
             if key.is_empty() {
-                return Err(Error::InvalidInput(format!("invalid environment variable {pair:?}")));
+                return Err(Error::InvalidInput(format!(
+                    "invalid environment variable {pair:?}"
+                )));
             }
             env.retain(|existing| existing.split('=').next() != Some(key));
             env.push(pair.clone());
@@ -471,16 +513,41 @@ mod tests {
         assert!(cfg.security.no_new_privileges);
         assert_eq!(cfg.stop_signal, "SIGUSR1");
         let bad = [
-            CreateOptions { memory: Some(1 << 20), ..Default::default() },
-            CreateOptions { memory_swap: Some(64 << 20), ..Default::default() },
-            CreateOptions { memory: Some(64 << 20), memory_swap: Some(32 << 20), ..Default::default() },
-            CreateOptions { cpus: Some(-1.0), ..Default::default() },
-            CreateOptions { cap_add: vec!["FLY".into()], ..Default::default() },
-            CreateOptions { stop_signal: Some("SIGNOPE".into()), ..Default::default() },
-            CreateOptions { log_max_size: Some(10), ..Default::default() },
+            CreateOptions {
+                memory: Some(1 << 20),
+                ..Default::default()
+            },
+            CreateOptions {
+                memory_swap: Some(64 << 20),
+                ..Default::default()
+            },
+            CreateOptions {
+                memory: Some(64 << 20),
+                memory_swap: Some(32 << 20),
+                ..Default::default()
+            },
+            CreateOptions {
+                cpus: Some(-1.0),
+                ..Default::default()
+            },
+            CreateOptions {
+                cap_add: vec!["FLY".into()],
+                ..Default::default()
+            },
+            CreateOptions {
+                stop_signal: Some("SIGNOPE".into()),
+                ..Default::default()
+            },
+            CreateOptions {
+                log_max_size: Some(10),
+                ..Default::default()
+            },
         ];
         for options in bad {
-            assert!(ContainerConfig::derive("id", &image(), &options).is_err(), "{options:?}");
+            assert!(
+                ContainerConfig::derive("id", &image(), &options).is_err(),
+                "{options:?}"
+            );
         }
     }
 
@@ -499,7 +566,10 @@ mod tests {
         assert_eq!(resolve_user("app", &layers).expect("app"), (1000, 1001));
         assert_eq!(resolve_user("1000", &layers).expect("uid"), (1000, 1001));
         assert_eq!(resolve_user("7:8", &layers).expect("ids"), (7, 8));
-        assert_eq!(resolve_user("app:staff", &layers).expect("group"), (1000, 50));
+        assert_eq!(
+            resolve_user("app:staff", &layers).expect("group"),
+            (1000, 50)
+        );
         assert!(resolve_user("nobody", &layers).is_err());
     }
 }

@@ -124,9 +124,18 @@ impl ContainerInspect {
         };
         let mut graph = BTreeMap::new();
         graph.insert("LowerDir".to_string(), join(lower));
-        graph.insert("UpperDir".to_string(), dir.join("upper").display().to_string());
-        graph.insert("WorkDir".to_string(), dir.join("work").display().to_string());
-        graph.insert("MergedDir".to_string(), dir.join("rootfs").display().to_string());
+        graph.insert(
+            "UpperDir".to_string(),
+            dir.join("upper").display().to_string(),
+        );
+        graph.insert(
+            "WorkDir".to_string(),
+            dir.join("work").display().to_string(),
+        );
+        graph.insert(
+            "MergedDir".to_string(),
+            dir.join("rootfs").display().to_string(),
+        );
         let mut log_options = BTreeMap::new();
         log_options.insert("max-size".to_string(), config.log.max_size.to_string());
         log_options.insert("max-file".to_string(), config.log.max_files.to_string());

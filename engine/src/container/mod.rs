@@ -6,8 +6,8 @@ mod follow;
 mod monitor;
 mod names;
 pub(crate) use monitor::{is_shim_of, process_exit};
-mod store;
 pub mod inspect;
+mod store;
 pub mod units;
 
 pub use config::{resolve_user, ContainerConfig, CreateOptions, ImageDefaults};

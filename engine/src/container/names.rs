@@ -28,9 +28,9 @@ const ADJECTIVES: &[&str] = &[
     "proud", "quick", "quiet", "sharp", "steady", "sunny", "swift", "tender", "vivid", "witty",
 ];
 const NOUNS: &[&str] = &[
-    "anchor", "beacon", "buoy", "cargo", "compass", "current", "dock", "ferry", "harbor",
-    "hull", "island", "keel", "lagoon", "mast", "pier", "quay", "reef", "rudder", "sail",
-    "schooner", "shore", "skiff", "sloop", "tide", "wharf", "yacht", "voyage", "lantern",
+    "anchor", "beacon", "buoy", "cargo", "compass", "current", "dock", "ferry", "harbor", "hull",
+    "island", "keel", "lagoon", "mast", "pier", "quay", "reef", "rudder", "sail", "schooner",
+    "shore", "skiff", "sloop", "tide", "wharf", "yacht", "voyage", "lantern",
 ];
 
 /// A docker-style random name, e.g. `swift_harbor`; `taken` says whether a name is in use.

@@ -26,8 +26,9 @@ const COLUMNS: &str = "id, name, image_ref, image_id, config_json, state, pid, s
 
 impl ContainerRow {
     pub fn state(&self) -> Result<ContainerState> {
-        ContainerState::parse(&self.state)
-            .ok_or_else(|| Error::Corrupt(format!("container {} has state {:?}", self.id, self.state)))
+        ContainerState::parse(&self.state).ok_or_else(|| {
+            Error::Corrupt(format!("container {} has state {:?}", self.id, self.state))
+        })
     }
 
     pub fn config(&self) -> Result<ContainerConfig> {
@@ -67,10 +68,9 @@ impl ContainerRow {
         .execute(db)
         .await;
         match result {
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::Conflict(format!(
-                "the container name \"/{}\" is already in use",
-                self.name
-            ))),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::Conflict(
+                format!("the container name \"/{}\" is already in use", self.name),
+            )),
             other => other.map(|_| ()).map_err(Error::from),
         }
     }
@@ -94,7 +94,12 @@ impl ContainerRow {
                 .fetch_all(db)
                 .await?;
             match rows.len() {
-                1 => return rows.into_iter().next().ok_or_else(|| Error::not_found("container", key)),
+                1 => {
+                    return rows
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| Error::not_found("container", key))
+                }
                 0 => {}
                 _ => {
                     return Err(Error::InvalidInput(format!(
@@ -112,7 +117,9 @@ impl ContainerRow {
         } else {
             format!("SELECT {COLUMNS} FROM containers WHERE state IN ('running', 'paused') ORDER BY created_at DESC, id")
         };
-        Ok(sqlx::query_as::<_, ContainerRow>(&sql).fetch_all(db).await?)
+        Ok(sqlx::query_as::<_, ContainerRow>(&sql)
+            .fetch_all(db)
+            .await?)
     }
 
     pub async fn set_running(db: &Db, id: &str, pid: i32, shim_pid: i32, at: i64) -> Result<()> {

@@ -76,7 +76,11 @@ pub fn parse_signal(text: &str) -> Result<Signal> {
 /// (`10m`, `1h30m`), as docker accepts them.
 pub fn parse_time(text: &str, now_ns: i64) -> Result<i64> {
     let text = text.trim();
-    let invalid = || Error::InvalidInput(format!("invalid time {text:?}: use RFC 3339, unix seconds or a duration like 10m"));
+    let invalid = || {
+        Error::InvalidInput(format!(
+            "invalid time {text:?}: use RFC 3339, unix seconds or a duration like 10m"
+        ))
+    };
     if let Ok(time) = humantime::parse_rfc3339_weak(text) {
         let ns = time
             .duration_since(std::time::UNIX_EPOCH)
@@ -102,8 +106,14 @@ mod tests {
     #[test]
     fn times_are_rfc3339_unix_seconds_or_durations_ago() {
         let now = 1_800_000_000_000_000_000;
-        assert_eq!(parse_time("1700000000", now).ok(), Some(1_700_000_000_000_000_000));
-        assert_eq!(parse_time("1700000000.5", now).ok(), Some(1_700_000_000_500_000_000));
+        assert_eq!(
+            parse_time("1700000000", now).ok(),
+            Some(1_700_000_000_000_000_000)
+        );
+        assert_eq!(
+            parse_time("1700000000.5", now).ok(),
+            Some(1_700_000_000_500_000_000)
+        );
         assert_eq!(
             parse_time("2023-11-14T22:13:20Z", now).ok(),
             Some(1_700_000_000_000_000_000)

@@ -21,7 +21,9 @@ pub async fn list(
     State(engine): State<Engine>,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Vec<ContainerSummary>>> {
-    Ok(Json(engine.list_containers(query.all.unwrap_or(true)).await?))
+    Ok(Json(
+        engine.list_containers(query.all.unwrap_or(true)).await?,
+    ))
 }
 
 pub async fn create(
@@ -70,7 +72,8 @@ pub async fn kill(
     Path(id): Path<String>,
     Query(query): Query<KillQuery>,
 ) -> ApiResult<StatusCode> {
-    let signal = parse_signal(query.signal.as_deref().unwrap_or("SIGKILL")).map_err(ApiError::from)?;
+    let signal =
+        parse_signal(query.signal.as_deref().unwrap_or("SIGKILL")).map_err(ApiError::from)?;
     engine.kill(&id, signal).await?;
     Ok(StatusCode::NO_CONTENT)
 }

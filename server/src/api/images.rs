@@ -21,7 +21,8 @@ pub async fn load(State(engine): State<Engine>, body: Body) -> ApiResult<Json<Ve
             .map_err(|e| internal(format!("cannot create {}: {e}", upload.display())))?;
         let mut stream = body.into_data_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| ApiError::bad_request(format!("upload interrupted: {e}")))?;
+            let chunk =
+                chunk.map_err(|e| ApiError::bad_request(format!("upload interrupted: {e}")))?;
             file.write_all(&chunk)
                 .await
                 .map_err(|e| internal(format!("cannot write {}: {e}", upload.display())))?;

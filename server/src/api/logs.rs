@@ -52,7 +52,11 @@ pub async fn logs(
         until: time(&query.until)?,
     };
     let follower = engine.logs(&id, options).await?;
-    Ok(stream_response(follower, None, query.timestamps.unwrap_or(false)))
+    Ok(stream_response(
+        follower,
+        None,
+        query.timestamps.unwrap_or(false),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -84,44 +88,48 @@ pub async fn attach(
 }
 
 /// Renders log records as frames; with a waiter, a last SYSTEM frame carries the exit code.
-fn stream_response(follower: LogFollower, waiter: Option<ExitWaiter>, timestamps: bool) -> Response {
+fn stream_response(
+    follower: LogFollower,
+    waiter: Option<ExitWaiter>,
+    timestamps: bool,
+) -> Response {
     struct Pump {
         follower: LogFollower,
         waiter: Option<ExitWaiter>,
     }
-    let body = futures::stream::unfold(
-        Some(Pump { follower, waiter }),
-        move |state| async move {
-            let mut pump = state?;
-            match pump.follower.next_batch().await {
-                Some(Ok(batch)) => {
-                    let mut out = BytesMut::new();
-                    for record in &batch {
-                        encode_record(&mut out, record, timestamps);
-                    }
-                    Some((Ok::<_, std::io::Error>(out.freeze()), Some(pump)))
+    let body = futures::stream::unfold(Some(Pump { follower, waiter }), move |state| async move {
+        let mut pump = state?;
+        match pump.follower.next_batch().await {
+            Some(Ok(batch)) => {
+                let mut out = BytesMut::new();
+                for record in &batch {
+                    encode_record(&mut out, record, timestamps);
                 }
-                Some(Err(e)) => {
-                    let mut out = BytesMut::new();
-                    let message = serde_json::json!({ "error": e.to_string() }).to_string();
-                    frames::encode(&mut out, frames::SYSTEM, message.as_bytes());
-                    Some((Ok(out.freeze()), None))
-                }
-                None => {
-                    let waiter = pump.waiter.take()?;
-                    let message = match waiter.wait().await {
-                        Ok(code) => serde_json::json!({ "exit_code": code }),
-                        Err(e) => serde_json::json!({ "error": e.to_string() }),
-                    };
-                    let mut out = BytesMut::new();
-                    frames::encode(&mut out, frames::SYSTEM, message.to_string().as_bytes());
-                    Some((Ok(out.freeze()), None))
-                }
+                Some((Ok::<_, std::io::Error>(out.freeze()), Some(pump)))
             }
-        },
-    );
+            Some(Err(e)) => {
+                let mut out = BytesMut::new();
+                let message = serde_json::json!({ "error": e.to_string() }).to_string();
+                frames::encode(&mut out, frames::SYSTEM, message.as_bytes());
+                Some((Ok(out.freeze()), None))
+            }
+            None => {
+                let waiter = pump.waiter.take()?;
+                let message = match waiter.wait().await {
+                    Ok(code) => serde_json::json!({ "exit_code": code }),
+                    Err(e) => serde_json::json!({ "error": e.to_string() }),
+                };
+                let mut out = BytesMut::new();
+                frames::encode(&mut out, frames::SYSTEM, message.to_string().as_bytes());
+                Some((Ok(out.freeze()), None))
+            }
+        }
+    });
     (
-        [(header::CONTENT_TYPE, "application/vnd.berth.multiplexed-stream")],
+        [(
+            header::CONTENT_TYPE,
+            "application/vnd.berth.multiplexed-stream",
+        )],
         Body::from_stream(body),
     )
         .into_response()

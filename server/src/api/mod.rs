@@ -84,7 +84,9 @@ impl From<berth_engine::Error> for ApiError {
             E::NotFound { .. } => StatusCode::NOT_FOUND,
             E::Conflict(_) => StatusCode::CONFLICT,
             E::InvalidInput(_) => StatusCode::BAD_REQUEST,
-            E::Image(berth_engine::image::ImageError::Io { .. }) => StatusCode::INTERNAL_SERVER_ERROR,
+            E::Image(berth_engine::image::ImageError::Io { .. }) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             E::Image(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };

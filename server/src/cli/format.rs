@@ -73,7 +73,10 @@ pub fn status(c: &ContainerSummary, now: i64) -> String {
             format!("Up {}", duration(now - c.started_at_ms.unwrap_or(now)))
         }
         ContainerState::Paused => {
-            format!("Up {} (Paused)", duration(now - c.started_at_ms.unwrap_or(now)))
+            format!(
+                "Up {} (Paused)",
+                duration(now - c.started_at_ms.unwrap_or(now))
+            )
         }
         ContainerState::Exited => format!(
             "Exited ({}) {} ago",

@@ -25,7 +25,11 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
     }
     let mut rows = Vec::new();
     for image in &images {
-        let created = image.created.clone().map(|c| age(&c)).unwrap_or_else(|| "N/A".into());
+        let created = image
+            .created
+            .clone()
+            .map(|c| age(&c))
+            .unwrap_or_else(|| "N/A".into());
         let tags: Vec<(String, String)> = if image.repo_tags.is_empty() {
             vec![("<none>".into(), "<none>".into())]
         } else {

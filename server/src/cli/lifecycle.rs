@@ -87,8 +87,7 @@ where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = Result<Option<String>>>,
 {
-    let results =
-        futures::future::join_all(containers.iter().map(|c| action(segment(c)))).await;
+    let results = futures::future::join_all(containers.iter().map(|c| action(segment(c)))).await;
     let mut failed = 0;
     for (container, result) in containers.iter().zip(results) {
         match result {
@@ -106,7 +105,11 @@ where
 pub async fn start(client: &Client, args: StartArgs) -> Result<i32> {
     each(&args.containers, |id| async move {
         client
-            .json::<ContainerSummary>(Method::POST, &format!("/api/v1/containers/{id}/start"), None::<&()>)
+            .json::<ContainerSummary>(
+                Method::POST,
+                &format!("/api/v1/containers/{id}/start"),
+                None::<&()>,
+            )
             .await?;
         Ok(None)
     })
@@ -137,7 +140,10 @@ pub async fn kill(client: &Client, args: KillArgs) -> Result<i32> {
         let signal = signal.clone();
         async move {
             client
-                .call(Method::POST, &format!("/api/v1/containers/{id}/kill?signal={signal}"))
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/containers/{id}/kill?signal={signal}"),
+                )
                 .await?;
             Ok(None)
         }
@@ -149,7 +155,10 @@ pub async fn rm(client: &Client, args: RmArgs) -> Result<i32> {
     let force = args.force;
     each(&args.containers, |id| async move {
         client
-            .call(Method::DELETE, &format!("/api/v1/containers/{id}?force={force}"))
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/containers/{id}?force={force}"),
+            )
             .await?;
         Ok(None)
     })
@@ -159,7 +168,11 @@ pub async fn rm(client: &Client, args: RmArgs) -> Result<i32> {
 pub async fn wait(client: &Client, args: WaitArgs) -> Result<i32> {
     each(&args.containers, |id| async move {
         let waited: crate::api::WaitResponse = client
-            .json(Method::POST, &format!("/api/v1/containers/{id}/wait"), None::<&()>)
+            .json(
+                Method::POST,
+                &format!("/api/v1/containers/{id}/wait"),
+                None::<&()>,
+            )
             .await?;
         Ok(Some(waited.exit_code.to_string()))
     })
@@ -171,7 +184,10 @@ pub async fn inspect(client: &Client, args: InspectArgs) -> Result<i32> {
     let mut failed = false;
     for container in &args.containers {
         let path = format!("/api/v1/containers/{}", segment(container));
-        match client.json::<serde_json::Value>(Method::GET, &path, None::<&()>).await {
+        match client
+            .json::<serde_json::Value>(Method::GET, &path, None::<&()>)
+            .await
+        {
             Ok(value) => found.push(value),
             Err(e) => {
                 eprintln!("Error: {e:#}");

@@ -53,7 +53,9 @@ pub async fn print_stream(mut body: Incoming) -> Result<Option<i32>> {
     let mut exit_code = None;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| anyhow!("the log stream broke: {e}"))?;
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         decoder.push(&data);
         let mut out = stdout.lock();
         while let Some((stream, payload)) = decoder.next_frame() {

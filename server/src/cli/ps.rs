@@ -46,7 +46,14 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
     print!(
         "{}",
         format::table(
-            &["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"],
+            &[
+                "CONTAINER ID",
+                "IMAGE",
+                "COMMAND",
+                "CREATED",
+                "STATUS",
+                "NAMES"
+            ],
             &rows
         )
     );

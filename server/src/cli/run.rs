@@ -123,10 +123,13 @@ impl CreateArgs {
             image: self.image.clone(),
             name: self.name.clone(),
             cmd: self.command.clone(),
-            entrypoint: self
-                .entrypoint
-                .as_ref()
-                .map(|e| if e.is_empty() { vec![] } else { vec![e.clone()] }),
+            entrypoint: self.entrypoint.as_ref().map(|e| {
+                if e.is_empty() {
+                    vec![]
+                } else {
+                    vec![e.clone()]
+                }
+            }),
             env: self.env.iter().map(|e| with_host_value(e)).collect(),
             workdir: self.workdir.clone(),
             hostname: self.hostname.clone(),
@@ -170,7 +173,8 @@ async fn create_container(client: &Client, args: &CreateArgs) -> Result<Containe
         .await;
     if let Err(e) = &result {
         if let Some(daemon) = e.downcast_ref::<DaemonError>() {
-            if daemon.status == StatusCode::NOT_FOUND && daemon.message.starts_with("no such image") {
+            if daemon.status == StatusCode::NOT_FOUND && daemon.message.starts_with("no such image")
+            {
                 eprintln!("Unable to find image '{}' locally", args.image);
             }
         }
@@ -208,12 +212,19 @@ async fn run_inner(client: &Client, args: Args) -> Result<i32> {
     let id = segment(&container.id);
     if args.detach {
         let started = client
-            .json::<ContainerSummary>(Method::POST, &format!("/api/v1/containers/{id}/start"), None::<&()>)
+            .json::<ContainerSummary>(
+                Method::POST,
+                &format!("/api/v1/containers/{id}/start"),
+                None::<&()>,
+            )
             .await;
         if let Err(e) = started {
             if args.create.rm {
                 let _ = client
-                    .call(Method::DELETE, &format!("/api/v1/containers/{id}?force=true"))
+                    .call(
+                        Method::DELETE,
+                        &format!("/api/v1/containers/{id}?force=true"),
+                    )
                     .await;
             }
             return Err(e);
@@ -222,14 +233,20 @@ async fn run_inner(client: &Client, args: Args) -> Result<i32> {
         return Ok(0);
     }
     let attached = client
-        .stream(Method::POST, &format!("/api/v1/containers/{id}/attach?start=true"))
+        .stream(
+            Method::POST,
+            &format!("/api/v1/containers/{id}/attach?start=true"),
+        )
         .await;
     let body = match attached {
         Ok(body) => body,
         Err(e) => {
             if args.create.rm {
                 let _ = client
-                    .call(Method::DELETE, &format!("/api/v1/containers/{id}?force=true"))
+                    .call(
+                        Method::DELETE,
+                        &format!("/api/v1/containers/{id}?force=true"),
+                    )
                     .await;
             }
             return Err(e);
@@ -239,7 +256,11 @@ async fn run_inner(client: &Client, args: Args) -> Result<i32> {
         Some(code) => Ok(code),
         None => {
             let waited: crate::api::WaitResponse = client
-                .json(Method::POST, &format!("/api/v1/containers/{id}/wait"), None::<&()>)
+                .json(
+                    Method::POST,
+                    &format!("/api/v1/containers/{id}/wait"),
+                    None::<&()>,
+                )
                 .await?;
             Ok(waited.exit_code)
         }

@@ -33,7 +33,10 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
         let mut failed = false;
         for name in &names {
             let path = format!("/api/v1/containers/{}/stats", segment(name));
-            match client.json::<ContainerStats>(Method::GET, &path, None::<&()>).await {
+            match client
+                .json::<ContainerStats>(Method::GET, &path, None::<&()>)
+                .await
+            {
                 Ok(s) => rows.push(row(&s)),
                 Err(e) if args.containers.is_empty() => {
                     // A container may stop between the list and its sample.
@@ -46,7 +49,16 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
             }
         }
         let table = format::table(
-            &["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"],
+            &[
+                "CONTAINER ID",
+                "NAME",
+                "CPU %",
+                "MEM USAGE / LIMIT",
+                "MEM %",
+                "NET I/O",
+                "BLOCK I/O",
+                "PIDS",
+            ],
             &rows,
         );
         let mut out = std::io::stdout().lock();

@@ -136,13 +136,26 @@ impl Daemon {
     pub fn tree(dir: &Path) -> Vec<String> {
         let mut out = Vec::new();
         fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
-            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
             for entry in entries.flatten() {
                 let path = entry.path();
-                let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
-                let rel = path.strip_prefix(base).unwrap_or(&path).display().to_string();
+                let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                    continue;
+                };
+                let rel = path
+                    .strip_prefix(base)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
                 use std::os::unix::fs::MetadataExt;
-                out.push(format!("{rel} {} {:o} {}", meta.len(), meta.mode(), meta.mtime()));
+                out.push(format!(
+                    "{rel} {} {:o} {}",
+                    meta.len(),
+                    meta.mode(),
+                    meta.mtime()
+                ));
                 if meta.is_dir() {
                     walk(&path, base, out);
                 }
