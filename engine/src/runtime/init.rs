@@ -5,7 +5,7 @@
 //! nothing written) and end the child with 127 (command not found), 126 (not executable) or 1.
 
 use super::spec::ContainerSpec;
-use super::{capabilities, net, pid1, rootfs};
+use super::{capabilities, net, pid1, pty, rootfs};
 use nix::errno::Errno;
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
@@ -59,6 +59,9 @@ pub(crate) struct InitFds {
     pub stdin: RawFd,
     pub stdout: RawFd,
     pub stderr: RawFd,
+    /// With `spec.tty`: the socket the init sends the terminal's master on (then the three
+    /// stdio fds above are /dev/null until the terminal replaces them).
+    pub console: Option<RawFd>,
 }
 
 /// The body of the cloned child. Never returns: it execs the command or exits.
@@ -101,6 +104,10 @@ fn setup_and_exec(spec: &ContainerSpec, fds: &InitFds) -> Result<Infallible, Ini
     let caps =
         capabilities::resolve(&spec.security).map_err(|e| InitError::setup(e.to_string()))?;
     rootfs::enter(&spec.rootfs, &spec.mounts, spec.security.privileged)?;
+    if let Some(console) = fds.console {
+        // In the container's /dev/pts, while still root; we lead our own session (above).
+        pty::attach_in_container(console, spec.uid)?;
+    }
     nix::unistd::sethostname(&spec.hostname).map_err(|e| sys_err("sethostname", e))?;
     net::loopback_up()?;
     let cwd = Path::new(&spec.cwd);

@@ -12,6 +12,7 @@ mod mounts;
 mod net;
 mod pid1;
 mod process;
+mod pty;
 mod rootfs;
 pub mod shim;
 pub mod spec;

@@ -4,10 +4,13 @@
 use super::capabilities;
 use super::cgroup::{Cgroup, CgroupManager};
 use super::init::{self, InitFds};
+use super::pty;
 use super::spec::ContainerSpec;
+use crate::logs::Stream;
 use nix::fcntl::OFlag;
 use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, Signal};
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::sys::wait::waitpid;
 use nix::unistd::{pipe2, Pid};
 use std::fs::File;
@@ -22,9 +25,9 @@ const INIT_STACK: usize = 8 * 1024 * 1024;
 pub(crate) struct Container {
     /// Host pid of the container's init (pid 1 inside it).
     pub pid: Pid,
-    /// Read ends of the container's stdout and stderr.
-    pub stdout: OwnedFd,
-    pub stderr: OwnedFd,
+    /// What the shim reads and logs: the read ends of the stdout and stderr pipes, or with
+    /// `spec.tty` the terminal's master alone (a terminal has one stream, logged as stdout).
+    pub outputs: Vec<(Stream, OwnedFd)>,
 }
 
 /// Why the container did not start: one line for the user.
@@ -41,19 +44,45 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
     // Refused before anything runs, with the name the user gave.
     capabilities::resolve(&spec.security).map_err(|e| StartError(e.to_string()))?;
     let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(|e| StartError(format!("pipe: {e}")));
-    let (stdout_r, stdout_w) = pipe()?;
-    let (stderr_r, stderr_w) = pipe()?;
     let (sync_r, sync_w) = pipe()?;
     let (error_r, error_w) = pipe()?;
     let devnull =
         File::open("/dev/null").map_err(|e| StartError(format!("open /dev/null: {e}")))?;
+    // With a terminal, the init's stdio is /dev/null until it opens the terminal in the
+    // container's devpts (pty::attach_in_container) and sends the master back here.
+    let mut outputs = Vec::new();
+    let mut console = None;
+    // The child's ends: only the child may hold them (dropped here after the clone).
+    let child_ends: Vec<OwnedFd>;
+    let (stdout, stderr, console_fd);
+    if spec.tty {
+        let (shim_end, init_end) = socketpair(
+            AddressFamily::Unix,
+            SockType::Stream,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(|e| StartError(format!("socketpair: {e}")))?;
+        (stdout, stderr) = (devnull.as_raw_fd(), devnull.as_raw_fd());
+        console_fd = Some(init_end.as_raw_fd());
+        child_ends = vec![init_end];
+        console = Some(shim_end);
+    } else {
+        let (stdout_r, stdout_w) = pipe()?;
+        let (stderr_r, stderr_w) = pipe()?;
+        (stdout, stderr) = (stdout_w.as_raw_fd(), stderr_w.as_raw_fd());
+        console_fd = None;
+        child_ends = vec![stdout_w, stderr_w];
+        outputs = vec![(Stream::Stdout, stdout_r), (Stream::Stderr, stderr_r)];
+    }
 
     let fds = InitFds {
         sync: sync_r.as_raw_fd(),
         error: error_w.as_raw_fd(),
         stdin: devnull.as_raw_fd(),
-        stdout: stdout_w.as_raw_fd(),
-        stderr: stderr_w.as_raw_fd(),
+        stdout,
+        stderr,
+        console: console_fd,
     };
     // The cgroup namespace is unshared by the child after it was placed in its cgroup (see
     // init::run); everything else is new from the start.
@@ -75,7 +104,7 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
     }
     .map_err(|e| StartError(format!("clone: {e}")))?;
     // Only the child may hold these ends, or EOF would never come.
-    drop((stdout_w, stderr_w, sync_r, error_w, devnull));
+    drop((child_ends, sync_r, error_w, devnull));
 
     if let Err(e) = cgroup.add_task(pid.as_raw()) {
         reap(pid, true);
@@ -98,11 +127,17 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
         reap(pid, false);
         return Err(StartError(message));
     }
-    Ok(Container {
-        pid,
-        stdout: stdout_r,
-        stderr: stderr_r,
-    })
+    if let Some(console) = console {
+        // The init sent the master before its exec, which closed its end of the socket.
+        match pty::receive_master(&console) {
+            Ok(master) => outputs.push((Stream::Stdout, master)),
+            Err(e) => {
+                reap(pid, true);
+                return Err(StartError(e.to_string()));
+            }
+        }
+    }
+    Ok(Container { pid, outputs })
 }
 
 /// Waits for a child that failed to start (killing it first when asked), so no zombie or

@@ -8,7 +8,7 @@
 //!
 //! No async runtime and no threads: must be entered before the binary starts any thread.
 
-use super::cgroup::{Cgroup, CgroupManager, CGROUP_ROOT};
+use super::cgroup::{Cgroup, CgroupManager, DevicePolicy, CGROUP_ROOT};
 use super::process::{self, Container};
 use super::spec::ContainerSpec;
 use super::{validate_spec, write_exit_record, ExitRecord, RuntimeError, Started};
@@ -232,10 +232,12 @@ fn start(spec: &ContainerSpec) -> Result<(Container, Cgroup, LogWriter), String>
         Err(e) => format!("{message} (and {e})"),
     };
     // Limits are in place before the container is released (process::start): its command
-    // never runs unlimited.
+    // never runs unlimited, nor with host devices it may not use.
+    let devices = DevicePolicy::for_security(&spec.security);
     if let Err(e) = cgroup
         .create()
         .and_then(|()| cgroup.apply(&spec.resources))
+        .and_then(|()| cgroup.restrict_devices(&devices))
     {
         return Err(undo(e.to_string()));
     }
@@ -245,14 +247,13 @@ fn start(spec: &ContainerSpec) -> Result<(Container, Cgroup, LogWriter), String>
     }
 }
 
-/// Copies the container's stdout and stderr into the log until both reach EOF. That happens
-/// when the container's init has exited: the pid namespace dies with it, so no descendant can
-/// keep the pipes open.
+/// Copies the container's stdout and stderr (or its terminal's output) into the log until
+/// each reaches its end. That happens when the container's init has exited: the pid namespace
+/// dies with it, so no descendant can keep a pipe or the terminal's slave open. A terminal's
+/// master then reads what is left and fails with EIO (pty(7)): its end of file. Its bytes are
+/// logged as they are, "\r\n" included, as docker does.
 fn pump(container: Container, log: &mut LogWriter) {
-    let mut pipes: Vec<(Stream, OwnedFd)> = vec![
-        (Stream::Stdout, container.stdout),
-        (Stream::Stderr, container.stderr),
-    ];
+    let mut pipes: Vec<(Stream, OwnedFd)> = container.outputs;
     let mut buf = vec![0u8; READ_CHUNK];
     let mut pending_since: Option<Instant> = None;
     let mut log_failed = false;
@@ -296,7 +297,7 @@ fn pump(container: Container, log: &mut LogWriter) {
                 continue;
             }
             match nix::unistd::read(fd, &mut buf) {
-                Ok(0) => closed.push(i),
+                Ok(0) | Err(Errno::EIO) => closed.push(i),
                 Ok(n) => note(log.write(*stream, &buf[..n])),
                 Err(Errno::EINTR | Errno::EAGAIN) => {}
                 Err(e) => {
