@@ -1,0 +1,539 @@
+#!/usr/bin/env bash
+# bench.sh: measures berth against docker, podman and runc in one run (whichever are installed)
+# and prints a table of values and ratios; not part of the test command.
+#
+# usage: scripts/bench.sh [--install-peers] [--runs N] [BENCH…]
+#   BENCH: run start50 logs rss (default: all, in that order)
+#   --install-peers   apt-get install docker.io podman runc hyperfine first
+#   --runs N          timed runs of `run --rm … true` per engine (default 20)
+# Needs root and a release build: scripts/build-site.sh (if target/site is missing), then
+# cargo build --release -p berth -p berth-testkit.
+#
+# Everything the script starts lives under one temp dir and is torn down on exit or Ctrl-C: its
+# own `berth serve` (own data root, loopback port and socket), its own dockerd (own data root,
+# exec root and socket, --iptables=false --bridge=none, so the host network is untouched) unless
+# one already runs, podman with its own storage, runc with its own state dir. A peer that is
+# absent or fails to start gets "skipped (reason)" in its column; berth never depends on a peer.
+# Peer containers run with --network none: berth's containers get a private network namespace
+# with only loopback, which is what `none` gives docker and podman and what `runc spec` gives.
+
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BERTH_BIN="${BERTH_BIN:-$ROOT/target/release/berth}"
+TESTKIT_BIN="${TESTKIT_BIN:-$ROOT/target/release/berth-testkit}"
+ALL_BENCHES=(run start50 logs rss)
+RUNS=20
+CONCURRENT=50
+RSS_CONTAINERS=10
+LOG_LINES=1000000
+INSTALL_PEERS=0
+SELECTED=()
+PEERS=(docker podman runc)
+LABEL="berth-bench=$$"
+
+say() { printf '%s\n' "bench: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+usage() { sed -n '3,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --install-peers) INSTALL_PEERS=1 ;;
+    --runs) shift; [[ "${1:-}" =~ ^[1-9][0-9]*$ ]] || die "--runs takes a positive number"; RUNS="$1" ;;
+    -h|--help) usage; exit 0 ;;
+    -*) usage >&2; die "unknown option $1" ;;
+    *)
+      [[ " ${ALL_BENCHES[*]} " == *" $1 "* ]] || die "unknown benchmark $1 (have: ${ALL_BENCHES[*]})"
+      SELECTED+=("$1") ;;
+  esac
+  shift
+done
+[ ${#SELECTED[@]} -gt 0 ] || SELECTED=("${ALL_BENCHES[@]}")
+[ "$(id -u)" -eq 0 ] || die "run as root (containers need it)"
+[ -x "$BERTH_BIN" ] && [ -x "$TESTKIT_BIN" ] || die "build first: scripts/build-site.sh (if target/site \
+is missing), then cargo build --release -p berth -p berth-testkit"
+
+# ---------------------------------------------------------------------------------------------
+# results: one row per measured quantity; cells keyed "row|engine"
+
+ROWS=()
+declare -A LABELS TARGETS CELLS VERDICTS
+
+# row KEY "label" "target text"
+row() { ROWS+=("$1"); LABELS[$1]="$2"; TARGETS[$1]="$3"; }
+put() { CELLS["$1|$2"]="$3"; }            # put ROW ENGINE VALUE
+skip() { CELLS["$1|$2"]="skipped ($3)"; }  # skip ROW ENGINE REASON
+get() { printf '%s' "${CELLS["$1|$2"]:-}"; }
+verdict() { VERDICTS[$1]="$2"; }
+
+is_number() { [[ "${1:-}" =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
+calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }   # calc EXPR [DECIMALS]
+holds() { awk "BEGIN { exit !($1) }"; }                 # holds EXPR: exit 0 when true
+
+now_ns() { date +%s%N; }
+ms_since() { calc "($(now_ns) - $1) / 1000000" 0; }     # ms_since START_NS
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+print_table() {
+  local engines=(berth "${PEERS[@]}") key e cell base
+  printf '\n| %s | %s | %s | %s |\n' "benchmark" "$(IFS='|'; echo "${engines[*]}" | sed 's/|/ | /g')" \
+    "target (berth)" "met"
+  printf '|%s\n' "$(printf -- '---|%.0s' $(seq 1 $((${#engines[@]} + 3))))"
+  for key in "${ROWS[@]}"; do
+    printf '| %s ' "${LABELS[$key]}"
+    base="$(get "$key" berth)"
+    for e in "${engines[@]}"; do
+      cell="$(get "$key" "$e")"
+      [ -n "$cell" ] || cell="-"
+      # A peer's number is followed by how many times berth's it is (>1: berth is faster/smaller).
+      if [ "$e" != berth ] && is_number "$cell" && is_number "$base" && holds "$base > 0"; then
+        cell="$cell ($(calc "$cell / $base" 1)×)"
+      fi
+      printf '| %s ' "$cell"
+    done
+    printf '| %s | %s |\n' "${TARGETS[$key]}" "${VERDICTS[$key]:--}"
+  done
+  printf '\n(x.x×) = peer / berth, measured in this run. %s, %s cores, %s, %s.\n' \
+    "$(date -u +%Y-%m-%d)" "$(nproc)" "$(uname -r)" "$(. /etc/os-release && echo "$PRETTY_NAME")"
+}
+
+# ---------------------------------------------------------------------------------------------
+# set-up and tear-down
+
+WORK="$(mktemp -d /tmp/berth-bench.XXXXXX)" || die "cannot make a temp dir"
+BERTH_PID=""
+DOCKERD_PID=""
+DOCKER_CMD=()   # docker CLI with its -H, empty when docker is unavailable
+PODMAN_CMD=()
+RUNC_CMD=()
+declare -A SKIP_REASON   # engine -> why it is not measured at all
+CGROUPS_BEFORE=""
+
+cgroup_parents() { ls -d /sys/fs/cgroup/*/docker /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/*/machine.slice 2>/dev/null; }
+
+stop_pid() {   # stop_pid PID: TERM, up to 15 s, then KILL
+  local pid="$1" i
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+}
+
+cleanup() {
+  trap - EXIT INT TERM
+  say "cleaning up"
+  local id
+  if [ -n "$BERTH_PID" ]; then
+    for id in $(berth ps -aq 2>/dev/null); do berth rm -f "$id" >/dev/null 2>&1; done
+    stop_pid "$BERTH_PID"
+  fi
+  if [ ${#DOCKER_CMD[@]} -gt 0 ]; then
+    for id in $("${DOCKER_CMD[@]}" ps -aq --filter "label=$LABEL" 2>/dev/null); do
+      "${DOCKER_CMD[@]}" rm -f "$id" >/dev/null 2>&1
+    done
+  fi
+  stop_pid "$DOCKERD_PID"
+  if [ ${#PODMAN_CMD[@]} -gt 0 ]; then
+    "${PODMAN_CMD[@]}" rm -af >/dev/null 2>&1
+  fi
+  if [ ${#RUNC_CMD[@]} -gt 0 ]; then
+    for id in $("${RUNC_CMD[@]}" list -q 2>/dev/null); do "${RUNC_CMD[@]}" delete -f "$id" >/dev/null 2>&1; done
+  fi
+  # Anything still mounted under the work dir (docker/podman storage), deepest first.
+  awk -v w="$WORK" '$2 == w || index($2, w "/") == 1 { print $2 }' /proc/self/mounts | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null; done
+  # Parent cgroups docker or podman created (only if they were not there before), empty ones only.
+  local dir
+  for dir in $(cgroup_parents); do
+    if ! grep -qxF "$dir" <<<"$CGROUPS_BEFORE"; then
+      find "$dir" -depth -type d -exec rmdir {} \; 2>/dev/null
+    fi
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'say "interrupted (SIGINT)"; exit 130' INT
+trap 'say "terminated (SIGTERM)"; exit 143' TERM
+CGROUPS_BEFORE="$(cgroup_parents)"
+
+install_peers() {
+  say "installing peers: docker.io podman runc hyperfine"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y docker.io podman runc hyperfine >"$WORK/apt.log" 2>&1 \
+    || { say "apt-get install failed (see below); going on with what is installed"; tail -5 "$WORK/apt.log" >&2; }
+}
+
+berth() { "$BERTH_BIN" -H "unix://$WORK/berth/b.sock" "$@"; }
+
+free_port() {
+  local port
+  for port in $(shuf -i 20000-60000 -n 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return 0; }
+  done
+  return 1
+}
+
+start_berth() {
+  mkdir -p "$WORK/berth"
+  local port i
+  port="$(free_port)" || die "no free loopback port"
+  # Its own session, as a daemon would be: nothing it signals can reach this script's group.
+  setsid "$BERTH_BIN" serve --data-root "$WORK/berth/data" --listen "127.0.0.1:$port" \
+    --socket "$WORK/berth/b.sock" >"$WORK/berth/serve.log" 2>&1 &
+  BERTH_PID=$!
+  for i in $(seq 1 300); do
+    [ -S "$WORK/berth/b.sock" ] && berth ps >/dev/null 2>&1 && break
+    kill -0 "$BERTH_PID" 2>/dev/null || { cat "$WORK/berth/serve.log" >&2; die "berth serve exited"; }
+    sleep 0.1
+  done
+  berth ps >/dev/null 2>&1 || die "berth serve did not come up"
+}
+
+# The image every engine runs: the project's busybox test image, one docker-save tar.
+build_image() {
+  "$TESTKIT_BIN" images "$WORK/img" >"$WORK/img.txt" 2>&1 || { cat "$WORK/img.txt" >&2; die "berth-testkit failed"; }
+  IMAGE_TAR="$WORK/img/busybox.tar"
+  [ -f "$IMAGE_TAR" ] || die "berth-testkit wrote no busybox.tar"
+}
+
+# load_image CMD…: runs `CMD load -i busybox.tar` and prints the image name it reports.
+load_image() {
+  local out
+  out="$("$@" load -i "$IMAGE_TAR" 2>&1)" || { printf '%s\n' "$out" | tail -3 >&2; return 1; }
+  printf '%s\n' "$out" | sed -n 's/^Loaded image[^:]*: *//p' | tail -1
+}
+
+setup_docker() {
+  local cli dockerd_bin i
+  command -v docker >/dev/null || { SKIP_REASON[docker]="not installed"; return; }
+  if docker info >/dev/null 2>&1; then
+    say "docker: using the running daemon (containers labelled $LABEL are removed at the end)"
+    DOCKER_CMD=(docker)
+  else
+    dockerd_bin="$(command -v dockerd)" || { SKIP_REASON[docker]="no daemon, dockerd not installed"; return; }
+    # The CLI shipped with dockerd speaks its API version; fall back to whichever is on PATH.
+    cli="$(dirname "$dockerd_bin")/docker"; [ -x "$cli" ] || cli="$(command -v docker)"
+    mkdir -p "$WORK/docker"
+    say "docker: starting a private dockerd under $WORK/docker"
+    setsid "$dockerd_bin" --data-root "$WORK/docker/data" --exec-root "$WORK/docker/exec" \
+      --pidfile "$WORK/docker/dockerd.pid" -H "unix://$WORK/docker/docker.sock" \
+      --iptables=false --ip-masq=false --ip-forward=false --bridge=none --log-level=warn \
+      >"$WORK/docker/dockerd.log" 2>&1 &
+    DOCKERD_PID=$!
+    DOCKER_CMD=("$cli" -H "unix://$WORK/docker/docker.sock")
+    for i in $(seq 1 600); do
+      "${DOCKER_CMD[@]}" info >/dev/null 2>&1 && break
+      kill -0 "$DOCKERD_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    if ! "${DOCKER_CMD[@]}" info >/dev/null 2>&1; then
+      tail -3 "$WORK/docker/dockerd.log" >&2
+      SKIP_REASON[docker]="dockerd did not start"; DOCKER_CMD=(); stop_pid "$DOCKERD_PID"; DOCKERD_PID=""
+      return
+    fi
+  fi
+  DOCKER_IMAGE="$(load_image "${DOCKER_CMD[@]}")" && [ -n "$DOCKER_IMAGE" ] \
+    || SKIP_REASON[docker]="docker load failed"
+}
+
+setup_podman() {
+  command -v podman >/dev/null || { SKIP_REASON[podman]="not installed"; return; }
+  mkdir -p "$WORK/podman/tmp"
+  PODMAN_CMD=(podman --root "$WORK/podman/root" --runroot "$WORK/podman/run" --tmpdir "$WORK/podman/tmp"
+    --cgroup-manager cgroupfs --events-backend file --storage-driver overlay --log-level error)
+  if ! "${PODMAN_CMD[@]}" info >"$WORK/podman/info.log" 2>&1; then
+    tail -3 "$WORK/podman/info.log" >&2
+    SKIP_REASON[podman]="podman info failed"; return
+  fi
+  PODMAN_IMAGE="$(load_image "${PODMAN_CMD[@]}")" && [ -n "$PODMAN_IMAGE" ] \
+    || { SKIP_REASON[podman]="podman load failed"; return; }
+  # As root podman asks for RLIMIT_NOFILE 1048576 and RLIMIT_NPROC 32768; where root lacks
+  # CAP_SYS_RESOURCE (a sandbox) runc cannot raise them and every start fails. Then ask for
+  # limits this host can grant; limits do not change what is measured.
+  PODMAN_ULIMITS=""
+  if ! "${PODMAN_CMD[@]}" run --rm --network none "$PODMAN_IMAGE" true >"$WORK/podman/probe.log" 2>&1; then
+    PODMAN_ULIMITS="--ulimit nofile=$(ulimit -Hn):$(ulimit -Hn) --ulimit nproc=4096:4096"
+    # shellcheck disable=SC2086
+    if ! "${PODMAN_CMD[@]}" run --rm --network none $PODMAN_ULIMITS "$PODMAN_IMAGE" true >>"$WORK/podman/probe.log" 2>&1; then
+      tail -3 "$WORK/podman/probe.log" >&2
+      SKIP_REASON[podman]="podman run failed"
+    fi
+  fi
+}
+
+# runc: a bundle made from the same busybox rootfs (the layers of busybox.tar, in order) and
+# `runc spec`, changed to run `true` without a terminal.
+setup_runc() {
+  command -v runc >/dev/null || { SKIP_REASON[runc]="not installed"; return; }
+  local b="$WORK/runc/bundle" x="$WORK/runc/extract" layer
+  mkdir -p "$b/rootfs" "$x" "$WORK/runc/state"
+  tar -xf "$IMAGE_TAR" -C "$x" manifest.json || { SKIP_REASON[runc]="no manifest.json in busybox.tar"; return; }
+  for layer in $(grep -o '"Layers": *\[[^]]*\]' "$x/manifest.json" | grep -o '"[^"]*"' | sed 1d | tr -d '"'); do
+    tar -xOf "$IMAGE_TAR" "$layer" | tar -x -C "$b/rootfs" || { SKIP_REASON[runc]="cannot unpack $layer"; return; }
+  done
+  [ -x "$b/rootfs/bin/true" ] || [ -L "$b/rootfs/bin/true" ] || { SKIP_REASON[runc]="bundle has no /bin/true"; return; }
+  (cd "$b" && runc spec) || { SKIP_REASON[runc]="runc spec failed"; return; }
+  sed -i -e 's/"terminal": true/"terminal": false/' -e 's/^\([[:space:]]*\)"sh"$/\1"true"/' "$b/config.json"
+  RUNC_CMD=(runc --root "$WORK/runc/state")
+  RUNC_BUNDLE="$b"
+}
+
+# ---------------------------------------------------------------------------------------------
+# helpers shared by the benchmarks
+
+# engine_cli ENGINE: the command prefix that drives ENGINE (empty for runc and skipped peers).
+engine_cli() {
+  case "$1" in
+    berth) echo "$BERTH_BIN -H unix://$WORK/berth/b.sock" ;;
+    docker) [ ${#DOCKER_CMD[@]} -gt 0 ] && echo "${DOCKER_CMD[*]}" ;;
+    podman) [ ${#PODMAN_CMD[@]} -gt 0 ] && echo "${PODMAN_CMD[*]}" ;;
+  esac
+}
+# run flags and image of ENGINE for `CLI run FLAGS IMAGE CMD…`
+engine_run() {
+  case "$1" in
+    berth) echo "$BERTH_IMAGE" ;;
+    docker) echo "--network none --label $LABEL $DOCKER_IMAGE" ;;
+    podman) echo "--network none --log-driver k8s-file $PODMAN_ULIMITS $PODMAN_IMAGE" ;;
+  esac
+}
+available() {   # available ENGINE: true when ENGINE can be measured
+  [ "$1" = berth ] || [ -z "${SKIP_REASON[$1]:-}" ]
+}
+
+# median_ms CMD…: median wall time of RUNS runs (after 2 warm-ups), in ms; hyperfine when installed.
+median_ms() {
+  if command -v hyperfine >/dev/null; then
+    local json="$WORK/hyperfine.json"
+    hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$json" "$*" >/dev/null 2>"$WORK/hyperfine.err" \
+      || { tail -3 "$WORK/hyperfine.err" >&2; return 1; }
+    calc "$(sed -n 's/^ *"median": *\([0-9.eE+-]*\),*$/\1/p' "$json" | head -1) * 1000" 1
+  else
+    local i t0 times=()
+    for i in 1 2; do "$@" </dev/null >/dev/null 2>&1 || return 1; done
+    for i in $(seq 1 "$RUNS"); do
+      t0="$(now_ns)"; "$@" </dev/null >/dev/null 2>&1 || return 1; times+=("$(ms_since "$t0")")
+    done
+    printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { printf "%.1f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+  fi
+}
+
+# shim_pid ENGINE ID: the per-container monitor process of container ID.
+shim_pid() {
+  case "$1" in
+    berth) pgrep -f "berth shim .*/containers/$2[^/]*/shim.json" | head -1 ;;
+    docker) pgrep -f "containerd-shim-runc-v2 .*-id $2" | head -1 ;;
+    podman) pgrep -f "conmon .*$2" | head -1 ;;
+  esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# the benchmarks: one function each
+
+# `run --rm IMAGE true`: median wall time; runc runs a prepared bundle.
+bench_run() {
+  row run "run --rm true, median ms" "≤ docker/10 and ≤ runc"
+  local e cli ms
+  for e in berth docker podman; do
+    available "$e" || { skip run "$e" "${SKIP_REASON[$e]}"; continue; }
+    cli="$(engine_cli "$e")"
+    say "run: $e ($RUNS runs)"
+    # shellcheck disable=SC2046 # the CLI and flags are word lists on purpose
+    if ms="$(median_ms $cli run --rm $(engine_run "$e") true)"; then put run "$e" "$ms"
+    else skip run "$e" "run failed"; fi
+  done
+  if available runc && [ ${#RUNC_CMD[@]} -gt 0 ]; then
+    say "run: runc ($RUNS runs)"
+    if ms="$(median_ms "${RUNC_CMD[@]}" run --bundle "$RUNC_BUNDLE" "bench-$$")"; then put run runc "$ms"
+    else skip run runc "runc run failed"; fi
+  else
+    skip run runc "${SKIP_REASON[runc]:-not set up}"
+  fi
+  local b d r ok=""
+  b="$(get run berth)"; d="$(get run docker)"; r="$(get run runc)"
+  is_number "$b" || { verdict run "✗ (berth failed)"; return; }
+  is_number "$d" && { holds "$b <= $d / 10" && ok+="docker ✓ " || ok+="docker ✗ "; }
+  is_number "$r" && { holds "$b <= $r" && ok+="runc ✓" || ok+="runc ✗"; }
+  verdict run "${ok:-(no peer)}"
+}
+
+# count_running ENGINE: how many of this run's containers are running.
+count_running() {
+  case "$1" in
+    berth) berth ps -q 2>/dev/null | wc -l ;;
+    docker) "${DOCKER_CMD[@]}" ps -q --filter "label=$LABEL" 2>/dev/null | wc -l ;;
+    podman) "${PODMAN_CMD[@]}" ps -q 2>/dev/null | wc -l ;;
+  esac
+}
+remove_all() {
+  local id
+  case "$1" in
+    berth)
+      # In parallel; wait for these pids only (a bare `wait` would wait for the daemons too).
+      local pids=()
+      for id in $(berth ps -aq 2>/dev/null); do berth rm -f "$id" >/dev/null 2>&1 & pids+=($!); done
+      [ ${#pids[@]} -eq 0 ] || wait "${pids[@]}" ;;
+    docker) "${DOCKER_CMD[@]}" ps -aq --filter "label=$LABEL" | xargs -r "${DOCKER_CMD[@]}" rm -f >/dev/null 2>&1 ;;
+    podman) "${PODMAN_CMD[@]}" rm -af >/dev/null 2>&1 ;;
+  esac
+}
+
+# 50 `run -d` in parallel; the clock stops when all 50 are running.
+bench_start50() {
+  row start50 "$CONCURRENT concurrent run -d, s until all running" "≤ 1 s"
+  local e cli i t0 n pids
+  for e in berth docker podman; do
+    available "$e" || { skip start50 "$e" "${SKIP_REASON[$e]}"; continue; }
+    cli="$(engine_cli "$e")"
+    say "start50: $e"
+    remove_all "$e"
+    pids=()
+    t0="$(now_ns)"
+    for i in $(seq 1 "$CONCURRENT"); do
+      # shellcheck disable=SC2046
+      $cli run -d $(engine_run "$e") sleep 3600 >/dev/null 2>>"$WORK/start50-$e.err" &
+      pids+=($!)
+    done
+    wait "${pids[@]}"
+    n=0
+    for i in $(seq 1 1200); do
+      n="$(count_running "$e")"; [ "$n" -ge "$CONCURRENT" ] && break; sleep 0.05
+    done
+    if [ "$n" -ge "$CONCURRENT" ]; then put start50 "$e" "$(calc "$(ms_since "$t0") / 1000" 2)"
+    else
+      skip start50 "$e" "$n/$CONCURRENT running after 60 s"
+      sort "$WORK/start50-$e.err" 2>/dev/null | uniq -c | head -3 | sed "s/^/bench: start50 $e: /" >&2
+    fi
+    remove_all "$e"
+  done
+  skip start50 runc "no daemon"
+  local b; b="$(get start50 berth)"
+  if is_number "$b"; then holds "$b <= 1" && verdict start50 "✓" || verdict start50 "✗"; fi
+}
+
+# log_files ENGINE ID: the files that hold ID's log.
+log_files() {
+  local p
+  case "$1" in
+    berth) ls -d "$WORK/berth/data/containers/$2"*/container.log* 2>/dev/null ;;
+    docker) "${DOCKER_CMD[@]}" inspect -f '{{.LogPath}}' "$2" 2>/dev/null ;;
+    podman)
+      p="$("${PODMAN_CMD[@]}" inspect -f '{{.HostConfig.LogConfig.Path}}' "$2" 2>/dev/null)"
+      [ -n "$p" ] && [ "$p" != "<no value>" ] || p="$("${PODMAN_CMD[@]}" inspect -f '{{.LogPath}}' "$2" 2>/dev/null)"
+      echo "$p" ;;
+  esac
+}
+
+# `seq 1 1000000` in a container: time to capture it (run -d until wait returns), time to read
+# it back with `logs`, and the log's bytes on disk over the raw output's.
+bench_logs() {
+  row logs_capture "seq 1 $LOG_LINES: run -d + wait, s" "-"
+  row logs_read "… read back with logs, s" "≥ 10× faster than docker"
+  row logs_disk "… log bytes on disk / raw bytes" "≤ 2"
+  local e cli id t0 raw files bytes lines r
+  seq 1 "$LOG_LINES" >"$WORK/seq.txt"
+  raw="$(stat -c %s "$WORK/seq.txt")"
+  for e in berth docker podman; do
+    if ! available "$e"; then
+      for r in logs_capture logs_read logs_disk; do skip "$r" "$e" "${SKIP_REASON[$e]}"; done
+      continue
+    fi
+    cli="$(engine_cli "$e")"
+    say "logs: $e"
+    t0="$(now_ns)"
+    # shellcheck disable=SC2046
+    id="$($cli run -d $(engine_run "$e") seq 1 "$LOG_LINES" 2>"$WORK/logs-$e.err" | tail -1)"
+    if [ -z "$id" ] || ! $cli wait "$id" >/dev/null 2>>"$WORK/logs-$e.err"; then
+      for r in logs_capture logs_read logs_disk; do skip "$r" "$e" "run failed"; done
+      continue
+    fi
+    put logs_capture "$e" "$(calc "$(ms_since "$t0") / 1000" 2)"
+    t0="$(now_ns)"
+    $cli logs "$id" >"$WORK/logs-$e.out" 2>&1
+    put logs_read "$e" "$(calc "$(ms_since "$t0") / 1000" 2)"
+    lines="$(wc -l <"$WORK/logs-$e.out")"
+    cmp -s "$WORK/logs-$e.out" "$WORK/seq.txt" \
+      || say "logs: $e read back $lines lines that differ from seq's output"
+    files="$(log_files "$e" "$id")"
+    if [ -n "$files" ]; then
+      # shellcheck disable=SC2086
+      bytes="$(stat -c %s $files | awk '{ s += $1 } END { print s + 0 }')"
+      put logs_disk "$e" "$(calc "$bytes / $raw" 2)"
+    else
+      skip logs_disk "$e" "log file not found"
+    fi
+    $cli rm -f "$id" >/dev/null 2>&1
+    rm -f "$WORK/logs-$e.out"
+  done
+  for r in logs_capture logs_read logs_disk; do skip "$r" runc "no log capture"; done
+  local b d
+  b="$(get logs_read berth)"; d="$(get logs_read docker)"
+  if is_number "$b" && is_number "$d"; then holds "$b * 10 <= $d" && verdict logs_read "✓" || verdict logs_read "✗"; fi
+  b="$(get logs_disk berth)"
+  if is_number "$b"; then holds "$b <= 2" && verdict logs_disk "✓" || verdict logs_disk "✗"; fi
+}
+
+# Resident memory: the daemon(s) idle, and the per-container monitor (berth's shim, docker's
+# containerd-shim-runc-v2, podman's conmon) averaged over RSS_CONTAINERS sleeping containers.
+bench_rss() {
+  row rss_daemon "daemon idle RSS, MiB" "≤ 30"
+  row rss_shim "RSS per running container (shim), MiB" "≤ 1.5"
+  local e cli i id pid kib total n
+  for e in berth docker podman; do
+    if ! available "$e"; then skip rss_daemon "$e" "${SKIP_REASON[$e]}"; skip rss_shim "$e" "${SKIP_REASON[$e]}"; continue; fi
+    cli="$(engine_cli "$e")"
+    say "rss: $e"
+    remove_all "$e"
+    sleep 1
+    case "$e" in
+      berth) kib="$(rss_kib "$BERTH_PID")" ;;
+      docker)
+        # dockerd plus the containerd it needs (its own, or the system's).
+        if [ -n "$DOCKERD_PID" ]; then pid="$DOCKERD_PID"; else pid="$(pgrep -x dockerd | head -1)"; fi
+        kib="$(rss_kib "$pid")"
+        pid="$(pgrep -P "${DOCKERD_PID:-1}" -x containerd | head -1)"
+        [ -n "$pid" ] || pid="$(pgrep -x containerd | head -1)"
+        [ -n "$pid" ] && [ -n "$kib" ] && kib="$((kib + $(rss_kib "$pid")))" ;;
+      podman) kib="" ;;
+    esac
+    if [ -n "$kib" ]; then put rss_daemon "$e" "$(calc "$kib / 1024" 1)"
+    elif [ "$e" = podman ]; then skip rss_daemon podman "daemonless"
+    else skip rss_daemon "$e" "daemon not found"; fi
+    total=0; n=0
+    for i in $(seq 1 "$RSS_CONTAINERS"); do
+      # shellcheck disable=SC2046
+      id="$($cli run -d $(engine_run "$e") sleep 3600 2>/dev/null | tail -1)"
+      [ -n "$id" ] || continue
+      pid="$(shim_pid "$e" "$id")"
+      [ -n "$pid" ] || continue
+      kib="$(rss_kib "$pid")"; [ -n "$kib" ] || continue
+      total=$((total + kib)); n=$((n + 1))
+    done
+    if [ "$n" -gt 0 ]; then put rss_shim "$e" "$(calc "$total / $n / 1024" 2)"
+    else skip rss_shim "$e" "no shim found"; fi
+    remove_all "$e"
+  done
+  skip rss_daemon runc "no daemon"; skip rss_shim runc "no shim"
+  local b
+  b="$(get rss_daemon berth)"; is_number "$b" && { holds "$b <= 30" && verdict rss_daemon "✓" || verdict rss_daemon "✗"; }
+  b="$(get rss_shim berth)"; is_number "$b" && { holds "$b <= 1.5" && verdict rss_shim "✓" || verdict rss_shim "✗"; }
+}
+
+# ---------------------------------------------------------------------------------------------
+# driver
+
+[ "$INSTALL_PEERS" -eq 1 ] && install_peers
+say "work dir $WORK"
+build_image
+start_berth
+BERTH_IMAGE="$(load_image berth)" && [ -n "$BERTH_IMAGE" ] || die "berth load failed"
+setup_docker
+setup_podman
+setup_runc
+for p in "${PEERS[@]}"; do
+  [ -n "${SKIP_REASON[$p]:-}" ] && say "$p: skipped (${SKIP_REASON[$p]})"
+done
+for b in "${SELECTED[@]}"; do "bench_$b"; done
+print_table
