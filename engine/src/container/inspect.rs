@@ -82,6 +82,7 @@ pub struct Config {
     pub working_dir: String,
     pub stop_signal: String,
     pub stop_timeout: u64,
+    pub tty: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -198,6 +199,7 @@ impl ContainerInspect {
                 working_dir: config.cwd.clone(),
                 stop_signal: config.stop_signal.clone(),
                 stop_timeout: config.stop_timeout,
+                tty: config.tty,
             },
             mounts: Vec::new(),
             network_settings: NetworkSettings {
