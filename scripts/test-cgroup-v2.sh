@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the engine's real-container cgroup tests (engine/tests/cgroup_limits.rs) and runtime
-# tests (engine/tests/runtime_shim.rs) on a pure cgroup v2 kernel, inside a QEMU VM
-# (scripts/cgroupv2-vm.sh), and fails if any case fails. Installs what it needs (Debian
+# tests (engine/tests/runtime_shim.rs, runtime_devices.rs) on a pure cgroup v2 kernel, inside
+# a QEMU VM (scripts/cgroupv2-vm.sh), and fails if any case fails. Installs what it needs (Debian
 # packages; the guest kernel is fetched once into ~/.cache). As root.
 #
 # usage: scripts/test-cgroup-v2.sh [--debug] [-- NAME_FILTER...]
@@ -33,7 +33,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-TESTS=(cgroup_limits runtime_shim)
+TESTS=(cgroup_limits runtime_shim runtime_devices)
 log "building the test binaries (${TESTS[*]})"
 args=()
 for t in "${TESTS[@]}"; do args+=(--test "$t"); done

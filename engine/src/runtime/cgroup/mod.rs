@@ -4,11 +4,15 @@
 //! The root is a parameter so the unit tests run on a temp dir laid out like cgroupfs.
 //! `limits.rs` checks and converts resource limits once; each version writes its own files.
 //! [`pause`] and [`resume`] freeze and thaw a container (`berth pause` / `unpause`).
+//! `devices.rs` says which device nodes a container may use (v1 files, v2 a BPF program).
 
+mod devices;
+mod devices_bpf;
 mod limits;
 mod v1;
 mod v2;
 
+pub use devices::{Access, DeviceKind, DevicePolicy, DeviceRule, DEFAULT_RULES};
 pub use limits::{shares_to_weight, MIN_MEMORY};
 pub use v1::CgroupV1;
 pub use v2::CgroupV2;
@@ -48,6 +52,10 @@ pub enum CgroupError {
     },
     #[error("a memory+swap limit was asked but swap accounting is off ({} is missing; boot with swapaccount=1)", .0.display())]
     SwapAccountingOff(PathBuf),
+    #[error("failed to load the device filter program: {source} (verifier: {log})")]
+    BpfLoad { source: io::Error, log: String },
+    #[error("failed to attach the device filter to {}: {source}", path.display())]
+    BpfAttach { path: PathBuf, source: io::Error },
     #[error("cgroup {} did not become {want} within {waited_ms} ms", path.display())]
     FreezeTimeout {
         path: PathBuf,
@@ -98,6 +106,11 @@ pub trait CgroupManager {
     /// a limit is invalid; a limit whose controller (or swap accounting) is missing is an
     /// error, never silently skipped.
     fn apply(&self, resources: &Resources) -> Result<(), CgroupError>;
+    /// Puts `policy` in place: which device nodes the processes may create and open. Called
+    /// with [`apply`](Self::apply), before the container is released, on a new cgroup.
+    /// A restricting policy without a way to enforce it (no v1 devices controller) is an
+    /// error.
+    fn restrict_devices(&self, policy: &DevicePolicy) -> Result<(), CgroupError>;
     /// Stops every process in it and returns once the kernel reports the cgroup frozen
     /// (idempotent). Frozen processes keep their memory but get no CPU.
     fn freeze(&self) -> Result<(), CgroupError>;
@@ -172,6 +185,12 @@ impl CgroupManager for Cgroup {
         match self {
             Cgroup::V1(c) => c.apply(resources),
             Cgroup::V2(c) => c.apply(resources),
+        }
+    }
+    fn restrict_devices(&self, policy: &DevicePolicy) -> Result<(), CgroupError> {
+        match self {
+            Cgroup::V1(c) => c.restrict_devices(policy),
+            Cgroup::V2(c) => c.restrict_devices(policy),
         }
     }
     fn freeze(&self) -> Result<(), CgroupError> {

@@ -1,5 +1,6 @@
 //! cgroup v1: one directory per mounted controller hierarchy (`<root>/<controller>/<path>`).
 
+use super::devices::DevicePolicy;
 use super::limits::{Limits, Swap};
 use super::{kill_listed, read_optional, read_pids, relative_path, remove_dir, write_file};
 use super::{write_and_settle, write_limit, CgroupError, CgroupManager, FREEZE_WAIT};
@@ -8,7 +9,9 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// The v1 controllers a container is placed in, when the host has them mounted.
-pub const V1_CONTROLLERS: [&str; 6] = ["cpu", "cpuacct", "memory", "pids", "freezer", "blkio"];
+pub const V1_CONTROLLERS: [&str; 7] = [
+    "cpu", "cpuacct", "memory", "pids", "freezer", "blkio", "devices",
+];
 
 #[derive(Debug, Clone)]
 pub struct CgroupV1 {
@@ -169,6 +172,22 @@ impl CgroupManager for CgroupV1 {
         if let Some(pids) = l.pids {
             let dir = self.need("pids")?;
             write_limit("pids", &dir.join("pids.max"), &pids.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// cgroup-v1/devices.rst: one rule per write to devices.deny / devices.allow. A new
+    /// cgroup starts with its parent's rules; "a" in devices.deny clears them (deny all),
+    /// then each allowed rule is added. AllowAll needs no controller: without one nothing
+    /// is restricted.
+    fn restrict_devices(&self, policy: &DevicePolicy) -> Result<(), CgroupError> {
+        let dir = match (self.controller_dir("devices"), policy) {
+            (Some(dir), _) => dir,
+            (None, DevicePolicy::AllowAll) => return Ok(()),
+            (None, DevicePolicy::Only(_)) => self.need("devices")?,
+        };
+        for (file, line) in policy.v1_writes() {
+            write_limit("devices", &dir.join(file), &line)?;
         }
         Ok(())
     }
@@ -402,6 +421,35 @@ mod tests {
         cg.thaw().unwrap();
         assert_eq!(read(&cg, "freezer", "freezer.state"), "THAWED");
         assert!(!cg.frozen().unwrap());
+    }
+
+    #[test]
+    fn devices_are_denied_then_the_rules_allowed() {
+        let root = fake_root();
+        let cg = CgroupV1::new(root.path(), "nodevices").unwrap();
+        cg.create().unwrap();
+        // Without the controller a restriction cannot be enforced; no restriction is fine.
+        assert!(matches!(
+            cg.restrict_devices(&DevicePolicy::default()),
+            Err(CgroupError::ControllerMissing {
+                controller: "devices",
+                ..
+            })
+        ));
+        cg.restrict_devices(&DevicePolicy::AllowAll).unwrap();
+
+        std::fs::create_dir(root.path().join("devices")).unwrap();
+        let cg = CgroupV1::new(root.path(), "dev").unwrap();
+        with_files(
+            &cg,
+            &[("devices", "devices.deny"), ("devices", "devices.allow")],
+        );
+        cg.restrict_devices(&DevicePolicy::default()).unwrap();
+        // A plain file keeps the last write: the deny-all, and the last allowed rule.
+        assert_eq!(read(&cg, "devices", "devices.deny"), "a");
+        assert_eq!(read(&cg, "devices", "devices.allow"), "c 136:* rw");
+        cg.restrict_devices(&DevicePolicy::AllowAll).unwrap();
+        assert_eq!(read(&cg, "devices", "devices.allow"), "a");
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! cgroup v2: one directory in the unified hierarchy, with controllers enabled in its ancestors.
 
+use super::devices::DevicePolicy;
 use super::limits::{shares_to_weight, Limits};
-use super::{keyed_value, kill_listed, read_optional, read_pids, relative_path, remove_dir};
+use super::{
+    devices_bpf, keyed_value, kill_listed, read_optional, read_pids, relative_path, remove_dir,
+};
 use super::{write_and_settle, write_file, write_limit, CgroupError, CgroupManager, FREEZE_WAIT};
 use crate::runtime::spec::Resources;
 use std::path::{Path, PathBuf};
@@ -122,6 +125,15 @@ impl CgroupManager for CgroupV2 {
             write_limit("pids", &dir.join("pids.max"), &pids.to_string())?;
         }
         Ok(())
+    }
+
+    /// cgroup-v2.rst, "Device controller": no interface files; a BPF_PROG_TYPE_CGROUP_DEVICE
+    /// program attached to the cgroup decides. AllowAll attaches none (as runc).
+    fn restrict_devices(&self, policy: &DevicePolicy) -> Result<(), CgroupError> {
+        match policy {
+            DevicePolicy::AllowAll => Ok(()),
+            DevicePolicy::Only(rules) => devices_bpf::install(rules, &self.dir()),
+        }
     }
 
     /// cgroup-v2.rst, "cgroup.freeze" (Linux 5.2): writing 1 freezes the subtree; the

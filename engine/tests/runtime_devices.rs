@@ -1,0 +1,386 @@
+//! Real containers against the devices cgroup, as root, on whichever hierarchy the host has
+//! (v1 `devices.*` here; a BPF device program inside the VM of scripts/test-cgroup-v2.sh): a
+//! default container may create any node but open only its /dev's, a privileged one opens
+//! anything. This binary doubles as berth's shim (`<exe> shim <spec>`).
+//! Run: `cargo test -p berth-engine --test runtime_devices [-- <name filter>]`.
+
+use berth_engine::runtime::cgroup::{self, Cgroup, CgroupManager, CGROUP_ROOT, DEFAULT_RULES};
+use berth_engine::runtime::{self, ContainerSpec, Resources, RootfsSpec, SecuritySpec, Started};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::collections::{BTreeSet, HashMap};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+type TestCase = (&'static str, fn(&Suite));
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("shim") {
+        let code = match args.get(2) {
+            Some(spec) => runtime::shim::main(Path::new(spec)),
+            None => 2,
+        };
+        std::process::exit(code);
+    }
+    if !nix::unistd::Uid::effective().is_root() {
+        println!("runtime_devices: skipped, real containers need root");
+        return;
+    }
+    let filters: Vec<&String> = args[1..].iter().filter(|a| !a.starts_with('-')).collect();
+    let suite = Suite::new();
+    println!(
+        "runtime_devices: cgroup {:?}",
+        cgroup::detect(Path::new(CGROUP_ROOT))
+    );
+    let cases: &[TestCase] = &[
+        (
+            "default_denies_opening_nodes_outside_the_list",
+            default_denies_opening_nodes_outside_the_list,
+        ),
+        (
+            "default_allows_the_dev_nodes_and_ptys",
+            default_allows_the_dev_nodes_and_ptys,
+        ),
+        ("privileged_opens_any_device", privileged_opens_any_device),
+    ];
+    let (mut passed, mut failed) = (0, 0);
+    for &(name, case) in cases {
+        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let start = Instant::now();
+        match catch_unwind(AssertUnwindSafe(|| case(&suite))) {
+            Ok(()) => {
+                passed += 1;
+                println!("test {name} ... ok ({} ms)", start.elapsed().as_millis());
+            }
+            Err(_) => {
+                failed += 1;
+                println!("test {name} ... FAILED");
+            }
+        }
+    }
+    drop(suite);
+    println!("runtime_devices: {passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
+
+/// One busybox layer shared by every case, and a cgroup parent unique to this run.
+struct Suite {
+    dir: tempfile::TempDir,
+    lower: PathBuf,
+    cgroup_parent: String,
+}
+
+impl Suite {
+    fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-dev-")
+            .tempdir()
+            .expect("temp dir");
+        let lower = dir.path().join("layer");
+        for sub in ["bin", "etc", "tmp", "proc", "sys", "dev"] {
+            std::fs::create_dir_all(lower.join(sub)).expect("layer dirs");
+        }
+        std::fs::copy("/bin/busybox", lower.join("bin/busybox")).expect("copy /bin/busybox");
+        let list = Command::new("/bin/busybox")
+            .arg("--list")
+            .output()
+            .expect("busybox --list");
+        for applet in String::from_utf8_lossy(&list.stdout).lines() {
+            if applet != "busybox" && !applet.is_empty() && !applet.contains('/') {
+                std::os::unix::fs::symlink("busybox", lower.join("bin").join(applet))
+                    .expect("applet link");
+            }
+        }
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        Suite {
+            dir,
+            lower,
+            cgroup_parent: format!("berth-devtest-{}-{nanos}", std::process::id()),
+        }
+    }
+
+    /// A container running `PROBE` then `script` as root, with docker's default security or
+    /// `--privileged`.
+    fn case(&self, name: &str, script: &str, privileged: bool) -> Case {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{name}-"))
+            .tempdir_in(self.dir.path())
+            .expect("case dir");
+        let spec = ContainerSpec {
+            id: format!("{:0>64}", name.len()),
+            hostname: "devices".into(),
+            args: vec!["sh".into(), "-c".into(), format!("{PROBE}\n{script}")],
+            env: vec!["PATH=/bin".into()],
+            cwd: "/".into(),
+            uid: 0,
+            gid: 0,
+            rootfs: RootfsSpec {
+                lower: vec![self.lower.clone()],
+                upper: dir.path().join("upper"),
+                work: dir.path().join("work"),
+                mountpoint: dir.path().join("rootfs"),
+                readonly: false,
+            },
+            cgroup_path: format!("{}/{name}", self.cgroup_parent),
+            log_path: dir.path().join("container.log"),
+            exit_path: dir.path().join("exit.json"),
+            resources: Resources::default(),
+            security: SecuritySpec {
+                privileged,
+                ..Default::default()
+            },
+            init: false,
+            mounts: Vec::new(),
+            log: Default::default(),
+            tty: false,
+        };
+        Case {
+            spec_path: dir.path().join("shim.json"),
+            dir,
+            spec,
+            started: None,
+        }
+    }
+}
+
+impl Drop for Suite {
+    fn drop(&mut self) {
+        if let Ok(cg) = Cgroup::open(Path::new(CGROUP_ROOT), &self.cgroup_parent) {
+            if let Err(e) = cg.remove() {
+                eprintln!("leaving cgroup {}: {e}", self.cgroup_parent);
+            }
+        }
+    }
+}
+
+/// A shell function: `try NAME CMD…` runs CMD and appends "NAME STATUS STDERR" to /tmp/out.
+const PROBE: &str = r#"try() { n=$1; shift; "$@" >/dev/null 2>/tmp/err; echo "$n $? $(cat /tmp/err)" >>/tmp/out; }"#;
+
+/// One container; dropping it kills what is left and removes its cgroup.
+struct Case {
+    dir: tempfile::TempDir,
+    spec: ContainerSpec,
+    spec_path: PathBuf,
+    started: Option<Started>,
+}
+
+/// What `try` recorded: the status and the error message.
+struct Outcome {
+    status: i32,
+    message: String,
+}
+
+impl Case {
+    fn start(&mut self) {
+        let json = serde_json::to_vec_pretty(&self.spec).expect("spec json");
+        std::fs::write(&self.spec_path, json).expect("write spec");
+        let exe = std::env::current_exe().expect("current exe");
+        self.started = Some(runtime::spawn_shim(&exe, &self.spec_path).expect("start"));
+    }
+
+    fn cgroup(&self) -> Cgroup {
+        Cgroup::open(Path::new(CGROUP_ROOT), &self.spec.cgroup_path).expect("cgroup")
+    }
+
+    /// The probes' outcomes, once the script has written its last line ("end").
+    fn outcomes(&self) -> HashMap<String, Outcome> {
+        let out = self.spec.rootfs.upper.join("tmp/out");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = std::fs::read_to_string(&out).unwrap_or_default();
+            if text.lines().any(|l| l.starts_with("end ")) {
+                return text
+                    .lines()
+                    .filter_map(|line| {
+                        let mut parts = line.splitn(3, ' ');
+                        let name = parts.next()?.to_string();
+                        let status = parts.next()?.parse().ok()?;
+                        let message = parts.next().unwrap_or("").to_string();
+                        Some((name, Outcome { status, message }))
+                    })
+                    .collect();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the container never finished; it wrote {text:?}; log: {:?}",
+                std::fs::read(&self.spec.log_path)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Case {
+    fn drop(&mut self) {
+        if let Some(started) = self.started {
+            if !self.spec.exit_path.exists() {
+                let _ = self.cgroup().kill_all();
+            }
+            wait_gone(started.shim_pid);
+        }
+        if let Err(e) = runtime::cleanup(&self.spec) {
+            eprintln!("cleanup of {}: {e}", self.dir.path().display());
+        }
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+        Err(_) => false,
+    }
+}
+
+fn wait_gone(pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while alive(pid) {
+        if Instant::now() > deadline {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            panic!("process {pid} still running after 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn get<'a>(outcomes: &'a HashMap<String, Outcome>, name: &str) -> &'a Outcome {
+    outcomes
+        .get(name)
+        .unwrap_or_else(|| panic!("no outcome for {name}"))
+}
+
+fn assert_ok(outcomes: &HashMap<String, Outcome>, name: &str) {
+    let o = get(outcomes, name);
+    assert_eq!(o.status, 0, "{name} failed: {}", o.message);
+}
+
+/// Failed with `want` in its message (e.g. "Operation not permitted" for EPERM).
+fn assert_fails_with(outcomes: &HashMap<String, Outcome>, name: &str, want: &str) {
+    let o = get(outcomes, name);
+    assert_ne!(o.status, 0, "{name} succeeded");
+    assert!(
+        o.message.contains(want),
+        "{name}: {:?}, not {want:?}",
+        o.message
+    );
+}
+
+const EPERM: &str = "Operation not permitted";
+
+/// The v1 devices.list of the running container, or `None` on v2 (no such file there).
+fn v1_device_list(c: &Case) -> Option<BTreeSet<String>> {
+    match c.cgroup() {
+        Cgroup::V1(v1) => {
+            let dir = v1.controller_dir("devices").expect("devices controller");
+            let list = std::fs::read_to_string(dir.join("devices.list")).expect("devices.list");
+            Some(list.lines().map(str::to_string).collect())
+        }
+        Cgroup::V2(_) => None,
+    }
+}
+
+// ---- cases ----
+
+/// Nodes of a disk and of /dev/kmsg may be created but not opened. /dev/kmsg opened for
+/// writing needs no capability, so only the device rules refuse it (the privileged case
+/// below opens it); block 8:0 would otherwise open or fail with ENXIO, never EPERM.
+fn default_denies_opening_nodes_outside_the_list(s: &Suite) {
+    let script = r#"
+try mknod_disk mknod /tmp/sda b 8 0
+try open_disk head -c 1 /tmp/sda
+try mknod_kmsg mknod /tmp/kmsg c 1 11
+try open_kmsg sh -c 'exec 3>/tmp/kmsg'
+try open_disk_rw sh -c 'exec 3<>/tmp/sda'
+echo "end 0" >>/tmp/out
+sleep 1000
+"#;
+    let mut c = s.case("deny", script, false);
+    c.start();
+    let o = c.outcomes();
+    assert_ok(&o, "mknod_disk");
+    assert_ok(&o, "mknod_kmsg");
+    assert_fails_with(&o, "open_disk", EPERM);
+    assert_fails_with(&o, "open_kmsg", EPERM);
+    assert_fails_with(&o, "open_disk_rw", EPERM);
+    if let Some(list) = v1_device_list(&c) {
+        let want: BTreeSet<String> = DEFAULT_RULES.iter().map(|r| r.v1_line()).collect();
+        assert_eq!(list, want, "v1 devices.list");
+    }
+}
+
+/// /dev's nodes work, a node the container makes of null works, and the container's own
+/// ptys open: a new pty's slave is locked (EIO), which the kernel says only after the
+/// device rules let the open through.
+fn default_allows_the_dev_nodes_and_ptys(s: &Suite) {
+    let script = r#"
+try dev_null sh -c 'echo x >/dev/null'
+try dev_zero sh -c '[ "$(head -c 4 /dev/zero | wc -c)" -eq 4 ]'
+try dev_random sh -c '[ "$(head -c 4 /dev/random | wc -c)" -eq 4 ]'
+try dev_urandom sh -c '[ "$(head -c 4 /dev/urandom | wc -c)" -eq 4 ]'
+try dev_full sh -c 'echo x >/dev/full'
+try dev_tty sh -c 'exec 3<>/dev/tty'
+try mknod_null mknod /tmp/null c 1 3
+try open_made_null sh -c 'echo x >/tmp/null && [ ! -s /tmp/null ]'
+try ptmx sh -c 'exec 3<>/dev/ptmx && [ -e /dev/pts/0 ]'
+try pts sh -c 'exec 3<>/dev/ptmx; exec 4<>/dev/pts/0'
+echo "end 0" >>/tmp/out
+"#;
+    let mut c = s.case("allow", script, false);
+    c.start();
+    let o = c.outcomes();
+    for name in [
+        "dev_null",
+        "dev_zero",
+        "dev_random",
+        "dev_urandom",
+        "mknod_null",
+        "open_made_null",
+        "ptmx",
+    ] {
+        assert_ok(&o, name);
+    }
+    // Opened, then the write fails (ENOSPC); no controlling terminal (ENXIO).
+    assert_fails_with(&o, "dev_full", "No space left on device");
+    assert_fails_with(&o, "dev_tty", "No such device or address");
+    assert_fails_with(&o, "pts", "Input/output error");
+}
+
+/// `--privileged`: no device rule at all, so /dev/kmsg opens and a disk node at most fails
+/// with "no such device".
+fn privileged_opens_any_device(s: &Suite) {
+    let script = r#"
+try mknod_kmsg mknod /tmp/kmsg c 1 11
+try open_kmsg sh -c 'exec 3>/tmp/kmsg'
+try mknod_disk mknod /tmp/sda b 8 0
+try open_disk sh -c 'exec 3</tmp/sda'
+echo "end 0" >>/tmp/out
+sleep 1000
+"#;
+    let mut c = s.case("privileged", script, true);
+    c.start();
+    let o = c.outcomes();
+    assert_ok(&o, "mknod_kmsg");
+    assert_ok(&o, "open_kmsg");
+    assert_ok(&o, "mknod_disk");
+    let disk = get(&o, "open_disk");
+    assert!(
+        disk.status == 0 || !disk.message.contains(EPERM),
+        "privileged disk open: {}",
+        disk.message
+    );
+    if let Some(list) = v1_device_list(&c) {
+        assert_eq!(list, BTreeSet::from(["a *:* rwm".to_string()]));
+    }
+}
