@@ -4,11 +4,15 @@
 //! anything. This binary doubles as berth's shim (`<exe> shim <spec>`).
 //! Run: `cargo test -p berth-engine --test runtime_devices [-- <name filter>]`.
 
-use berth_engine::runtime::cgroup::{self, Cgroup, CgroupManager, CGROUP_ROOT, DEFAULT_RULES};
+use berth_engine::runtime::cgroup::{
+    self, Cgroup, CgroupManager, CgroupV2, DevicePolicy, CGROUP_ROOT, DEFAULT_RULES,
+};
 use berth_engine::runtime::{self, ContainerSpec, Resources, RootfsSpec, SecuritySpec, Started};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::collections::{BTreeSet, HashMap};
+use std::ffi::CString;
+use std::os::unix::process::CommandExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,6 +49,10 @@ fn main() {
             default_allows_the_dev_nodes_and_ptys,
         ),
         ("privileged_opens_any_device", privileged_opens_any_device),
+        (
+            "bpf_filter_on_a_cgroup2_mount",
+            bpf_filter_on_a_cgroup2_mount,
+        ),
     ];
     let (mut passed, mut failed) = (0, 0);
     for &(name, case) in cases {
@@ -383,4 +391,78 @@ sleep 1000
     if let Some(list) = v1_device_list(&c) {
         assert_eq!(list, BTreeSet::from(["a *:* rwm".to_string()]));
     }
+}
+
+/// The v2 program straight on a cgroup2 mount (the root in the VM, `unified` on a hybrid
+/// host, where the kernel runs it before the v1 rules): a process in the cgroup opens
+/// /dev/null but not /dev/kmsg; without the program (AllowAll) it opens both.
+fn bpf_filter_on_a_cgroup2_mount(s: &Suite) {
+    let unified = Path::new(CGROUP_ROOT).join("unified");
+    let root = [Path::new(CGROUP_ROOT), unified.as_path()]
+        .into_iter()
+        .find(|p| {
+            nix::sys::statfs::statfs(*p)
+                .is_ok_and(|f| f.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+        });
+    let Some(root) = root else {
+        println!("  (no cgroup2 mount on this host)");
+        return;
+    };
+    if !Path::new("/dev/kmsg").exists() {
+        println!("  (no /dev/kmsg here)");
+        return;
+    }
+    let parent = CgroupV2::new(root, &format!("{}-bpf", s.cgroup_parent)).unwrap();
+    let run = |name: &str, policy: DevicePolicy| {
+        let cg = CgroupV2::new(root, &format!("{}-bpf/{name}", s.cgroup_parent)).unwrap();
+        cg.create().unwrap();
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            cg.restrict_devices(&policy).expect("restrict devices");
+            let procs = CString::new(
+                cg.dir()
+                    .join("cgroup.procs")
+                    .into_os_string()
+                    .into_encoded_bytes(),
+            )
+            .unwrap();
+            let mut cmd = Command::new("/bin/busybox");
+            cmd.args([
+                "sh",
+                "-c",
+                "exec 3>/dev/null && echo null-ok && exec 4>/dev/kmsg",
+            ]);
+            // SAFETY: open(2) and write(2) only, in the child before exec; "0" moves the
+            // writer itself into the cgroup (cgroup.procs, cgroup-v2.rst).
+            unsafe {
+                cmd.pre_exec(move || {
+                    let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                    if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    libc::close(fd);
+                    Ok(())
+                });
+            }
+            cmd.output().expect("run busybox in the cgroup")
+        }));
+        cg.remove().unwrap();
+        match result {
+            Ok(out) => out,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    };
+    let restricted = run("restricted", DevicePolicy::default());
+    let open = run("open", DevicePolicy::AllowAll);
+    parent.remove().unwrap();
+    let stderr = String::from_utf8_lossy(&restricted.stderr);
+    assert_eq!(String::from_utf8_lossy(&restricted.stdout), "null-ok\n");
+    assert!(
+        !restricted.status.success() && stderr.contains(EPERM),
+        "{stderr}"
+    );
+    assert!(
+        open.status.success(),
+        "{}",
+        String::from_utf8_lossy(&open.stderr)
+    );
 }
