@@ -35,7 +35,7 @@ LABEL="berth-bench=$$"
 say() { printf '%s\n' "bench: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-usage() { sed -n '3,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
