@@ -2,6 +2,7 @@
 //! and the user's options (docker's rules for Entrypoint/Cmd, Env, WorkingDir and User).
 
 use super::units::{cpus_to_quota, parse_signal};
+use crate::runtime::capabilities::canonical_name;
 use crate::runtime::{LogSpec, Resources, SecuritySpec};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -126,65 +127,14 @@ fn default_stop_timeout() -> u64 {
     10
 }
 
-/// Capability names the kernel knows (capabilities(7)), without the `CAP_` prefix.
-const CAPABILITIES: &[&str] = &[
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "DAC_READ_SEARCH",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "SETGID",
-    "SETUID",
-    "SETPCAP",
-    "LINUX_IMMUTABLE",
-    "NET_BIND_SERVICE",
-    "NET_BROADCAST",
-    "NET_ADMIN",
-    "NET_RAW",
-    "IPC_LOCK",
-    "IPC_OWNER",
-    "SYS_MODULE",
-    "SYS_RAWIO",
-    "SYS_CHROOT",
-    "SYS_PTRACE",
-    "SYS_PACCT",
-    "SYS_ADMIN",
-    "SYS_BOOT",
-    "SYS_NICE",
-    "SYS_RESOURCE",
-    "SYS_TIME",
-    "SYS_TTY_CONFIG",
-    "MKNOD",
-    "LEASE",
-    "AUDIT_WRITE",
-    "AUDIT_CONTROL",
-    "SETFCAP",
-    "MAC_OVERRIDE",
-    "MAC_ADMIN",
-    "SYSLOG",
-    "WAKE_ALARM",
-    "BLOCK_SUSPEND",
-    "AUDIT_READ",
-    "PERFMON",
-    "BPF",
-    "CHECKPOINT_RESTORE",
-];
-
 /// `net_admin`, `CAP_NET_ADMIN` → `NET_ADMIN`; `ALL` stays; unknown names are refused.
 fn normalise_capabilities(names: &[String], flag: &str) -> Result<Vec<String>> {
     names
         .iter()
         .map(|name| {
-            let upper = name.trim().to_ascii_uppercase();
-            let bare = upper.strip_prefix("CAP_").unwrap_or(&upper).to_string();
-            if bare == "ALL" || CAPABILITIES.contains(&bare.as_str()) {
-                Ok(bare)
-            } else {
-                Err(Error::InvalidInput(format!(
-                    "unknown capability {name:?} in {flag}"
-                )))
-            }
+            canonical_name(name)
+                .map(str::to_string)
+                .map_err(|e| Error::InvalidInput(format!("{e} in {flag}")))
         })
         .collect()
 }

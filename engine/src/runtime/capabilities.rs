@@ -115,6 +115,18 @@ fn number(name: &str) -> Option<u32> {
     NAMES.iter().position(|n| *n == bare).map(|n| n as u32)
 }
 
+/// The canonical spelling of a `--cap-add`/`--cap-drop` entry: `ALL`, or the capability's
+/// name without `CAP_` in upper case (`net_admin` → `NET_ADMIN`).
+pub fn canonical_name(name: &str) -> Result<&'static str, UnknownCapability> {
+    let upper = name.trim().to_ascii_uppercase();
+    if upper == "ALL" || upper == "CAP_ALL" {
+        return Ok("ALL");
+    }
+    number(name)
+        .map(|n| NAMES[n as usize])
+        .ok_or_else(|| UnknownCapability(name.to_string()))
+}
+
 /// One entry of `--cap-add`/`--cap-drop`: `ALL` or a single capability.
 enum Entry {
     All,
