@@ -173,27 +173,20 @@ impl Engine {
         let db = &self.inner.db;
         let image = catalog::resolve(db, &options.image).await?;
         let id = new_id();
-        let name = match &options.name {
+        let fixed_name = match &options.name {
             Some(name) => {
                 let name = name.strip_prefix('/').unwrap_or(name).to_string();
                 validate_name(&name)?;
-                name
+                Some(name)
             }
-            None => {
-                let taken: Vec<String> = ContainerRow::list(db, true)
-                    .await?
-                    .into_iter()
-                    .map(|r| r.name)
-                    .collect();
-                generate_name(|n| taken.iter().any(|t| t == n))
-            }
+            None => None,
         };
         let config = ContainerConfig::derive(&id, &image.defaults()?, &options)?;
         let config_json = serde_json::to_string(&config)
             .map_err(|e| Error::Corrupt(format!("container config: {e}")))?;
-        let row = ContainerRow {
+        let mut row = ContainerRow {
             id: id.clone(),
-            name,
+            name: fixed_name.clone().unwrap_or_default(),
             image_ref: options.image.clone(),
             image_id: image.id.clone(),
             config_json,
@@ -214,11 +207,27 @@ impl Engine {
         // An empty log with its header, so that readers can attach before the first line.
         let log = dir.join("container.log");
         crate::logs::LogWriter::open(&log).map_err(|e| Error::io("create", &log, e))?;
-        if let Err(e) = row.insert(db).await {
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(e);
+        // A generated name can be taken by a concurrent create: try another, and after a few
+        // clashes one with a number, as docker's generator does.
+        let mut tried: Vec<String> = Vec::new();
+        loop {
+            if fixed_name.is_none() {
+                row.name = generate_name(|n| {
+                    tried.iter().any(|t| t == n)
+                        || (tried.len() >= 4 && !n.chars().any(|c| c.is_ascii_digit()))
+                });
+            }
+            match row.insert(db).await {
+                Ok(()) => return row.summary(),
+                Err(Error::Conflict(_)) if fixed_name.is_none() && tried.len() < 32 => {
+                    tried.push(row.name.clone());
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    return Err(e);
+                }
+            }
         }
-        row.summary()
     }
 
     /// Starts a created or exited container; a running one is left as it is.

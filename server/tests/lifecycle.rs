@@ -209,3 +209,22 @@ fn inspect_reports_limits_and_security_like_docker() {
         assert_eq!(stderr(&out).lines().count(), 1, "{bad:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn many_concurrent_unnamed_runs_all_start() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..30)
+            .map(|_| scope.spawn(|| d.berth(&["run", "-d", "busybox", "sleep", "60"])))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    for out in &results {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    }
+    assert_eq!(d.ok(&["ps", "-q"]).lines().count(), 30);
+}

@@ -90,11 +90,23 @@ fn a_read_only_root_refuses_writes_but_tmpfs_like_dev_shm_works() {
 fn a_tty_container_has_a_terminal_and_one_stream() {
     let d = Daemon::start();
     d.load_busybox();
-    let out = d.berth(&["run", "-t", "--name", "tty-one", "busybox", "sh", "-c", "tty; echo err >&2; exit 3"]);
+    let out = d.berth(&[
+        "run",
+        "-t",
+        "--name",
+        "tty-one",
+        "busybox",
+        "sh",
+        "-c",
+        "tty; echo err >&2; exit 3",
+    ]);
     assert_eq!(out.status.code(), Some(3));
     let text = common::stdout(&out);
     assert!(text.starts_with("/dev/pts/"), "{text}");
-    assert!(text.contains("err"), "stderr did not go to the terminal: {text}");
+    assert!(
+        text.contains("err"),
+        "stderr did not go to the terminal: {text}"
+    );
     let inspect: serde_json::Value =
         serde_json::from_str(&d.ok(&["inspect", "tty-one"])).expect("inspect json");
     assert_eq!(inspect[0]["Config"]["Tty"], true);

@@ -17,9 +17,7 @@ mod rootfs;
 pub mod shim;
 pub mod spec;
 
-pub use spec::{
-    ContainerSpec, LogSpec, MountKind, MountSpec, Resources, RootfsSpec, SecuritySpec,
-};
+pub use spec::{ContainerSpec, LogSpec, MountKind, MountSpec, Resources, RootfsSpec, SecuritySpec};
 
 use cgroup::{Cgroup, CgroupError, CgroupManager};
 use serde::{Deserialize, Serialize};
