@@ -5,38 +5,21 @@
 //! Run: `cargo test -p berth-engine --test cgroup_limits [-- <name filter>]`.
 
 use berth_engine::runtime::cgroup::{self, Cgroup, CgroupManager, CGROUP_ROOT};
-use berth_engine::runtime::{self, ContainerSpec, ExitRecord, Resources, RootfsSpec, Started};
+use berth_engine::runtime::Resources;
 use berth_engine::stats;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-type TestCase = (&'static str, fn(&Suite));
+use std::time::{Duration, Instant};
 
 const MIB: i64 = 1024 * 1024;
 
+mod support;
+
+use support::{Case, Suite, TestCase};
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("shim") {
-        let code = match args.get(2) {
-            Some(spec) => runtime::shim::main(Path::new(spec)),
-            None => 2,
-        };
-        std::process::exit(code);
-    }
-    if !nix::unistd::Uid::effective().is_root() {
-        println!("cgroup_limits: skipped, real containers need root");
-        return;
-    }
-    let filters: Vec<&String> = args[1..].iter().filter(|a| !a.starts_with('-')).collect();
-    let suite = Suite::new();
-    println!(
-        "cgroup_limits: cgroup {:?}",
-        cgroup::detect(Path::new(CGROUP_ROOT))
-    );
     let cases: &[TestCase] = &[
         (
             "limits_are_written_before_start",
@@ -59,152 +42,34 @@ fn main() {
         ),
         ("stats_of_a_running_container", stats_of_a_running_container),
     ];
-    let (mut passed, mut failed) = (0, 0);
-    for &(name, case) in cases {
-        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        let start = Instant::now();
-        match catch_unwind(AssertUnwindSafe(|| case(&suite))) {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok ({} ms)", start.elapsed().as_millis());
-            }
-            Err(_) => {
-                failed += 1;
-                println!("test {name} ... FAILED");
-            }
-        }
-    }
-    drop(suite);
-    println!("cgroup_limits: {passed} passed, {failed} failed");
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    support::main("cgroup_limits", limits_suite, cases);
 }
 
-/// One busybox layer shared by every case, and a cgroup parent unique to this run.
-struct Suite {
-    dir: tempfile::TempDir,
-    lower: PathBuf,
-    cgroup_parent: String,
+/// One busybox layer shared by every case, and a cgroup parent unique to this run; what a case
+/// leaves running (perhaps frozen) is killed through its cgroup.
+fn limits_suite() -> Suite {
+    let mut suite = Suite::new("berth-cg-", "berth-cgtest");
+    suite.kill_cgroup = true;
+    suite.gone_within = Duration::from_secs(20);
+    println!(
+        "cgroup_limits: cgroup {:?}",
+        cgroup::detect(Path::new(CGROUP_ROOT))
+    );
+    suite
 }
 
 impl Suite {
-    fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("berth-cg-")
-            .tempdir()
-            .expect("temp dir");
-        let lower = dir.path().join("layer");
-        for sub in ["bin", "etc", "tmp", "proc", "sys", "dev"] {
-            std::fs::create_dir_all(lower.join(sub)).expect("layer dirs");
-        }
-        std::fs::copy("/bin/busybox", lower.join("bin/busybox")).expect("copy /bin/busybox");
-        let list = Command::new("/bin/busybox")
-            .arg("--list")
-            .output()
-            .expect("busybox --list");
-        for applet in String::from_utf8_lossy(&list.stdout).lines() {
-            if applet != "busybox" && !applet.is_empty() && !applet.contains('/') {
-                std::os::unix::fs::symlink("busybox", lower.join("bin").join(applet))
-                    .expect("applet link");
-            }
-        }
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        Suite {
-            dir,
-            lower,
-            cgroup_parent: format!("berth-cgtest-{}-{nanos}", std::process::id()),
-        }
-    }
-
     fn case(&self, name: &str, script: &str, resources: Resources) -> Case {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{name}-"))
-            .tempdir_in(self.dir.path())
-            .expect("case dir");
-        let id = format!("{:0>64}", name.len());
-        let spec = ContainerSpec {
-            id: id.clone(),
-            hostname: "limits".into(),
-            args: vec!["sh".into(), "-c".into(), script.into()],
-            env: vec!["PATH=/bin".into()],
-            cwd: "/".into(),
-            uid: 0,
-            gid: 0,
-            rootfs: RootfsSpec {
-                lower: vec![self.lower.clone()],
-                upper: dir.path().join("upper"),
-                work: dir.path().join("work"),
-                mountpoint: dir.path().join("rootfs"),
-                readonly: false,
-            },
-            cgroup_path: format!("{}/{name}", self.cgroup_parent),
-            log_path: dir.path().join("container.log"),
-            exit_path: dir.path().join("exit.json"),
-            resources,
-            security: Default::default(),
-            init: false,
-            mounts: Vec::new(),
-            log: Default::default(),
-            tty: false,
-        };
-        Case {
-            spec_path: dir.path().join("shim.json"),
-            dir,
-            spec,
-            started: None,
-        }
+        let dir = self.case_dir(name, false);
+        let args = vec!["sh".into(), "-c".into(), script.into()];
+        let mut spec = self.spec(name, dir.path(), args);
+        spec.hostname = "limits".into();
+        spec.resources = resources;
+        self.container(dir, spec)
     }
-}
-
-impl Drop for Suite {
-    fn drop(&mut self) {
-        if let Ok(cg) = Cgroup::open(Path::new(CGROUP_ROOT), &self.cgroup_parent) {
-            if let Err(e) = cg.remove() {
-                eprintln!("leaving cgroup {}: {e}", self.cgroup_parent);
-            }
-        }
-    }
-}
-
-/// One container; dropping it kills what is left and removes its cgroup.
-struct Case {
-    dir: tempfile::TempDir,
-    spec: ContainerSpec,
-    spec_path: PathBuf,
-    started: Option<Started>,
 }
 
 impl Case {
-    fn start(&mut self) -> Result<Started, runtime::RuntimeError> {
-        let json = serde_json::to_vec_pretty(&self.spec).expect("spec json");
-        std::fs::write(&self.spec_path, json).expect("write spec");
-        let exe = std::env::current_exe().expect("current exe");
-        let started = runtime::spawn_shim(&exe, &self.spec_path)?;
-        self.started = Some(started);
-        Ok(started)
-    }
-
-    fn wait_exit(&self, within: Duration) -> ExitRecord {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(rec) = runtime::read_exit_record(&self.spec.exit_path).expect("record") {
-                return rec;
-            }
-            assert!(Instant::now() < deadline, "container did not exit in time");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn cgroup(&self) -> Cgroup {
-        Cgroup::open(Path::new(CGROUP_ROOT), &self.spec.cgroup_path).expect("cgroup")
-    }
-
     /// A control file of the container's cgroup: `v1` names (controller, file), `v2` a file.
     fn cgroup_file(&self, v1: (&str, &str), v2: &str) -> PathBuf {
         match self.cgroup() {
@@ -238,41 +103,6 @@ impl Case {
             assert!(Instant::now() < deadline, "container never wrote {path}");
             std::thread::sleep(Duration::from_millis(10));
         }
-    }
-}
-
-impl Drop for Case {
-    fn drop(&mut self) {
-        if let Some(started) = self.started {
-            if !self.spec.exit_path.exists() {
-                let cg = self.cgroup();
-                let _ = cg.kill_all();
-            }
-            wait_gone(started.shim_pid);
-        }
-        if let Err(e) = runtime::cleanup(&self.spec) {
-            eprintln!("cleanup of {}: {e}", self.dir.path().display());
-        }
-    }
-}
-
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
-        Err(_) => false,
-    }
-}
-
-fn wait_gone(pid: i32) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while alive(pid) {
-        if Instant::now() > deadline {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            panic!("process {pid} still running after 20 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -393,7 +223,7 @@ fn memory_limit_oom_kills_with_137(s: &Suite) {
         },
     );
     c.start().expect("starts");
-    let rec = c.wait_exit(Duration::from_secs(60));
+    let rec = c.wait_exit_within(Duration::from_secs(60));
     assert_eq!(
         (rec.exit_code, rec.signal, rec.oom_killed),
         (137, Some(9), true)
@@ -442,7 +272,7 @@ fn fork_bomb_is_contained(s: &Suite) {
     assert!(status.success());
     // Killing the container's init ends its pid namespace, bomb included.
     kill(Pid::from_raw(started.pid), Signal::SIGKILL).expect("kill init");
-    let rec = c.wait_exit(Duration::from_secs(30));
+    let rec = c.wait_exit_within(Duration::from_secs(30));
     assert_eq!(rec.exit_code, 137);
 }
 
@@ -512,7 +342,7 @@ fn paused_container_can_be_killed(s: &Suite) {
     cgroup::pause(&c.spec).expect("pause");
     // What `rm -f` and the shim's cleanup do: kill everything in the cgroup.
     c.cgroup().kill_all().expect("kill_all");
-    let rec = c.wait_exit(Duration::from_secs(10));
+    let rec = c.wait_exit_within(Duration::from_secs(10));
     assert_eq!((rec.exit_code, rec.signal), (137, Some(9)));
 }
 

@@ -7,38 +7,20 @@
 use berth_engine::runtime::cgroup::{
     self, Cgroup, CgroupManager, CgroupV2, DevicePolicy, CGROUP_ROOT, DEFAULT_RULES,
 };
-use berth_engine::runtime::{self, ContainerSpec, Resources, RootfsSpec, SecuritySpec, Started};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use berth_engine::runtime::SecuritySpec;
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::CString;
 use std::os::unix::process::CommandExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-type TestCase = (&'static str, fn(&Suite));
+mod support;
+
+use support::{Case, Suite, TestCase};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("shim") {
-        let code = match args.get(2) {
-            Some(spec) => runtime::shim::main(Path::new(spec)),
-            None => 2,
-        };
-        std::process::exit(code);
-    }
-    if !nix::unistd::Uid::effective().is_root() {
-        println!("runtime_devices: skipped, real containers need root");
-        return;
-    }
-    let filters: Vec<&String> = args[1..].iter().filter(|a| !a.starts_with('-')).collect();
-    let suite = Suite::new();
-    println!(
-        "runtime_devices: cgroup {:?}",
-        cgroup::detect(Path::new(CGROUP_ROOT))
-    );
     let cases: &[TestCase] = &[
         (
             "default_denies_opening_nodes_outside_the_list",
@@ -54,133 +36,40 @@ fn main() {
             bpf_filter_on_a_cgroup2_mount,
         ),
     ];
-    let (mut passed, mut failed) = (0, 0);
-    for &(name, case) in cases {
-        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        let start = Instant::now();
-        match catch_unwind(AssertUnwindSafe(|| case(&suite))) {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok ({} ms)", start.elapsed().as_millis());
-            }
-            Err(_) => {
-                failed += 1;
-                println!("test {name} ... FAILED");
-            }
-        }
-    }
-    drop(suite);
-    println!("runtime_devices: {passed} passed, {failed} failed");
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    support::main("runtime_devices", devices_suite, cases);
 }
 
-/// One busybox layer shared by every case, and a cgroup parent unique to this run.
-struct Suite {
-    dir: tempfile::TempDir,
-    lower: PathBuf,
-    cgroup_parent: String,
+/// One busybox layer shared by every case, and a cgroup parent unique to this run; what a case
+/// leaves running is killed through its cgroup.
+fn devices_suite() -> Suite {
+    let mut suite = Suite::new("berth-dev-", "berth-devtest");
+    suite.kill_cgroup = true;
+    suite.gone_within = Duration::from_secs(20);
+    println!(
+        "runtime_devices: cgroup {:?}",
+        cgroup::detect(Path::new(CGROUP_ROOT))
+    );
+    suite
 }
 
 impl Suite {
-    fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("berth-dev-")
-            .tempdir()
-            .expect("temp dir");
-        let lower = dir.path().join("layer");
-        for sub in ["bin", "etc", "tmp", "proc", "sys", "dev"] {
-            std::fs::create_dir_all(lower.join(sub)).expect("layer dirs");
-        }
-        std::fs::copy("/bin/busybox", lower.join("bin/busybox")).expect("copy /bin/busybox");
-        let list = Command::new("/bin/busybox")
-            .arg("--list")
-            .output()
-            .expect("busybox --list");
-        for applet in String::from_utf8_lossy(&list.stdout).lines() {
-            if applet != "busybox" && !applet.is_empty() && !applet.contains('/') {
-                std::os::unix::fs::symlink("busybox", lower.join("bin").join(applet))
-                    .expect("applet link");
-            }
-        }
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        Suite {
-            dir,
-            lower,
-            cgroup_parent: format!("berth-devtest-{}-{nanos}", std::process::id()),
-        }
-    }
-
     /// A container running `PROBE` then `script` as root, with docker's default security or
     /// `--privileged`.
     fn case(&self, name: &str, script: &str, privileged: bool) -> Case {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{name}-"))
-            .tempdir_in(self.dir.path())
-            .expect("case dir");
-        let spec = ContainerSpec {
-            id: format!("{:0>64}", name.len()),
-            hostname: "devices".into(),
-            args: vec!["sh".into(), "-c".into(), format!("{PROBE}\n{script}")],
-            env: vec!["PATH=/bin".into()],
-            cwd: "/".into(),
-            uid: 0,
-            gid: 0,
-            rootfs: RootfsSpec {
-                lower: vec![self.lower.clone()],
-                upper: dir.path().join("upper"),
-                work: dir.path().join("work"),
-                mountpoint: dir.path().join("rootfs"),
-                readonly: false,
-            },
-            cgroup_path: format!("{}/{name}", self.cgroup_parent),
-            log_path: dir.path().join("container.log"),
-            exit_path: dir.path().join("exit.json"),
-            resources: Resources::default(),
-            security: SecuritySpec {
-                privileged,
-                ..Default::default()
-            },
-            init: false,
-            mounts: Vec::new(),
-            log: Default::default(),
-            tty: false,
+        let dir = self.case_dir(name, false);
+        let args = vec!["sh".into(), "-c".into(), format!("{PROBE}\n{script}")];
+        let mut spec = self.spec(name, dir.path(), args);
+        spec.hostname = "devices".into();
+        spec.security = SecuritySpec {
+            privileged,
+            ..Default::default()
         };
-        Case {
-            spec_path: dir.path().join("shim.json"),
-            dir,
-            spec,
-            started: None,
-        }
-    }
-}
-
-impl Drop for Suite {
-    fn drop(&mut self) {
-        if let Ok(cg) = Cgroup::open(Path::new(CGROUP_ROOT), &self.cgroup_parent) {
-            if let Err(e) = cg.remove() {
-                eprintln!("leaving cgroup {}: {e}", self.cgroup_parent);
-            }
-        }
+        self.container(dir, spec)
     }
 }
 
 /// A shell function: `try NAME CMD…` runs CMD and appends "NAME STATUS STDERR" to /tmp/out.
 const PROBE: &str = r#"try() { n=$1; shift; "$@" >/dev/null 2>/tmp/err; echo "$n $? $(cat /tmp/err)" >>/tmp/out; }"#;
-
-/// One container; dropping it kills what is left and removes its cgroup.
-struct Case {
-    dir: tempfile::TempDir,
-    spec: ContainerSpec,
-    spec_path: PathBuf,
-    started: Option<Started>,
-}
 
 /// What `try` recorded: the status and the error message.
 struct Outcome {
@@ -189,17 +78,6 @@ struct Outcome {
 }
 
 impl Case {
-    fn start(&mut self) {
-        let json = serde_json::to_vec_pretty(&self.spec).expect("spec json");
-        std::fs::write(&self.spec_path, json).expect("write spec");
-        let exe = std::env::current_exe().expect("current exe");
-        self.started = Some(runtime::spawn_shim(&exe, &self.spec_path).expect("start"));
-    }
-
-    fn cgroup(&self) -> Cgroup {
-        Cgroup::open(Path::new(CGROUP_ROOT), &self.spec.cgroup_path).expect("cgroup")
-    }
-
     /// The probes' outcomes, once the script has written its last line ("end").
     fn outcomes(&self) -> HashMap<String, Outcome> {
         let out = self.spec.rootfs.upper.join("tmp/out");
@@ -226,40 +104,6 @@ impl Case {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-    }
-}
-
-impl Drop for Case {
-    fn drop(&mut self) {
-        if let Some(started) = self.started {
-            if !self.spec.exit_path.exists() {
-                let _ = self.cgroup().kill_all();
-            }
-            wait_gone(started.shim_pid);
-        }
-        if let Err(e) = runtime::cleanup(&self.spec) {
-            eprintln!("cleanup of {}: {e}", self.dir.path().display());
-        }
-    }
-}
-
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
-        Err(_) => false,
-    }
-}
-
-fn wait_gone(pid: i32) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while alive(pid) {
-        if Instant::now() > deadline {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            panic!("process {pid} still running after 20 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -315,7 +159,7 @@ echo "end 0" >>/tmp/out
 sleep 1000
 "#;
     let mut c = s.case("deny", script, false);
-    c.start();
+    c.start().expect("start");
     let o = c.outcomes();
     assert_ok(&o, "mknod_disk");
     assert_ok(&o, "mknod_kmsg");
@@ -346,7 +190,7 @@ try pts sh -c 'exec 3<>/dev/ptmx; exec 4<>/dev/pts/0'
 echo "end 0" >>/tmp/out
 "#;
     let mut c = s.case("allow", script, false);
-    c.start();
+    c.start().expect("start");
     let o = c.outcomes();
     for name in [
         "dev_null",
@@ -377,7 +221,7 @@ echo "end 0" >>/tmp/out
 sleep 1000
 "#;
     let mut c = s.case("privileged", script, true);
-    c.start();
+    c.start().expect("start");
     let o = c.outcomes();
     assert_ok(&o, "mknod_kmsg");
     assert_ok(&o, "open_kmsg");

@@ -3,42 +3,23 @@
 //! mounts. Like runtime_shim, this binary doubles as berth's shim (`<exe> shim <spec>`).
 //! Run: `cargo test -p berth-engine --test runtime_security [-- <name filter>]`.
 
-use berth_engine::logs::{self, Stream};
-use berth_engine::runtime::cgroup::{Cgroup, CgroupManager, CGROUP_ROOT};
-use berth_engine::runtime::{
-    self, ContainerSpec, ExitRecord, MountKind, MountSpec, RootfsSpec, Started,
-};
+use berth_engine::logs::Stream;
+use berth_engine::runtime::cgroup::CgroupManager;
+use berth_engine::runtime::{self, MountKind, MountSpec};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Docker's default capability set as /proc/PID/status prints it.
 const DOCKER_CAPS: &str = "00000000a80425fb";
 const NO_CAPS: &str = "0000000000000000";
 
-type TestCase = (&'static str, fn(&Suite));
+mod support;
+
+use support::{alive, Case, Suite, TestCase};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("shim") {
-        let code = match args.get(2) {
-            Some(spec) => runtime::shim::main(Path::new(spec)),
-            None => {
-                eprintln!("usage: shim <spec.json>");
-                2
-            }
-        };
-        std::process::exit(code);
-    }
-    if !nix::unistd::Uid::effective().is_root() {
-        println!("runtime_security: skipped, real containers need root");
-        return;
-    }
-    let filters: Vec<&String> = args[1..].iter().filter(|a| !a.starts_with('-')).collect();
-    let suite = Suite::new();
     let cases: &[TestCase] = &[
         (
             "default_capabilities_are_dockers",
@@ -91,159 +72,31 @@ fn main() {
         ),
         ("bad_mounts_fail_cleanly", bad_mounts_fail_cleanly),
     ];
-    let (mut passed, mut failed) = (0, 0);
-    for &(name, case) in cases {
-        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        let start = Instant::now();
-        match catch_unwind(AssertUnwindSafe(|| case(&suite))) {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok ({} ms)", start.elapsed().as_millis());
-            }
-            Err(_) => {
-                failed += 1;
-                println!("test {name} ... FAILED");
-            }
-        }
-    }
-    drop(suite);
-    println!("runtime_security: {passed} passed, {failed} failed");
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    support::main("runtime_security", security_suite, cases);
 }
 
-/// One busybox layer shared by every case, and a cgroup parent unique to this run.
-struct Suite {
-    dir: tempfile::TempDir,
-    lower: PathBuf,
-    cgroup_parent: String,
+/// One busybox layer shared by every case (with /mnt and an /etc/hostname of its own), and a
+/// cgroup parent unique to this run.
+fn security_suite() -> Suite {
+    let suite = Suite::new("berth-sec-", "berth-sectest");
+    std::fs::create_dir_all(suite.lower.join("mnt")).expect("layer dirs");
+    std::fs::write(suite.lower.join("etc/hostname"), "from-the-image\n").expect("hostname");
+    suite
 }
 
 impl Suite {
-    fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("berth-sec-")
-            .tempdir()
-            .expect("temp dir");
-        let lower = dir.path().join("layer");
-        for sub in ["bin", "etc", "tmp", "proc", "sys", "dev", "mnt"] {
-            std::fs::create_dir_all(lower.join(sub)).expect("layer dirs");
-        }
-        std::fs::write(lower.join("etc/hostname"), "from-the-image\n").expect("hostname");
-        std::fs::copy("/bin/busybox", lower.join("bin/busybox")).expect("copy /bin/busybox");
-        let list = Command::new("/bin/busybox")
-            .arg("--list")
-            .output()
-            .expect("busybox --list");
-        for applet in String::from_utf8_lossy(&list.stdout).lines() {
-            if applet != "busybox" && !applet.contains('/') && !applet.is_empty() {
-                std::os::unix::fs::symlink("busybox", lower.join("bin").join(applet))
-                    .expect("applet link");
-            }
-        }
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        Suite {
-            dir,
-            lower,
-            cgroup_parent: format!("berth-sectest-{}-{nanos}", std::process::id()),
-        }
-    }
-
     fn case(&self, name: &str, args: &[&str]) -> Case {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{name}-"))
-            .tempdir_in(self.dir.path())
-            .expect("case dir");
-        for sub in ["upper", "work", "rootfs"] {
-            std::fs::create_dir(dir.path().join(sub)).expect("case dirs");
-        }
-        let spec = ContainerSpec {
-            id: format!("{:0>64}", dir.path().as_os_str().len() * 7 + name.len()),
-            hostname: "sec".into(),
-            args: args.iter().map(|a| a.to_string()).collect(),
-            env: vec!["PATH=/usr/bin:/bin".into(), "HOME=/".into()],
-            cwd: "/".into(),
-            uid: 0,
-            gid: 0,
-            rootfs: RootfsSpec {
-                lower: vec![self.lower.clone()],
-                upper: dir.path().join("upper"),
-                work: dir.path().join("work"),
-                mountpoint: dir.path().join("rootfs"),
-                readonly: false,
-            },
-            cgroup_path: format!("{}/{name}", self.cgroup_parent),
-            log_path: dir.path().join("container.log"),
-            exit_path: dir.path().join("exit.json"),
-            resources: Default::default(),
-            security: Default::default(),
-            init: false,
-            mounts: Vec::new(),
-            log: Default::default(),
-            tty: false,
-        };
-        Case {
-            spec_path: dir.path().join("shim.json"),
-            dir,
-            spec,
-            started: None,
-        }
+        let dir = self.case_dir(name, true);
+        let args = args.iter().map(|a| a.to_string()).collect();
+        let mut spec = self.spec(name, dir.path(), args);
+        spec.id = format!("{:0>64}", dir.path().as_os_str().len() * 7 + name.len());
+        spec.hostname = "sec".into();
+        spec.env = vec!["PATH=/usr/bin:/bin".into(), "HOME=/".into()];
+        self.container(dir, spec)
     }
-}
-
-impl Drop for Suite {
-    fn drop(&mut self) {
-        if let Ok(cg) = Cgroup::open(Path::new(CGROUP_ROOT), &self.cgroup_parent) {
-            if let Err(e) = cg.remove() {
-                eprintln!("leaving cgroup {}: {e}", self.cgroup_parent);
-            }
-        }
-    }
-}
-
-/// One container; dropping it kills what is left and removes its cgroup.
-struct Case {
-    dir: tempfile::TempDir,
-    spec: ContainerSpec,
-    spec_path: PathBuf,
-    started: Option<Started>,
 }
 
 impl Case {
-    fn start(&mut self) -> Result<Started, runtime::RuntimeError> {
-        let json = serde_json::to_vec_pretty(&self.spec).expect("spec json");
-        std::fs::write(&self.spec_path, json).expect("write spec");
-        let exe = std::env::current_exe().expect("current exe");
-        let started = runtime::spawn_shim(&exe, &self.spec_path)?;
-        self.started = Some(started);
-        Ok(started)
-    }
-
-    fn wait_exit(&self) -> ExitRecord {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(rec) = runtime::read_exit_record(&self.spec.exit_path).expect("exit record")
-            {
-                return rec;
-            }
-            assert!(Instant::now() < deadline, "container did not exit in 30 s");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn run(&mut self) -> ExitRecord {
-        let started = self.start().expect("container starts");
-        let rec = self.wait_exit();
-        wait_gone(started.shim_pid);
-        rec
-    }
-
     /// Runs the container, expects exit 0, returns its stdout lines.
     fn output(&mut self) -> Vec<String> {
         let rec = self.run();
@@ -255,15 +108,6 @@ impl Case {
             self.lines(Stream::Stderr)
         );
         self.lines(Stream::Stdout)
-    }
-
-    fn lines(&self, stream: Stream) -> Vec<String> {
-        logs::tail(&self.spec.log_path, usize::MAX)
-            .expect("tail log")
-            .into_iter()
-            .filter(|r| r.stream == stream)
-            .map(|r| String::from_utf8_lossy(&r.line).into_owned())
-            .collect()
     }
 
     /// Waits until the container printed `line` on stdout.
@@ -278,45 +122,6 @@ impl Case {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-    }
-
-    fn cgroup(&self) -> Cgroup {
-        Cgroup::open(Path::new(CGROUP_ROOT), &self.spec.cgroup_path).expect("cgroup")
-    }
-}
-
-impl Drop for Case {
-    fn drop(&mut self) {
-        if let Some(started) = self.started {
-            if !self.spec.exit_path.exists() {
-                let _ = kill(Pid::from_raw(started.pid), Signal::SIGKILL);
-            }
-            wait_gone(started.shim_pid);
-        }
-        if let Err(e) = runtime::cleanup(&self.spec) {
-            eprintln!("cleanup of {}: {e}", self.dir.path().display());
-        }
-    }
-}
-
-/// The state letter of a process (R, S, Z …), if it exists.
-fn state(pid: i32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(") ")?.1.chars().next()
-}
-
-fn alive(pid: i32) -> bool {
-    state(pid).is_some_and(|s| s != 'Z' && s != 'X')
-}
-
-fn wait_gone(pid: i32) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while alive(pid) {
-        if Instant::now() > deadline {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            panic!("process {pid} still running after 10 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

@@ -2,36 +2,20 @@
 //! runs busybox containers through `runtime::spawn_shim`, and checks what they saw and what
 //! the shim recorded. Run: `cargo test -p berth-engine --test runtime_shim [-- <name filter>]`.
 
-use berth_engine::logs::{self, LogReader, LogRecord, Stream};
+use berth_engine::logs::{LogReader, LogRecord, Stream};
 use berth_engine::runtime::cgroup::{Cgroup, CgroupManager, CGROUP_ROOT};
-use berth_engine::runtime::{self, ContainerSpec, ExitRecord, RootfsSpec, Started};
+use berth_engine::runtime::{self};
 use std::os::fd::AsRawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// A test case: its name and body.
-type TestCase = (&'static str, fn(&Suite));
+mod support;
+
+use support::{alive, wait_gone, Case, Suite, TestCase};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("shim") {
-        let code = match args.get(2) {
-            Some(spec) => runtime::shim::main(Path::new(spec)),
-            None => {
-                eprintln!("usage: shim <spec.json>");
-                2
-            }
-        };
-        std::process::exit(code);
-    }
-    if !nix::unistd::Uid::effective().is_root() {
-        println!("runtime_shim: skipped, real containers need root");
-        return;
-    }
-    let filters: Vec<&String> = args[1..].iter().filter(|a| !a.starts_with('-')).collect();
-    let suite = Suite::new();
     let cases: &[TestCase] = &[
         ("echo_output_is_logged", echo_output_is_logged),
         ("exit_code_is_recorded", exit_code_is_recorded),
@@ -82,163 +66,26 @@ fn main() {
         ),
         ("oom_kill_is_recorded", oom_kill_is_recorded),
     ];
-    let (mut passed, mut failed) = (0, 0);
-    for &(name, case) in cases {
-        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        let start = Instant::now();
-        match catch_unwind(AssertUnwindSafe(|| case(&suite))) {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok ({} ms)", start.elapsed().as_millis());
-            }
-            Err(_) => {
-                failed += 1;
-                println!("test {name} ... FAILED");
-            }
-        }
-    }
-    drop(suite);
-    println!("runtime_shim: {passed} passed, {failed} failed");
-    if failed > 0 {
-        std::process::exit(1);
-    }
-}
-
-/// What all cases share: one busybox layer (read-only lower of every container) and a cgroup
-/// parent unique to this run.
-struct Suite {
-    dir: tempfile::TempDir,
-    lower: PathBuf,
-    cgroup_parent: String,
+    support::main(
+        "runtime_shim",
+        || Suite::new("berth-rt-", "berth-test"),
+        cases,
+    );
 }
 
 impl Suite {
-    fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("berth-rt-")
-            .tempdir()
-            .expect("temp dir");
-        let lower = dir.path().join("layer");
-        for sub in ["bin", "etc", "tmp", "proc", "sys", "dev"] {
-            std::fs::create_dir_all(lower.join(sub)).expect("layer dirs");
-        }
-        std::fs::copy("/bin/busybox", lower.join("bin/busybox")).expect("copy /bin/busybox");
-        let list = Command::new("/bin/busybox")
-            .arg("--list")
-            .output()
-            .expect("busybox --list");
-        for applet in String::from_utf8_lossy(&list.stdout).lines() {
-            if applet != "busybox" && !applet.contains('/') && !applet.is_empty() {
-                std::os::unix::fs::symlink("busybox", lower.join("bin").join(applet))
-                    .expect("applet link");
-            }
-        }
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        Suite {
-            dir,
-            lower,
-            cgroup_parent: format!("berth-test-{}-{nanos}", std::process::id()),
-        }
-    }
-
     fn case(&self, name: &str, args: &[&str]) -> Case {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{name}-"))
-            .tempdir_in(self.dir.path())
-            .expect("case dir");
-        for sub in ["upper", "work", "rootfs"] {
-            std::fs::create_dir(dir.path().join(sub)).expect("case dirs");
-        }
-        let id = format!("{:0>64}", name.len() * 1000 + dir.path().as_os_str().len());
-        let spec = ContainerSpec {
-            id,
-            hostname: format!("c-{}", &name[..name.len().min(20)]),
-            args: args.iter().map(|a| a.to_string()).collect(),
-            env: vec!["PATH=/usr/bin:/bin".into(), "HOME=/".into()],
-            cwd: "/".into(),
-            uid: 0,
-            gid: 0,
-            rootfs: RootfsSpec {
-                lower: vec![self.lower.clone()],
-                upper: dir.path().join("upper"),
-                work: dir.path().join("work"),
-                mountpoint: dir.path().join("rootfs"),
-                readonly: false,
-            },
-            cgroup_path: format!("{}/{name}", self.cgroup_parent),
-            log_path: dir.path().join("container.log"),
-            exit_path: dir.path().join("exit.json"),
-            resources: Default::default(),
-            security: Default::default(),
-            init: false,
-            mounts: Vec::new(),
-            log: Default::default(),
-            tty: false,
-        };
-        Case {
-            spec_path: dir.path().join("shim.json"),
-            dir,
-            spec,
-            started: None,
-        }
+        let dir = self.case_dir(name, true);
+        let args = args.iter().map(|a| a.to_string()).collect();
+        let mut spec = self.spec(name, dir.path(), args);
+        spec.id = format!("{:0>64}", name.len() * 1000 + dir.path().as_os_str().len());
+        spec.hostname = format!("c-{}", &name[..name.len().min(20)]);
+        spec.env = vec!["PATH=/usr/bin:/bin".into(), "HOME=/".into()];
+        self.container(dir, spec)
     }
-}
-
-impl Drop for Suite {
-    fn drop(&mut self) {
-        // Every case removed its own cgroup; the run's parent goes last.
-        if let Ok(cg) = Cgroup::open(Path::new(CGROUP_ROOT), &self.cgroup_parent) {
-            if let Err(e) = cg.remove() {
-                eprintln!("leaving cgroup {}: {e}", self.cgroup_parent);
-            }
-        }
-    }
-}
-
-/// One container: its directory, spec and, once started, its pids. Dropping it kills what is
-/// left and removes its cgroup, even when the case panicked.
-struct Case {
-    dir: tempfile::TempDir,
-    spec: ContainerSpec,
-    spec_path: PathBuf,
-    started: Option<Started>,
 }
 
 impl Case {
-    fn start(&mut self) -> Result<Started, runtime::RuntimeError> {
-        let json = serde_json::to_vec_pretty(&self.spec).expect("spec json");
-        std::fs::write(&self.spec_path, json).expect("write spec");
-        let exe = std::env::current_exe().expect("current exe");
-        let started = runtime::spawn_shim(&exe, &self.spec_path)?;
-        self.started = Some(started);
-        Ok(started)
-    }
-
-    fn wait_exit(&self) -> ExitRecord {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(rec) = runtime::read_exit_record(&self.spec.exit_path).expect("exit record")
-            {
-                return rec;
-            }
-            assert!(Instant::now() < deadline, "container did not exit in 30 s");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Starts the container and waits for it to end.
-    fn run(&mut self) -> ExitRecord {
-        let started = self.start().expect("container starts");
-        let rec = self.wait_exit();
-        wait_gone(started.shim_pid);
-        rec
-    }
-
     fn records(&self) -> Vec<LogRecord> {
         let mut reader = LogReader::open(&self.spec.log_path).expect("open log");
         let mut out = Vec::new();
@@ -246,61 +93,6 @@ impl Case {
             out.push(rec);
         }
         out
-    }
-
-    /// Whole lines of one stream (pieces of a line the shim flushed early joined back).
-    fn lines(&self, stream: Stream) -> Vec<String> {
-        logs::tail(&self.spec.log_path, usize::MAX)
-            .expect("tail log")
-            .into_iter()
-            .filter(|r| r.stream == stream)
-            .map(|r| String::from_utf8_lossy(&r.line).into_owned())
-            .collect()
-    }
-
-    fn cgroup(&self) -> Cgroup {
-        Cgroup::open(Path::new(CGROUP_ROOT), &self.spec.cgroup_path).expect("cgroup")
-    }
-}
-
-impl Drop for Case {
-    fn drop(&mut self) {
-        if let Some(started) = self.started {
-            if !self.spec.exit_path.exists() {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(started.pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-            wait_gone(started.shim_pid);
-        }
-        if let Err(e) = runtime::cleanup(&self.spec) {
-            eprintln!("cleanup of {}: {e}", self.dir.path().display());
-        }
-    }
-}
-
-/// Whether `pid` is a live (not zombie) process.
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
-        Err(_) => false,
-    }
-}
-
-fn wait_gone(pid: i32) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while alive(pid) {
-        if Instant::now() > deadline {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-            panic!("process {pid} still running after 10 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

@@ -2,35 +2,14 @@
 //! (`<exe> shim <spec>`), runs busybox containers with and without a terminal and checks what
 //! they saw and what the shim logged. Run: `cargo test -p berth-engine --test runtime_tty`.
 
-use berth_engine::logs::{self, Stream};
-use berth_engine::runtime::cgroup::{Cgroup, CgroupManager, CGROUP_ROOT};
-use berth_engine::runtime::{self, ContainerSpec, ExitRecord, RootfsSpec, Started};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use berth_engine::logs::Stream;
+use std::time::{Duration, Instant};
 
-/// A test case: its name and body.
-type TestCase = (&'static str, fn(&Suite));
+mod support;
+
+use support::{Case, Suite, TestCase};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("shim") {
-        let code = match args.get(2) {
-            Some(spec) => runtime::shim::main(Path::new(spec)),
-            None => {
-                eprintln!("usage: shim <spec.json>");
-                2
-            }
-        };
-        std::process::exit(code);
-    }
-    if !nix::unistd::Uid::effective().is_root() {
-        println!("runtime_tty: skipped, real containers need root");
-        return;
-    }
-    let filters: Vec<&String> = args[1..].iter().filter(|a| !a.starts_with('-')).collect();
-    let suite = Suite::new();
     let cases: &[TestCase] = &[
         ("tty_is_stdio_and_one_stream", tty_is_stdio_and_one_stream),
         ("no_tty_without_the_flag", no_tty_without_the_flag),
@@ -52,208 +31,24 @@ fn main() {
             killed_tty_container_gives_137,
         ),
     ];
-    let (mut passed, mut failed) = (0, 0);
-    for &(name, case) in cases {
-        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        let start = Instant::now();
-        match catch_unwind(AssertUnwindSafe(|| case(&suite))) {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok ({} ms)", start.elapsed().as_millis());
-            }
-            Err(_) => {
-                failed += 1;
-                println!("test {name} ... FAILED");
-            }
-        }
-    }
-    drop(suite);
-    println!("runtime_tty: {passed} passed, {failed} failed");
-    if failed > 0 {
-        std::process::exit(1);
-    }
-}
-
-/// One busybox layer shared by all cases and a cgroup parent unique to this run.
-struct Suite {
-    dir: tempfile::TempDir,
-    lower: PathBuf,
-    cgroup_parent: String,
+    support::main(
+        "runtime_tty",
+        || Suite::new("berth-tty-", "berth-tty-test"),
+        cases,
+    );
 }
 
 impl Suite {
-    fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("berth-tty-")
-            .tempdir()
-            .expect("temp dir");
-        let lower = dir.path().join("layer");
-        for sub in ["bin", "etc", "tmp", "proc", "sys", "dev"] {
-            std::fs::create_dir_all(lower.join(sub)).expect("layer dirs");
-        }
-        std::fs::copy("/bin/busybox", lower.join("bin/busybox")).expect("copy /bin/busybox");
-        let list = Command::new("/bin/busybox")
-            .arg("--list")
-            .output()
-            .expect("busybox --list");
-        for applet in String::from_utf8_lossy(&list.stdout).lines() {
-            if applet != "busybox" && !applet.contains('/') && !applet.is_empty() {
-                std::os::unix::fs::symlink("busybox", lower.join("bin").join(applet))
-                    .expect("applet link");
-            }
-        }
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        Suite {
-            dir,
-            lower,
-            cgroup_parent: format!("berth-tty-test-{}-{nanos}", std::process::id()),
-        }
-    }
-
     /// A container running `sh -c <script>`, with a terminal when `tty`.
     fn case(&self, name: &str, script: &str, tty: bool) -> Case {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{name}-"))
-            .tempdir_in(self.dir.path())
-            .expect("case dir");
-        for sub in ["upper", "work", "rootfs"] {
-            std::fs::create_dir(dir.path().join(sub)).expect("case dirs");
-        }
-        let spec = ContainerSpec {
-            id: format!("{:0>64}", name.len() * 1000 + dir.path().as_os_str().len()),
-            hostname: "tty-test".into(),
-            args: vec!["sh".into(), "-c".into(), script.into()],
-            env: vec!["PATH=/usr/bin:/bin".into(), "HOME=/".into()],
-            cwd: "/".into(),
-            uid: 0,
-            gid: 0,
-            rootfs: RootfsSpec {
-                lower: vec![self.lower.clone()],
-                upper: dir.path().join("upper"),
-                work: dir.path().join("work"),
-                mountpoint: dir.path().join("rootfs"),
-                readonly: false,
-            },
-            cgroup_path: format!("{}/{name}", self.cgroup_parent),
-            log_path: dir.path().join("container.log"),
-            exit_path: dir.path().join("exit.json"),
-            resources: Default::default(),
-            security: Default::default(),
-            init: false,
-            mounts: Vec::new(),
-            log: Default::default(),
-            tty,
-        };
-        Case {
-            spec_path: dir.path().join("shim.json"),
-            dir,
-            spec,
-            started: None,
-        }
-    }
-}
-
-impl Drop for Suite {
-    fn drop(&mut self) {
-        if let Ok(cg) = Cgroup::open(Path::new(CGROUP_ROOT), &self.cgroup_parent) {
-            if let Err(e) = cg.remove() {
-                eprintln!("leaving cgroup {}: {e}", self.cgroup_parent);
-            }
-        }
-    }
-}
-
-/// One container; dropping it kills what is left and removes its cgroup.
-struct Case {
-    dir: tempfile::TempDir,
-    spec: ContainerSpec,
-    spec_path: PathBuf,
-    started: Option<Started>,
-}
-
-impl Case {
-    fn start(&mut self) -> Started {
-        let json = serde_json::to_vec_pretty(&self.spec).expect("spec json");
-        std::fs::write(&self.spec_path, json).expect("write spec");
-        let exe = std::env::current_exe().expect("current exe");
-        let started = runtime::spawn_shim(&exe, &self.spec_path).expect("container starts");
-        self.started = Some(started);
-        started
-    }
-
-    fn wait_exit(&self) -> ExitRecord {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(rec) = runtime::read_exit_record(&self.spec.exit_path).expect("exit record")
-            {
-                if let Some(started) = self.started {
-                    wait_gone(started.shim_pid);
-                }
-                return rec;
-            }
-            assert!(Instant::now() < deadline, "container did not exit in 30 s");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn run(&mut self) -> ExitRecord {
-        self.start();
-        self.wait_exit()
-    }
-
-    /// Whole lines of one stream, bytes as logged.
-    fn lines(&self, stream: Stream) -> Vec<String> {
-        logs::tail(&self.spec.log_path, usize::MAX)
-            .expect("tail log")
-            .into_iter()
-            .filter(|r| r.stream == stream)
-            .map(|r| String::from_utf8_lossy(&r.line).into_owned())
-            .collect()
-    }
-}
-
-impl Drop for Case {
-    fn drop(&mut self) {
-        if let Some(started) = self.started {
-            if !self.spec.exit_path.exists() {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(started.pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-            wait_gone(started.shim_pid);
-        }
-        if let Err(e) = runtime::cleanup(&self.spec) {
-            eprintln!("cleanup of {}: {e}", self.dir.path().display());
-        }
-    }
-}
-
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
-        Err(_) => false,
-    }
-}
-
-fn wait_gone(pid: i32) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while alive(pid) {
-        if Instant::now() > deadline {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-            panic!("process {pid} still running after 10 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+        let dir = self.case_dir(name, true);
+        let args = vec!["sh".into(), "-c".into(), script.into()];
+        let mut spec = self.spec(name, dir.path(), args);
+        spec.id = format!("{:0>64}", name.len() * 1000 + dir.path().as_os_str().len());
+        spec.hostname = "tty-test".into();
+        spec.env = vec!["PATH=/usr/bin:/bin".into(), "HOME=/".into()];
+        spec.tty = tty;
+        self.container(dir, spec)
     }
 }
 
@@ -344,7 +139,7 @@ fn large_tty_output_is_complete(s: &Suite) {
 
 fn killed_tty_container_gives_137(s: &Suite) {
     let mut c = s.case("kill", "echo ready; exec sleep 1000", true);
-    let started = c.start();
+    let started = c.start().expect("container starts");
     let deadline = Instant::now() + Duration::from_secs(10);
     while c.lines(Stream::Stdout).is_empty() {
         assert!(Instant::now() < deadline, "container never got ready");
@@ -355,7 +150,7 @@ fn killed_tty_container_gives_137(s: &Suite) {
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    let rec = c.wait_exit();
+    let rec = c.wait_done();
     assert_eq!((rec.exit_code, rec.signal), (137, Some(9)));
     assert_eq!(c.lines(Stream::Stdout), vec!["ready\r"]);
 }
