@@ -102,13 +102,18 @@ where
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
-pub async fn start(client: &Client, args: StartArgs) -> Result<i32> {
-    each(&args.containers, |id| async move {
+/// `POST /api/v1/containers/<id>/<action><query>` for every container, as [`each`] does.
+async fn post_each(
+    client: &Client,
+    containers: &[String],
+    action: &str,
+    query: &str,
+) -> Result<i32> {
+    each(containers, |id| async move {
         client
-            .json::<ContainerSummary>(
+            .call(
                 Method::POST,
-                &format!("/api/v1/containers/{id}/start"),
-                None::<&()>,
+                &format!("/api/v1/containers/{id}/{action}{query}"),
             )
             .await?;
         Ok(None)
@@ -116,39 +121,30 @@ pub async fn start(client: &Client, args: StartArgs) -> Result<i32> {
     .await
 }
 
+fn grace_query(time: Option<u64>) -> String {
+    time.map(|t| format!("?t={t}")).unwrap_or_default()
+}
+
+pub async fn start(client: &Client, args: StartArgs) -> Result<i32> {
+    post_each(client, &args.containers, "start", "").await
+}
+
 pub async fn stop(client: &Client, args: StopArgs) -> Result<i32> {
-    let query = args.time.map(|t| format!("?t={t}")).unwrap_or_default();
-    each(&args.containers, |id| {
-        let query = query.clone();
-        async move {
-            client
-                .json::<ContainerSummary>(
-                    Method::POST,
-                    &format!("/api/v1/containers/{id}/stop{query}"),
-                    None::<&()>,
-                )
-                .await?;
-            Ok(None)
-        }
-    })
-    .await
+    post_each(client, &args.containers, "stop", &grace_query(args.time)).await
+}
+
+pub async fn restart(client: &Client, args: RestartArgs) -> Result<i32> {
+    post_each(client, &args.containers, "restart", &grace_query(args.time)).await
+}
+
+/// `pause` or `unpause`.
+pub async fn pause(client: &Client, args: PauseArgs, verb: &str) -> Result<i32> {
+    post_each(client, &args.containers, verb, "").await
 }
 
 pub async fn kill(client: &Client, args: KillArgs) -> Result<i32> {
-    let signal = segment(&args.signal);
-    each(&args.containers, |id| {
-        let signal = signal.clone();
-        async move {
-            client
-                .call(
-                    Method::POST,
-                    &format!("/api/v1/containers/{id}/kill?signal={signal}"),
-                )
-                .await?;
-            Ok(None)
-        }
-    })
-    .await
+    let query = format!("?signal={}", segment(&args.signal));
+    post_each(client, &args.containers, "kill", &query).await
 }
 
 pub async fn rm(client: &Client, args: RmArgs) -> Result<i32> {
@@ -198,38 +194,6 @@ pub async fn inspect(client: &Client, args: InspectArgs) -> Result<i32> {
     let text = serde_json::to_string_pretty(&found).map_err(|e| anyhow!(e))?;
     println!("{text}");
     Ok(if failed { 1 } else { 0 })
-}
-
-pub async fn restart(client: &Client, args: RestartArgs) -> Result<i32> {
-    let query = args.time.map(|t| format!("?t={t}")).unwrap_or_default();
-    each(&args.containers, |id| {
-        let query = query.clone();
-        async move {
-            client
-                .json::<ContainerSummary>(
-                    Method::POST,
-                    &format!("/api/v1/containers/{id}/restart{query}"),
-                    None::<&()>,
-                )
-                .await?;
-            Ok(None)
-        }
-    })
-    .await
-}
-
-pub async fn pause(client: &Client, args: PauseArgs, verb: &str) -> Result<i32> {
-    each(&args.containers, |id| async move {
-        client
-            .json::<ContainerSummary>(
-                Method::POST,
-                &format!("/api/v1/containers/{id}/{verb}"),
-                None::<&()>,
-            )
-            .await?;
-        Ok(None)
-    })
-    .await
 }
 
 pub async fn rename(client: &Client, args: RenameArgs) -> Result<i32> {
