@@ -4,13 +4,7 @@
 mod common;
 
 use common::{eventually, stderr, Daemon};
-use serde_json::Value;
 use std::time::{Duration, Instant};
-
-fn inspect(d: &Daemon, name: &str) -> Value {
-    let v: Value = serde_json::from_str(&d.ok(&["inspect", name])).expect("inspect json");
-    v[0].clone()
-}
 
 const COUNTER: &str = "i=0; while true; do echo n $i; i=$((i+1)); sleep 0.1; done";
 
@@ -29,7 +23,7 @@ fn stop_uses_the_stop_signal_and_the_grace_period() {
         "-c",
         "trap 'echo bye; exit 42' TERM; while true; do sleep 0.1; done",
     ]);
-    assert!(eventually(Duration::from_secs(5), || inspect(&d, "polite")
+    assert!(eventually(Duration::from_secs(5), || d.inspect("polite")
         ["State"]["Running"]
         == true));
     std::thread::sleep(Duration::from_millis(300));
@@ -39,7 +33,7 @@ fn stop_uses_the_stop_signal_and_the_grace_period() {
         started.elapsed() < Duration::from_secs(10),
         "stop waited for the grace period"
     );
-    let state = inspect(&d, "polite")["State"].clone();
+    let state = d.inspect("polite")["State"].clone();
     assert_eq!(state["ExitCode"], 42, "{state}");
     assert!(d.ok(&["logs", "polite"]).contains("bye"));
     // --stop-signal: USR1 is what this one handles.
@@ -57,8 +51,8 @@ fn stop_uses_the_stop_signal_and_the_grace_period() {
     ]);
     std::thread::sleep(Duration::from_millis(300));
     d.ok(&["stop", "-t", "20", "usr1"]);
-    assert_eq!(inspect(&d, "usr1")["State"]["ExitCode"], 7);
-    assert_eq!(inspect(&d, "usr1")["Config"]["StopSignal"], "SIGUSR1");
+    assert_eq!(d.inspect("usr1")["State"]["ExitCode"], 7);
+    assert_eq!(d.inspect("usr1")["Config"]["StopSignal"], "SIGUSR1");
 }
 
 #[test]
@@ -77,7 +71,7 @@ fn kill_sends_the_named_signal() {
     ]);
     std::thread::sleep(Duration::from_millis(300));
     d.ok(&["kill", "-s", "HUP", "killme"]);
-    assert!(eventually(Duration::from_secs(5), || inspect(&d, "killme")
+    assert!(eventually(Duration::from_secs(5), || d.inspect("killme")
         ["State"]["ExitCode"]
         == 9));
     let bad = d.berth(&["kill", "-s", "NOPE", "killme"]);
@@ -97,7 +91,7 @@ fn pause_freezes_and_unpause_resumes() {
         .contains("n 3")));
     d.ok(&["pause", "pauser"]);
     assert!(d.ok(&["ps"]).contains("(Paused)"));
-    assert_eq!(inspect(&d, "pauser")["State"]["Paused"], true);
+    assert_eq!(d.inspect("pauser")["State"]["Paused"], true);
     let frozen = d.ok(&["logs", "pauser"]).lines().count();
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(
@@ -137,11 +131,11 @@ fn restart_rename_and_prune() {
         "-c",
         COUNTER,
     ]);
-    let first_pid = inspect(&d, "restarter")["State"]["Pid"]
+    let first_pid = d.inspect("restarter")["State"]["Pid"]
         .as_i64()
         .expect("pid");
     d.ok(&["restart", "-t", "1", "restarter"]);
-    let state = inspect(&d, "restarter")["State"].clone();
+    let state = d.inspect("restarter")["State"].clone();
     assert_eq!(state["Running"], true);
     assert_ne!(state["Pid"].as_i64(), Some(first_pid));
     d.ok(&["rename", "restarter", "renamed"]);
@@ -188,7 +182,7 @@ fn inspect_reports_limits_and_security_like_docker() {
         "busybox",
         "true",
     ]);
-    let v = inspect(&d, "limited");
+    let v = d.inspect("limited");
     let host = &v["HostConfig"];
     assert_eq!(host["Memory"], 64 << 20);
     assert_eq!(host["NanoCpus"], 500_000_000);

@@ -7,11 +7,6 @@ use common::{eventually, stdout, Daemon};
 use serde_json::Value;
 use std::time::Duration;
 
-fn inspect(d: &Daemon, name: &str) -> Value {
-    let v: Value = serde_json::from_str(&d.ok(&["inspect", name])).expect("inspect json");
-    v[0].clone()
-}
-
 #[test]
 fn a_container_over_its_memory_limit_is_oom_killed_and_says_so() {
     let d = Daemon::start();
@@ -31,7 +26,7 @@ fn a_container_over_its_memory_limit_is_oom_killed_and_says_so() {
         "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived ${#x}",
     ]);
     assert_eq!(out.status.code(), Some(137), "stdout: {}", stdout(&out));
-    let state = inspect(&d, "hog")["State"].clone();
+    let state = d.inspect("hog")["State"].clone();
     assert_eq!(state["OOMKilled"], true, "{state}");
     assert_eq!(state["ExitCode"], 137);
 }
@@ -91,7 +86,7 @@ fn stats_report_usage_of_running_containers() {
         "while true; do :; done",
     ]);
     assert!(eventually(Duration::from_secs(5), || {
-        inspect(&d, "busy")["State"]["Running"] == true
+        d.inspect("busy")["State"]["Running"] == true
     }));
     let table = d.ok(&["stats", "--no-stream", "busy"]);
     let mut lines = table.lines();

@@ -48,6 +48,19 @@ pub(crate) struct LogFile {
 }
 
 impl LogFile {
+    /// A second handle on the same open file (its own read position), for a side scan.
+    pub(crate) fn duplicate(&self) -> io::Result<LogFile> {
+        let file = self
+            .file
+            .try_clone()
+            .map_err(|e| with_path(e, "failed to open log", &self.path))?;
+        Ok(LogFile {
+            file,
+            path: self.path.clone(),
+            seq: self.seq,
+        })
+    }
+
     pub(crate) fn len(&self) -> io::Result<u64> {
         Ok(self
             .file

@@ -117,18 +117,7 @@ fn count_lines(log: &LogFile, last: IndexEntry, len: u64) -> io::Result<(u64, u6
     if last.offset >= len {
         return Ok((last.lines, 0));
     }
-    let file = log
-        .file
-        .try_clone()
-        .map_err(|e| with_path(e, "failed to open log", &log.path))?;
-    let mut r = FileReader::at(
-        LogFile {
-            file,
-            path: log.path.clone(),
-            seq: log.seq,
-        },
-        last.offset,
-    );
+    let mut r = FileReader::at(log.duplicate()?, last.offset);
     let mut lines = last.lines;
     while let Some((head, _)) = r.next_head()? {
         if !head.continued {
@@ -427,18 +416,7 @@ pub(crate) fn find_end(log: &LogFile) -> io::Result<FileEnd> {
     let (entries, _) = load_index(log, len);
     let last = entries[entries.len() - 1];
     let scan = |from: IndexEntry| -> io::Result<FileEnd> {
-        let file = log
-            .file
-            .try_clone()
-            .map_err(|e| with_path(e, "failed to open log", &log.path))?;
-        let mut r = FileReader::at(
-            LogFile {
-                file,
-                path: log.path.clone(),
-                seq: log.seq,
-            },
-            from.offset,
-        );
+        let mut r = FileReader::at(log.duplicate()?, from.offset);
         let mut lines = from.lines;
         while let Some((head, _)) = r.next_head()? {
             if !head.continued {

@@ -126,6 +126,13 @@ impl Daemon {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `berth inspect NAME`, the one container's object.
+    pub fn inspect(&self, name: &str) -> serde_json::Value {
+        let v: serde_json::Value =
+            serde_json::from_str(&self.ok(&["inspect", name])).expect("inspect json");
+        v[0].clone()
+    }
+
     pub fn load_busybox(&self) {
         let tar = images().busybox_docker.to_string_lossy().into_owned();
         let out = self.ok(&["load", "-i", &tar]);
