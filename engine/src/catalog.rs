@@ -1,5 +1,11 @@
 //! The image catalogue: image rows and tags in the database, recorded after an image's blobs
 //! and layers are safely in the store, and looked up by reference, tag or id prefix.
+//! Tags (`catalog::tags`), removal rules (`catalog::removal`) and the inspect/history views
+//! (`catalog::details`) live in the sub-modules.
+
+pub(crate) mod details;
+pub(crate) mod removal;
+pub(crate) mod tags;
 
 use crate::container::ImageDefaults;
 use crate::db::{now_ms, Db};
@@ -14,6 +20,10 @@ pub struct ImageSummary {
     pub id: String,
     /// Familiar names, e.g. `busybox:latest`.
     pub repo_tags: Vec<String>,
+    /// `repository@sha256:<manifest>` for each repository it is tagged in, when the
+    /// manifest digest is known (docker's RepoDigests).
+    #[serde(default)]
+    pub repo_digests: Vec<String>,
     /// The config's creation time (RFC 3339), if it has one.
     pub created: Option<String>,
     /// Bytes of the unpacked layers.
@@ -23,6 +33,7 @@ pub struct ImageSummary {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct ImageRow {
     pub id: String,
+    pub manifest_digest: Option<String>,
     pub config_json: String,
     pub layers_json: String,
     pub size: i64,
@@ -104,7 +115,7 @@ pub(crate) async fn record(db: &Db, image: &LoadedImage) -> Result<()> {
     Ok(())
 }
 
-const COLUMNS: &str = "id, config_json, layers_json, size, created";
+const COLUMNS: &str = "id, manifest_digest, config_json, layers_json, size, created";
 
 /// Finds an image by reference (`busybox`, `busybox:1`, `host:5000/x@sha256:…`), by id
 /// (`sha256:<hex>`) or by a unique id prefix of at least 4 hex characters.
@@ -158,22 +169,83 @@ pub(crate) async fn list(db: &Db) -> Result<Vec<ImageSummary>> {
             .await?;
     Ok(rows
         .into_iter()
-        .map(|row| ImageSummary {
-            repo_tags: tags
+        .map(|row| {
+            let names: Vec<&str> = tags
                 .iter()
                 .filter(|(_, image)| *image == row.id)
-                .map(|(name, _)| familiar(name))
-                .collect(),
-            id: row.id,
-            created: row.created,
-            size: row.size,
+                .map(|(name, _)| name.as_str())
+                .collect();
+            row.summary(&names)
         })
         .collect())
 }
 
+/// The list entry of one image, by its exact id.
+pub(crate) async fn summary(db: &Db, id: &str) -> Result<ImageSummary> {
+    let row = sqlx::query_as::<_, ImageRow>(&format!("SELECT {COLUMNS} FROM images WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| Error::not_found("image", id))?;
+    let names = tags::names_of(db, id).await?;
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    Ok(row.summary(&names))
+}
+
+impl ImageRow {
+    /// The list entry of this image, given the full names of its tags.
+    pub(crate) fn summary(self, tag_names: &[&str]) -> ImageSummary {
+        ImageSummary {
+            repo_tags: tag_names.iter().map(|name| familiar(name)).collect(),
+            repo_digests: repo_digests(tag_names, self.manifest_digest.as_deref()),
+            id: self.id,
+            created: self.created,
+            size: self.size,
+        }
+    }
+}
+
+/// One `repository@digest` per repository among `tag_names` (sorted, without repeats).
+fn repo_digests(tag_names: &[&str], manifest_digest: Option<&str>) -> Vec<String> {
+    let Some(digest) = manifest_digest else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = tag_names
+        .iter()
+        .filter_map(|name| name.parse::<Reference>().ok())
+        .map(|r| format!("{}@{digest}", r.familiar_name()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// `docker.io/library/busybox:latest` → `busybox:latest`, as docker shows names.
-fn familiar(name: &str) -> String {
+pub(crate) fn familiar(name: &str) -> String {
     name.parse::<Reference>()
         .map(|r| r.familiar())
         .unwrap_or_else(|_| name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_digests_name_each_repository_once() {
+        let digest = "sha256:aa";
+        let names = [
+            "docker.io/library/busybox:latest",
+            "docker.io/library/busybox:1",
+            "localhost:5000/app:v1",
+        ];
+        assert_eq!(
+            repo_digests(&names, Some(digest)),
+            vec![
+                "busybox@sha256:aa".to_string(),
+                "localhost:5000/app@sha256:aa".to_string()
+            ]
+        );
+        assert!(repo_digests(&names, None).is_empty());
+    }
 }

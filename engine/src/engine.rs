@@ -1,5 +1,10 @@
 //! The engine facade: one handle over the catalogue, the image store and the runtime, with the
 //! container lifecycle (create, start, stop, kill, remove, wait, logs) and its rules.
+//! The image verbs beyond load and list are in `engine/images.rs`.
+
+mod images;
+
+pub use images::{ImagePruneReport, SavedArchive};
 
 use crate::catalog::{self, ImageSummary};
 use crate::container::inspect::ContainerInspect;
@@ -47,6 +52,10 @@ struct Inner {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// The last stats sample of each container, shared by all viewers (CPU % needs two).
     samples: Mutex<HashMap<String, Sample>>,
+    /// Held shared by whatever puts images into the store (load, import, save reading it) from
+    /// its first blob until the catalogue records it, and exclusively by the sweep that
+    /// deletes blobs and layers no catalogued image uses.
+    image_lock: tokio::sync::RwLock<()>,
 }
 
 /// One container's usage as `stats` shows it.
@@ -106,6 +115,7 @@ impl Engine {
                 status: ExitWatch::default(),
                 locks: Mutex::new(HashMap::new()),
                 samples: Mutex::new(HashMap::new()),
+                image_lock: tokio::sync::RwLock::new(()),
             }),
         };
         engine.reconcile().await?;
@@ -125,6 +135,7 @@ impl Engine {
 
     /// Loads a `docker save` tar, an OCI archive or an OCI layout directory.
     pub async fn load_images(&self, archive: &Path) -> Result<Vec<ImageSummary>> {
+        let _loading = self.inner.image_lock.read().await;
         let engine = self.clone();
         let path = archive.to_path_buf();
         let loaded = tokio::task::spawn_blocking(move || engine.inner.images.load_archive(&path))

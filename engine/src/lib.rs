@@ -16,6 +16,10 @@ pub mod logs;
 pub mod runtime;
 pub mod stats;
 
+pub use catalog::details::{HistoryEntry, ImageInspect};
+pub use catalog::removal::ImageDeleteRecord;
 pub use catalog::ImageSummary;
-pub use engine::{ContainerStats, Engine, EngineConfig, ExitWaiter};
+pub use engine::{
+    ContainerStats, Engine, EngineConfig, ExitWaiter, ImagePruneReport, SavedArchive,
+};
 pub use error::{Error, Result};

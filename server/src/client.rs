@@ -111,7 +111,16 @@ impl Client {
         let handle = tokio::fs::File::open(file)
             .await
             .with_context(|| format!("cannot open {}", file.display()))?;
-        let chunks = futures::stream::unfold(handle, |mut handle| async move {
+        self.upload_from(path, handle).await
+    }
+
+    /// Uploads everything `reader` gives (a file, stdin) as the request body, streamed.
+    pub async fn upload_from<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        reader: impl tokio::io::AsyncRead + Send + Sync + Unpin + 'static,
+    ) -> Result<T> {
+        let chunks = futures::stream::unfold(reader, |mut handle| async move {
             use tokio::io::AsyncReadExt;
             let mut buffer = vec![0u8; 256 * 1024];
             match handle.read(&mut buffer).await {

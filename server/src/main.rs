@@ -33,6 +33,19 @@ enum Command {
     Load(cli::load::Args),
     /// List images
     Images(cli::images::Args),
+    /// Create a tag TARGET that refers to the image SOURCE
+    Tag(cli::tag::Args),
+    /// Remove one or more images
+    Rmi(cli::rmi::Args),
+    /// Show the history of an image
+    History(cli::history::Args),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(cli::save::Args),
+    /// Import the contents of a root file system tarball as an image
+    Import(cli::import::Args),
+    /// Manage images (ls, rm, prune, inspect, history, save, load, import, tag)
+    #[command(subcommand)]
+    Image(ImageCommand),
     /// Create and run a container
     Run(cli::run::Args),
     /// Create a container without starting it
@@ -72,6 +85,30 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum ImageCommand {
+    /// List images
+    #[command(alias = "list")]
+    Ls(cli::images::Args),
+    /// Remove one or more images
+    #[command(alias = "remove")]
+    Rm(cli::rmi::Args),
+    /// Remove unused images
+    Prune(cli::image_prune::Args),
+    /// Display detailed information on one or more images
+    Inspect(cli::inspect::ImageArgs),
+    /// Show the history of an image
+    History(cli::history::Args),
+    /// Save one or more images to a tar archive
+    Save(cli::save::Args),
+    /// Load images from a `docker save` tar or an OCI archive
+    Load(cli::load::Args),
+    /// Import the contents of a root file system tarball as an image
+    Import(cli::import::Args),
+    /// Create a tag TARGET that refers to the image SOURCE
+    Tag(cli::tag::Args),
+}
+
+#[derive(Subcommand)]
 enum ContainerCommand {
     /// Remove all stopped containers
     Prune(cli::lifecycle::PruneArgs),
@@ -104,6 +141,20 @@ fn main() {
     std::process::exit(code);
 }
 
+async fn image(client: &client::Client, command: ImageCommand) -> anyhow::Result<i32> {
+    match command {
+        ImageCommand::Ls(a) => cli::images::run(client, a).await,
+        ImageCommand::Rm(a) => cli::rmi::run(client, a).await,
+        ImageCommand::Prune(a) => cli::image_prune::run(client, a).await,
+        ImageCommand::Inspect(a) => cli::inspect::image(client, a).await,
+        ImageCommand::History(a) => cli::history::run(client, a).await,
+        ImageCommand::Save(a) => cli::save::run(client, a).await,
+        ImageCommand::Load(a) => cli::load::run(client, a).await,
+        ImageCommand::Import(a) => cli::import::run(client, a).await,
+        ImageCommand::Tag(a) => cli::tag::run(client, a).await,
+    }
+}
+
 async fn dispatch(args: Args) -> i32 {
     let result = match args.command {
         Command::Serve(serve) => daemon::serve(serve).await.map(|()| 0),
@@ -112,6 +163,12 @@ async fn dispatch(args: Args) -> i32 {
             Ok(client) => match command {
                 Command::Load(a) => cli::load::run(&client, a).await,
                 Command::Images(a) => cli::images::run(&client, a).await,
+                Command::Tag(a) => cli::tag::run(&client, a).await,
+                Command::Rmi(a) => cli::rmi::run(&client, a).await,
+                Command::History(a) => cli::history::run(&client, a).await,
+                Command::Save(a) => cli::save::run(&client, a).await,
+                Command::Import(a) => cli::import::run(&client, a).await,
+                Command::Image(c) => image(&client, c).await,
                 Command::Run(a) => cli::run::run(&client, a).await,
                 Command::Create(a) => cli::run::create(&client, a).await,
                 Command::Start(a) => cli::lifecycle::start(&client, a).await,

@@ -88,7 +88,7 @@ fn extract(path: &Path, dest: &Path, len: u64) -> Result<(), ImageError> {
         },
         UnpackError::Tar(e) => ImageError::NotAnImage {
             path: path.to_path_buf(),
-            reason: format!("it is not a tar archive ({e})"),
+            reason: not_a_tar(&e),
         },
         other => ImageError::BadArchive {
             path: path.to_path_buf(),
@@ -102,6 +102,17 @@ fn extract(path: &Path, dest: &Path, len: u64) -> Result<(), ImageError> {
         });
     }
     Ok(())
+}
+
+/// "it is not a tar archive", with the tar reader's words when they are one short printable
+/// line (reading garbage, they can quote the garbage).
+pub(super) fn not_a_tar(e: &io::Error) -> String {
+    let detail = e.to_string();
+    if detail.len() <= 120 && detail.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+        format!("it is not a tar archive ({detail})")
+    } else {
+        "it is not a tar archive".to_string()
+    }
 }
 
 /// Where the archive's files are: the extraction directory, or the OCI layout directory.
@@ -498,13 +509,7 @@ impl Load<'_> {
         }
         let layers_root = self.store.layers_root().to_path_buf();
         for (chain_id, staged) in self.layers.drain() {
-            let target = self.store.layer_dir(&chain_id);
-            match fs::rename(staged.dir.path(), &target) {
-                Ok(()) => staged.dir.keep(),
-                // Another load put the same layer in place first; ours is dropped.
-                Err(_) if target.is_dir() => {}
-                Err(e) => return Err(ImageError::io("rename into place", staged.dir.path(), e)),
-            }
+            self.store.commit_layer(&chain_id, staged.dir)?;
         }
         super::store::sync_dir(&layers_root)
     }
@@ -516,7 +521,7 @@ fn disk_usage(dir: &Path) -> Result<u64, ImageError> {
 
 /// syncfs(2) of the file system holding `path`: every staged file and unpacked layer is on
 /// disk before any of them is renamed to where it looks complete.
-fn sync_filesystem(path: &Path) -> Result<(), ImageError> {
+pub(super) fn sync_filesystem(path: &Path) -> Result<(), ImageError> {
     let dir = File::open(path).map_err(|e| ImageError::io("open", path, e))?;
     nix::unistd::syncfs(&dir).map_err(|e| ImageError::io("sync", path, e.into()))
 }

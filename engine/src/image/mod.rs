@@ -7,7 +7,9 @@
 
 pub mod archive;
 pub mod config;
+pub mod import;
 pub mod reference;
+pub mod save;
 pub mod store;
 pub mod unpack;
 
@@ -23,6 +25,7 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use store::TempPath;
 
 /// Why an image operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -199,13 +202,32 @@ impl ImageStore {
         &self.layers
     }
 
-    /// Deletes every unpacked layer and blob not listed. Callers make sure no load runs at the
-    /// same time and no running container uses a layer being removed.
+    /// Moves a layer unpacked under `tmp/` to `layers/<chain-id>/`; if a concurrent load put
+    /// the same layer there first, ours is dropped. The caller syncs the file system first.
+    pub(crate) fn commit_layer(
+        &self,
+        chain_id: &Digest,
+        staged: TempPath,
+    ) -> Result<(), ImageError> {
+        let target = self.layer_dir(chain_id);
+        match fs::rename(staged.path(), &target) {
+            Ok(()) => {
+                staged.keep();
+                Ok(())
+            }
+            Err(_) if target.is_dir() => Ok(()),
+            Err(e) => Err(ImageError::io("rename into place", staged.path(), e)),
+        }
+    }
+
+    /// Deletes every unpacked layer and blob not listed; returns the bytes freed. Callers make
+    /// sure no load runs at the same time and no running container uses a layer being removed.
     pub fn remove_unused(
         &self,
         keep_chain_ids: &HashSet<Digest>,
         keep_blobs: &HashSet<Digest>,
-    ) -> Result<(), ImageError> {
+    ) -> Result<u64, ImageError> {
+        let mut freed = 0;
         let entries =
             fs::read_dir(&self.layers).map_err(|e| ImageError::io("list", &self.layers, e))?;
         for entry in entries {
@@ -224,15 +246,19 @@ impl ImageStore {
             let doomed = store::TempPath::new(store::temp_name(&self.tmp, "remove"));
             fs::rename(entry.path(), doomed.path())
                 .map_err(|e| ImageError::io("move aside", entry.path(), e))?;
+            freed += unpack::disk_usage(doomed.path()).unwrap_or(0);
             fs::remove_dir_all(doomed.path())
                 .map_err(|e| ImageError::io("remove", doomed.path(), e))?;
         }
         for digest in self.blobs.list()? {
             if !keep_blobs.contains(&digest) {
-                self.blobs.remove(&digest)?;
+                let size = fs::metadata(self.blobs.path(&digest)).map_or(0, |m| m.len());
+                if self.blobs.remove(&digest)? {
+                    freed += size;
+                }
             }
         }
-        Ok(())
+        Ok(freed)
     }
 
     /// Deletes what interrupted loads left in `tmp/` (only this module's own temp names).
@@ -327,9 +353,14 @@ mod tests {
         }
         let keep_blob = store.blobs().write_bytes(b"keep").expect("write");
         let drop_blob = store.blobs().write_bytes(b"drop").expect("write");
-        store
+        let freed = store
             .remove_unused(&HashSet::from([keep_layer]), &HashSet::from([keep_blob]))
             .expect("remove");
+        assert_eq!(
+            freed,
+            1 + 4,
+            "the dropped layer's file and the dropped blob"
+        );
         assert!(store.has_layer(&keep_layer));
         assert!(!store.has_layer(&drop_layer));
         assert!(store.blobs().contains(&keep_blob));

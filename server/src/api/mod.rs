@@ -10,7 +10,7 @@ pub use containers::{PruneResponse, WaitResponse};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use berth_engine::Engine;
 use serde::Serialize;
@@ -20,6 +20,13 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/v1/version", get(version))
         .route("/api/v1/images", get(images::list))
         .route("/api/v1/images/load", post(images::load))
+        .route("/api/v1/images/import", post(images::import))
+        .route("/api/v1/images/prune", post(images::prune))
+        .route("/api/v1/images/get", get(images::save))
+        .route("/api/v1/images/{name}", delete(images::remove))
+        .route("/api/v1/images/{name}/json", get(images::inspect))
+        .route("/api/v1/images/{name}/history", get(images::history))
+        .route("/api/v1/images/{name}/tag", post(images::tag))
         .route(
             "/api/v1/containers",
             get(containers::list).post(containers::create),

@@ -54,7 +54,30 @@ pub fn duration(ms: i64) -> String {
         s if s < 3600 => format!("{} minutes", s / 60),
         s if s < 7200 => "About an hour".into(),
         s if s < 48 * 3600 => format!("{} hours", s / 3600),
-        s => format!("{} days", s / 86400),
+        // Then days, weeks, months and years, as docker's (go-units) HumanDuration.
+        s if s < 14 * 86400 => format!("{} days", s / 86400),
+        s if s < 60 * 86400 => format!("{} weeks", s / (7 * 86400)),
+        s if s < 730 * 86400 => format!("{} months", s / (30 * 86400)),
+        s => format!("{} years", s / (365 * 86400)),
+    }
+}
+
+/// The 12 hex characters docker shows of an id (`sha256:` dropped).
+pub fn short_id(id: &str) -> String {
+    id.trim_start_matches("sha256:").chars().take(12).collect()
+}
+
+/// `2 hours ago` from an RFC 3339 time, or the text itself when it cannot be read.
+pub fn age(created: &str) -> String {
+    match humantime::parse_rfc3339_weak(created) {
+        Ok(time) => {
+            let ms = time
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            format!("{} ago", duration(now_ms() - ms))
+        }
+        Err(_) => created.to_string(),
     }
 }
 
@@ -104,5 +127,10 @@ mod tests {
         assert_eq!(duration(5_000), "5 seconds");
         assert_eq!(duration(90_000), "About a minute");
         assert_eq!(duration(3 * 3600 * 1000), "3 hours");
+        assert_eq!(duration(3 * 86_400_000), "3 days");
+        assert_eq!(duration(21 * 86_400_000), "3 weeks");
+        assert_eq!(duration(90 * 86_400_000), "3 months");
+        assert_eq!(duration(800 * 86_400_000), "2 years");
+        assert_eq!(short_id("sha256:0123456789abcdef"), "0123456789ab");
     }
 }

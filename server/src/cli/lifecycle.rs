@@ -3,7 +3,7 @@
 
 use super::segment;
 use crate::client::Client;
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use berth_engine::container::ContainerSummary;
 use hyper::Method;
 
@@ -175,25 +175,10 @@ pub async fn wait(client: &Client, args: WaitArgs) -> Result<i32> {
     .await
 }
 
+/// A container, or else an image, by name or id (docker's `inspect`).
 pub async fn inspect(client: &Client, args: InspectArgs) -> Result<i32> {
-    let mut found = Vec::new();
-    let mut failed = false;
-    for container in &args.containers {
-        let path = format!("/api/v1/containers/{}", segment(container));
-        match client
-            .json::<serde_json::Value>(Method::GET, &path, None::<&()>)
-            .await
-        {
-            Ok(value) => found.push(value),
-            Err(e) => {
-                eprintln!("Error: {e:#}");
-                failed = true;
-            }
-        }
-    }
-    let text = serde_json::to_string_pretty(&found).map_err(|e| anyhow!(e))?;
-    println!("{text}");
-    Ok(if failed { 1 } else { 0 })
+    use super::inspect::{each, CONTAINER, IMAGE};
+    each(client, &args.containers, &[CONTAINER, IMAGE]).await
 }
 
 pub async fn rename(client: &Client, args: RenameArgs) -> Result<i32> {
@@ -212,18 +197,8 @@ pub async fn rename(client: &Client, args: RenameArgs) -> Result<i32> {
 }
 
 pub async fn prune(client: &Client, args: PruneArgs) -> Result<i32> {
-    if !args.force {
-        use std::io::{BufRead, IsTerminal, Write};
-        if !std::io::stdin().is_terminal() {
-            anyhow::bail!("refusing to prune without confirmation: pass -f/--force");
-        }
-        print!("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            return Ok(0);
-        }
+    if !args.force && !super::confirm("WARNING! This will remove all stopped containers.")? {
+        return Ok(0);
     }
     let pruned: crate::api::PruneResponse = client
         .json(Method::POST, "/api/v1/containers/prune", None::<&()>)

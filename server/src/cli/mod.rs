@@ -1,13 +1,20 @@
 //! The CLI verbs: each file parses one verb's arguments, calls the daemon's API, and prints.
 
 pub mod format;
+pub mod history;
+pub mod image_prune;
 pub mod images;
+pub mod import;
+pub mod inspect;
 pub mod lifecycle;
 pub mod load;
 pub mod logs;
 pub mod ps;
+pub mod rmi;
 pub mod run;
+pub mod save;
 pub mod stats;
+pub mod tag;
 
 use crate::client::{Client, Host, DEFAULT_SOCKET};
 use crate::frames;
@@ -29,6 +36,20 @@ pub fn connect(host: Option<&str>) -> Result<Client> {
 /// Exit status of a failed verb: 1, as docker's CLI.
 pub fn exit_code_for(_error: &anyhow::Error) -> i32 {
     1
+}
+
+/// Asks "Are you sure you want to continue? [y/N]" after `warning` (prune verbs); without a
+/// terminal to ask on, refuses: the caller must pass -f.
+pub fn confirm(warning: &str) -> Result<bool> {
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("refusing to prune without confirmation: pass -f/--force");
+    }
+    print!("{warning}\nAre you sure you want to continue? [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 /// Percent-encodes a path segment (container names and ids are plain, but be safe).
