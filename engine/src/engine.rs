@@ -12,7 +12,7 @@ use crate::container::units::parse_signal;
 use crate::container::{
     generate_name, is_shim_of, new_id, process_exit, resolve_user, validate_name, ContainerConfig,
     ContainerRow, ContainerState, ContainerSummary, CreateOptions, ExitWatch, LogFollower,
-    LogOptions, Status,
+    LogOptions, RootHolds, Status,
 };
 use crate::db::{self, now_ms, Db};
 use crate::image::ImageStore;
@@ -48,6 +48,8 @@ struct Inner {
     images: ImageStore,
     shim_program: PathBuf,
     status: ExitWatch,
+    /// The root mounts of running containers, held so that exits do not wait for overlayfs.
+    roots: RootHolds,
     /// Serialises lifecycle changes of one container (start, exit handling, removal).
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// The last stats sample of each container, shared by all viewers (CPU % needs two).
@@ -113,6 +115,7 @@ impl Engine {
                 images,
                 shim_program: config.shim_program,
                 status: ExitWatch::default(),
+                roots: RootHolds::default(),
                 locks: Mutex::new(HashMap::new()),
                 samples: Mutex::new(HashMap::new()),
                 image_lock: tokio::sync::RwLock::new(()),
@@ -251,6 +254,7 @@ impl Engine {
             return row.summary();
         }
         let spec = self.spec_for(&row).await?;
+        self.inner.roots.settled(&id).await;
         let dir = self.container_dir(&id);
         self.write_etc_files(&row, &dir)?;
         let _ = std::fs::remove_file(&spec.exit_path);
@@ -271,6 +275,7 @@ impl Engine {
                 removed: false,
             },
         );
+        self.inner.roots.hold(&id, started.pid);
         self.watch_shim(id.clone(), started.shim_pid);
         ContainerRow::find(&self.inner.db, &id).await?.summary()
     }
@@ -529,6 +534,7 @@ impl Engine {
                 row.name
             )));
         }
+        self.inner.roots.release(&row.id);
         if let Ok(spec) = self.spec_for(&row).await {
             runtime::cleanup(&spec)?;
         }
@@ -718,6 +724,7 @@ impl Engine {
                     removed: false,
                 },
             );
+            self.inner.roots.release(id);
             row.config()?.auto_remove
         };
         if auto_remove {
@@ -735,6 +742,9 @@ impl Engine {
         for row in ContainerRow::list(&self.inner.db, false).await? {
             match row.shim_pid {
                 Some(pid) if is_shim_of(pid as i32, &row.id) => {
+                    if let Some(init) = row.pid {
+                        self.inner.roots.hold(&row.id, init as i32);
+                    }
                     self.watch_shim(row.id.clone(), pid as i32)
                 }
                 _ => self.on_exit(&row.id).await?,

@@ -5,6 +5,7 @@ mod config;
 mod follow;
 mod monitor;
 mod names;
+mod root_hold;
 pub(crate) use monitor::{is_shim_of, process_exit};
 pub mod inspect;
 mod store;
@@ -14,6 +15,7 @@ pub use config::{resolve_user, ContainerConfig, CreateOptions, ImageDefaults};
 pub use follow::{LogFollower, LogOptions};
 pub(crate) use monitor::{ExitWatch, Status};
 pub(crate) use names::{generate_name, new_id, validate_name};
+pub(crate) use root_hold::RootHolds;
 pub(crate) use store::ContainerRow;
 
 use serde::{Deserialize, Serialize};
