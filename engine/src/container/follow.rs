@@ -6,12 +6,19 @@ use super::monitor::Status;
 use super::ContainerState;
 use crate::logs::{LogReader, LogRecord, ReadOptions};
 use crate::{Error, Result};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 use tokio::sync::{mpsc, watch};
 
 const BATCH: usize = 1024;
+/// How often a follower looks at the log when it cannot be woken by inotify, or has an `until`.
 const POLL: Duration = Duration::from_millis(25);
+/// How often a woken-by-inotify follower looks anyway (a missed event costs at most this).
+const IDLE_RECHECK: Duration = Duration::from_secs(1);
 /// How long after `until` a follower still waits for records stamped before it: the shim
 /// stamps a line when it reads it, and holds an unterminated one for up to 100 ms.
 const UNTIL_GRACE_NS: i64 = 250_000_000;
@@ -56,8 +63,11 @@ impl LogFollower {
         )
         .map_err(|e| Error::io("open log", &path, e))?;
         let (tx, rx) = mpsc::channel(8);
+        let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
-            if let Err(e) = pump(reader, &path, &options, &status, &tx) {
+            let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+            let wake = Wake::new(&runtime, &dir, status);
+            if let Err(e) = pump(reader, &path, &options, wake, &tx) {
                 let _ = tx.blocking_send(Err(e));
             }
         });
@@ -72,12 +82,12 @@ fn pump(
     mut reader: LogReader,
     path: &Path,
     options: &LogOptions,
-    status: &watch::Receiver<Status>,
+    mut wake: Wake,
     tx: &mpsc::Sender<Result<Vec<LogRecord>>>,
 ) -> Result<()> {
     loop {
         let exited = {
-            let now = status.borrow();
+            let now = wake.status.borrow_and_update();
             now.removed || now.state == ContainerState::Exited
         };
         let past_until = options
@@ -101,8 +111,104 @@ fn pump(
         if !options.follow || exited || past_until || reader.is_done() || tx.is_closed() {
             return Ok(());
         }
-        std::thread::sleep(POLL);
+        wake.wait(options.until.is_some(), tx);
     }
+}
+
+/// What a follower sleeps on between drains: a change in the log's directory (inotify(7): a
+/// write, a rotation, the directory going away) or in the container's status, whichever comes
+/// first. Without inotify (e.g. out of watches) it falls back to polling.
+struct Wake {
+    runtime: tokio::runtime::Handle,
+    status: watch::Receiver<Status>,
+    /// The inotify instance watching the log's directory, non-blocking.
+    inotify: Option<AsyncFd<OwnedFd>>,
+}
+
+impl Wake {
+    fn new(runtime: &tokio::runtime::Handle, dir: &Path, status: watch::Receiver<Status>) -> Self {
+        let _entered = runtime.enter();
+        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
+            .and_then(|inotify| {
+                inotify.add_watch(
+                    dir,
+                    AddWatchFlags::IN_MODIFY
+                        | AddWatchFlags::IN_CREATE
+                        | AddWatchFlags::IN_MOVED_TO
+                        | AddWatchFlags::IN_DELETE_SELF,
+                )?;
+                Ok(inotify)
+            })
+            .map_err(std::io::Error::from)
+            .and_then(|inotify| {
+                // SAFETY: the OwnedFd is moved into the AsyncFd, which keeps it open and
+                // unchanged for its whole life.
+                unsafe {
+                    AsyncFd::register_with_interest(OwnedFd::from(inotify), Interest::READABLE)
+                }
+                .map_err(|e| e.into_parts().1)
+            });
+        if let Err(e) = &inotify {
+            tracing::debug!("log follower polls {}: no inotify ({e})", dir.display());
+        }
+        Wake {
+            runtime: runtime.clone(),
+            status,
+            inotify: inotify.ok(),
+        }
+    }
+
+    /// Sleeps until something may have changed or the receiver has gone. A follower with an `until` wakes at least
+    /// every POLL, so it notices the time passing even while the log is silent.
+    fn wait(&mut self, has_until: bool, tx: &mpsc::Sender<Result<Vec<LogRecord>>>) {
+        let longest = match (&self.inotify, has_until) {
+            (Some(_), false) => IDLE_RECHECK,
+            _ => POLL,
+        };
+        let Wake {
+            runtime,
+            status,
+            inotify,
+        } = self;
+        runtime.block_on(async {
+            let changed = async {
+                // A dropped sender never changes again: leave the waiting to the timeout.
+                if status.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            let written = async {
+                match inotify {
+                    Some(fd) => drain_events(fd).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = changed => {}
+                () = written => {}
+                () = tx.closed() => {}
+                () = tokio::time::sleep(longest) => {}
+            }
+        });
+    }
+}
+
+/// Waits until the inotify descriptor has events, then reads them all (their content does not
+/// matter: any change is a reason to look at the log again).
+async fn drain_events(fd: &AsyncFd<OwnedFd>) {
+    let Ok(mut guard) = fd.readable().await else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    let mut buf = [0u8; 4096];
+    loop {
+        match nix::unistd::read(fd.get_ref(), &mut buf) {
+            Ok(n) if n > 0 => continue,
+            Err(nix::errno::Errno::EINTR) => continue,
+            _ => break,
+        }
+    }
+    guard.clear_ready();
 }
 
 /// Now, in nanoseconds since the Unix epoch.

@@ -216,9 +216,10 @@ pub(crate) enum Next {
 
 pub(crate) fn find_seq(base: &Path, seq: u64) -> io::Result<Next> {
     for _ in 0..RACE_RETRIES {
+        // The writer replaces the current file by rename, so its name never goes missing
+        // while the log exists: a missing one means the log was deleted with its container.
         let Some(current) = open_log_file(base)? else {
-            pause();
-            continue;
+            return Ok(Next::NotYet);
         };
         if current.seq <= seq {
             return Ok(if current.seq == seq {
