@@ -79,18 +79,6 @@ fn setup_and_exec(spec: &ContainerSpec, fds: &InitFds) -> Result<Infallible, Ini
     // If the shim dies before releasing us, do not linger (cleared again before exec).
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
-    let mut go = [0u8; 1];
-    // SAFETY: reading into a 1-byte buffer we own.
-    let n = retry_eintr(|| unsafe { libc::read(fds.sync, go.as_mut_ptr().cast(), 1) });
-    if n != 1 {
-        return Err(InitError::setup(
-            "shim did not release the container init".to_string(),
-        ));
-    }
-    // The shim has put us into the container's cgroup by now, so the new cgroup namespace is
-    // rooted there and the container sees itself at "/" (cgroup_namespaces(7)). Unsharing at
-    // clone time would have rooted it at the shim's cgroup instead.
-    unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| sys_err("unshare cgroup namespace", e))?;
     // Our own session: signals to the shim's session do not reach the container.
     setsid().map_err(|e| sys_err("setsid", e))?;
     for (fd, target) in [(fds.stdin, 0), (fds.stdout, 1), (fds.stderr, 2)] {
@@ -103,13 +91,30 @@ fn setup_and_exec(spec: &ContainerSpec, fds: &InitFds) -> Result<Infallible, Ini
     // Names were checked before the clone (process::start); resolving again cannot fail.
     let caps =
         capabilities::resolve(&spec.security).map_err(|e| InitError::setup(e.to_string()))?;
+    // The root filesystem, hostname and loopback are built while the shim moves us into the
+    // container's cgroup: on cgroup v1 that move waits for an RCU grace period (tens of ms),
+    // and none of this opens a device node or runs the container's code, so the devices
+    // controller and the limits need not be in place yet.
     rootfs::enter(&spec.rootfs, &spec.mounts, spec.security.privileged)?;
+    nix::unistd::sethostname(&spec.hostname).map_err(|e| sys_err("sethostname", e))?;
+    net::loopback_up()?;
+
+    let mut go = [0u8; 1];
+    // SAFETY: reading into a 1-byte buffer we own.
+    let n = retry_eintr(|| unsafe { libc::read(fds.sync, go.as_mut_ptr().cast(), 1) });
+    if n != 1 {
+        return Err(InitError::setup(
+            "shim did not release the container init".to_string(),
+        ));
+    }
+    // The shim has put us into the container's cgroup by now, so the new cgroup namespace is
+    // rooted there and the container sees itself at "/" (cgroup_namespaces(7)). Unsharing at
+    // clone time would have rooted it at the shim's cgroup instead.
+    unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| sys_err("unshare cgroup namespace", e))?;
     if let Some(console) = fds.console {
         // In the container's /dev/pts, while still root; we lead our own session (above).
         pty::attach_in_container(console, spec.uid)?;
     }
-    nix::unistd::sethostname(&spec.hostname).map_err(|e| sys_err("sethostname", e))?;
-    net::loopback_up()?;
     let cwd = Path::new(&spec.cwd);
     std::fs::create_dir_all(cwd)
         .map_err(|e| InitError::setup(format!("create working directory {}: {e}", spec.cwd)))?;

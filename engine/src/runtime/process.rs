@@ -106,23 +106,32 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
     // Only the child may hold these ends, or EOF would never come.
     drop((child_ends, sync_r, error_w, devnull));
 
-    if let Err(e) = cgroup.add_task(pid.as_raw()) {
-        reap(pid, true);
-        return Err(StartError(e.to_string()));
+    // The child builds its root filesystem meanwhile (init::run) and may fail doing so: then
+    // its own message says why, not the cgroup write or the release that failed with it.
+    let mut error_r = File::from(error_r);
+    let released = cgroup
+        .add_task(pid.as_raw())
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            File::from(sync_w)
+                .write_all(&[1])
+                .map_err(|e| format!("release container init: {e}"))
+        });
+    if let Err(e) = released {
+        let _ = kill(pid, Signal::SIGKILL);
+        let message = child_message(&mut error_r).unwrap_or_default();
+        reap(pid, false);
+        return Err(StartError(if message.is_empty() { e } else { message }));
     }
-    let mut sync = File::from(sync_w);
-    if let Err(e) = sync.write_all(&[1]) {
-        reap(pid, true);
-        return Err(StartError(format!("release container init: {e}")));
-    }
-    drop(sync);
 
     // EOF without a message: the exec succeeded and closed the close-on-exec pipe.
-    let mut message = String::new();
-    if let Err(e) = File::from(error_r).read_to_string(&mut message) {
-        reap(pid, true);
-        return Err(StartError(format!("read container init status: {e}")));
-    }
+    let message = match child_message(&mut error_r) {
+        Ok(message) => message,
+        Err(e) => {
+            reap(pid, true);
+            return Err(StartError(format!("read container init status: {e}")));
+        }
+    };
     if !message.is_empty() {
         reap(pid, false);
         return Err(StartError(message));
@@ -138,6 +147,13 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
         }
     }
     Ok(Container { pid, outputs })
+}
+
+/// What the child wrote to the error pipe before it exec'd or died (empty after an exec).
+fn child_message(error_r: &mut File) -> std::io::Result<String> {
+    let mut message = String::new();
+    error_r.read_to_string(&mut message)?;
+    Ok(message)
 }
 
 /// Waits for a child that failed to start (killing it first when asked), so no zombie or
