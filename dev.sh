@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pin in Cargo.toml
-APT_PACKAGES=(busybox-static chromium ca-certificates gcc)
+APT_PACKAGES=(busybox-static chromium ca-certificates gcc skopeo)   # skopeo: reads saved archives in tests
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
