@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pin in Cargo.toml
-APT_PACKAGES=(busybox-static chromium ca-certificates gcc skopeo)   # skopeo: reads saved archives in tests
+APT_PACKAGES=(busybox-static chromium ca-certificates gcc skopeo docker-registry openssl)   # skopeo: reads saved archives and pushes test images; docker-registry, openssl: registry tests (TLS, tokens)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -3,8 +3,10 @@
 //! The image verbs beyond load and list are in `engine/images.rs`.
 
 mod images;
+mod pull;
 
 pub use images::{ImagePruneReport, SavedArchive};
+pub use pull::PullResult;
 
 use crate::catalog::{self, ImageSummary};
 use crate::container::inspect::ContainerInspect;
@@ -15,6 +17,7 @@ use crate::container::{
     LogOptions, RootHolds, Status,
 };
 use crate::db::{self, now_ms, Db};
+use crate::image::registry::{Registries, RegistryConfig};
 use crate::image::ImageStore;
 use crate::runtime::{self, ContainerSpec, MountKind, MountSpec, RootfsSpec};
 use crate::stats::Sample;
@@ -34,6 +37,8 @@ pub struct EngineConfig {
     pub data_root: PathBuf,
     /// The program run as `<shim_program> shim <spec.json>`: the berth binary itself.
     pub shim_program: PathBuf,
+    /// Mirrors, insecure registries and extra CAs for pulls.
+    pub registry: RegistryConfig,
 }
 
 /// A cheap-to-clone handle to the engine.
@@ -46,6 +51,7 @@ struct Inner {
     root: PathBuf,
     db: Db,
     images: ImageStore,
+    registries: Registries,
     shim_program: PathBuf,
     status: ExitWatch,
     /// The root mounts of running containers, held so that exits do not wait for overlayfs.
@@ -106,6 +112,7 @@ impl Engine {
         }
         let db = db::open(&root.join("berth.db")).await?;
         let images = ImageStore::new(&root)?;
+        let registries = Registries::new(config.registry, &root)?;
         // Whatever a crash left half-written in the store's scratch space is never complete.
         images.clean_tmp()?;
         let engine = Engine {
@@ -113,6 +120,7 @@ impl Engine {
                 root,
                 db,
                 images,
+                registries,
                 shim_program: config.shim_program,
                 status: ExitWatch::default(),
                 roots: RootHolds::default(),

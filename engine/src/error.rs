@@ -16,6 +16,8 @@ pub enum Error {
     #[error(transparent)]
     Image(#[from] crate::image::ImageError),
     #[error(transparent)]
+    Registry(#[from] crate::image::registry::RegistryError),
+    #[error(transparent)]
     Runtime(#[from] crate::runtime::RuntimeError),
     #[error(transparent)]
     Stats(#[from] crate::stats::StatsError),

@@ -20,6 +20,6 @@ pub use catalog::details::{HistoryEntry, ImageInspect};
 pub use catalog::removal::ImageDeleteRecord;
 pub use catalog::ImageSummary;
 pub use engine::{
-    ContainerStats, Engine, EngineConfig, ExitWaiter, ImagePruneReport, SavedArchive,
+    ContainerStats, Engine, EngineConfig, ExitWaiter, ImagePruneReport, PullResult, SavedArchive,
 };
 pub use error::{Error, Result};

@@ -3,6 +3,7 @@
 
 use crate::{api, web};
 use anyhow::{bail, Context, Result};
+use berth_engine::image::registry::RegistryConfig;
 use berth_engine::{Engine, EngineConfig};
 use std::future::IntoFuture;
 use std::os::unix::fs::PermissionsExt;
@@ -19,16 +20,31 @@ pub struct ServeArgs {
     /// Unix socket for the CLI
     #[arg(long, default_value = crate::client::DEFAULT_SOCKET, env = "BERTH_SOCKET")]
     socket: PathBuf,
+    /// A pull-through mirror for docker.io, tried before Docker Hub (repeatable)
+    #[arg(long = "registry-mirror", value_name = "URL")]
+    registry_mirrors: Vec<String>,
+    /// A registry reached over plain HTTP or unverified TLS (repeatable)
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    insecure_registries: Vec<String>,
+    /// A PEM CA certificate trusted for every registry (repeatable; per registry, put CAs in
+    /// <data-root>/certs.d/HOST[:PORT]/*.crt)
+    #[arg(long = "registry-ca", value_name = "FILE")]
+    registry_cas: Vec<PathBuf>,
 }
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
         bail!("berth serve must run as root: it creates namespaces, cgroups and mounts");
     }
-    let shim_program = std::env::current_exe().context("cannot find berth's own executable")?;
+    let shim_program = std::env::var_os("XSHIM").map(std::path::PathBuf::from).map(Ok).unwrap_or_else(std::env::current_exe).context("x")?;
     let engine = Engine::open(EngineConfig {
         data_root: args.data_root.clone(),
         shim_program,
+        registry: RegistryConfig {
+            mirrors: args.registry_mirrors.clone(),
+            insecure: args.insecure_registries.clone(),
+            ca_files: args.registry_cas.clone(),
+        },
     })
     .await
     .with_context(|| format!("cannot open the data root {}", args.data_root.display()))?;

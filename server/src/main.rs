@@ -31,6 +31,12 @@ enum Command {
     Serve(daemon::ServeArgs),
     /// Load images from a `docker save` tar or an OCI archive
     Load(cli::load::Args),
+    /// Download an image from a registry
+    Pull(cli::pull::Args),
+    /// Log in to a registry (the daemon checks and keeps the credentials)
+    Login(cli::login::LoginArgs),
+    /// Log out from a registry
+    Logout(cli::login::LogoutArgs),
     /// List images
     Images(cli::images::Args),
     /// Create a tag TARGET that refers to the image SOURCE
@@ -162,6 +168,9 @@ async fn dispatch(args: Args) -> i32 {
             Err(e) => Err(e),
             Ok(client) => match command {
                 Command::Load(a) => cli::load::run(&client, a).await,
+                Command::Pull(a) => cli::pull::run(&client, a).await,
+                Command::Login(a) => cli::login::login(&client, a).await,
+                Command::Logout(a) => cli::login::logout(&client, a).await,
                 Command::Images(a) => cli::images::run(&client, a).await,
                 Command::Tag(a) => cli::tag::run(&client, a).await,
                 Command::Rmi(a) => cli::rmi::run(&client, a).await,

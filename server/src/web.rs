@@ -124,6 +124,7 @@ mod tests {
         Engine::open(EngineConfig {
             data_root: dir.path().join("data"),
             shim_program: dir.path().join("no-shim"),
+            registry: Default::default(),
         })
         .await
         .expect("engine opens on an empty data root")

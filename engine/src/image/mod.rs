@@ -9,6 +9,7 @@ pub mod archive;
 pub mod config;
 pub mod import;
 pub mod reference;
+pub mod registry;
 pub mod save;
 pub mod store;
 pub mod unpack;

@@ -41,6 +41,12 @@ impl StagedBlob {
     pub fn path(&self) -> &Path {
         self.file.path()
     }
+
+    /// Takes over a temp file that the caller wrote, fsynced and verified against `digest`
+    /// and `size` while writing it (a blob streamed from a registry).
+    pub(crate) fn verified(file: TempPath, digest: Digest, size: u64) -> StagedBlob {
+        StagedBlob { file, digest, size }
+    }
 }
 
 impl BlobStore {

@@ -64,8 +64,6 @@ pub enum UnpackError {
     BadHardlink { entry: String, target: String },
     #[error("entry {entry:?}: {kind} entries are not supported")]
     Unsupported { entry: String, kind: String },
-    #[error("{0}-compressed layers are not supported yet")]
-    UnsupportedCompression(&'static str),
 }
 
 impl UnpackError {
@@ -163,7 +161,11 @@ pub fn decompress<'a>(blob: impl Read + 'a) -> Result<Box<dyn Read + 'a>, Unpack
     match Compression::detect(&head[..head_len]) {
         Compression::None => Ok(Box::new(stream)),
         Compression::Gzip => Ok(Box::new(flate2::read::MultiGzDecoder::new(stream))),
-        Compression::Zstd => Err(UnpackError::UnsupportedCompression("zstd")),
+        // A zstd layer may hold several frames (OCI image spec, layer.md "zstd"): the
+        // streaming decoder reads them all, as gzip's multi-member decoder does.
+        Compression::Zstd => Ok(Box::new(
+            zstd::stream::read::Decoder::new(stream).map_err(UnpackError::Tar)?,
+        )),
     }
 }
 
@@ -930,12 +932,23 @@ mod tests {
     }
 
     #[test]
-    fn zstd_layers_are_reported_unsupported() {
-        let (_u, result) = unpack(&[0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]);
-        assert!(matches!(
-            result,
-            Err(UnpackError::UnsupportedCompression("zstd"))
-        ));
+    fn zstd_layers_unpack_with_the_diff_id_of_their_tar() {
+        let l = layer(|b| {
+            b.file("etc/z", 0o644, b"zstd inside\n")?;
+            Ok(())
+        });
+        // Two frames, as a zstd layer may hold several (layer.md "zstd").
+        let half = l.tar().len() / 2;
+        let mut blob = zstd::stream::encode_all(&l.tar()[..half], 3).expect("zstd");
+        blob.extend(zstd::stream::encode_all(&l.tar()[half..], 3).expect("zstd"));
+        assert_eq!(Compression::detect(&blob), Compression::Zstd);
+        let (u, result) = unpack(&blob);
+        let unpacked = result.expect("unpacks");
+        assert_eq!(unpacked.diff_id.to_string(), l.diff_id());
+        assert_eq!(
+            fs::read(u.root.join("etc/z")).expect("file"),
+            b"zstd inside\n"
+        );
     }
 
     #[test]

@@ -5,8 +5,10 @@ mod containers;
 mod images;
 mod logs;
 mod logs_ws;
+mod registry;
 
 pub use containers::{PruneResponse, WaitResponse};
+pub use registry::{LoginResponse, PullEnd};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -20,6 +22,10 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/v1/version", get(version))
         .route("/api/v1/images", get(images::list))
         .route("/api/v1/images/load", post(images::load))
+        .route("/api/v1/images/pull", post(registry::pull))
+        .route("/api/v1/registries", get(registry::list))
+        .route("/api/v1/registries/login", post(registry::login))
+        .route("/api/v1/registries/logout", post(registry::logout))
         .route("/api/v1/images/import", post(images::import))
         .route("/api/v1/images/prune", post(images::prune))
         .route("/api/v1/images/get", get(images::save))
@@ -95,6 +101,18 @@ impl From<berth_engine::Error> for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             E::Image(_) => StatusCode::BAD_REQUEST,
+            E::Registry(e) => {
+                use berth_engine::image::registry::RegistryError as R;
+                match e {
+                    R::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+                    R::NotFound(_) => StatusCode::NOT_FOUND,
+                    R::BadPlatform(_) | R::BadRegistry(_) => StatusCode::BAD_REQUEST,
+                    R::Credentials { .. } | R::Image(berth_engine::image::ImageError::Io { .. }) => {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    }
+                    _ => StatusCode::BAD_GATEWAY,
+                }
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {

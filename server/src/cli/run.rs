@@ -1,6 +1,7 @@
 //! `berth run` and `berth create`: create a container from an image; `run` also starts it and,
 //! unless detached, streams its output and exits with its exit code.
 
+use super::pull::{self, Output};
 use super::{print_stream, segment};
 use crate::client::{Client, DaemonError};
 use anyhow::Result;
@@ -77,11 +78,25 @@ pub struct CreateArgs {
     /// Allocate a pseudo-TTY
     #[arg(short = 't', long)]
     tty: bool,
+    /// Pull the image before creating: always, missing (when not stored) or never
+    #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
+    pull: PullPolicy,
+    /// Platform of the image to pull (os/arch[/variant])
+    #[arg(long)]
+    platform: Option<String>,
     /// The image to create the container from
     image: String,
     /// The command and its arguments (replaces the image's Cmd)
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
+}
+
+/// `--pull`: when `run`/`create` pull the image (docker's values).
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PullPolicy {
+    Always,
+    Missing,
+    Never,
 }
 
 #[derive(clap::Args)]
@@ -168,18 +183,33 @@ fn with_host_value(pair: &str) -> String {
 }
 
 async fn create_container(client: &Client, args: &CreateArgs) -> Result<ContainerSummary> {
-    let result = client
-        .json(Method::POST, "/api/v1/containers", Some(&args.options()?))
-        .await;
-    if let Err(e) = &result {
-        if let Some(daemon) = e.downcast_ref::<DaemonError>() {
-            if daemon.status == StatusCode::NOT_FOUND && daemon.message.starts_with("no such image")
-            {
-                eprintln!("Unable to find image '{}' locally", args.image);
-            }
-        }
+    let options = args.options()?;
+    if args.pull == PullPolicy::Always {
+        pull::pull(client, &args.image, args.platform.as_deref(), Output::Stderr).await?;
     }
-    result
+    let result = client
+        .json(Method::POST, "/api/v1/containers", Some(&options))
+        .await;
+    let missing = result.as_ref().err().is_some_and(|e| {
+        e.downcast_ref::<DaemonError>().is_some_and(|d| {
+            d.status == StatusCode::NOT_FOUND && d.message.starts_with("no such image")
+        })
+    });
+    if !missing || args.pull == PullPolicy::Always {
+        return result;
+    }
+    let shown = berth_engine::image::Reference::parse(&args.image)
+        .map(|r| r.familiar())
+        .unwrap_or_else(|_| args.image.clone());
+    if args.pull == PullPolicy::Never {
+        anyhow::bail!("No such image: {shown} (--pull never: not pulling it)");
+    }
+    // docker's flow: say so, pull with progress on stderr, then create again.
+    eprintln!("Unable to find image '{shown}' locally");
+    pull::pull(client, &args.image, args.platform.as_deref(), Output::Stderr).await?;
+    client
+        .json(Method::POST, "/api/v1/containers", Some(&options))
+        .await
 }
 
 pub async fn create(client: &Client, args: CreateArgs) -> Result<i32> {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod registry;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -15,6 +17,8 @@ pub struct Daemon {
     pub data_root: PathBuf,
     pub socket: PathBuf,
     pub port: u16,
+    /// More `berth serve` options (e.g. `--insecure-registry`), kept for restarts.
+    pub serve_args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -41,6 +45,11 @@ pub fn free_port() -> u16 {
 
 impl Daemon {
     pub fn start() -> Daemon {
+        Daemon::start_with(&[])
+    }
+
+    /// A daemon started with more `berth serve` options.
+    pub fn start_with(serve_args: &[String]) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("berth-test-")
             .tempdir()
@@ -53,6 +62,7 @@ impl Daemon {
             data_root,
             socket,
             port,
+            serve_args: serve_args.to_vec(),
             child: None,
         };
         daemon.spawn();
@@ -67,6 +77,7 @@ impl Daemon {
             .arg(&self.data_root)
             .args(["--listen", &format!("127.0.0.1:{}", self.port), "--socket"])
             .arg(&self.socket)
+            .args(&self.serve_args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -1,0 +1,100 @@
+//! The engine's registry verbs: pull (with progress events, recorded in the catalogue once
+//! the store has everything), login and logout. The protocol lives in `image::registry`.
+
+use super::Engine;
+use crate::catalog;
+use crate::image::registry::progress::ProgressSink;
+use crate::image::registry::{self, Credentials, PlatformSpec, PullEvent};
+use crate::image::Reference;
+use crate::Result;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// The outcome of a pull.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResult {
+    /// The reference as docker shows it, e.g. `busybox:latest`.
+    pub reference: String,
+    /// The image id (`sha256:` of its config).
+    pub id: String,
+    /// What the reference names in the registry (the index, for a multi-platform image).
+    pub digest: String,
+    /// `Downloaded newer image for …` or `Image is up to date for …`.
+    pub status: String,
+}
+
+impl Engine {
+    /// Pulls `reference` for `platform` (`os/arch[/variant]`, default linux and this CPU),
+    /// sending progress to `events` (a receiver that goes away does not stop the pull).
+    pub async fn pull_image(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+        events: Option<UnboundedSender<PullEvent>>,
+    ) -> Result<PullResult> {
+        let reference = Reference::parse(reference).map_err(crate::image::ImageError::from)?;
+        let platform = match platform.filter(|p| !p.is_empty()) {
+            Some(text) => PlatformSpec::parse(text)?,
+            None => PlatformSpec::host(),
+        };
+        let sink = ProgressSink::new(events);
+        let before = catalog::resolve(&self.inner.db, &reference.to_string())
+            .await
+            .ok()
+            .map(|row| row.id);
+        let pulled = {
+            // Shared with loads, exclusive for the sweep: what this pull puts in the store is
+            // not swept before the catalogue records it.
+            let _storing = self.inner.image_lock.read().await;
+            let pulled = registry::pull::pull(
+                &self.inner.images,
+                &self.inner.registries,
+                &reference,
+                &platform,
+                &sink,
+            )
+            .await?;
+            catalog::record(&self.inner.db, &pulled.image).await?;
+            pulled
+        };
+        let id = pulled.image.id.to_string();
+        sink.send(PullEvent::Digest {
+            digest: pulled.digest,
+        });
+        let status = if before.as_deref() == Some(id.as_str()) {
+            format!("Image is up to date for {}", reference.familiar())
+        } else {
+            format!("Downloaded newer image for {}", reference.familiar())
+        };
+        sink.send(PullEvent::Status {
+            message: status.clone(),
+        });
+        tracing::info!(reference = %reference, image = %id, "pulled");
+        Ok(PullResult {
+            reference: reference.familiar(),
+            id,
+            digest: pulled.digest.to_string(),
+            status,
+        })
+    }
+
+    /// Checks the credentials against the registry and stores them (mode 0600 under the data
+    /// root); returns the registry's normalised name.
+    pub async fn login(&self, registry: &str, username: &str, password: &str) -> Result<String> {
+        let credentials = Credentials {
+            username: username.to_string(),
+            password: password.to_string(),
+        };
+        Ok(self.inner.registries.login(registry, credentials).await?)
+    }
+
+    /// Forgets a registry's stored login; `false` if there was none.
+    pub async fn logout(&self, registry: &str) -> Result<bool> {
+        Ok(self.inner.registries.logout(registry)?)
+    }
+
+    /// The registries with a stored login (never their passwords).
+    pub async fn logged_in_registries(&self) -> Result<Vec<String>> {
+        Ok(self.inner.registries.credentials().registries()?)
+    }
+}

@@ -1,0 +1,138 @@
+//! Registry endpoints: `POST /images/pull` streams the pull's progress as newline-delimited
+//! JSON (docker's `/images/create` messages, then a `{"result": …}` or `{"error": …}` line);
+//! login and logout check and store, or forget, a registry's credentials. Passwords are
+//! never logged or returned.
+
+use super::{ApiError, ApiResult};
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::Response;
+use axum::Json;
+use berth_engine::image::registry::{JsonMessage, PullEvent};
+use berth_engine::{Engine, PullResult};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize)]
+pub struct PullQuery {
+    reference: String,
+    #[serde(default)]
+    platform: Option<String>,
+}
+
+/// The last line of a pull stream.
+#[derive(Serialize, Deserialize)]
+pub struct PullEnd {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<PullResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+pub async fn pull(State(engine): State<Engine>, Query(query): Query<PullQuery>) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<PullEvent>();
+    // The pull runs on its own task: a client that disconnects does not cancel it.
+    let task = tokio::spawn(async move {
+        engine
+            .pull_image(&query.reference, query.platform.as_deref(), Some(tx))
+            .await
+    });
+    let events = futures::stream::unfold(rx, |mut rx| async move {
+        let event = rx.recv().await?;
+        Some((line(&event.to_message()), rx))
+    });
+    let end = futures::stream::once(async move {
+        let end = match task.await {
+            Ok(Ok(result)) => PullEnd {
+                result: Some(result),
+                error: None,
+            },
+            Ok(Err(e)) => PullEnd {
+                result: None,
+                error: Some(e.to_string()),
+            },
+            Err(e) => PullEnd {
+                result: None,
+                error: Some(format!("the pull was interrupted: {e}")),
+            },
+        };
+        line(&end)
+    });
+    let body = events.chain(end).map(Ok::<_, std::convert::Infallible>);
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/x-ndjson")
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+fn line<T: Serialize>(value: &T) -> String {
+    let mut text = serde_json::to_string(value).unwrap_or_else(|e| {
+        serde_json::to_string(&JsonMessage {
+            error: Some(format!("cannot encode a progress message: {e}")),
+            ..Default::default()
+        })
+        .unwrap_or_default()
+    });
+    text.push('\n');
+    text
+}
+
+#[derive(Deserialize)]
+pub struct LoginRequest {
+    registry: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// The registry's normalised name.
+    pub registry: String,
+    pub status: String,
+}
+
+pub async fn login(
+    State(engine): State<Engine>,
+    Json(request): Json<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    if request.username.is_empty() || request.password.is_empty() {
+        return Err(ApiError::bad_request(
+            "a username and a password are required",
+        ));
+    }
+    let registry = engine
+        .login(&request.registry, &request.username, &request.password)
+        .await?;
+    Ok(Json(LoginResponse {
+        registry,
+        status: "Login Succeeded".into(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct LogoutRequest {
+    registry: String,
+}
+
+pub async fn logout(
+    State(engine): State<Engine>,
+    Json(request): Json<LogoutRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    let removed = engine.logout(&request.registry).await?;
+    let registry = berth_engine::image::registry::normalize_registry(&request.registry)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let status = if removed {
+        format!("Removing login credentials for {registry}")
+    } else {
+        format!("Not logged in to {registry}")
+    };
+    Ok(Json(LoginResponse { registry, status }))
+}
+
+/// `GET /registries`: the registries with a stored login (names only).
+pub async fn list(State(engine): State<Engine>) -> ApiResult<Json<Vec<String>>> {
+    Ok(Json(engine.logged_in_registries().await?))
+}
