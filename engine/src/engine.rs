@@ -261,6 +261,7 @@ impl Engine {
         if row.state()?.is_alive() {
             return row.summary();
         }
+        runtime::warm_cgroup_migration();
         let spec = self.spec_for(&row).await?;
         self.inner.roots.settled(&id).await;
         let dir = self.container_dir(&id);

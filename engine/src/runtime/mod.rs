@@ -152,6 +152,12 @@ pub fn resume(spec: &ContainerSpec) -> Result<(), RuntimeError> {
     Ok(cgroup::resume(spec)?)
 }
 
+/// Starts the grace period that the shim's cgroup move will wait for (see cgroup::warm):
+/// call it when a container start begins.
+pub fn warm_cgroup_migration() {
+    cgroup::warm_migration(Path::new(cgroup::CGROUP_ROOT));
+}
+
 /// Writes the exit record atomically: a temp file in the same directory, then a rename.
 /// Readers see no record or a whole one. There is no fsync: the record has to survive the
 /// daemon's death, which the page cache does, not the host's, which the container does not

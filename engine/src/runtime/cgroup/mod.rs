@@ -11,11 +11,13 @@ mod devices_bpf;
 mod limits;
 mod v1;
 mod v2;
+mod warm;
 
 pub use devices::{Access, DeviceKind, DevicePolicy, DeviceRule, DEFAULT_RULES};
 pub use limits::{shares_to_weight, MIN_MEMORY};
 pub use v1::CgroupV1;
 pub use v2::CgroupV2;
+pub use warm::warm_migration;
 
 use super::spec::{ContainerSpec, Resources};
 
