@@ -148,13 +148,27 @@ pub(crate) async fn resolve(db: &Db, key: &str) -> Result<ImageRow> {
         }
     }
     let reference: Reference = key.parse()?;
-    sqlx::query_as::<_, ImageRow>(&format!(
+    let tagged = sqlx::query_as::<_, ImageRow>(&format!(
         "SELECT {COLUMNS} FROM images WHERE id = (SELECT image_id FROM image_tags WHERE name = ?)"
     ))
     .bind(reference.to_string())
     .fetch_optional(db)
-    .await?
-    .ok_or_else(|| Error::not_found("image", key))
+    .await?;
+    // `name@sha256:…` names the manifest an image was pulled by (pulls by digest add no tag).
+    let by_digest = match (&tagged, reference.digest()) {
+        (None, Some(digest)) => {
+            sqlx::query_as::<_, ImageRow>(&format!(
+                "SELECT {COLUMNS} FROM images WHERE manifest_digest = ? LIMIT 1"
+            ))
+            .bind(digest.to_string())
+            .fetch_optional(db)
+            .await?
+        }
+        _ => None,
+    };
+    tagged
+        .or(by_digest)
+        .ok_or_else(|| Error::not_found("image", key))
 }
 
 pub(crate) async fn list(db: &Db) -> Result<Vec<ImageSummary>> {

@@ -32,11 +32,22 @@ pub struct ServeArgs {
     registry_cas: Vec<PathBuf>,
 }
 
+/// The program the daemon runs as each container's shim: `berth-shim` beside the berth
+/// executable (built with it: a smaller monitor), else berth itself (`berth shim`).
+fn shim_program() -> Result<PathBuf> {
+    let berth = std::env::current_exe().context("cannot find berth's own executable")?;
+    let companion = berth.with_file_name("berth-shim");
+    let runnable = std::fs::metadata(&companion).is_ok_and(|m| {
+        m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0
+    });
+    Ok(if runnable { companion } else { berth })
+}
+
 pub async fn serve(args: ServeArgs) -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
         bail!("berth serve must run as root: it creates namespaces, cgroups and mounts");
     }
-    let shim_program = std::env::var_os("XSHIM").map(std::path::PathBuf::from).map(Ok).unwrap_or_else(std::env::current_exe).context("x")?;
+    let shim_program = shim_program()?;
     let engine = Engine::open(EngineConfig {
         data_root: args.data_root.clone(),
         shim_program,

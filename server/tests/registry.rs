@@ -10,6 +10,9 @@ use common::{images, stderr, stdout, Daemon};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 const PASSWORD: &str = "pässwörd-7Hq2";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -123,6 +126,10 @@ fn pull_over_plain_http_runs_and_matches_the_registry_digest() {
     let by_digest = format!("{}/team/app@{digest}", reg.host);
     let out = d.ok(&["pull", &by_digest]);
     assert!(out.contains(&format!("Digest: {digest}\n")), "{out}");
+    assert_eq!(
+        d.ok(&["run", "--rm", &by_digest, "echo", "by digest"]),
+        "by digest\n"
+    );
 
     // Deleted locally and pulled again: the same digest and image.
     let tree_before = Daemon::tree(&d.data_root.join("tmp"));
@@ -459,7 +466,13 @@ fn bad_registry_content_is_refused_and_nothing_is_stored() {
     // A manifest larger than the 4 MiB berth reads. docker-registry refuses to store or
     // serve one, so a stand-in answers every request with it.
     manifest["annotations"] = serde_json::json!({ "padding": "x".repeat(5 << 20) });
-    serve_forever(huge, OCI_MANIFEST, manifest.to_string().into_bytes());
+    let routes = vec![Route {
+        path: "/v2/bad/huge/manifests/latest".into(),
+        content_type: OCI_MANIFEST,
+        body: manifest.to_string().into_bytes(),
+        stalls: false,
+    }];
+    serve_forever(huge, routes, Arc::new(AtomicBool::new(false)));
     let out = d.berth(&["pull", &format!("127.0.0.1:{huge}/bad/huge")]);
     fails(&out, "more than the 4194304 bytes allowed");
     assert_eq!(store_state(&d), before);
@@ -475,35 +488,183 @@ fn bad_registry_content_is_refused_and_nothing_is_stored() {
     d.ok(&["pull", &format!("{}/bad/size:good", reg.host)]);
 }
 
-/// A stand-in server on `port` that answers every request with `body` (200, `content_type`),
-/// for as long as the test process runs.
-fn serve_forever(port: u16, content_type: &'static str, body: Vec<u8>) {
+/// One thing a stand-in registry serves: the path, its content type and body.
+struct Route {
+    path: String,
+    content_type: &'static str,
+    body: Vec<u8>,
+    /// Sent only half while the server's `stall` flag is set.
+    stalls: bool,
+}
+
+/// A stand-in registry on `port` (plain HTTP; a TLS handshake is hung up on, so berth falls
+/// back to HTTP) serving `routes` and 404 for anything else, for as long as the test process
+/// runs. While `stall` is set, the body of a route that `stalls` is sent only half, then
+/// held until `stall` clears.
+fn serve_forever(port: u16, routes: Vec<Route>, stall: Arc<AtomicBool>) {
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind");
+    let routes = Arc::new(routes);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") {
-                match std::io::Read::read(&mut stream, &mut byte) {
-                    // A TLS handshake (berth tries TLS first): hang up, it falls back to HTTP.
-                    Ok(1) if head.is_empty() && byte[0] == 0x16 => {
-                        head.clear();
-                        break;
-                    }
-                    Ok(1) => head.push(byte[0]),
-                    _ => break,
-                }
-            }
-            if head.is_empty() {
-                continue;
-            }
-            let answer = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(answer.as_bytes());
-            let _ = stream.write_all(&body);
+            let Ok(stream) = stream else { continue };
+            let (routes, stall) = (routes.clone(), stall.clone());
+            std::thread::spawn(move || answer(stream, &routes, &stall));
         }
     });
+}
+
+fn answer(mut stream: std::net::TcpStream, routes: &[Route], stall: &AtomicBool) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match std::io::Read::read(&mut stream, &mut byte) {
+            Ok(1) if head.is_empty() && byte[0] == 0x16 => return,
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let path = head.split_whitespace().nth(1).unwrap_or_default();
+    let Some(route) = routes.iter().find(|r| r.path == path) else {
+        let _ = stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return;
+    };
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        route.content_type,
+        route.body.len()
+    );
+    let half = if route.stalls {
+        route.body.len() / 2
+    } else {
+        route.body.len()
+    };
+    if stream.write_all(head.as_bytes()).is_err() || stream.write_all(&route.body[..half]).is_err()
+    {
+        return;
+    }
+    while route.stalls && stall.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = stream.write_all(&route.body[half..]);
+}
+
+/// An image's manifest, config and layer blob as a stand-in registry serves them under
+/// `repository:latest`.
+fn image_routes(
+    repository: &str,
+    layer: &berth_testkit::Layer,
+    config: &serde_json::Value,
+) -> Vec<Route> {
+    let config = config.to_string().into_bytes();
+    let blob = layer.gzip().expect("gzip");
+    let (config_digest, blob_digest) = (
+        berth_testkit::sha256_digest(&config),
+        berth_testkit::sha256_digest(&blob),
+    );
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": blob_digest, "size": blob.len()}],
+    });
+    vec![
+        Route {
+            path: format!("/v2/{repository}/manifests/latest"),
+            content_type: OCI_MANIFEST,
+            body: manifest.to_string().into_bytes(),
+            stalls: false,
+        },
+        Route {
+            path: format!("/v2/{repository}/blobs/{config_digest}"),
+            content_type: "application/octet-stream",
+            body: config,
+            stalls: false,
+        },
+        Route {
+            path: format!("/v2/{repository}/blobs/{blob_digest}"),
+            content_type: "application/octet-stream",
+            body: blob,
+            stalls: true,
+        },
+    ]
+}
+
+/// `len` bytes that gzip cannot shrink (xorshift).
+fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+#[test]
+fn an_interrupted_pull_leaves_nothing_and_the_next_one_completes() {
+    let port = common::free_port();
+    let host = format!("127.0.0.1:{port}");
+    let mut builder = berth_testkit::LayerBuilder::new();
+    builder
+        .file("data/noise.bin", 0o644, &noise(4 << 20))
+        .expect("file");
+    let layer = builder.finish().expect("layer");
+    let config = berth_testkit::image_config(std::slice::from_ref(&layer), &["sh"], &[]);
+    let stall = Arc::new(AtomicBool::new(true));
+    serve_forever(
+        port,
+        image_routes("slow/app", &layer, &config),
+        stall.clone(),
+    );
+    let mut d = Daemon::start_with(&["--insecure-registry".into(), host.clone()]);
+    d.load_busybox();
+    let before = store_state(&d);
+    let reference = format!("{host}/slow/app");
+
+    // The layer's transfer stalls half-way: the daemon dies in the middle of it.
+    let mut pulling = Command::new(common::BERTH)
+        .args(["-H", &d.host(), "pull", &reference])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the pull");
+    let tmp = d.data_root.join("tmp");
+    let mid_transfer = common::eventually(Duration::from_secs(20), || {
+        Daemon::tree(&tmp)
+            .iter()
+            .any(|entry| entry.contains("/image-ingest-") && !entry.contains(" 0 "))
+    });
+    assert!(mid_transfer, "no partial download in {}", tmp.display());
+    d.kill9();
+    let _ = pulling.wait();
+    d.spawn();
+    assert_eq!(
+        store_state(&d),
+        before,
+        "the interrupted pull left something"
+    );
+
+    stall.store(false, Ordering::SeqCst);
+    let out = d.ok(&["pull", &reference]);
+    assert!(out.contains("Pull complete"), "{out}");
+    let config_digest = berth_testkit::sha256_digest(config.to_string().as_bytes());
+    assert_eq!(
+        image_id_of(&d, &format!("{reference}:latest")),
+        Some(config_digest)
+    );
+    // A single layer's chain id is its diff id.
+    let unpacked = d
+        .data_root
+        .join("layers")
+        .join(berth_testkit::digest_hex(&layer.diff_id()))
+        .join("data/noise.bin");
+    assert_eq!(
+        std::fs::read(&unpacked).expect("unpacked file"),
+        noise(4 << 20)
+    );
 }

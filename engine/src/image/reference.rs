@@ -385,6 +385,26 @@ mod tests {
     }
 
     #[test]
+    fn every_spelling_of_an_official_image_is_one_reference() {
+        for spelling in [
+            "busybox",
+            "library/busybox",
+            "docker.io/busybox",
+            "docker.io/library/busybox:latest",
+            "index.docker.io/busybox",
+            "index.docker.io/library/busybox:latest",
+        ] {
+            assert_eq!(
+                full(spelling),
+                "docker.io/library/busybox:latest",
+                "{spelling}"
+            );
+        }
+        let r = Reference::parse("busybox").expect("parses");
+        assert_eq!((r.domain(), r.path()), ("docker.io", "library/busybox"));
+    }
+
+    #[test]
     fn keeps_user_namespaces_on_docker_hub() {
         assert_eq!(full("user/app"), "docker.io/user/app:latest");
         assert_eq!(full("a/b/c:v1"), "docker.io/a/b/c:v1");

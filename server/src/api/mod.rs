@@ -107,7 +107,8 @@ impl From<berth_engine::Error> for ApiError {
                     R::Unauthorized(_) => StatusCode::UNAUTHORIZED,
                     R::NotFound(_) => StatusCode::NOT_FOUND,
                     R::BadPlatform(_) | R::BadRegistry(_) => StatusCode::BAD_REQUEST,
-                    R::Credentials { .. } | R::Image(berth_engine::image::ImageError::Io { .. }) => {
+                    R::Credentials { .. }
+                    | R::Image(berth_engine::image::ImageError::Io { .. }) => {
                         StatusCode::INTERNAL_SERVER_ERROR
                     }
                     _ => StatusCode::BAD_GATEWAY,

@@ -185,7 +185,13 @@ fn with_host_value(pair: &str) -> String {
 async fn create_container(client: &Client, args: &CreateArgs) -> Result<ContainerSummary> {
     let options = args.options()?;
     if args.pull == PullPolicy::Always {
-        pull::pull(client, &args.image, args.platform.as_deref(), Output::Stderr).await?;
+        pull::pull(
+            client,
+            &args.image,
+            args.platform.as_deref(),
+            Output::Stderr,
+        )
+        .await?;
     }
     let result = client
         .json(Method::POST, "/api/v1/containers", Some(&options))
@@ -206,7 +212,13 @@ async fn create_container(client: &Client, args: &CreateArgs) -> Result<Containe
     }
     // docker's flow: say so, pull with progress on stderr, then create again.
     eprintln!("Unable to find image '{shown}' locally");
-    pull::pull(client, &args.image, args.platform.as_deref(), Output::Stderr).await?;
+    pull::pull(
+        client,
+        &args.image,
+        args.platform.as_deref(),
+        Output::Stderr,
+    )
+    .await?;
     client
         .json(Method::POST, "/api/v1/containers", Some(&options))
         .await

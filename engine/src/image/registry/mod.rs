@@ -141,11 +141,11 @@ impl Registries {
         repository: &str,
         access: client::Access,
     ) -> Result<RepoClient, RegistryError> {
-        let key = if endpoint.mirror {
-            normalize_registry(&endpoint.base)?
+        let key = normalize_registry(if endpoint.mirror {
+            &endpoint.base
         } else {
-            endpoint.registry.clone()
-        };
+            &endpoint.registry
+        })?;
         let credentials = self.credentials.get(&key)?;
         RepoClient::connect(&self.transport, endpoint, repository, credentials, access).await
     }
