@@ -323,7 +323,7 @@ median_ms() {
 # shim_pid ENGINE ID: the per-container monitor process of container ID.
 shim_pid() {
   case "$1" in
-    berth) pgrep -f "berth shim .*/containers/$2[^/]*/shim.json" | head -1 ;;
+    berth) pgrep -f "berth(-shim)? shim .*/containers/$2[^/]*/shim.json" | head -1 ;;
     docker) pgrep -f "containerd-shim-runc-v2 .*-id $2" | head -1 ;;
     podman) pgrep -f "conmon .*$2" | head -1 ;;
   esac
