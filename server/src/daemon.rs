@@ -33,21 +33,25 @@ pub struct ServeArgs {
 }
 
 /// The program the daemon runs as each container's shim: `berth-shim` beside the berth
-/// executable (built with it: a smaller monitor), else berth itself (`berth shim`).
-fn shim_program() -> Result<PathBuf> {
-    let berth = std::env::current_exe().context("cannot find berth's own executable")?;
+/// executable `berth` (built with it: a smaller monitor), else berth itself (`berth shim`).
+fn shim_program(berth: PathBuf) -> PathBuf {
     let companion = berth.with_file_name("berth-shim");
     let runnable = std::fs::metadata(&companion).is_ok_and(|m| {
         m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0
     });
-    Ok(if runnable { companion } else { berth })
+    if runnable {
+        companion
+    } else {
+        berth
+    }
 }
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
         bail!("berth serve must run as root: it creates namespaces, cgroups and mounts");
     }
-    let shim_program = shim_program()?;
+    let berth = std::env::current_exe().context("cannot find berth's own executable")?;
+    let shim_program = shim_program(berth);
     let engine = Engine::open(EngineConfig {
         data_root: args.data_root.clone(),
         shim_program,
@@ -131,5 +135,32 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => {}
         _ = int.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_companion_shim_is_used_when_it_is_an_executable_beside_berth() {
+        let dir = tempfile::tempdir().unwrap();
+        let berth = dir.path().join("berth");
+        std::fs::write(&berth, "").unwrap();
+        assert_eq!(
+            shim_program(berth.clone()),
+            berth,
+            "no companion: berth itself"
+        );
+        let companion = dir.path().join("berth-shim");
+        std::fs::write(&companion, "").unwrap();
+        assert_eq!(
+            shim_program(berth.clone()),
+            berth,
+            "not executable: berth itself"
+        );
+        std::fs::set_permissions(&companion, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(shim_program(berth), companion);
     }
 }
