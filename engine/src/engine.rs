@@ -75,6 +75,10 @@ pub struct ContainerStats {
     pub cpu_percent: f64,
     /// Working set in percent of the limit.
     pub memory_percent: f64,
+    /// Resident memory of the container's shim (its monitor process), outside the container's
+    /// cgroup: what each running container costs the host beyond its own processes.
+    #[serde(default)]
+    pub shim_rss_bytes: Option<u64>,
     #[serde(flatten)]
     pub sample: Sample,
 }
@@ -487,11 +491,16 @@ impl Engine {
         } else {
             0.0
         };
+        let shim_rss_bytes = row
+            .shim_pid
+            .filter(|&shim| is_shim_of(shim as i32, &row.id))
+            .and_then(|shim| crate::stats::resident_bytes(shim as i32));
         Ok(ContainerStats {
             id: row.id,
             name: row.name,
             cpu_percent: crate::stats::cpu_percent(&previous, &sample),
             memory_percent,
+            shim_rss_bytes,
             sample,
         })
     }

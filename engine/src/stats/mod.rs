@@ -68,6 +68,12 @@ pub fn sample(cgroup_path: &str, pid: i32) -> Result<Sample, StatsError> {
 /// CPU use between two samples of one container, in percent of one CPU (so up to
 /// `online_cpus` × 100), as docker computes it: Δcontainer / Δhost × CPUs × 100; 0 when
 /// either delta is not positive (first sample, counter reset, same instant).
+/// A process's resident set (`VmRSS` of /proc/PID/status), or `None` if it is gone.
+pub fn resident_bytes(pid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse::vm_rss_bytes(&status)
+}
+
 pub fn cpu_percent(prev: &Sample, cur: &Sample) -> f64 {
     let container = cur.cpu_usage_ns.saturating_sub(prev.cpu_usage_ns);
     let system = cur.system_cpu_ns.saturating_sub(prev.system_cpu_ns);

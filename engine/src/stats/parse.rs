@@ -22,6 +22,14 @@ fn read(path: &Path) -> Result<String, StatsError> {
 
 /// Like [`read`], but a missing file (a controller without that file, e.g. no pids or blkio
 /// accounting) reads as empty.
+/// `VmRSS:     1368 kB` of a /proc/PID/status text, in bytes.
+pub(crate) fn vm_rss_bytes(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let mut words = line["VmRSS:".len()..].split_whitespace();
+    let kib: u64 = words.next()?.parse().ok()?;
+    (words.next() == Some("kB")).then_some(kib * 1024)
+}
+
 fn read_or_empty(path: &Path) -> Result<String, StatsError> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(s),
@@ -268,6 +276,14 @@ mod tests {
         // SAFETY: as in proc_stat.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
         ticks * (1_000_000_000 / hz)
+    }
+
+    #[test]
+    fn resident_memory_is_read_from_proc_status() {
+        let status = "Name:\tberth-shim\nVmPeak:\t  2000 kB\nVmRSS:\t    1368 kB\nThreads:\t1\n";
+        assert_eq!(vm_rss_bytes(status), Some(1368 * 1024));
+        assert_eq!(vm_rss_bytes("Name:\tkthreadd\n"), None);
+        assert_eq!(vm_rss_bytes("VmRSS:\t12 MB\n"), None);
     }
 
     #[test]

@@ -58,6 +58,7 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
                 "NET I/O",
                 "BLOCK I/O",
                 "PIDS",
+                "SHIM MEM",
             ],
             &rows,
         );
@@ -98,6 +99,7 @@ fn row(s: &ContainerStats) -> Vec<String> {
             format::size(m.block_write_bytes as i64)
         ),
         m.pids.to_string(),
+        s.shim_rss_bytes.map_or_else(|| "--".to_string(), binary),
     ]
 }
 
