@@ -133,6 +133,11 @@ fn pull_over_plain_http_runs_and_matches_the_registry_digest() {
 
     // Deleted locally and pulled again: the same digest and image.
     let tree_before = Daemon::tree(&d.data_root.join("tmp"));
+    // `run --rm` removes its container just after the command exits.
+    assert!(common::eventually(Duration::from_secs(10), || d
+        .ok(&["ps", "-aq"])
+        .trim()
+        .is_empty()));
     d.ok(&["rmi", &reference]);
     assert_eq!(image_id_of(&d, &reference), None);
     let out = d.ok(&["pull", &reference]);

@@ -204,7 +204,7 @@ impl RepoClient {
             size,
             limit: MAX_MANIFEST,
         };
-        if let Some(size) = response.content_length().filter(|s| *s > MAX_MANIFEST) {
+        if let Some(size) = content_length(&response).filter(|s| *s > MAX_MANIFEST) {
             return Err(too_large(size));
         }
         let bytes = read_capped(response, MAX_MANIFEST, self.registry_name())
@@ -279,7 +279,7 @@ impl RepoClient {
             .send(Method::HEAD, &path, HeaderMap::new(), None)
             .await?;
         match response.status() {
-            s if s.is_success() => Ok(Some(response.content_length().unwrap_or(0))),
+            s if s.is_success() => Ok(Some(content_length(&response).unwrap_or(0))),
             StatusCode::NOT_FOUND => Ok(None),
             s => Err(self
                 .status_error(s, &format!("HEAD blob {digest}"), response)
@@ -344,6 +344,16 @@ fn error_summary(body: &[u8]) -> String {
             .join("; "),
         Err(_) => String::from_utf8_lossy(body).trim().to_string(),
     }
+}
+
+/// The `Content-Length` header as sent (reqwest's `content_length()` is the body's size hint,
+/// which is 0 for the answer to a HEAD request).
+pub fn content_length(response: &Response) -> Option<u64> {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Reads a response body of at most `limit` bytes; `None` if it is longer.

@@ -321,7 +321,7 @@ async fn fetch_layer(
     let total = plan.blob.size;
     let mut response = session.blob(&digest).await?;
     // A length that differs from the manifest's is caught before any byte is read.
-    if let Some(length) = response.content_length().filter(|l| *l != total) {
+    if let Some(length) = super::client::content_length(&response).filter(|l| *l != total) {
         return Err(ImageError::Digest {
             what: format!("layer {digest}"),
             source: DigestError::SizeMismatch {
