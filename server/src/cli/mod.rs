@@ -80,7 +80,9 @@ pub async fn print_stream(mut body: Incoming) -> Result<Option<i32>> {
             continue;
         };
         decoder.push(&data);
-        let mut out = stdout.lock();
+        // Buffered per chunk: stdout's own buffer flushes at every newline, which made a
+        // million-line log a million write(2)s.
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
         while let Some((stream, payload)) = decoder.next_frame() {
             match stream {
                 frames::STDOUT => out.write_all(&payload)?,
