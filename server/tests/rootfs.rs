@@ -56,6 +56,33 @@ fn etc_hostname_and_hosts_follow_the_container() {
 }
 
 #[test]
+fn user_ids_and_names_from_the_images_passwd_are_applied() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let ids = |user: &str| {
+        d.ok(&[
+            "run",
+            "--rm",
+            "--user",
+            user,
+            "busybox",
+            "sh",
+            "-c",
+            "id -u; id -g",
+        ])
+    };
+    assert_eq!(ids("1000:1001"), "1000\n1001\n");
+    // A name resolves through the image's /etc/passwd (busybox's has root and nobody).
+    assert_eq!(ids("nobody"), "65534\n65534\n");
+    assert_eq!(ids("0"), "0\n0\n");
+    let unknown = d.berth(&["run", "--rm", "--user", "nosuchuser", "busybox", "true"]);
+    assert_ne!(unknown.status.code(), Some(0));
+    let message = stderr(&unknown);
+    assert!(message.contains("nosuchuser"), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+}
+
+#[test]
 fn a_read_only_root_refuses_writes_but_tmpfs_like_dev_shm_works() {
     let d = Daemon::start();
     d.load_busybox();
