@@ -41,6 +41,19 @@ pub(crate) struct ImageRow {
 }
 
 impl ImageRow {
+    /// The image id and manifest digest as digests.
+    pub fn digests(&self) -> Result<(crate::digest::Digest, Option<crate::digest::Digest>)> {
+        let corrupt = |what: &str| Error::Corrupt(format!("image {} has a bad {what}", self.id));
+        let id = self.id.parse().map_err(|_| corrupt("id"))?;
+        let manifest = self
+            .manifest_digest
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|_| corrupt("manifest digest"))?;
+        Ok((id, manifest))
+    }
+
     pub fn layers(&self) -> Result<Vec<LayerInfo>> {
         serde_json::from_str(&self.layers_json)
             .map_err(|e| Error::Corrupt(format!("image {} layers: {e}", self.id)))

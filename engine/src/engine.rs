@@ -4,9 +4,11 @@
 
 mod images;
 mod pull;
+mod push;
 
 pub use images::{ImagePruneReport, SavedArchive};
 pub use pull::PullResult;
+pub use push::PushResult;
 
 use crate::catalog::{self, ImageSummary};
 use crate::container::inspect::ContainerInspect;

@@ -20,6 +20,7 @@ pub use catalog::details::{HistoryEntry, ImageInspect};
 pub use catalog::removal::ImageDeleteRecord;
 pub use catalog::ImageSummary;
 pub use engine::{
-    ContainerStats, Engine, EngineConfig, ExitWaiter, ImagePruneReport, PullResult, SavedArchive,
+    ContainerStats, Engine, EngineConfig, ExitWaiter, ImagePruneReport, PullResult, PushResult,
+    SavedArchive,
 };
 pub use error::{Error, Result};

@@ -33,6 +33,11 @@ enum Command {
     Load(cli::load::Args),
     /// Download an image from a registry
     Pull(cli::pull::Args),
+    /// Upload an image to a registry
+    Push(cli::push::Args),
+    /// Browse a registry: its repositories (catalog) or a repository's tags
+    #[command(subcommand)]
+    Registry(cli::registry::Command),
     /// Log in to a registry (the daemon checks and keeps the credentials)
     Login(cli::login::LoginArgs),
     /// Log out from a registry
@@ -169,6 +174,8 @@ async fn dispatch(args: Args) -> i32 {
             Ok(client) => match command {
                 Command::Load(a) => cli::load::run(&client, a).await,
                 Command::Pull(a) => cli::pull::run(&client, a).await,
+                Command::Push(a) => cli::push::run(&client, a).await,
+                Command::Registry(c) => cli::registry::run(&client, c).await,
                 Command::Login(a) => cli::login::login(&client, a).await,
                 Command::Logout(a) => cli::login::logout(&client, a).await,
                 Command::Images(a) => cli::images::run(&client, a).await,

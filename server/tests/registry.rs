@@ -6,7 +6,7 @@
 mod common;
 
 use common::registry::{http_request, Options, Registry};
-use common::{images, stderr, stdout, Daemon};
+use common::{berth_with_stdin, fails, images, stderr, stdout, Daemon};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output, Stdio};
@@ -24,39 +24,6 @@ fn insecure(registry: &Registry) -> Vec<String> {
 
 fn busybox_layout() -> String {
     format!("oci:{}", images().busybox_oci_dir.display())
-}
-
-/// `berth -H <daemon> ARGS…` with `input` on stdin.
-fn berth_with_stdin(d: &Daemon, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(common::BERTH)
-        .arg("-H")
-        .arg(d.host())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run berth");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("berth output")
-}
-
-fn fails(out: &Output, expected: &str) {
-    assert!(
-        !out.status.success(),
-        "expected a failure with {expected:?}; stdout: {}",
-        stdout(out)
-    );
-    assert!(
-        stderr(out).contains(expected),
-        "stderr lacks {expected:?}: {}",
-        stderr(out)
-    );
 }
 
 /// The daemon's image list as JSON.

@@ -98,15 +98,10 @@ impl Engine {
                 image.tags.extend(tag.filter(|t| !image.tags.contains(t)));
                 continue;
             }
-            let corrupt = |what: &str| Error::Corrupt(format!("image {} has a bad {what}", row.id));
+            let (id, manifest_digest) = row.digests()?;
             images.push(SaveImage {
-                id: row.id.parse().map_err(|_| corrupt("id"))?,
-                manifest_digest: row
-                    .manifest_digest
-                    .as_deref()
-                    .map(str::parse)
-                    .transpose()
-                    .map_err(|_| corrupt("manifest digest"))?,
+                id,
+                manifest_digest,
                 layers: row.layers()?,
                 config_json: row.config_json,
                 tags: tag.into_iter().collect(),

@@ -24,7 +24,7 @@ use std::str::FromStr;
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
-const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+pub(crate) const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 
 /// Which kind of archive `save` writes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -307,7 +307,7 @@ impl Archive<'_> {
     }
 }
 
-fn compression_of(path: &Path) -> Result<Compression, ImageError> {
+pub(crate) fn compression_of(path: &Path) -> Result<Compression, ImageError> {
     let mut head = [0u8; 4];
     let mut file = File::open(path).map_err(|e| ImageError::io("open", path, e))?;
     let mut len = 0;

@@ -8,7 +8,7 @@ mod logs_ws;
 mod registry;
 
 pub use containers::{PruneResponse, WaitResponse};
-pub use registry::{LoginResponse, PullEnd};
+pub use registry::{LoginResponse, ProgressEnd};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -26,6 +26,11 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/v1/registries", get(registry::list))
         .route("/api/v1/registries/login", post(registry::login))
         .route("/api/v1/registries/logout", post(registry::logout))
+        .route("/api/v1/registries/{host}/catalog", get(registry::catalog))
+        .route(
+            "/api/v1/registries/{host}/repositories/{*name}",
+            get(registry::repository),
+        )
         .route("/api/v1/images/import", post(images::import))
         .route("/api/v1/images/prune", post(images::prune))
         .route("/api/v1/images/get", get(images::save))
@@ -33,6 +38,7 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/v1/images/{name}/json", get(images::inspect))
         .route("/api/v1/images/{name}/history", get(images::history))
         .route("/api/v1/images/{name}/tag", post(images::tag))
+        .route("/api/v1/images/{name}/push", post(registry::push))
         .route(
             "/api/v1/containers",
             get(containers::list).post(containers::create),

@@ -5,12 +5,13 @@
 
 use super::{ApiError, ApiResult};
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::Response;
 use axum::Json;
+use berth_engine::image::registry::browse::Page;
 use berth_engine::image::registry::{JsonMessage, PullEvent};
-use berth_engine::{Engine, PullResult};
+use berth_engine::Engine;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
@@ -21,15 +22,6 @@ pub struct PullQuery {
     platform: Option<String>,
 }
 
-/// The last line of a pull stream.
-#[derive(Serialize, Deserialize)]
-pub struct PullEnd {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<PullResult>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
 pub async fn pull(State(engine): State<Engine>, Query(query): Query<PullQuery>) -> Response {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<PullEvent>();
     // The pull runs on its own task: a client that disconnects does not cancel it.
@@ -38,23 +30,63 @@ pub async fn pull(State(engine): State<Engine>, Query(query): Query<PullQuery>) 
             .pull_image(&query.reference, query.platform.as_deref(), Some(tx))
             .await
     });
-    let events = futures::stream::unfold(rx, |mut rx| async move {
+    progress_stream(rx, |e| e.to_message(), task, "pull")
+}
+
+#[derive(Deserialize)]
+pub struct PushQuery {
+    #[serde(default)]
+    tag: Option<String>,
+}
+
+/// `POST /images/{name}/push?tag=`: streams docker's push messages, then the result.
+pub async fn push(
+    State(engine): State<Engine>,
+    Path(name): Path<String>,
+    Query(query): Query<PushQuery>,
+) -> Response {
+    let reference = match query.tag.filter(|t| !t.is_empty()) {
+        Some(tag) => format!("{name}:{tag}"),
+        None => name,
+    };
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<JsonMessage>();
+    let task = tokio::spawn(async move { engine.push_image(&reference, Some(tx)).await });
+    progress_stream(rx, JsonMessage::clone, task, "push")
+}
+
+/// The `{"result"}` or `{"error"}` line that ends a progress stream.
+#[derive(Serialize, Deserialize)]
+pub struct ProgressEnd<R> {
+    #[serde(default = "Option::default", skip_serializing_if = "Option::is_none")]
+    pub result: Option<R>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Newline-delimited JSON: each event as a docker message, then the task's end line.
+fn progress_stream<E: Send + 'static, R: Serialize + Send + 'static>(
+    rx: tokio::sync::mpsc::UnboundedReceiver<E>,
+    to_message: fn(&E) -> JsonMessage,
+    task: tokio::task::JoinHandle<berth_engine::Result<R>>,
+    verb: &'static str,
+) -> Response {
+    let events = futures::stream::unfold(rx, move |mut rx| async move {
         let event = rx.recv().await?;
-        Some((line(&event.to_message()), rx))
+        Some((line(&to_message(&event)), rx))
     });
     let end = futures::stream::once(async move {
         let end = match task.await {
-            Ok(Ok(result)) => PullEnd {
+            Ok(Ok(result)) => ProgressEnd {
                 result: Some(result),
                 error: None,
             },
-            Ok(Err(e)) => PullEnd {
+            Ok(Err(e)) => ProgressEnd {
                 result: None,
                 error: Some(e.to_string()),
             },
-            Err(e) => PullEnd {
+            Err(e) => ProgressEnd {
                 result: None,
-                error: Some(format!("the pull was interrupted: {e}")),
+                error: Some(format!("the {verb} was interrupted: {e}")),
             },
         };
         line(&end)
@@ -135,4 +167,45 @@ pub async fn logout(
 /// `GET /registries`: the registries with a stored login (names only).
 pub async fn list(State(engine): State<Engine>) -> ApiResult<Json<Vec<String>>> {
     Ok(Json(engine.logged_in_registries().await?))
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    n: Option<u32>,
+    #[serde(default)]
+    last: Option<String>,
+}
+
+/// `GET /registries/{host}/catalog?n=&last=`: one page of the registry's repositories.
+pub async fn catalog(
+    State(engine): State<Engine>,
+    Path(host): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<Json<Page>> {
+    Ok(Json(
+        engine
+            .registry_catalog(&host, query.n, query.last.as_deref())
+            .await?,
+    ))
+}
+
+/// `GET /registries/{host}/repositories/{name}/tags?n=&last=`: one page of a repository's
+/// tags. The route is a wildcard because `name` contains `/` (raw or as `%2F`).
+pub async fn repository(
+    State(engine): State<Engine>,
+    Path((host, rest)): Path<(String, String)>,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<Json<Page>> {
+    let Some(name) = rest.strip_suffix("/tags") else {
+        return Err(ApiError {
+            status: axum::http::StatusCode::NOT_FOUND,
+            message: format!("no such endpoint: /registries/{host}/repositories/{rest}"),
+        });
+    };
+    Ok(Json(
+        engine
+            .registry_tags(&host, name, query.n, query.last.as_deref())
+            .await?,
+    ))
 }

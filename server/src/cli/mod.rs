@@ -12,6 +12,8 @@ pub mod login;
 pub mod logs;
 pub mod ps;
 pub mod pull;
+pub mod push;
+pub mod registry;
 pub mod rmi;
 pub mod run;
 pub mod save;

@@ -3,7 +3,7 @@
 //! escapes on a terminal, plain status lines otherwise. `run`/`create` reuse it on stderr.
 
 use super::format;
-use crate::api::PullEnd;
+use crate::api::ProgressEnd;
 use crate::client::Client;
 use anyhow::{anyhow, bail, Result};
 use berth_engine::image::registry::JsonMessage;
@@ -58,7 +58,19 @@ pub async fn pull(
     if let Some(platform) = platform {
         path.push_str(&format!("&platform={}", super::segment(platform)));
     }
-    let mut body = client.stream(Method::POST, &path).await?;
+    follow(client, &path, output, "pull").await
+}
+
+/// Posts to `path` and renders the daemon's progress stream (docker messages, then a
+/// `{"result"}` or `{"error"}` line); returns the result or fails with the error. Shared by
+/// pull and push.
+pub async fn follow<R: serde::de::DeserializeOwned>(
+    client: &Client,
+    path: &str,
+    output: Output,
+    verb: &str,
+) -> Result<R> {
+    let mut body = client.stream(Method::POST, path).await?;
     let mut renderer = match output {
         Output::Stdout => Some(Renderer::new(
             Box::new(std::io::stdout()),
@@ -72,7 +84,7 @@ pub async fn pull(
     };
     let mut pending = Vec::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| anyhow!("the pull's progress stream broke: {e}"))?;
+        let frame = frame.map_err(|e| anyhow!("the {verb}'s progress stream broke: {e}"))?;
         let Ok(data) = frame.into_data() else {
             continue;
         };
@@ -82,15 +94,15 @@ pub async fn pull(
             let value: serde_json::Value = serde_json::from_slice(&line)
                 .map_err(|e| anyhow!("unreadable progress from the daemon: {e}"))?;
             if value.get("result").is_some() || value.get("error").is_some() {
-                let end: PullEnd = serde_json::from_value(value)
-                    .map_err(|e| anyhow!("unreadable pull result: {e}"))?;
+                let end: ProgressEnd<R> = serde_json::from_value(value)
+                    .map_err(|e| anyhow!("unreadable {verb} result: {e}"))?;
                 if let Some(r) = renderer.as_mut() {
                     r.finish()?;
                 }
                 return match (end.result, end.error) {
                     (Some(result), _) => Ok(result),
                     (None, Some(error)) => Err(anyhow!("{error}")),
-                    (None, None) => Err(anyhow!("the pull ended without a result")),
+                    (None, None) => Err(anyhow!("the {verb} ended without a result")),
                 };
             }
             let message: JsonMessage = serde_json::from_value(value)
@@ -100,7 +112,7 @@ pub async fn pull(
             }
         }
     }
-    bail!("the daemon ended the pull without a result")
+    bail!("the daemon ended the {verb} without a result")
 }
 
 /// `busybox:latest` → `docker.io/library/busybox:latest`, as `docker pull -q` prints.

@@ -224,6 +224,41 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// `berth -H <daemon> ARGS…` with `input` on stdin.
+pub fn berth_with_stdin(d: &Daemon, args: &[&str], input: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(BERTH)
+        .arg("-H")
+        .arg(d.host())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run berth");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("berth output")
+}
+
+/// Asserts that a CLI run failed with `expected` in its stderr.
+pub fn fails(out: &Output, expected: &str) {
+    assert!(
+        !out.status.success(),
+        "expected a failure with {expected:?}; stdout: {}",
+        stdout(out)
+    );
+    assert!(
+        stderr(out).contains(expected),
+        "stderr lacks {expected:?}: {}",
+        stderr(out)
+    );
+}
+
 /// Polls `check` until it holds or `limit` passes.
 pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;

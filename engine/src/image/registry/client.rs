@@ -145,7 +145,11 @@ impl RepoClient {
         RegistryError::Unauthorized(match &self.credentials {
             Some(_) => format!("incorrect username or password for {}", self.registry_name()),
             None => format!(
-                "pull access denied for {} on {}: the repository does not exist or needs a login (berth login {})",
+                "{} access denied for {} on {}: the repository does not exist or needs a login (berth login {})",
+                match self.access {
+                    Access::Pull => "pull",
+                    Access::Push => "push",
+                },
                 self.repository,
                 self.registry_name(),
                 self.endpoint.registry

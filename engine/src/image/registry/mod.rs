@@ -17,11 +17,13 @@
 //! existence checks) with the `push` scope.
 
 pub mod auth;
+pub mod browse;
 pub mod client;
 pub mod credentials;
 pub mod manifest;
 pub mod progress;
 pub mod pull;
+pub mod push;
 pub mod transport;
 
 pub use client::RepoClient;
