@@ -19,9 +19,11 @@ use crate::image::unpack;
 use crate::image::Reference;
 use crate::image::{chain_ids, ImageConfig, ImageError, ImageStore, LayerInfo, LoadedImage};
 use bytes::Bytes;
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -58,6 +60,7 @@ pub async fn pull(
         tag: target.clone(),
     });
     let shown = reference.familiar();
+    let started = Instant::now();
     let (session, top) = resolve(registries, reference, &target).await?;
     let work = create_temp_dir(store.tmp_dir(), "pull")?;
     let mut blobs = vec![stage_bytes(store, work.path(), &top.bytes, &top.digest)?];
@@ -133,7 +136,9 @@ pub async fn pull(
         };
         progress.layer(&plan.blob.digest, state, 0, plan.blob.size);
     }
+    let manifests_done = Instant::now();
     let fetched = fetch_layers(store, &session, &plans, work.path(), image_id, progress).await?;
+    let layers_done = Instant::now();
     let store = store.clone();
     let committed = tokio::task::spawn_blocking(move || commit(&store, work, blobs, fetched))
         .await
@@ -141,6 +146,15 @@ pub async fn pull(
             registry: reference.domain().to_string(),
             detail: format!("the pull was interrupted: {e}"),
         })??;
+    // Where the time went, for `scripts/bench.sh pull` and anyone asking why a pull is slow.
+    tracing::info!(
+        image = %shown,
+        manifests_ms = ms(manifests_done - started),
+        layers_ms = ms(layers_done - manifests_done),
+        commit_ms = ms(layers_done.elapsed()),
+        total_ms = ms(started.elapsed()),
+        "pull timings"
+    );
     let layers: Vec<LayerInfo> = plans
         .iter()
         .zip(committed)
@@ -319,6 +333,7 @@ async fn fetch_layer(
 ) -> Result<FetchedLayer, RegistryError> {
     let digest = plan.blob.digest;
     let total = plan.blob.size;
+    let started = Instant::now();
     let mut response = session.blob(&digest).await?;
     // A length that differs from the manifest's is caught before any byte is read.
     if let Some(length) = super::client::content_length(&response).filter(|l| *l != total) {
@@ -371,6 +386,7 @@ async fn fetch_layer(
         }
     };
     drop(tx);
+    let download = started.elapsed();
     if downloaded.is_ok() {
         progress.layer(&digest, LayerState::Downloading, current, total);
         progress.layer(&digest, LayerState::Verifying, current, total);
@@ -393,6 +409,18 @@ async fn fetch_layer(
         .into());
     }
     progress.layer(&digest, LayerState::PullComplete, total, total);
+    // The unpacker's busy time is decompressing, hashing, writing files and the blob; its
+    // idle time is waiting for the network.
+    tracing::info!(
+        layer = %digest,
+        bytes = total,
+        download_ms = ms(download),
+        network_wait_ms = ms(ingested.timings.waited),
+        unpack_ms = ms(ingested.timings.busy),
+        fsync_ms = ms(ingested.timings.fsync),
+        total_ms = ms(started.elapsed()),
+        "pull layer timings"
+    );
     Ok(FetchedLayer {
         chain_id: plan.chain_id,
         blob: Some(ingested.blob),
@@ -404,6 +432,22 @@ struct Ingested {
     blob: StagedBlob,
     diff_id: Digest,
     dir: Option<TempPath>,
+    timings: IngestTimings,
+}
+
+/// Where an ingest's time went.
+struct IngestTimings {
+    /// Blocked on the download for the next chunk.
+    waited: Duration,
+    /// Everything else up to the fsync: decompressing, hashing, unpacking, writing the blob.
+    busy: Duration,
+    /// The staged blob's fsync.
+    fsync: Duration,
+}
+
+/// Milliseconds, for timing logs.
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The blocking half of a layer fetch: the blob's bytes from `rx` are written to `file` and
@@ -417,11 +461,14 @@ fn ingest(
     size: u64,
     unpack_into: Option<PathBuf>,
 ) -> Result<Ingested, RegistryError> {
+    let started = Instant::now();
+    let waited = Rc::new(Cell::new(Duration::ZERO));
     let mut tee = Tee {
         inner: VerifyingReader::new(
             ChannelReader {
                 rx,
                 pending: Bytes::new(),
+                waited: Rc::clone(&waited),
             },
             digest,
             Some(size),
@@ -474,12 +521,20 @@ fn ingest(
         .out
         .into_inner()
         .map_err(|e| ImageError::io("write", path.path(), e.into_error()))?;
+    let waited = waited.get();
+    let busy = started.elapsed().saturating_sub(waited);
+    let syncing = Instant::now();
     file.sync_all()
         .map_err(|e| ImageError::io("fsync", path.path(), e))?;
     Ok(Ingested {
         blob: StagedBlob::verified(path, digest, size),
         diff_id,
         dir,
+        timings: IngestTimings {
+            waited,
+            busy,
+            fsync: syncing.elapsed(),
+        },
     })
 }
 
@@ -525,12 +580,17 @@ fn commit(
 struct ChannelReader {
     rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
     pending: Bytes,
+    /// Time spent blocked waiting for a chunk, shared with the ingest that owns it.
+    waited: Rc<Cell<Duration>>,
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.pending.is_empty() {
-            match self.rx.blocking_recv() {
+            let waiting = Instant::now();
+            let received = self.rx.blocking_recv();
+            self.waited.set(self.waited.get() + waiting.elapsed());
+            match received {
                 Some(Ok(chunk)) => self.pending = chunk,
                 Some(Err(e)) => return Err(e),
                 None => return Ok(0),
