@@ -225,3 +225,43 @@ fn catalog_and_tags_come_back_across_pages() {
     let missing = d.berth(&["registry", "tags", &format!("{}/test/none", reg.host)]);
     assert!(!missing.status.success(), "{}", stdout(&missing));
 }
+
+#[test]
+fn an_imported_image_bigger_than_a_chunk_pushes_in_chunks_and_pulls_back() {
+    let reg = Registry::start(Options::default());
+    let d = insecure_daemon(&reg);
+    let work = tempfile::tempdir().expect("tempdir");
+    let rootfs = work.path().join("rootfs");
+    std::fs::create_dir_all(&rootfs).expect("rootfs dir");
+    // Incompressible and over the 8 MiB chunk: the upload takes several PATCH requests.
+    let mut noise = vec![0u8; 9 * 1024 * 1024 + 123];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for byte in noise.iter_mut() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *byte = state as u8;
+    }
+    std::fs::write(rootfs.join("noise.bin"), &noise).expect("noise");
+    let tar = work.path().join("rootfs.tar");
+    let made = Command::new("tar")
+        .arg("-cf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(&rootfs)
+        .arg(".")
+        .status()
+        .expect("run tar");
+    assert!(made.success());
+    let target = format!("{}/imported/big:1", reg.host);
+    d.ok(&["import", &tar.to_string_lossy(), &target]);
+
+    let out = d.ok(&["push", &target]);
+    assert!(out.contains(": Pushed"), "{out}");
+    let digest = pushed_digest(&out, "1");
+    assert_eq!(skopeo_digest(&target, None), digest);
+
+    d.ok(&["rmi", &target]);
+    let pulled = d.ok(&["pull", &target]);
+    assert!(pulled.contains(&format!("Digest: {digest}")), "{pulled}");
+}
