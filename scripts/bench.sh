@@ -3,7 +3,7 @@
 # and prints a table of values and ratios; not part of the test command.
 #
 # usage: scripts/bench.sh [--install-peers] [--runs N] [BENCH…]
-#   BENCH: run start50 logs rss (default: all, in that order)
+#   BENCH: run start50 logs rss pull (default: all, in that order)
 #   --install-peers   apt-get install docker.io podman runc hyperfine first
 #   --runs N          timed runs of `run --rm … true` per engine (default 20)
 # Needs root and a release build: scripts/build-site.sh (if target/site is missing), then
@@ -22,14 +22,15 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BERTH_BIN="${BERTH_BIN:-$ROOT/target/release/berth}"
 TESTKIT_BIN="${TESTKIT_BIN:-$ROOT/target/release/berth-testkit}"
-ALL_BENCHES=(run start50 logs rss)
+ALL_BENCHES=(run start50 logs rss pull)
+PULL_RUNS=3
 RUNS=20
 CONCURRENT=50
 RSS_CONTAINERS=10
 LOG_LINES=1000000
 INSTALL_PEERS=0
 SELECTED=()
-PEERS=(docker podman runc)
+PEERS=(docker podman runc skopeo)
 LABEL="berth-bench=$$"
 
 say() { printf '%s\n' "bench: $*" >&2; }
@@ -105,6 +106,7 @@ print_table() {
 WORK="$(mktemp -d /tmp/berth-bench.XXXXXX)" || die "cannot make a temp dir"
 BERTH_PID=""
 DOCKERD_PID=""
+REGISTRY_PID=""
 DOCKER_CMD=()   # docker CLI with its -H, empty when docker is unavailable
 PODMAN_CMD=()
 RUNC_CMD=()
@@ -152,6 +154,7 @@ cleanup() {
       find "$dir" -depth -type d -exec rmdir {} \; 2>/dev/null
     fi
   done
+  stop_pid "$REGISTRY_PID"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -181,7 +184,7 @@ start_berth() {
   port="$(free_port)" || die "no free loopback port"
   # Its own session, as a daemon would be: nothing it signals can reach this script's group.
   setsid "$BERTH_BIN" serve --data-root "$WORK/berth/data" --listen "127.0.0.1:$port" \
-    --socket "$WORK/berth/b.sock" >"$WORK/berth/serve.log" 2>&1 &
+    --insecure-registry "127.0.0.1:$REG_PORT" --socket "$WORK/berth/b.sock" >"$WORK/berth/serve.log" 2>&1 &
   BERTH_PID=$!
   for i in $(seq 1 300); do
     [ -S "$WORK/berth/b.sock" ] && berth ps >/dev/null 2>&1 && break
@@ -220,6 +223,7 @@ setup_docker() {
     setsid "$dockerd_bin" --data-root "$WORK/docker/data" --exec-root "$WORK/docker/exec" \
       --pidfile "$WORK/docker/dockerd.pid" -H "unix://$WORK/docker/docker.sock" \
       --iptables=false --ip-masq=false --ip-forward=false --bridge=none --log-level=warn \
+      --insecure-registry "127.0.0.1:$REG_PORT" \
       >"$WORK/docker/dockerd.log" 2>&1 &
     DOCKERD_PID=$!
     DOCKER_CMD=("$cli" -H "unix://$WORK/docker/docker.sock")
@@ -521,11 +525,72 @@ bench_rss() {
   b="$(get rss_shim berth)"; is_number "$b" && { holds "$b <= 1.5" && verdict rss_shim "✓" || verdict rss_shim "✗"; }
 }
 
+# Pull of a ~200 MB, 5-layer gzip image (random and text data, many small files) from a
+# docker-registry on loopback, from a cold store each time (image removed, page cache
+# dropped): median of PULL_RUNS, in MB/s of compressed bytes. skopeo copies to a `dir:`.
+# berth's "pull timings" log lines (its daemon log) say where its time went.
+bench_pull() {
+  row pull "pull ~200 MB image from loopback registry, MB/s" "> docker"
+  local e ref="127.0.0.1:$REG_PORT/bench/big:1" bytes i ms times
+  if ! command -v docker-registry >/dev/null || ! command -v skopeo >/dev/null; then
+    for e in berth docker skopeo; do skip pull "$e" "needs docker-registry and skopeo"; done
+    return
+  fi
+  say "pull: building the image"
+  bytes="$(python3 "$ROOT/scripts/bench-image.py" "$WORK/pullimg" 5)" || { skip pull berth "image build failed"; return; }
+  mkdir -p "$WORK/registry"
+  printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+    "$WORK/registry/data" "$REG_PORT" >"$WORK/registry/config.yml"
+  setsid docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry/log" 2>&1 &
+  REGISTRY_PID=$!
+  for i in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$REG_PORT") 2>/dev/null && break; sleep 0.1; done
+  if ! skopeo copy -q --dest-tls-verify=false "oci:$WORK/pullimg" "docker://$ref" >"$WORK/registry/push.log" 2>&1; then
+    tail -3 "$WORK/registry/push.log" >&2; skip pull berth "push to the registry failed"; return
+  fi
+  for e in berth docker skopeo; do
+    [ "$e" = docker ] && ! available docker && { skip pull docker "${SKIP_REASON[docker]}"; continue; }
+    say "pull: $e ($PULL_RUNS runs)"
+    times=()
+    for i in $(seq 1 "$PULL_RUNS"); do ms="$(pull_once "$e" "$ref")" || break; times+=("$ms"); done
+    if [ ${#times[@]} -eq "$PULL_RUNS" ]; then
+      ms="$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((PULL_RUNS + 1) / 2))p")"
+      put pull "$e" "$(calc "$bytes / 1000000 / ($ms / 1000)" 1)"
+      say "pull: $e: $((bytes / 1000000)) MB in ${times[*]} ms"
+    else
+      tail -3 "$WORK/pull-$e.err" >&2; skip pull "$e" "pull failed"
+    fi
+  done
+  skip pull podman "not measured"; skip pull runc "no registry client"
+  grep -a 'pull layer timings\|pull timings' "$WORK/berth/serve.log" | tail -6 | sed 's/^.*INFO //; s/^/bench: berth /' >&2
+  # Values are MB/s here (higher is better): a peer ratio below 1× means berth is faster.
+  local b d; b="$(get pull berth)"; d="$(get pull docker)"
+  if is_number "$b" && is_number "$d"; then holds "$b > $d" && verdict pull "✓" || verdict pull "✗"; fi
+}
+
+# pull_once ENGINE REF: one pull of REF into ENGINE's emptied store; prints its wall ms.
+pull_once() {
+  local t0
+  case "$1" in
+    berth) berth rmi -f "$2" >/dev/null 2>&1 ;;
+    docker) "${DOCKER_CMD[@]}" rmi -f "$2" >/dev/null 2>&1 ;;
+    skopeo) rm -rf "$WORK/skopeo-dir" ;;
+  esac
+  sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null
+  t0="$(now_ns)"
+  case "$1" in
+    berth) berth pull -q "$2" >/dev/null 2>>"$WORK/pull-$1.err" ;;
+    docker) "${DOCKER_CMD[@]}" pull -q "$2" >/dev/null 2>>"$WORK/pull-$1.err" ;;
+    skopeo) skopeo copy -q --src-tls-verify=false "docker://$2" "dir:$WORK/skopeo-dir" 2>>"$WORK/pull-$1.err" ;;
+  esac || return 1
+  ms_since "$t0"
+}
+
 # ---------------------------------------------------------------------------------------------
 # driver
 
 [ "$INSTALL_PEERS" -eq 1 ] && install_peers
 say "work dir $WORK"
+REG_PORT="$(free_port)" || die "no free loopback port"
 build_image
 start_berth
 BERTH_IMAGE="$(load_image berth)" && [ -n "$BERTH_IMAGE" ] || die "berth load failed"
