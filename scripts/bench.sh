@@ -561,7 +561,8 @@ bench_pull() {
     fi
   done
   skip pull podman "not measured"; skip pull runc "no registry client"
-  grep -a 'pull layer timings\|pull timings' "$WORK/berth/serve.log" | tail -6 | sed 's/^.*INFO //; s/^/bench: berth /' >&2
+  grep -a 'pull layer timings\|pull timings' "$WORK/berth/serve.log" | tail -6 |
+    sed 's/\x1b\[[0-9;]*m//g; s/^.*INFO [^ ]* //; s/^/bench: berth /' >&2
   # Values are MB/s here (higher is better): a peer ratio below 1× means berth is faster.
   local b d; b="$(get pull berth)"; d="$(get pull docker)"
   if is_number "$b" && is_number "$d"; then holds "$b > $d" && verdict pull "✓" || verdict pull "✗"; fi
