@@ -89,21 +89,33 @@ pub struct ContainerStats {
 pub struct ExitWaiter {
     id: String,
     rx: watch::Receiver<Status>,
+    /// A `--rm` container: the wait also covers its removal, as `docker run --rm` does, so a
+    /// client that got the exit code finds the container (and its hold on the image) gone.
+    auto_remove: bool,
 }
+
+/// How long a waiter gives an auto-removed container's removal after its exit.
+const AUTO_REMOVE_WAIT: Duration = Duration::from_secs(30);
 
 impl ExitWaiter {
     pub async fn wait(mut self) -> Result<i32> {
-        let status = self
+        let status = *self
             .rx
             .wait_for(|s| s.state == ContainerState::Exited || s.removed)
             .await
             .map_err(|_| Error::not_found("container", &self.id))?;
-        status.exit_code.ok_or_else(|| {
+        let code = status.exit_code.ok_or_else(|| {
             Error::Conflict(format!(
                 "container {} was removed before it exited",
                 self.id
             ))
-        })
+        })?;
+        if self.auto_remove && !status.removed {
+            // A failed removal is logged by the engine; the exit code stands either way.
+            let removed = self.rx.wait_for(|s| s.removed);
+            let _ = tokio::time::timeout(AUTO_REMOVE_WAIT, removed).await;
+        }
+        Ok(code)
     }
 }
 
@@ -300,6 +312,7 @@ impl Engine {
         let row = ContainerRow::find(&self.inner.db, key).await?;
         Ok(ExitWaiter {
             rx: self.subscribe(&row)?,
+            auto_remove: row.config()?.auto_remove,
             id: row.id,
         })
     }
