@@ -184,24 +184,26 @@ fn with_host_value(pair: &str) -> String {
 
 async fn create_container(client: &Client, args: &CreateArgs) -> Result<ContainerSummary> {
     let options = args.options()?;
-    if args.pull == PullPolicy::Always {
+    let pull = || {
         pull::pull(
             client,
             &args.image,
             args.platform.as_deref(),
             Output::Stderr,
         )
-        .await?;
+    };
+    let create = || client.json(Method::POST, "/api/v1/containers", Some(&options));
+    if args.pull == PullPolicy::Always {
+        pull().await?;
+        return create().await;
     }
-    let result = client
-        .json(Method::POST, "/api/v1/containers", Some(&options))
-        .await;
+    let result = create().await;
     let missing = result.as_ref().err().is_some_and(|e| {
         e.downcast_ref::<DaemonError>().is_some_and(|d| {
             d.status == StatusCode::NOT_FOUND && d.message.starts_with("no such image")
         })
     });
-    if !missing || args.pull == PullPolicy::Always {
+    if !missing {
         return result;
     }
     let shown = berth_engine::image::Reference::parse(&args.image)
@@ -212,16 +214,8 @@ async fn create_container(client: &Client, args: &CreateArgs) -> Result<Containe
     }
     // docker's flow: say so, pull with progress on stderr, then create again.
     eprintln!("Unable to find image '{shown}' locally");
-    pull::pull(
-        client,
-        &args.image,
-        args.platform.as_deref(),
-        Output::Stderr,
-    )
-    .await?;
-    client
-        .json(Method::POST, "/api/v1/containers", Some(&options))
-        .await
+    pull().await?;
+    create().await
 }
 
 pub async fn create(client: &Client, args: CreateArgs) -> Result<i32> {

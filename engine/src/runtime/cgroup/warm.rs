@@ -14,6 +14,7 @@
 use super::{write_file, CgroupError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 /// Whether a warm-up is under way (one at a time is enough).
 static WARMING: AtomicBool = AtomicBool::new(false);
@@ -39,12 +40,16 @@ pub fn warm_migration(root: &Path) {
 }
 
 fn move_self(root: &Path) -> Result<(), CgroupError> {
-    let own = Path::new("/proc/self/cgroup");
-    let text = std::fs::read_to_string(own).map_err(|e| CgroupError::io("read", own, e))?;
-    let Some(dir) = own_cgroup_dir(root, &text) else {
-        return Ok(());
-    };
-    write_file(&dir.join("cgroup.procs"), &std::process::id().to_string())
+    // The daemon's own cgroup is looked up once, not at every start.
+    static OWN_PROCS: OnceLock<Option<PathBuf>> = OnceLock::new();
+    let procs = OWN_PROCS.get_or_init(|| {
+        let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+        own_cgroup_dir(root, &text).map(|dir| dir.join("cgroup.procs"))
+    });
+    match procs {
+        Some(procs) => write_file(procs, &std::process::id().to_string()),
+        None => Ok(()),
+    }
 }
 
 /// The directory of this process's cgroup in the first hierarchy that is mounted under
