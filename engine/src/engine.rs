@@ -66,6 +66,8 @@ struct Inner {
     /// its first blob until the catalogue records it, and exclusively by the sweep that
     /// deletes blobs and layers no catalogued image uses.
     image_lock: tokio::sync::RwLock<()>,
+    /// Numbers, broadcasts and persists engine events.
+    events: crate::events::EventBus,
 }
 
 /// One container's usage as `stats` shows it.
@@ -133,6 +135,7 @@ impl Engine {
         let registries = Registries::new(config.registry, &root)?;
         // Whatever a crash left half-written in the store's scratch space is never complete.
         images.clean_tmp()?;
+        let events = crate::events::EventBus::open(db.clone()).await?;
         let engine = Engine {
             inner: Arc::new(Inner {
                 root,
@@ -145,10 +148,15 @@ impl Engine {
                 locks: Mutex::new(HashMap::new()),
                 samples: Mutex::new(HashMap::new()),
                 image_lock: tokio::sync::RwLock::new(()),
+                events,
             }),
         };
         engine.reconcile().await?;
         Ok(engine)
+    }
+
+    pub(crate) fn event_bus(&self) -> &crate::events::EventBus {
+        &self.inner.events
     }
 
     pub fn data_root(&self) -> &Path {
@@ -173,7 +181,10 @@ impl Engine {
         let mut ids = Vec::new();
         for image in &loaded {
             catalog::record(&self.inner.db, image).await?;
-            ids.push(image.id.to_string());
+            let id = image.id.to_string();
+            let name = image.repo_tags.first().map(|t| t.familiar());
+            self.emit_image("load", &id, name.as_deref().unwrap_or(&id));
+            ids.push(id);
         }
         let all = catalog::list(&self.inner.db).await?;
         Ok(ids
@@ -258,7 +269,10 @@ impl Engine {
                 });
             }
             match row.insert(db).await {
-                Ok(()) => return row.summary(),
+                Ok(()) => {
+                    self.emit_container(&row, "create", &[]);
+                    return row.summary();
+                }
                 Err(Error::Conflict(_)) if fixed_name.is_none() && tried.len() < 32 => {
                     tried.push(row.name.clone());
                 }
@@ -304,7 +318,9 @@ impl Engine {
         );
         self.inner.roots.hold(&id, started.pid);
         self.watch_shim(id.clone(), started.shim_pid);
-        ContainerRow::find(&self.inner.db, &id).await?.summary()
+        let row = ContainerRow::find(&self.inner.db, &id).await?;
+        self.emit_container(&row, "start", &[]);
+        row.summary()
     }
 
     /// Subscribes to a container's exit before anything else happens to it (attach, `run`).
@@ -326,7 +342,11 @@ impl Engine {
     pub async fn kill(&self, key: &str, signal: Signal) -> Result<()> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
         match (row.state()?, row.pid) {
-            (ContainerState::Running, Some(pid)) => signal_pid(pid, signal),
+            (ContainerState::Running, Some(pid)) => {
+                signal_pid(pid, signal)?;
+                self.emit_container(&row, "kill", &[("signal", &(signal as i32).to_string())]);
+                Ok(())
+            }
             (ContainerState::Paused, _) => Err(Error::Conflict(format!(
                 "container {} is paused: unpause it first",
                 row.name
@@ -353,13 +373,16 @@ impl Engine {
             }
             if let Some(pid) = row.pid {
                 signal_pid(pid, signal)?;
+                self.emit_container(&row, "kill", &[("signal", &(signal as i32).to_string())]);
             }
             if !wait_exited(rx.clone(), grace).await {
                 if let Some(pid) = row.pid {
                     signal_pid(pid, Signal::SIGKILL)?;
+                    self.emit_container(&row, "kill", &[("signal", "9")]);
                 }
                 wait_exited(rx, Duration::from_secs(30)).await;
             }
+            self.emit_container(&row, "stop", &[]);
         }
         ContainerRow::find(&self.inner.db, &row.id).await?.summary()
     }
@@ -367,7 +390,10 @@ impl Engine {
     /// Stops (if running) and starts a container again, as `docker restart`.
     pub async fn restart(&self, key: &str, grace: Option<Duration>) -> Result<ContainerSummary> {
         let stopped = self.stop(key, grace).await?;
-        self.start(&stopped.id).await
+        let started = self.start(&stopped.id).await?;
+        let row = ContainerRow::find(&self.inner.db, &started.id).await?;
+        self.emit_container(&row, "restart", &[]);
+        Ok(started)
     }
 
     /// Freezes every process of a running container (cgroup freezer).
@@ -423,7 +449,9 @@ impl Engine {
             removed: false,
         };
         self.inner.status.publish(&id, status);
-        ContainerRow::find(&self.inner.db, &id).await?.summary()
+        let row = ContainerRow::find(&self.inner.db, &id).await?;
+        self.emit_container(&row, verb, &[]);
+        row.summary()
     }
 
     /// Gives a container a new name.
@@ -432,7 +460,10 @@ impl Engine {
         let new_name = new_name.strip_prefix('/').unwrap_or(new_name);
         validate_name(new_name)?;
         ContainerRow::rename(&self.inner.db, &row.id, new_name).await?;
-        ContainerRow::find(&self.inner.db, &row.id).await?.summary()
+        let renamed = ContainerRow::find(&self.inner.db, &row.id).await?;
+        let old_name = format!("/{}", row.name);
+        self.emit_container(&renamed, "rename", &[("oldName", &old_name)]);
+        renamed.summary()
     }
 
     /// Removes every container that is not running or paused; returns their ids and the
@@ -550,6 +581,7 @@ impl Engine {
             }
             if let Some(pid) = row.pid {
                 signal_pid(pid, Signal::SIGKILL)?;
+                self.emit_container(&row, "kill", &[("signal", "9")]);
             }
             if !wait_exited(rx, Duration::from_secs(30)).await {
                 return Err(Error::Conflict(format!(
@@ -576,6 +608,7 @@ impl Engine {
             std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
         }
         ContainerRow::delete(&self.inner.db, &row.id).await?;
+        self.emit_container(&row, "destroy", &[]);
         self.inner.status.publish(
             &row.id,
             Status {
@@ -749,6 +782,10 @@ impl Engine {
                 }
             }
             ContainerRow::set_exited(&self.inner.db, id, exit_code, oom_killed, finished).await?;
+            if oom_killed {
+                self.emit_container(&row, "oom", &[]);
+            }
+            self.emit_container(&row, "die", &[("exitCode", &exit_code.to_string())]);
             self.inner.status.publish(
                 id,
                 Status {

@@ -11,6 +11,7 @@ pub mod db;
 pub mod digest;
 mod engine;
 mod error;
+pub mod events;
 pub mod image;
 pub mod logs;
 pub mod runtime;

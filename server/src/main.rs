@@ -90,6 +90,8 @@ enum Command {
     Wait(cli::lifecycle::WaitArgs),
     /// Show a container's details as JSON
     Inspect(cli::lifecycle::InspectArgs),
+    /// Get real time events from the daemon
+    Events(cli::events::Args),
     /// Monitor one container (internal: started by the daemon)
     #[command(hide = true)]
     Shim { spec: PathBuf },
@@ -203,6 +205,7 @@ async fn dispatch(args: Args) -> i32 {
                     cli::lifecycle::prune(&client, a).await
                 }
                 Command::Inspect(a) => cli::lifecycle::inspect(&client, a).await,
+                Command::Events(a) => cli::events::run(&client, a).await,
                 Command::Serve(_) | Command::Shim { .. } => Ok(0),
             },
         },

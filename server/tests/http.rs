@@ -18,17 +18,7 @@ async fn get(url: &str) -> (u16, String) {
     stream.write_all(request.as_bytes()).await.expect("send");
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.expect("read");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    common::parse_response(&String::from_utf8_lossy(&response))
 }
 
 #[tokio::test(flavor = "multi_thread")]

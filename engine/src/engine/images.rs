@@ -39,13 +39,19 @@ impl Engine {
     pub async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
         let reference = tags::parse_target(target)?;
         let image = catalog::resolve(&self.inner.db, source).await?;
-        tags::set(&self.inner.db, &reference, &image.id).await
+        tags::set(&self.inner.db, &reference, &image.id).await?;
+        self.emit_image("tag", &image.id, &reference.familiar());
+        Ok(())
     }
 
     /// `rmi [-f] KEY`: untags or deletes as docker does (see `catalog::removal`), then frees
     /// the blobs and layers nothing else uses.
     pub async fn remove_image(&self, key: &str, force: bool) -> Result<Vec<ImageDeleteRecord>> {
+        let image_id = catalog::resolve(&self.inner.db, key)
+            .await
+            .map(|row| row.id);
         let records = removal::remove(&self.inner.db, key, force).await?;
+        self.emit_image_removal(&records, image_id.as_deref().unwrap_or(key));
         if records
             .iter()
             .any(|r| matches!(r, ImageDeleteRecord::Deleted(_)))
@@ -59,6 +65,7 @@ impl Engine {
     /// uses) and frees what they alone used.
     pub async fn prune_images(&self, all: bool) -> Result<ImagePruneReport> {
         let images_deleted = removal::prune(&self.inner.db, all).await?;
+        self.emit_image_removal(&images_deleted, "");
         let space_reclaimed = self.sweep().await?;
         Ok(ImagePruneReport {
             images_deleted,
@@ -109,7 +116,11 @@ impl Engine {
         }
         let _reading = self.inner.image_lock.read().await;
         let store = self.inner.images.clone();
+        let saved: Vec<String> = images.iter().map(|i| i.id.to_string()).collect();
         let file = blocking("save", move || save::save(&store, &images, format)).await??;
+        for id in &saved {
+            self.emit_image("save", id, id);
+        }
         Ok(SavedArchive { file })
     }
 
@@ -132,7 +143,9 @@ impl Engine {
         let image: LoadedImage =
             blocking("import", move || import::import(&store, &path, options)).await??;
         catalog::record(&self.inner.db, &image).await?;
-        catalog::summary(&self.inner.db, &image.id.to_string()).await
+        let id = image.id.to_string();
+        self.emit_image("import", &id, reference.unwrap_or(&id));
+        catalog::summary(&self.inner.db, &id).await
     }
 
     /// Deletes every blob and unpacked layer that no catalogued image uses; returns the bytes

@@ -70,6 +70,7 @@ impl Engine {
             message: status.clone(),
         });
         tracing::info!(reference = %reference, image = %id, "pulled");
+        self.emit_image("pull", &reference.familiar(), &reference.familiar_name());
         Ok(PullResult {
             reference: reference.familiar(),
             id,

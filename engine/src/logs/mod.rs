@@ -15,6 +15,7 @@ mod writer;
 
 pub use format::{FORMAT_VERSION, MAX_RECORD_LEN};
 pub use reader::{tail, LogReader, ReadOptions};
+pub(crate) use writer::now_ns;
 pub use writer::{LogWriter, Rotation};
 
 use serde::{Deserialize, Serialize};

@@ -158,7 +158,7 @@ pub fn rfc3339(time_ns: i64) -> String {
     humantime::format_rfc3339_nanos(time).to_string()
 }
 
-fn now_ns() -> i64 {
+pub(super) fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)

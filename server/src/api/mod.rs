@@ -2,8 +2,9 @@
 //! requests, calls the engine and renders JSON, streams or WebSockets.
 
 mod containers;
+mod events;
 mod images;
-mod logs;
+pub(crate) mod logs;
 mod logs_ws;
 mod registry;
 
@@ -20,6 +21,8 @@ use serde::Serialize;
 pub fn router(engine: Engine) -> Router {
     Router::new()
         .route("/api/v1/version", get(version))
+        .route("/api/v1/events", get(events::events))
+        .route("/api/v1/events/ws", get(events::upgrade))
         .route("/api/v1/images", get(images::list))
         .route("/api/v1/images/load", post(images::load))
         .route("/api/v1/images/pull", post(registry::pull))

@@ -1,5 +1,6 @@
 //! The CLI verbs: each file parses one verb's arguments, calls the daemon's API, and prints.
 
+pub mod events;
 pub mod format;
 pub mod history;
 pub mod image_prune;
@@ -19,6 +20,7 @@ pub mod run;
 pub mod save;
 pub mod stats;
 pub mod tag;
+pub mod template;
 
 use crate::client::{Client, Host, DEFAULT_SOCKET};
 use crate::frames;

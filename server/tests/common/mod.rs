@@ -259,6 +259,20 @@ pub fn fails(out: &Output, expected: &str) {
     );
 }
 
+/// The status and body of a raw HTTP/1.x response.
+pub fn parse_response(text: &str) -> (u16, String) {
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
 /// Polls `check` until it holds or `limit` passes.
 pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;

@@ -1,0 +1,109 @@
+//! `GET /api/v1/events`: the engine's event stream as JSON lines (docker's event objects plus
+//! `seq`), replayed from `since` (a time) or `cursor` (a sequence number) and then live until
+//! `until`; `GET /api/v1/events/ws` carries the same stream over a WebSocket, one event per
+//! text message, for the dashboard (reconnect with `cursor=<last seq>` to resume).
+
+use super::logs::now_ns;
+use super::{ApiError, ApiResult};
+use axum::body::Body;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use berth_engine::container::units::parse_time;
+use berth_engine::events::{EventFilter, EventQuery, EventStream, Since};
+use berth_engine::Engine;
+use futures::StreamExt;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct EventsQuery {
+    /// RFC 3339, unix seconds (with a fraction) or a duration ago.
+    since: Option<String>,
+    until: Option<String>,
+    /// Resume after this sequence number (takes precedence over `since`).
+    cursor: Option<u64>,
+    /// docker's JSON filters: `{"type":["container"],"event":["die"]}`.
+    filters: Option<String>,
+}
+
+impl EventsQuery {
+    fn into_engine(self) -> ApiResult<EventQuery> {
+        let now = now_ns();
+        let time = |text: Option<String>| -> ApiResult<Option<i64>> {
+            match text.as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(t) => Ok(Some(parse_time(t, now).map_err(ApiError::from)?)),
+            }
+        };
+        let since = match self.cursor {
+            Some(seq) => Some(Since::After(seq)),
+            None => time(self.since)?.map(Since::Time),
+        };
+        let filter = match self.filters.as_deref().map(str::trim) {
+            None | Some("") => EventFilter::default(),
+            Some(json) => serde_json::from_str(json)
+                .map_err(|e| ApiError::bad_request(format!("invalid filters {json:?}: {e}")))?,
+        };
+        Ok(EventQuery {
+            since,
+            until: time(self.until)?,
+            filter,
+        })
+    }
+}
+
+pub async fn events(
+    State(engine): State<Engine>,
+    Query(query): Query<EventsQuery>,
+) -> ApiResult<Response> {
+    let stream = engine.events(query.into_engine()?)?;
+    let lines = stream.into_stream().map(|item| {
+        let mut line = match item {
+            Ok(event) => serde_json::to_vec(&event),
+            Err(e) => serde_json::to_vec(&serde_json::json!({ "error": e.to_string() })),
+        }
+        .map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        Ok::<_, std::io::Error>(bytes::Bytes::from(line))
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(lines),
+    )
+        .into_response())
+}
+
+pub async fn upgrade(
+    State(engine): State<Engine>,
+    Query(query): Query<EventsQuery>,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    // Bad parameters are a plain 400 before the upgrade.
+    let stream = engine.events(query.into_engine()?)?;
+    Ok(ws.on_upgrade(move |socket| forward(socket, stream)))
+}
+
+async fn forward(mut socket: WebSocket, mut stream: EventStream) {
+    loop {
+        tokio::select! {
+            item = stream.next() => {
+                let text = match item {
+                    Some(Ok(event)) => serde_json::to_string(&event)
+                        .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string()),
+                    Some(Err(e)) => serde_json::json!({ "error": e.to_string() }).to_string(),
+                    None => break,
+                };
+                if socket.send(Message::Text(text.into())).await.is_err() {
+                    return;
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                // The browser only listens; a close or an error ends the stream.
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    let _ = socket.send(Message::Close(None)).await;
+}
