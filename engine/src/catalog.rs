@@ -75,6 +75,8 @@ impl ImageRow {
             user: Option<String>,
             #[serde(rename = "StopSignal", default)]
             stop_signal: Option<String>,
+            #[serde(rename = "Volumes", default)]
+            volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
         }
         #[derive(Deserialize)]
         struct ImageConfig {
@@ -91,6 +93,7 @@ impl ImageRow {
             working_dir: c.working_dir.unwrap_or_default(),
             user: c.user.unwrap_or_default(),
             stop_signal: c.stop_signal.unwrap_or_default(),
+            volumes: c.volumes.unwrap_or_default().into_keys().collect(),
         })
     }
 }

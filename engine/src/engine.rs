@@ -5,6 +5,7 @@
 mod images;
 mod pull;
 mod push;
+mod volumes;
 
 pub use images::{ImagePruneReport, SavedArchive};
 pub use pull::PullResult;
@@ -68,6 +69,7 @@ struct Inner {
     image_lock: tokio::sync::RwLock<()>,
     /// Numbers, broadcasts and persists engine events.
     events: crate::events::EventBus,
+    volumes: crate::volume::Volumes,
 }
 
 /// One container's usage as `stats` shows it.
@@ -136,6 +138,7 @@ impl Engine {
         // Whatever a crash left half-written in the store's scratch space is never complete.
         images.clean_tmp()?;
         let events = crate::events::EventBus::open(db.clone()).await?;
+        let volumes = crate::volume::Volumes::new(&root)?;
         let engine = Engine {
             inner: Arc::new(Inner {
                 root,
@@ -149,6 +152,7 @@ impl Engine {
                 samples: Mutex::new(HashMap::new()),
                 image_lock: tokio::sync::RwLock::new(()),
                 events,
+                volumes,
             }),
         };
         engine.reconcile().await?;
@@ -270,6 +274,11 @@ impl Engine {
             }
             match row.insert(db).await {
                 Ok(()) => {
+                    if let Err(e) = self.attach_volumes(&id, &config).await {
+                        let _ = ContainerRow::delete(db, &id).await;
+                        let _ = std::fs::remove_dir_all(&dir);
+                        return Err(e);
+                    }
                     self.emit_container(&row, "create", &[]);
                     return row.summary();
                 }
@@ -561,11 +570,18 @@ impl Engine {
             .rev()
             .map(|layer| self.inner.images.layer_dir(&layer.chain_id))
             .collect();
-        ContainerInspect::new(&row, &self.container_dir(&row.id), &lower)
+        let mut inspect = ContainerInspect::new(&row, &self.container_dir(&row.id), &lower)?;
+        inspect.mounts = self.inspect_mounts(&row.config()?);
+        Ok(inspect)
     }
 
     /// Removes a container and its writable layer; a running one only with `force` (killed).
     pub async fn remove(&self, key: &str, force: bool) -> Result<()> {
+        self.remove_container(key, force, false).await
+    }
+
+    /// [`Engine::remove`], and with `volumes` its anonymous volumes too (`rm -v`).
+    pub async fn remove_container(&self, key: &str, force: bool, volumes: bool) -> Result<()> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
         if row.state()?.is_alive() {
             if !force {
@@ -609,6 +625,7 @@ impl Engine {
         }
         ContainerRow::delete(&self.inner.db, &row.id).await?;
         self.emit_container(&row, "destroy", &[]);
+        self.release_volumes(&row.config()?, volumes).await;
         self.inner.status.publish(
             &row.id,
             Status {
@@ -705,7 +722,9 @@ impl Engine {
                     source: dir.join(name),
                     destination: format!("/etc/{name}"),
                     readonly: false,
+                    options: Default::default(),
                 })
+                .chain(self.volume_mounts(&config))
                 .collect(),
             log: config.log.clone(),
             tty: config.tty,
@@ -798,7 +817,8 @@ impl Engine {
             row.config()?.auto_remove
         };
         if auto_remove {
-            match self.remove(id, false).await {
+            // `run --rm` also removes the container's anonymous volumes (docker).
+            match self.remove_container(id, false, true).await {
                 Ok(()) | Err(Error::NotFound { .. }) => {}
                 Err(e) => return Err(e),
             }

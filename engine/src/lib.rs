@@ -16,6 +16,7 @@ pub mod image;
 pub mod logs;
 pub mod runtime;
 pub mod stats;
+pub mod volume;
 
 pub use catalog::details::{HistoryEntry, ImageInspect};
 pub use catalog::removal::ImageDeleteRecord;

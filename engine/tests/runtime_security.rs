@@ -484,6 +484,7 @@ fn bind(source: &Path, destination: &str, readonly: bool) -> MountSpec {
         source: source.to_path_buf(),
         destination: destination.into(),
         readonly,
+        options: Default::default(),
     }
 }
 
@@ -510,6 +511,7 @@ fn bind_and_tmpfs_mounts(s: &Suite) {
             source: PathBuf::new(),
             destination: "/scratch".into(),
             readonly: false,
+            options: Default::default(),
         },
     ];
     let out = c.output();

@@ -92,6 +92,9 @@ enum Command {
     Inspect(cli::lifecycle::InspectArgs),
     /// Get real time events from the daemon
     Events(cli::events::Args),
+    /// Manage volumes (create, ls, inspect, rm, prune)
+    #[command(subcommand)]
+    Volume(cli::volume::Command),
     /// Monitor one container (internal: started by the daemon)
     #[command(hide = true)]
     Shim { spec: PathBuf },
@@ -206,6 +209,7 @@ async fn dispatch(args: Args) -> i32 {
                 }
                 Command::Inspect(a) => cli::lifecycle::inspect(&client, a).await,
                 Command::Events(a) => cli::events::run(&client, a).await,
+                Command::Volume(c) => cli::volume::run(&client, c).await,
                 Command::Serve(_) | Command::Shim { .. } => Ok(0),
             },
         },

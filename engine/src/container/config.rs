@@ -4,6 +4,7 @@
 use super::units::{cpus_to_quota, parse_signal};
 use crate::runtime::capabilities::canonical_name;
 use crate::runtime::{LogSpec, Resources, SecuritySpec};
+use crate::volume::mounts::{container_mounts, MountConfig};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -75,6 +76,15 @@ pub struct CreateOptions {
     /// Allocate a pseudo-terminal (`-t`).
     #[serde(default)]
     pub tty: bool,
+    /// `-v [SOURCE:]DEST[:OPTIONS]` (volumes and bind mounts).
+    #[serde(default)]
+    pub volumes: Vec<String>,
+    /// `--mount type=…,source=…,target=…` specs.
+    #[serde(default)]
+    pub mounts: Vec<String>,
+    /// `--tmpfs PATH[:OPTIONS]`.
+    #[serde(default)]
+    pub tmpfs: Vec<String>,
 }
 
 /// The image config's defaults that a container inherits.
@@ -86,6 +96,8 @@ pub struct ImageDefaults {
     pub working_dir: String,
     pub user: String,
     pub stop_signal: String,
+    /// The paths of the image's `Volumes`.
+    pub volumes: Vec<String>,
 }
 
 /// The resolved settings of a container, stored in the catalogue.
@@ -117,6 +129,9 @@ pub struct ContainerConfig {
     /// The command has a pseudo-terminal; its output is one stream.
     #[serde(default)]
     pub tty: bool,
+    /// Volumes, bind mounts and tmpfs mounts, checked at create time.
+    #[serde(default)]
+    pub mounts: Vec<MountConfig>,
 }
 
 fn default_stop_signal() -> String {
@@ -293,6 +308,12 @@ impl ContainerConfig {
             stop_signal,
             stop_timeout: options.stop_timeout.unwrap_or_else(default_stop_timeout),
             tty: options.tty,
+            mounts: container_mounts(
+                &options.volumes,
+                &options.mounts,
+                &options.tmpfs,
+                &image.volumes,
+            )?,
         })
     }
 
@@ -394,6 +415,7 @@ mod tests {
             working_dir: String::new(),
             user: String::new(),
             stop_signal: String::new(),
+            volumes: vec![],
         }
     }
 

@@ -14,10 +14,13 @@ mod pid1;
 mod process;
 mod pty;
 mod rootfs;
+mod seed;
 pub mod shim;
 pub mod spec;
 
-pub use spec::{ContainerSpec, LogSpec, MountKind, MountSpec, Resources, RootfsSpec, SecuritySpec};
+pub use spec::{
+    ContainerSpec, LogSpec, MountKind, MountOptions, MountSpec, Resources, RootfsSpec, SecuritySpec,
+};
 
 use cgroup::{Cgroup, CgroupError, CgroupManager};
 use serde::{Deserialize, Serialize};

@@ -160,6 +160,9 @@ fn bind(root: BorrowedFd<'_>, m: &MountSpec) -> Result<(), InitError> {
     } else {
         Create::File
     };
+    if m.options.seed_from_image && source.is_dir() {
+        super::seed::seed(root, m)?;
+    }
     let target = open_in_root(root, &m.destination, Some(want))?;
     let is_dir = file_type(&target, &m.destination)? == SFlag::S_IFDIR;
     if is_dir != source.is_dir() {
@@ -214,7 +217,7 @@ fn bind(root: BorrowedFd<'_>, m: &MountSpec) -> Result<(), InitError> {
     Ok(())
 }
 
-/// docker's `--tmpfs` defaults: nosuid, nodev, noexec, mode 1777.
+/// docker's `--tmpfs` defaults: nosuid, nodev, noexec, mode 1777; `size=`/`mode=` as asked.
 fn tmpfs(root: BorrowedFd<'_>, m: &MountSpec) -> Result<(), InitError> {
     let target = open_in_root(root, &m.destination, Some(Create::Dir))?;
     if file_type(&target, &m.destination)? != SFlag::S_IFDIR {
@@ -232,9 +235,18 @@ fn tmpfs(root: BorrowedFd<'_>, m: &MountSpec) -> Result<(), InitError> {
         fd_path(&target).as_str(),
         Some("tmpfs"),
         flags,
-        Some("mode=1777"),
+        Some(tmpfs_data(m).as_str()),
     )
     .map_err(|e| sys_err(format!("mount tmpfs on {:?}", m.destination), e))
+}
+
+/// The tmpfs mount data (tmpfs(5): `mode=` octal, `size=` bytes).
+fn tmpfs_data(m: &MountSpec) -> String {
+    let mut data = format!("mode={:o}", m.options.tmpfs_mode.unwrap_or(0o1777));
+    if let Some(size) = m.options.tmpfs_size {
+        data.push_str(&format!(",size={size}"));
+    }
+    data
 }
 
 #[cfg(test)]

@@ -100,6 +100,24 @@ pub struct MountSpec {
     /// Absolute path inside the container; created (file or dir, as the source) if missing.
     pub destination: String,
     pub readonly: bool,
+    /// Volume seeding and tmpfs settings.
+    #[serde(default)]
+    pub options: MountOptions,
+}
+
+/// The less common settings of a mount.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct MountOptions {
+    /// Before a bind mount, if its source directory is empty, copy into it what the image has
+    /// at the destination (docker's seeding of a new volume): modes, owners and symlinks kept.
+    #[serde(default)]
+    pub seed_from_image: bool,
+    /// tmpfs `size=` in bytes.
+    #[serde(default)]
+    pub tmpfs_size: Option<u64>,
+    /// tmpfs root `mode=` (default 1777).
+    #[serde(default)]
+    pub tmpfs_mode: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

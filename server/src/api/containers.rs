@@ -95,6 +95,8 @@ pub async fn wait(
 #[derive(Deserialize)]
 pub struct RemoveQuery {
     force: Option<bool>,
+    /// Also remove the container's anonymous volumes (`rm -v`).
+    v: Option<bool>,
 }
 
 pub async fn remove(
@@ -102,7 +104,8 @@ pub async fn remove(
     Path(id): Path<String>,
     Query(query): Query<RemoveQuery>,
 ) -> ApiResult<StatusCode> {
-    engine.remove(&id, query.force.unwrap_or(false)).await?;
+    let (force, volumes) = (query.force.unwrap_or(false), query.v.unwrap_or(false));
+    engine.remove_container(&id, force, volumes).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -7,9 +7,11 @@ mod images;
 pub(crate) mod logs;
 mod logs_ws;
 mod registry;
+mod volumes;
 
 pub use containers::{PruneResponse, WaitResponse};
 pub use registry::{LoginResponse, ProgressEnd};
+pub use volumes::CreateVolume;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -63,6 +65,12 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/v1/containers/{id}/logs", get(logs::logs))
         .route("/api/v1/containers/{id}/attach", post(logs::attach))
         .route("/api/v1/containers/{id}/logs/ws", get(logs_ws::upgrade))
+        .route("/api/v1/volumes", get(volumes::list).post(volumes::create))
+        .route("/api/v1/volumes/prune", post(volumes::prune))
+        .route(
+            "/api/v1/volumes/{name}",
+            get(volumes::inspect).delete(volumes::remove),
+        )
         .with_state(engine)
 }
 

@@ -36,6 +36,9 @@ pub struct RmArgs {
     /// Force the removal of a running container (uses SIGKILL)
     #[arg(short, long)]
     force: bool,
+    /// Remove anonymous volumes associated with the container
+    #[arg(short = 'v', long = "volumes")]
+    volumes: bool,
     #[arg(required = true)]
     containers: Vec<String>,
 }
@@ -148,12 +151,12 @@ pub async fn kill(client: &Client, args: KillArgs) -> Result<i32> {
 }
 
 pub async fn rm(client: &Client, args: RmArgs) -> Result<i32> {
-    let force = args.force;
+    let (force, volumes) = (args.force, args.volumes);
     each(&args.containers, |id| async move {
         client
             .call(
                 Method::DELETE,
-                &format!("/api/v1/containers/{id}?force={force}"),
+                &format!("/api/v1/containers/{id}?force={force}&v={volumes}"),
             )
             .await?;
         Ok(None)

@@ -21,6 +21,7 @@ pub mod save;
 pub mod stats;
 pub mod tag;
 pub mod template;
+pub mod volume;
 
 use crate::client::{Client, Host, DEFAULT_SOCKET};
 use crate::frames;

@@ -78,6 +78,15 @@ pub struct CreateArgs {
     /// Allocate a pseudo-TTY
     #[arg(short = 't', long)]
     tty: bool,
+    /// Bind mount a volume ([SOURCE:]DEST[:ro|rw|nocopy])
+    #[arg(short = 'v', long = "volume")]
+    volume: Vec<String>,
+    /// Attach a filesystem mount (type=volume|bind|tmpfs,source=…,target=…[,readonly])
+    #[arg(long = "mount")]
+    mount: Vec<String>,
+    /// Mount a tmpfs directory (PATH[:size=…,mode=…,ro])
+    #[arg(long = "tmpfs")]
+    tmpfs: Vec<String>,
     /// Pull the image before creating: always, missing (when not stored) or never
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
     pull: PullPolicy,
@@ -166,6 +175,9 @@ impl CreateArgs {
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
             tty: self.tty,
+            volumes: self.volume.clone(),
+            mounts: self.mount.clone(),
+            tmpfs: self.tmpfs.clone(),
         })
     }
 }

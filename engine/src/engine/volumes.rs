@@ -1,0 +1,110 @@
+//! The engine's volume verbs (create, list, inspect, remove, prune) and the hooks the
+//! container lifecycle calls: record a new container's volumes, build its runtime mounts,
+//! show them in inspect, and drop its anonymous volumes when it is removed.
+
+use super::Engine;
+use crate::container::ContainerConfig;
+use crate::runtime::MountSpec;
+use crate::volume::mounts::{runtime_mounts, volume_data_dir, MountType};
+use crate::volume::{Volume, VolumeFilters, VolumePruneReport};
+use crate::Result;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+impl Engine {
+    /// `volume create [NAME]`: a fresh anonymous name without one; idempotent for a name.
+    pub async fn create_volume(
+        &self,
+        name: Option<&str>,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Volume> {
+        let (volume, _created) = self
+            .inner
+            .volumes
+            .create(&self.inner.db, name, labels)
+            .await?;
+        Ok(volume)
+    }
+
+    pub async fn list_volumes(&self, filters: &VolumeFilters) -> Result<Vec<Volume>> {
+        self.inner
+            .volumes
+            .list(&self.inner.db, filters, false)
+            .await
+    }
+
+    /// Every volume with its size and reference count (`system df -v`).
+    pub async fn volumes_usage(&self) -> Result<Vec<Volume>> {
+        self.inner
+            .volumes
+            .list(&self.inner.db, &VolumeFilters::default(), true)
+            .await
+    }
+
+    /// One volume with its UsageData (size measured off the executor).
+    pub async fn inspect_volume(&self, name: &str) -> Result<Volume> {
+        self.inner.volumes.inspect(&self.inner.db, name).await
+    }
+
+    /// Removes an unused volume; `force` ignores a missing one, never one in use.
+    pub async fn remove_volume(&self, name: &str, force: bool) -> Result<()> {
+        self.inner.volumes.remove(&self.inner.db, name, force).await
+    }
+
+    /// Removes unused anonymous volumes, or every unused volume with `all`.
+    pub async fn prune_volumes(&self, all: bool) -> Result<VolumePruneReport> {
+        self.inner.volumes.prune(&self.inner.db, all).await
+    }
+
+    /// After the container's row is written: its volumes exist and are marked in use by it.
+    pub(super) async fn attach_volumes(&self, id: &str, config: &ContainerConfig) -> Result<()> {
+        self.inner
+            .volumes
+            .attach(&self.inner.db, id, &config.mounts)
+            .await
+            .map(|_made| ())
+    }
+
+    /// After the container's row is deleted: with `anonymous`, its anonymous volumes go too.
+    pub(super) async fn release_volumes(&self, config: &ContainerConfig, anonymous: bool) {
+        if anonymous {
+            self.inner
+                .volumes
+                .remove_anonymous(&self.inner.db, &config.mounts)
+                .await;
+        }
+    }
+
+    /// The container's volume, bind and tmpfs mounts for its runtime spec.
+    pub(super) fn volume_mounts(&self, config: &ContainerConfig) -> Vec<MountSpec> {
+        runtime_mounts(&config.mounts, self.inner.volumes.root())
+    }
+
+    /// `Mounts` of `docker inspect`.
+    pub(super) fn inspect_mounts(&self, config: &ContainerConfig) -> Vec<serde_json::Value> {
+        config
+            .mounts
+            .iter()
+            .map(|m| {
+                let mut entry = json!({
+                    "Type": m.kind.as_str(),
+                    "Source": match m.kind {
+                        MountType::Volume => volume_data_dir(self.inner.volumes.root(), &m.source)
+                            .display()
+                            .to_string(),
+                        _ => m.source.clone(),
+                    },
+                    "Destination": m.destination,
+                    "Mode": if m.kind == MountType::Volume { "z" } else { "" },
+                    "RW": !m.readonly,
+                    "Propagation": if m.kind == MountType::Bind { "rprivate" } else { "" },
+                });
+                if m.kind == MountType::Volume {
+                    entry["Name"] = json!(m.source);
+                    entry["Driver"] = json!("local");
+                }
+                entry
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,88 @@
+//! A volume's size on disk, measured by walking its folder on a blocking thread (never on the
+//! async executor) and cached for a short while, so lists of many volumes or a busy dashboard
+//! do not walk the same tree again and again.
+
+use std::collections::{HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a measured size is reused.
+const FRESH: Duration = Duration::from_secs(2);
+
+#[derive(Default)]
+pub(crate) struct SizeCache {
+    sizes: Mutex<HashMap<String, (Instant, u64)>>,
+}
+
+impl SizeCache {
+    /// The bytes under `dir` (volume `name`), from the cache when fresh.
+    pub async fn measure(&self, name: &str, dir: PathBuf) -> u64 {
+        if let Some((at, size)) = self.lock().get(name).copied() {
+            if at.elapsed() < FRESH {
+                return size;
+            }
+        }
+        let size = tokio::task::spawn_blocking(move || tree_size(&dir))
+            .await
+            .unwrap_or(0);
+        self.lock().insert(name.to_string(), (Instant::now(), size));
+        size
+    }
+
+    /// The bytes under `dir` now (prune reports what it frees), cached for later readers.
+    pub async fn measure_now(&self, name: &str, dir: PathBuf) -> u64 {
+        self.forget(name);
+        self.measure(name, dir).await
+    }
+
+    pub fn forget(&self, name: &str) {
+        self.lock().remove(name);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, u64)>> {
+        self.sizes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Bytes of the files under `dir`, symlinks not followed, hard links counted once (as
+/// docker's volume size).
+pub(crate) fn tree_size(dir: &Path) -> u64 {
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            if meta.is_dir() {
+                todo.push(entry.path());
+            } else if meta.is_file() && (meta.nlink() < 2 || seen.insert((meta.dev(), meta.ino())))
+            {
+                total += meta.len();
+            }
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_files_once_and_does_not_follow_symlinks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        std::fs::write(dir.path().join("sub/a"), vec![0u8; 1000]).expect("write");
+        std::fs::hard_link(dir.path().join("sub/a"), dir.path().join("b")).expect("link");
+        std::fs::write(dir.path().join("c"), b"xyz").expect("write");
+        std::os::unix::fs::symlink("/usr", dir.path().join("out")).expect("symlink");
+        assert_eq!(tree_size(dir.path()), 1003);
+    }
+}

@@ -1,0 +1,77 @@
+//! Volume endpoints under `/api/v1/volumes`: list (with filters), create, inspect, remove,
+//! prune.
+
+use super::ApiResult;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use berth_engine::volume::{Volume, VolumeFilters, VolumePruneReport};
+use berth_engine::Engine;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub async fn list(
+    State(engine): State<Engine>,
+    Query(filters): Query<VolumeFilters>,
+) -> ApiResult<Json<Vec<Volume>>> {
+    Ok(Json(engine.list_volumes(&filters).await?))
+}
+
+/// The body of `POST /api/v1/volumes` (docker's wire names).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateVolume {
+    /// Empty or absent: an anonymous (64-hex) name.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+pub async fn create(
+    State(engine): State<Engine>,
+    Json(body): Json<CreateVolume>,
+) -> ApiResult<(StatusCode, Json<Volume>)> {
+    let volume = engine
+        .create_volume(body.name.as_deref(), &body.labels)
+        .await?;
+    Ok((StatusCode::CREATED, Json(volume)))
+}
+
+pub async fn inspect(
+    State(engine): State<Engine>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Volume>> {
+    Ok(Json(engine.inspect_volume(&name).await?))
+}
+
+#[derive(Deserialize)]
+pub struct RemoveQuery {
+    force: Option<bool>,
+}
+
+pub async fn remove(
+    State(engine): State<Engine>,
+    Path(name): Path<String>,
+    Query(query): Query<RemoveQuery>,
+) -> ApiResult<StatusCode> {
+    engine
+        .remove_volume(&name, query.force.unwrap_or(false))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct PruneQuery {
+    /// Also named volumes, not only anonymous ones.
+    all: Option<bool>,
+}
+
+pub async fn prune(
+    State(engine): State<Engine>,
+    Query(query): Query<PruneQuery>,
+) -> ApiResult<Json<VolumePruneReport>> {
+    Ok(Json(
+        engine.prune_volumes(query.all.unwrap_or(false)).await?,
+    ))
+}
