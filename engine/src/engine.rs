@@ -5,6 +5,7 @@
 mod images;
 mod pull;
 mod push;
+mod restart;
 mod volumes;
 
 pub use images::{ImagePruneReport, SavedArchive};
@@ -70,6 +71,8 @@ struct Inner {
     /// Numbers, broadcasts and persists engine events.
     events: crate::events::EventBus,
     volumes: crate::volume::Volumes,
+    /// Back-off and pending restarts of containers with a restart policy.
+    restarts: restart::RestartTimers,
 }
 
 /// One container's usage as `stats` shows it.
@@ -153,6 +156,7 @@ impl Engine {
                 image_lock: tokio::sync::RwLock::new(()),
                 events,
                 volumes,
+                restarts: restart::RestartTimers::default(),
             }),
         };
         engine.reconcile().await?;
@@ -295,12 +299,21 @@ impl Engine {
 
     /// Starts a created or exited container; a running one is left as it is.
     pub async fn start(&self, key: &str) -> Result<ContainerSummary> {
+        self.start_as(key, true).await
+    }
+
+    /// Starts a container for a user (`manual`: resets its restart policy state) or for its
+    /// restart policy.
+    async fn start_as(&self, key: &str, manual: bool) -> Result<ContainerSummary> {
         let id = ContainerRow::find(&self.inner.db, key).await?.id;
         let lock = self.lock(&id);
         let _guard = lock.lock().await;
         let row = ContainerRow::find(&self.inner.db, &id).await?;
         if row.state()?.is_alive() {
             return row.summary();
+        }
+        if manual {
+            self.reset_restarts(&id).await?;
         }
         runtime::warm_cgroup_migration();
         let spec = self.spec_for(&row).await?;
@@ -352,6 +365,7 @@ impl Engine {
         let row = ContainerRow::find(&self.inner.db, key).await?;
         match (row.state()?, row.pid) {
             (ContainerState::Running, Some(pid)) => {
+                self.mark_manually_stopped(&row.id).await?;
                 signal_pid(pid, signal)?;
                 self.emit_container(&row, "kill", &[("signal", &(signal as i32).to_string())]);
                 Ok(())
@@ -372,6 +386,7 @@ impl Engine {
     /// is thawed first so that it can handle the signal.
     pub async fn stop(&self, key: &str, grace: Option<Duration>) -> Result<ContainerSummary> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
+        self.mark_manually_stopped(&row.id).await?;
         if row.state()?.is_alive() {
             let config = row.config()?;
             let grace = grace.unwrap_or(Duration::from_secs(config.stop_timeout));
@@ -572,6 +587,8 @@ impl Engine {
             .collect();
         let mut inspect = ContainerInspect::new(&row, &self.container_dir(&row.id), &lower)?;
         inspect.mounts = self.inspect_mounts(&row.config()?);
+        inspect.restart_count = self.restart_count(&row.id).await?;
+        inspect.state.restarting = self.restart_pending(&row.id);
         Ok(inspect)
     }
 
@@ -583,6 +600,7 @@ impl Engine {
     /// [`Engine::remove`], and with `volumes` its anonymous volumes too (`rm -v`).
     pub async fn remove_container(&self, key: &str, force: bool, volumes: bool) -> Result<()> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
+        self.mark_manually_stopped(&row.id).await?;
         if row.state()?.is_alive() {
             if !force {
                 return Err(Error::Conflict(format!(
@@ -814,6 +832,7 @@ impl Engine {
                 },
             );
             self.inner.roots.release(id);
+            self.restart_after_exit(&row, exit_code, finished).await?;
             row.config()?.auto_remove
         };
         if auto_remove {
@@ -840,7 +859,7 @@ impl Engine {
                 _ => self.on_exit(&row.id).await?,
             }
         }
-        Ok(())
+        self.restart_at_boot().await
     }
 }
 

@@ -1,6 +1,7 @@
 //! The settings a container is created with, and how they are derived from the image's config
 //! and the user's options (docker's rules for Entrypoint/Cmd, Env, WorkingDir and User).
 
+use super::restart::{check_auto_remove, RestartPolicy};
 use super::units::{cpus_to_quota, parse_signal};
 use crate::runtime::capabilities::canonical_name;
 use crate::runtime::{LogSpec, Resources, SecuritySpec};
@@ -85,6 +86,9 @@ pub struct CreateOptions {
     /// `--tmpfs PATH[:OPTIONS]`.
     #[serde(default)]
     pub tmpfs: Vec<String>,
+    /// `--restart` text (`no`, `on-failure[:N]`, `always`, `unless-stopped`).
+    #[serde(default)]
+    pub restart: Option<String>,
 }
 
 /// The image config's defaults that a container inherits.
@@ -132,6 +136,8 @@ pub struct ContainerConfig {
     /// Volumes, bind mounts and tmpfs mounts, checked at create time.
     #[serde(default)]
     pub mounts: Vec<MountConfig>,
+    #[serde(default)]
+    pub restart_policy: RestartPolicy,
 }
 
 fn default_stop_signal() -> String {
@@ -288,6 +294,8 @@ impl ContainerConfig {
             .or_else(|| Some(image.stop_signal.clone()).filter(|s| !s.is_empty()))
             .unwrap_or_else(default_stop_signal);
         let stop_signal = format!("{:?}", parse_signal(&stop_signal)?);
+        let restart_policy = RestartPolicy::parse(options.restart.as_deref().unwrap_or("no"))?;
+        check_auto_remove(&restart_policy, options.auto_remove)?;
         Ok(ContainerConfig {
             args,
             env,
@@ -314,6 +322,7 @@ impl ContainerConfig {
                 &options.tmpfs,
                 &image.volumes,
             )?,
+            restart_policy,
         })
     }
 

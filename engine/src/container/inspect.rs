@@ -23,6 +23,8 @@ pub struct ContainerInspect {
     pub mounts: Vec<serde_json::Value>,
     pub network_settings: NetworkSettings,
     pub graph_driver: GraphDriver,
+    /// Restarts done by the restart policy since the last start by a user.
+    pub restart_count: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,6 +63,7 @@ pub struct HostConfig {
     pub auto_remove: bool,
     pub network_mode: String,
     pub log_config: LogConfig,
+    pub restart_policy: super::restart::RestartPolicy,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -189,6 +192,7 @@ impl ContainerInspect {
                     kind: "berth".to_string(),
                     config: log_options,
                 },
+                restart_policy: config.restart_policy.clone(),
             },
             config: Config {
                 hostname: config.hostname.clone(),
@@ -209,6 +213,7 @@ impl ContainerInspect {
                 name: "overlay2".to_string(),
                 data: graph,
             },
+            restart_count: 0,
         })
     }
 }

@@ -5,6 +5,7 @@ mod config;
 mod follow;
 mod monitor;
 mod names;
+pub mod restart;
 mod root_hold;
 pub(crate) use monitor::{is_shim_of, process_exit};
 pub mod inspect;

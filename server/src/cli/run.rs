@@ -87,6 +87,10 @@ pub struct CreateArgs {
     /// Mount a tmpfs directory (PATH[:size=…,mode=…,ro])
     #[arg(long = "tmpfs")]
     tmpfs: Vec<String>,
+    /// Restart policy to apply when a container exits (no, on-failure[:max-retries], always,
+    /// unless-stopped)
+    #[arg(long)]
+    restart: Option<String>,
     /// Pull the image before creating: always, missing (when not stored) or never
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
     pull: PullPolicy,
@@ -178,6 +182,7 @@ impl CreateArgs {
             volumes: self.volume.clone(),
             mounts: self.mount.clone(),
             tmpfs: self.tmpfs.clone(),
+            restart: self.restart.clone(),
         })
     }
 }
