@@ -2,6 +2,7 @@
 //! container lifecycle (create, start, stop, kill, remove, wait, logs) and its rules.
 //! The image verbs beyond load and list are in `engine/images.rs`.
 
+mod exec;
 mod images;
 mod pull;
 mod push;
@@ -73,6 +74,8 @@ struct Inner {
     volumes: crate::volume::Volumes,
     /// Back-off and pending restarts of containers with a restart policy.
     restarts: restart::RestartTimers,
+    /// `exec` instances, in memory as docker keeps them.
+    execs: crate::exec::ExecStore,
 }
 
 /// One container's usage as `stats` shows it.
@@ -157,6 +160,7 @@ impl Engine {
                 events,
                 volumes,
                 restarts: restart::RestartTimers::default(),
+                execs: Default::default(),
             }),
         };
         engine.reconcile().await?;
@@ -653,6 +657,7 @@ impl Engine {
             },
         );
         self.forget_lock(&row.id);
+        self.inner.execs.forget_container(&row.id);
         self.inner
             .samples
             .lock()

@@ -12,6 +12,7 @@ pub mod digest;
 mod engine;
 mod error;
 pub mod events;
+pub mod exec;
 pub mod image;
 pub mod logs;
 pub mod runtime;

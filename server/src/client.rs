@@ -41,6 +41,7 @@ impl Host {
 
 type RequestBody = BoxBody<Bytes, std::io::Error>;
 
+#[derive(Clone)]
 pub struct Client {
     host: Host,
 }
@@ -64,6 +65,11 @@ impl Client {
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .body(body)
             .context("building the request")?;
+        self.deliver(request).await
+    }
+
+    /// Connects to the daemon and sends `request` on a connection of its own.
+    async fn deliver(&self, request: Request<RequestBody>) -> Result<Response<Incoming>> {
         match &self.host {
             Host::Unix(socket) => {
                 let stream = tokio::net::UnixStream::connect(socket)
@@ -98,6 +104,36 @@ impl Client {
         let response = self.send(method, path, json_body(None::<&()>)?).await?;
         check(response).await?;
         Ok(())
+    }
+
+    /// A POST that asks for `Upgrade: tcp` and gets 101 Switching Protocols: the raw
+    /// bidirectional stream that follows (exec, attach).
+    pub async fn upgrade(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<TokioIo<hyper::upgrade::Upgraded>> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(hyper::header::HOST, "berth")
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(hyper::header::CONNECTION, "Upgrade")
+            .header(hyper::header::UPGRADE, "tcp")
+            .body(json_body(Some(body))?)
+            .context("building the request")?;
+        let response = self.deliver(request).await?;
+        let response = check(response).await?;
+        if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+            bail!(
+                "the daemon answered {} instead of switching to a stream",
+                response.status()
+            );
+        }
+        let upgraded = hyper::upgrade::on(response)
+            .await
+            .context("the daemon did not switch to a stream")?;
+        Ok(TokioIo::new(upgraded))
     }
 
     /// A request whose success answer is a stream (logs, attach).
@@ -156,7 +192,8 @@ where
         .await
         .context("cannot talk HTTP to the daemon")?;
     tokio::spawn(async move {
-        if let Err(e) = connection.await {
+        // Upgrades (exec, attach) hand the connection over to the caller.
+        if let Err(e) = connection.with_upgrades().await {
             tracing::debug!("connection to the daemon ended: {e}");
         }
     });

@@ -95,9 +95,14 @@ enum Command {
     /// Manage volumes (create, ls, inspect, rm, prune)
     #[command(subcommand)]
     Volume(cli::volume::Command),
+    /// Execute a command in a running container
+    Exec(cli::exec::Args),
     /// Monitor one container (internal: started by the daemon)
     #[command(hide = true)]
     Shim { spec: PathBuf },
+    /// Run one exec'd command in a container (internal: started by the daemon)
+    #[command(hide = true, name = "shim-exec")]
+    ShimExec { spec: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -135,6 +140,9 @@ fn main() {
     if let Command::Shim { spec } = &args.command {
         // The shim stays synchronous and small: no async runtime, no logging set-up.
         std::process::exit(berth_engine::runtime::shim::main(spec));
+    }
+    if let Command::ShimExec { spec } = &args.command {
+        std::process::exit(berth_engine::runtime::exec::main(spec));
     }
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -210,7 +218,8 @@ async fn dispatch(args: Args) -> i32 {
                 Command::Inspect(a) => cli::lifecycle::inspect(&client, a).await,
                 Command::Events(a) => cli::events::run(&client, a).await,
                 Command::Volume(c) => cli::volume::run(&client, c).await,
-                Command::Serve(_) | Command::Shim { .. } => Ok(0),
+                Command::Exec(a) => cli::exec::run(&client, a).await,
+                Command::Serve(_) | Command::Shim { .. } | Command::ShimExec { .. } => Ok(0),
             },
         },
     };

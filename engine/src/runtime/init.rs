@@ -25,9 +25,9 @@ pub(crate) const DEFAULT_PATH: &str =
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub(crate) struct InitError {
-    message: String,
+    pub(crate) message: String,
     /// The child's exit status (shell conventions: 127 not found, 126 cannot execute).
-    code: i32,
+    pub(crate) code: i32,
 }
 
 impl InitError {
@@ -123,18 +123,44 @@ fn setup_and_exec(spec: &ContainerSpec, fds: &InitFds) -> Result<Infallible, Ini
     }
     nix::unistd::chdir(cwd).map_err(|e| sys_err(format!("chdir {}", spec.cwd), e))?;
 
-    let program = resolve_program(spec)?;
-    let argv = cstrings(&spec.args, "argument")?;
-    let envp = cstrings(&spec.env, "environment variable")?;
+    let (program, argv, envp) = prepare_command(&spec.args, &spec.env)?;
+    drop_privileges(caps, spec.uid, spec.gid, spec.security.no_new_privileges)?;
+    if spec.init {
+        // Returns in the child that execs the command; the parent stays as PID 1.
+        pid1::fork_command()?;
+    }
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
+    Err(exec_command(&program, &argv, &envp))
+}
 
+/// The program `args` names (looked up in the `PATH` of `env`) and both lists as C strings.
+pub(crate) fn prepare_command(
+    args: &[String],
+    env: &[String],
+) -> Result<(PathBuf, Vec<CString>, Vec<CString>), InitError> {
+    let program = resolve_program(args, env)?;
+    let argv = cstrings(args, "argument")?;
+    let envp = cstrings(env, "environment variable")?;
+    Ok((program, argv, envp))
+}
+
+/// Becomes `uid`:`gid` with the capability set `caps` (and no_new_privs when asked), from
+/// root with every capability.
+pub(crate) fn drop_privileges(
+    caps: capabilities::CapSet,
+    uid: u32,
+    gid: u32,
+    no_new_privileges: bool,
+) -> Result<(), InitError> {
     // Bounding set first, while CAP_SETPCAP is still effective; setuid then clears the
     // effective set, and capset restores the container's (capabilities(7)).
     capabilities::limit_bounding_set(caps)?;
     setgroups(&[]).map_err(|e| sys_err("setgroups", e))?;
-    setgid(Gid::from_raw(spec.gid)).map_err(|e| sys_err(format!("setgid {}", spec.gid), e))?;
-    setuid(Uid::from_raw(spec.uid)).map_err(|e| sys_err(format!("setuid {}", spec.uid), e))?;
+    setgid(Gid::from_raw(gid)).map_err(|e| sys_err(format!("setgid {gid}"), e))?;
+    setuid(Uid::from_raw(uid)).map_err(|e| sys_err(format!("setuid {uid}"), e))?;
     capabilities::set_process_caps(caps)?;
-    if spec.security.no_new_privileges {
+    if no_new_privileges {
         // Inherited by every descendant and kept across execve: setuid binaries and file
         // capabilities grant nothing any more (prctl(2), PR_SET_NO_NEW_PRIVS).
         // SAFETY: prctl with integer arguments only.
@@ -142,46 +168,47 @@ fn setup_and_exec(spec: &ContainerSpec, fds: &InitFds) -> Result<Infallible, Ini
             return Err(sys_err("set no_new_privs", Errno::last()));
         }
     }
-    if spec.init {
-        // Returns in the child that execs the command; the parent stays as PID 1.
-        pid1::fork_command()?;
-    }
+    Ok(())
+}
 
-    reset_signals()?;
-    // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
+/// Gives the command clean signal dispositions and no inherited descriptor beyond its stdio,
+/// and execs it; returns only on failure, with the shell's exit status for it.
+pub(crate) fn exec_command(program: &Path, argv: &[CString], envp: &[CString]) -> InitError {
+    if let Err(e) = reset_signals() {
+        return e;
+    }
     // Nothing the shim had open may leak into the container (close_range(2), 5.11+; on older
     // kernels std's descriptors are close-on-exec anyway).
     // SAFETY: marks descriptors close-on-exec; closes nothing now.
     unsafe { libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int) };
 
-    let path = CString::new(program.as_os_str().as_encoded_bytes())
-        .map_err(|_| InitError::setup("program path contains a NUL byte".to_string()))?;
-    let errno = match nix::unistd::execve(&path, &argv, &envp) {
+    let Ok(path) = CString::new(program.as_os_str().as_encoded_bytes()) else {
+        return InitError::setup("program path contains a NUL byte".to_string());
+    };
+    let errno = match nix::unistd::execve(&path, argv, envp) {
         Err(e) => e,
         Ok(never) => match never {},
     };
-    Err(InitError {
+    InitError {
         message: format!(
             "exec: {:?}: {}",
             program.display().to_string(),
             errno_text(errno)
         ),
         code: if errno == Errno::ENOENT { 127 } else { 126 },
-    })
+    }
 }
 
 /// `args[0]`, looked up in the `PATH` of the spec's environment when it has no `/` (as
 /// execvp(3) does, but with the container's environment rather than the shim's).
-fn resolve_program(spec: &ContainerSpec) -> Result<PathBuf, InitError> {
-    let Some(arg0) = spec.args.first() else {
+fn resolve_program(args: &[String], env: &[String]) -> Result<PathBuf, InitError> {
+    let Some(arg0) = args.first() else {
         return Err(InitError::setup("no command specified".to_string()));
     };
     if arg0.contains('/') {
         return Ok(PathBuf::from(arg0));
     }
-    let path = spec
-        .env
+    let path = env
         .iter()
         .rev()
         .find_map(|kv| kv.strip_prefix("PATH="))
@@ -281,7 +308,7 @@ fn retry_eintr(mut f: impl FnMut() -> isize) -> isize {
     }
 }
 
-fn write_all(fd: RawFd, mut data: &[u8]) {
+pub(crate) fn write_all(fd: RawFd, mut data: &[u8]) {
     while !data.is_empty() {
         // SAFETY: writing from a live slice.
         let n = retry_eintr(|| unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) });
@@ -318,52 +345,28 @@ mod tests {
         assert_eq!(find_in_path("missing", &path), None);
     }
 
-    fn spec_with(args: &[&str], env: &[&str]) -> ContainerSpec {
-        ContainerSpec {
-            id: "0".repeat(64),
-            hostname: "h".into(),
-            args: args.iter().map(|s| s.to_string()).collect(),
-            env: env.iter().map(|s| s.to_string()).collect(),
-            cwd: "/".into(),
-            uid: 0,
-            gid: 0,
-            rootfs: crate::runtime::RootfsSpec {
-                lower: vec![],
-                upper: "/u".into(),
-                work: "/w".into(),
-                mountpoint: "/m".into(),
-                readonly: false,
-            },
-            cgroup_path: "berth/x".into(),
-            log_path: "/l".into(),
-            exit_path: "/e".into(),
-            resources: Default::default(),
-            security: Default::default(),
-            init: false,
-            mounts: Vec::new(),
-            log: Default::default(),
-            tty: false,
-        }
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
     fn unresolvable_command_reports_like_docker() {
         let dir = tempfile::tempdir().unwrap();
         let env = format!("PATH={}", dir.path().display());
-        let err = resolve_program(&spec_with(&["nosuchcmd"], &[&env])).unwrap_err();
+        let err = resolve_program(&strings(&["nosuchcmd"]), &strings(&[&env])).unwrap_err();
         assert_eq!(
             err.to_string(),
             "exec: \"nosuchcmd\": executable file not found in $PATH"
         );
         assert_eq!(err.code, 127);
-        let err = resolve_program(&spec_with(&[], &[])).unwrap_err();
+        let err = resolve_program(&[], &[]).unwrap_err();
         assert_eq!(err.to_string(), "no command specified");
     }
 
     #[test]
     fn commands_with_a_slash_are_not_looked_up() {
-        let spec = spec_with(&["./run.sh"], &["PATH=/nowhere"]);
-        assert_eq!(resolve_program(&spec).unwrap(), PathBuf::from("./run.sh"));
+        let program = resolve_program(&strings(&["./run.sh"]), &strings(&["PATH=/nowhere"]));
+        assert_eq!(program.unwrap(), PathBuf::from("./run.sh"));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 
 pub mod capabilities;
 pub mod cgroup;
+pub mod exec;
+mod fdpass;
 mod init;
 mod mounts;
 mod net;

@@ -7,12 +7,11 @@
 //! terminal work, and the container's terminals come from its own instance, not the host's
 //! pool. This is what runc does with its console socket; the shim plays the caller's part.
 
+use super::fdpass;
 use super::init::{sys_err, InitError};
 use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
-use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use std::ffi::CString;
-use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -68,21 +67,28 @@ pub(crate) fn open(dev: &Path) -> Result<Pty, InitError> {
     }
     // SAFETY: a fresh descriptor nobody else owns.
     let slave = unsafe { OwnedFd::from_raw_fd(slave) };
-    let size = libc::winsize {
-        ws_row: ROWS,
-        ws_col: COLUMNS,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ reads a winsize we own.
-    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size) } < 0 {
-        return Err(sys_err("set the terminal's window size", Errno::last()));
-    }
+    resize(&master, ROWS, COLUMNS).map_err(|e| sys_err("set the terminal's window size", e))?;
     Ok(Pty {
         master,
         slave,
         slave_path: dev.join("pts").join(number.to_string()),
     })
+}
+
+/// Sets the terminal's window size from either end (tty_ioctl(4), TIOCSWINSZ); the kernel
+/// sends SIGWINCH to its foreground process group when the size changes.
+pub(crate) fn resize(fd: &OwnedFd, rows: u16, columns: u16) -> Result<(), Errno> {
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: columns,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize we own.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &size) } < 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
 }
 
 fn open_fd(path: &Path, flags: libc::c_int) -> Result<OwnedFd, InitError> {
@@ -152,53 +158,16 @@ fn bind_console(slave: &Path) -> Result<(), InitError> {
 
 /// Sends `master` as SCM_RIGHTS with one byte of data (unix(7): ancillary data needs some).
 pub(crate) fn send_master(socket: RawFd, master: &OwnedFd) -> Result<(), InitError> {
-    let fds = [master.as_raw_fd()];
-    let cmsg = [ControlMessage::ScmRights(&fds)];
-    loop {
-        match sendmsg::<()>(
-            socket,
-            &[IoSlice::new(&[0])],
-            &cmsg,
-            MsgFlags::empty(),
-            None,
-        ) {
-            Ok(_) => return Ok(()),
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(sys_err("send the terminal to the shim", e)),
-        }
-    }
+    fdpass::send(socket, &[0], Some(master))
+        .map_err(|e| sys_err("send the terminal to the shim", e))
 }
 
 /// The shim's side: the master the init sent, close-on-exec. Call it once the init exec'd
 /// (or is gone), so the socket has the descriptor or is at end of file and this never blocks.
 pub(crate) fn receive_master(socket: &OwnedFd) -> Result<OwnedFd, PtyError> {
     let mut byte = [0u8; 1];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
-    loop {
-        let mut iov = [IoSliceMut::new(&mut byte)];
-        let msg = match recvmsg::<()>(
-            socket.as_raw_fd(),
-            &mut iov,
-            Some(&mut space),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        ) {
-            Ok(msg) => msg,
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(PtyError::Receive(e)),
-        };
-        let mut received: Vec<OwnedFd> = Vec::new();
-        for cmsg in msg.cmsgs().map_err(PtyError::Receive)? {
-            if let ControlMessageOwned::ScmRights(fds) = cmsg {
-                // SAFETY: descriptors the kernel just installed for us.
-                received.extend(
-                    fds.into_iter()
-                        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
-                );
-            }
-        }
-        // Any extra descriptor is closed when `received` drops.
-        return received.into_iter().next().ok_or(PtyError::Missing);
-    }
+    let (_, master) = fdpass::receive(socket.as_raw_fd(), &mut byte).map_err(PtyError::Receive)?;
+    master.ok_or(PtyError::Missing)
 }
 
 #[cfg(test)]

@@ -328,13 +328,13 @@ fn pump(container: Container, log: &mut LogWriter) {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
+pub(crate) enum Status {
     Exited(i32),
     Signaled(i32),
 }
 
 /// Waits for a child to end. Raw waitpid, as nix's decoding rejects real-time signals.
-fn wait_status(pid: Pid) -> Option<Status> {
+pub(crate) fn wait_status(pid: Pid) -> Option<Status> {
     loop {
         let mut status = 0;
         // SAFETY: waitpid on our own child with a valid status pointer.

@@ -3,6 +3,7 @@
 
 mod containers;
 mod events;
+mod exec;
 mod images;
 pub(crate) mod logs;
 mod logs_ws;
@@ -10,6 +11,7 @@ mod registry;
 mod volumes;
 
 pub use containers::{PruneResponse, WaitResponse};
+pub use exec::{ExecCreated, StartBody as ExecStartBody};
 pub use registry::{LoginResponse, ProgressEnd};
 pub use volumes::CreateVolume;
 
@@ -71,6 +73,10 @@ pub fn router(engine: Engine) -> Router {
             "/api/v1/volumes/{name}",
             get(volumes::inspect).delete(volumes::remove),
         )
+        .route("/api/v1/containers/{id}/exec", post(exec::create))
+        .route("/api/v1/exec/{id}/start", post(exec::start))
+        .route("/api/v1/exec/{id}/resize", post(exec::resize))
+        .route("/api/v1/exec/{id}/json", get(exec::inspect))
         .with_state(engine)
 }
 

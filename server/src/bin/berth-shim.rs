@@ -1,4 +1,5 @@
-//! berth-shim: the per-container monitor on its own, `berth-shim shim <spec.json>`.
+//! berth-shim: the per-container monitor on its own, `berth-shim shim <spec.json>`, and the
+//! exec helper, `berth-shim shim-exec <spec.json>`.
 //!
 //! It is the same code as `berth shim` (berth_engine::runtime::shim), linked without the
 //! daemon, the web app and the CLI: a 1.5 MB program instead of 30 MB, so each running
@@ -14,8 +15,13 @@ fn main() {
         (Some("shim"), Some(spec)) if args.len() == 3 => {
             std::process::exit(berth_engine::runtime::shim::main(Path::new(spec)))
         }
+        (Some(verb), Some(spec))
+            if args.len() == 3 && verb == berth_engine::runtime::exec::VERB =>
+        {
+            std::process::exit(berth_engine::runtime::exec::main(Path::new(spec)))
+        }
         _ => {
-            eprintln!("usage: berth-shim shim <spec.json> (started by the berth daemon)");
+            eprintln!("usage: berth-shim shim|shim-exec <spec.json> (started by the berth daemon)");
             std::process::exit(2);
         }
     }

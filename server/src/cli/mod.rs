@@ -1,6 +1,7 @@
 //! The CLI verbs: each file parses one verb's arguments, calls the daemon's API, and prints.
 
 pub mod events;
+pub mod exec;
 pub mod format;
 pub mod history;
 pub mod image_prune;
@@ -18,9 +19,11 @@ pub mod registry;
 pub mod rmi;
 pub mod run;
 pub mod save;
+pub mod session;
 pub mod stats;
 pub mod tag;
 pub mod template;
+pub mod terminal;
 pub mod volume;
 
 use crate::client::{Client, Host, DEFAULT_SOCKET};

@@ -188,7 +188,7 @@ impl CreateArgs {
 }
 
 /// `-e NAME` without `=` takes the value from the CLI's own environment, as docker does.
-fn with_host_value(pair: &str) -> String {
+pub(crate) fn with_host_value(pair: &str) -> String {
     if pair.contains('=') {
         pair.to_string()
     } else {
