@@ -48,6 +48,8 @@ impl EventStream {
 
 pub(super) fn start(bus: EventBus, query: EventQuery) -> EventStream {
     let (tx, rx) = mpsc::channel(256);
+    // Subscribed before returning: every event emitted after `start` reaches the stream.
+    let (live, head) = bus.subscribe();
     tokio::spawn(async move {
         let mut pump = Pump {
             bus,
@@ -55,7 +57,7 @@ pub(super) fn start(bus: EventBus, query: EventQuery) -> EventStream {
             tx,
             sent: 0,
         };
-        if let Err(e) = pump.run().await {
+        if let Err(e) = pump.run(live, head).await {
             let _ = pump.tx.send(Err(e)).await;
         }
     });
@@ -77,8 +79,11 @@ enum Flow {
 }
 
 impl Pump {
-    async fn run(&mut self) -> Result<()> {
-        let (mut live, head) = self.bus.subscribe();
+    async fn run(
+        &mut self,
+        mut live: broadcast::Receiver<std::sync::Arc<Event>>,
+        head: u64,
+    ) -> Result<()> {
         let since_ns = match self.query.since {
             Some(Since::Time(ns)) => ns,
             _ => i64::MIN,
@@ -187,7 +192,11 @@ mod tests {
     async fn collect(stream: &mut EventStream, n: usize) -> Vec<Event> {
         let mut out = Vec::new();
         while out.len() < n {
-            match stream.next().await {
+            // A lost event would leave the stream silent: fail, never hang.
+            let next = tokio::time::timeout(std::time::Duration::from_secs(30), stream.next())
+                .await
+                .unwrap_or_else(|_| panic!("only {} of {n} events arrived", out.len()));
+            match next {
                 Some(event) => out.push(event.unwrap()),
                 None => break,
             }
