@@ -4,6 +4,7 @@
 
 mod exec;
 mod images;
+mod networks;
 mod pull;
 mod push;
 mod restart;
@@ -44,6 +45,8 @@ pub struct EngineConfig {
     pub shim_program: PathBuf,
     /// Mirrors, insecure registries and extra CAs for pulls.
     pub registry: RegistryConfig,
+    /// The default bridge and user networks' bridge names.
+    pub network: crate::network::NetworkConfig,
 }
 
 /// A cheap-to-clone handle to the engine.
@@ -76,6 +79,8 @@ struct Inner {
     restarts: restart::RestartTimers,
     /// `exec` instances, in memory as docker keeps them.
     execs: crate::exec::ExecStore,
+    /// Network settings and the published ports' proxies.
+    net: crate::network::NetState,
 }
 
 /// One container's usage as `stats` shows it.
@@ -161,8 +166,13 @@ impl Engine {
                 volumes,
                 restarts: restart::RestartTimers::default(),
                 execs: Default::default(),
+                net: crate::network::NetState {
+                    config: config.network,
+                    proxies: Default::default(),
+                },
             }),
         };
+        engine.init_networks().await?;
         engine.reconcile().await?;
         Ok(engine)
     }
@@ -245,6 +255,7 @@ impl Engine {
             None => None,
         };
         let config = ContainerConfig::derive(&id, &image.defaults()?, &options)?;
+        let network = self.network_for_create(&config).await?;
         let config_json = serde_json::to_string(&config)
             .map_err(|e| Error::Corrupt(format!("container config: {e}")))?;
         let mut row = ContainerRow {
@@ -287,6 +298,7 @@ impl Engine {
                         let _ = std::fs::remove_dir_all(&dir);
                         return Err(e);
                     }
+                    self.attach_created(&id, network.as_ref()).await?;
                     self.emit_container(&row, "create", &[]);
                     return row.summary();
                 }
@@ -320,10 +332,11 @@ impl Engine {
             self.reset_restarts(&id).await?;
         }
         runtime::warm_cgroup_migration();
-        let spec = self.spec_for(&row).await?;
+        let mut spec = self.spec_for(&row).await?;
         self.inner.roots.settled(&id).await;
         let dir = self.container_dir(&id);
         self.write_etc_files(&row, &dir)?;
+        spec.network = self.network_setup(&row).await?;
         let _ = std::fs::remove_file(&spec.exit_path);
         let spec_path = dir.join("shim.json");
         write_json_atomically(&spec_path, &spec)?;
@@ -331,7 +344,15 @@ impl Engine {
         let started =
             tokio::task::spawn_blocking(move || runtime::spawn_shim(&program, &spec_path))
                 .await
-                .map_err(|e| Error::Conflict(format!("container start was interrupted: {e}")))??;
+                .map_err(|e| Error::Conflict(format!("container start was interrupted: {e}")))
+                .and_then(|r| r.map_err(Error::from));
+        let started = match started {
+            Ok(started) => started,
+            Err(e) => {
+                self.network_teardown(&id).await;
+                return Err(e);
+            }
+        };
         let at = now_ms();
         ContainerRow::set_running(&self.inner.db, &id, started.pid, started.shim_pid, at).await?;
         self.inner.status.publish(
@@ -593,6 +614,7 @@ impl Engine {
         inspect.mounts = self.inspect_mounts(&row.config()?);
         inspect.restart_count = self.restart_count(&row.id).await?;
         inspect.state.restarting = self.restart_pending(&row.id);
+        inspect.network_settings = self.network_settings(&row).await?;
         Ok(inspect)
     }
 
@@ -641,6 +663,7 @@ impl Engine {
         if let Ok(spec) = self.spec_for(&row).await {
             runtime::cleanup(&spec)?;
         }
+        self.network_forget(&row.id).await?;
         let dir = self.container_dir(&row.id);
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
@@ -751,6 +774,8 @@ impl Engine {
                 .collect(),
             log: config.log.clone(),
             tty: config.tty,
+            // Set by `start` once the network is ready (network_setup).
+            network: Default::default(),
         })
     }
 
@@ -759,12 +784,7 @@ impl Engine {
     fn write_etc_files(&self, row: &ContainerRow, dir: &Path) -> Result<()> {
         let config = row.config()?;
         let hostname = format!("{}\n", config.hostname);
-        let hosts = format!(
-            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
-             fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n\
-             ff02::2\tip6-allrouters\n127.0.1.1\t{}\n",
-            config.hostname
-        );
+        let hosts = crate::network::hosts::render(&config.hostname, None, &[]);
         let resolv = resolv_conf(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
         for (name, content) in [
             ("hostname", hostname),
@@ -823,6 +843,7 @@ impl Engine {
                     tracing::warn!(container = %id, "cgroup cleanup: {e}");
                 }
             }
+            self.network_teardown(id).await;
             ContainerRow::set_exited(&self.inner.db, id, exit_code, oom_killed, finished).await?;
             if oom_killed {
                 self.emit_container(&row, "oom", &[]);
@@ -858,6 +879,9 @@ impl Engine {
                 Some(pid) if is_shim_of(pid as i32, &row.id) => {
                     if let Some(init) = row.pid {
                         self.inner.roots.hold(&row.id, init as i32);
+                    }
+                    if let Err(e) = self.network_resume(&row).await {
+                        tracing::warn!(container = %row.id, "published ports: {e}");
                     }
                     self.watch_shim(row.id.clone(), pid as i32)
                 }

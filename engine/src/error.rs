@@ -21,6 +21,8 @@ pub enum Error {
     Runtime(#[from] crate::runtime::RuntimeError),
     #[error(transparent)]
     Stats(#[from] crate::stats::StatsError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]

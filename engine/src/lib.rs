@@ -15,6 +15,7 @@ pub mod events;
 pub mod exec;
 pub mod image;
 pub mod logs;
+pub mod network;
 pub mod runtime;
 pub mod stats;
 pub mod volume;

@@ -136,6 +136,13 @@ impl Client {
         Ok(TokioIo::new(upgraded))
     }
 
+    /// A request with a JSON body whose success answer has no body worth reading.
+    pub async fn call_with(&self, method: Method, path: &str, body: &impl Serialize) -> Result<()> {
+        let response = self.send(method, path, json_body(Some(body))?).await?;
+        check(response).await?;
+        Ok(())
+    }
+
     /// A request whose success answer is a stream (logs, attach).
     pub async fn stream(&self, method: Method, path: &str) -> Result<Incoming> {
         let response = self.send(method, path, json_body(None::<&()>)?).await?;

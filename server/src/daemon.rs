@@ -30,6 +30,8 @@ pub struct ServeArgs {
     /// <data-root>/certs.d/HOST[:PORT]/*.crt)
     #[arg(long = "registry-ca", value_name = "FILE")]
     registry_cas: Vec<PathBuf>,
+    #[command(flatten)]
+    network: crate::cli::network::ServeNetworkArgs,
 }
 
 /// The program the daemon runs as each container's shim: `berth-shim` beside the berth
@@ -60,6 +62,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             insecure: args.insecure_registries.clone(),
             ca_files: args.registry_cas.clone(),
         },
+        network: args.network.config()?,
     })
     .await
     .with_context(|| format!("cannot open the data root {}", args.data_root.display()))?;

@@ -97,6 +97,11 @@ enum Command {
     Volume(cli::volume::Command),
     /// Execute a command in a running container
     Exec(cli::exec::Args),
+    /// Manage networks (ls, create, rm, inspect, connect, disconnect)
+    #[command(subcommand)]
+    Network(cli::network::Command),
+    /// List port mappings of a container
+    Port(cli::network::PortArgs),
     /// Monitor one container (internal: started by the daemon)
     #[command(hide = true)]
     Shim { spec: PathBuf },
@@ -219,6 +224,8 @@ async fn dispatch(args: Args) -> i32 {
                 Command::Events(a) => cli::events::run(&client, a).await,
                 Command::Volume(c) => cli::volume::run(&client, c).await,
                 Command::Exec(a) => cli::exec::run(&client, a).await,
+                Command::Network(c) => cli::network::run(&client, c).await,
+                Command::Port(a) => cli::network::port(&client, a).await,
                 Command::Serve(_) | Command::Shim { .. } | Command::ShimExec { .. } => Ok(0),
             },
         },

@@ -125,6 +125,7 @@ mod tests {
             data_root: dir.path().join("data"),
             shim_program: dir.path().join("no-shim"),
             registry: Default::default(),
+            network: Default::default(),
         })
         .await
         .expect("engine opens on an empty data root")

@@ -89,6 +89,12 @@ pub struct CreateOptions {
     /// `--restart` text (`no`, `on-failure[:N]`, `always`, `unless-stopped`).
     #[serde(default)]
     pub restart: Option<String>,
+    /// `--network`: none, host, bridge (the default) or a user network's name or id.
+    #[serde(default)]
+    pub network: Option<String>,
+    /// `-p` values, docker's syntax.
+    #[serde(default)]
+    pub publish: Vec<String>,
 }
 
 /// The image config's defaults that a container inherits.
@@ -138,6 +144,16 @@ pub struct ContainerConfig {
     pub mounts: Vec<MountConfig>,
     #[serde(default)]
     pub restart_policy: RestartPolicy,
+    /// `none`, `host`, `bridge` or a user network (containers from before networks: none).
+    #[serde(default = "default_network")]
+    pub network: String,
+    /// Published ports as asked (host port 0: any free one, chosen at start).
+    #[serde(default)]
+    pub ports: Vec<crate::network::PortBinding>,
+}
+
+fn default_network() -> String {
+    crate::network::MODE_NONE.to_string()
 }
 
 fn default_stop_signal() -> String {
@@ -208,6 +224,18 @@ fn resources(options: &CreateOptions) -> Result<Resources> {
         cpu_shares: options.cpu_shares.filter(|s| *s != 0),
         pids_limit: options.pids_limit.filter(|p| *p > 0),
     })
+}
+
+/// `-p` values, parsed; a host-network container publishes nothing (docker discards them).
+fn published_ports(options: &CreateOptions) -> Result<Vec<crate::network::PortBinding>> {
+    let mut ports = Vec::new();
+    for spec in &options.publish {
+        ports.extend(crate::network::parse_publish(spec).map_err(Error::InvalidInput)?);
+    }
+    if options.network.as_deref() == Some(crate::network::MODE_HOST) {
+        ports.clear();
+    }
+    Ok(ports)
 }
 
 fn log_spec(options: &CreateOptions) -> Result<LogSpec> {
@@ -323,6 +351,12 @@ impl ContainerConfig {
                 &image.volumes,
             )?,
             restart_policy,
+            network: options
+                .network
+                .clone()
+                .filter(|n| !n.is_empty() && n != "default")
+                .unwrap_or_else(|| crate::network::MODE_BRIDGE.to_string()),
+            ports: published_ports(options)?,
         })
     }
 

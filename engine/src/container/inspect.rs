@@ -2,6 +2,7 @@
 //! `docker inspect` (State, Config, HostConfig, Mounts, NetworkSettings, GraphDriver).
 
 use super::{ContainerRow, ContainerState};
+use crate::network::NetworkSettings;
 use crate::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -86,12 +87,6 @@ pub struct Config {
     pub stop_signal: String,
     pub stop_timeout: u64,
     pub tty: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct NetworkSettings {
-    pub networks: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -206,9 +201,7 @@ impl ContainerInspect {
                 tty: config.tty,
             },
             mounts: Vec::new(),
-            network_settings: NetworkSettings {
-                networks: BTreeMap::new(),
-            },
+            network_settings: NetworkSettings::default(),
             graph_driver: GraphDriver {
                 name: "overlay2".to_string(),
                 data: graph,

@@ -4,7 +4,7 @@
 //! Failures are written to the error pipe (close-on-exec, so a successful exec closes it with
 //! nothing written) and end the child with 127 (command not found), 126 (not executable) or 1.
 
-use super::spec::ContainerSpec;
+use super::spec::{ContainerSpec, NetworkMode};
 use super::{capabilities, net, pid1, pty, rootfs};
 use nix::errno::Errno;
 use nix::sched::{unshare, CloneFlags};
@@ -95,9 +95,14 @@ fn setup_and_exec(spec: &ContainerSpec, fds: &InitFds) -> Result<Infallible, Ini
     // container's cgroup: on cgroup v1 that move waits for an RCU grace period (tens of ms),
     // and none of this opens a device node or runs the container's code, so the devices
     // controller and the limits need not be in place yet.
+    // Joined before /sys is mounted: sysfs shows the network devices of the namespace of the
+    // process that mounts it (sysfs(5)).
+    net::join(&spec.network)?;
     rootfs::enter(&spec.rootfs, &spec.mounts, spec.security.privileged)?;
     nix::unistd::sethostname(&spec.hostname).map_err(|e| sys_err("sethostname", e))?;
-    net::loopback_up()?;
+    if spec.network == NetworkMode::New {
+        net::loopback_up()?;
+    }
 
     let mut go = [0u8; 1];
     // SAFETY: reading into a 1-byte buffer we own.

@@ -21,7 +21,8 @@ pub mod shim;
 pub mod spec;
 
 pub use spec::{
-    ContainerSpec, LogSpec, MountKind, MountOptions, MountSpec, Resources, RootfsSpec, SecuritySpec,
+    ContainerSpec, LogSpec, MountKind, MountOptions, MountSpec, NetworkMode, Resources, RootfsSpec,
+    SecuritySpec,
 };
 
 use cgroup::{Cgroup, CgroupError, CgroupManager};
@@ -267,6 +268,7 @@ mod tests {
             mounts: Vec::new(),
             log: Default::default(),
             tty: false,
+            network: Default::default(),
         }
     }
 

@@ -1,6 +1,8 @@
-//! The container's network namespace as it starts: only `lo`, which is brought up.
+//! The container's network namespace as it starts: a new one with only `lo` (brought up here),
+//! the host's, or one the engine prepared (joined here).
 
 use super::init::{sys_err, InitError};
+use super::spec::NetworkMode;
 use nix::errno::Errno;
 
 /// Sets IFF_UP on `lo` (SIOCGIFFLAGS then SIOCSIFFLAGS, netdevice(7)); the kernel assigns
@@ -29,4 +31,16 @@ pub(crate) fn loopback_up() -> Result<(), InitError> {
         libc::close(fd);
         result
     }
+}
+
+/// Moves the init into the network namespace the engine prepared (setns(2) with
+/// CLONE_NEWNET on the bind-mounted nsfs file); `New` and `Host` need nothing here.
+pub(crate) fn join(mode: &NetworkMode) -> Result<(), InitError> {
+    let NetworkMode::Join(path) = mode else {
+        return Ok(());
+    };
+    let file = std::fs::File::open(path)
+        .map_err(|e| InitError::setup(format!("open network namespace {}: {e}", path.display())))?;
+    nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| sys_err(format!("join network namespace {}", path.display()), e))
 }

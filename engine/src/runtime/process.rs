@@ -5,7 +5,7 @@ use super::capabilities;
 use super::cgroup::{Cgroup, CgroupManager};
 use super::init::{self, InitFds};
 use super::pty;
-use super::spec::ContainerSpec;
+use super::spec::{ContainerSpec, NetworkMode};
 use crate::logs::Stream;
 use nix::fcntl::OFlag;
 use nix::sched::CloneFlags;
@@ -86,11 +86,13 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
     };
     // The cgroup namespace is unshared by the child after it was placed in its cgroup (see
     // init::run); everything else is new from the start.
-    let flags = CloneFlags::CLONE_NEWPID
+    let mut flags = CloneFlags::CLONE_NEWPID
         | CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWUTS
-        | CloneFlags::CLONE_NEWIPC
-        | CloneFlags::CLONE_NEWNET;
+        | CloneFlags::CLONE_NEWIPC;
+    if spec.network == NetworkMode::New {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
     let mut stack = vec![0u8; INIT_STACK];
     // SAFETY: the child gets a copy of this single-threaded process (no CLONE_VM) and runs
     // `init::run` on `stack`, which never returns: it execs or _exits.

@@ -48,6 +48,22 @@ pub struct ContainerSpec {
     /// slave, its controlling terminal; the shim logs the master's output as stdout.
     #[serde(default)]
     pub tty: bool,
+    /// Which network namespace the container gets (`--network`).
+    #[serde(default)]
+    pub network: NetworkMode,
+}
+
+/// The container's network namespace.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// A new, empty one with only `lo` (`--network none`).
+    #[default]
+    New,
+    /// The host's (`--network host`).
+    Host,
+    /// One the engine prepared (a bind-mounted nsfs file; bridge networks), joined with setns.
+    Join(PathBuf),
 }
 
 /// cgroup resource limits; `None` means no limit. Units are the kernel's, normalised here.

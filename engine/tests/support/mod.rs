@@ -172,6 +172,7 @@ impl Suite {
             mounts: Vec::new(),
             log: Default::default(),
             tty: false,
+            network: Default::default(),
         }
     }
 

@@ -7,11 +7,13 @@ mod exec;
 mod images;
 pub(crate) mod logs;
 mod logs_ws;
+mod networks;
 mod registry;
 mod volumes;
 
 pub use containers::{PruneResponse, WaitResponse};
 pub use exec::{ExecCreated, StartBody as ExecStartBody};
+pub use networks::ContainerRef;
 pub use registry::{LoginResponse, ProgressEnd};
 pub use volumes::CreateVolume;
 
@@ -65,6 +67,19 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/v1/containers/{id}/stats", get(containers::stats))
         .route("/api/v1/containers/{id}/wait", post(containers::wait))
         .route("/api/v1/containers/{id}/logs", get(logs::logs))
+        .route(
+            "/api/v1/networks",
+            get(networks::list).post(networks::create),
+        )
+        .route(
+            "/api/v1/networks/{id}",
+            get(networks::inspect).delete(networks::remove),
+        )
+        .route("/api/v1/networks/{id}/connect", post(networks::connect))
+        .route(
+            "/api/v1/networks/{id}/disconnect",
+            post(networks::disconnect),
+        )
         .route("/api/v1/containers/{id}/attach", post(logs::attach))
         .route("/api/v1/containers/{id}/logs/ws", get(logs_ws::upgrade))
         .route("/api/v1/volumes", get(volumes::list).post(volumes::create))

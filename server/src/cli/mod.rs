@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod load;
 pub mod login;
 pub mod logs;
+pub mod network;
 pub mod ps;
 pub mod pull;
 pub mod push;

@@ -91,6 +91,12 @@ pub struct CreateArgs {
     /// unless-stopped)
     #[arg(long)]
     restart: Option<String>,
+    /// Connect the container to a network (none, host, bridge or a network's name)
+    #[arg(long = "network", alias = "net")]
+    network: Option<String>,
+    /// Publish a container's port to the host ([HOSTIP:][HOSTPORT:]PORT[/PROTO])
+    #[arg(short = 'p', long = "publish")]
+    publish: Vec<String>,
     /// Pull the image before creating: always, missing (when not stored) or never
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
     pull: PullPolicy,
@@ -183,6 +189,8 @@ impl CreateArgs {
             mounts: self.mount.clone(),
             tmpfs: self.tmpfs.clone(),
             restart: self.restart.clone(),
+            network: self.network.clone(),
+            publish: self.publish.clone(),
         })
     }
 }

@@ -19,6 +19,9 @@ pub struct Daemon {
     pub port: u16,
     /// More `berth serve` options (e.g. `--insecure-registry`), kept for restarts.
     pub serve_args: Vec<String>,
+    /// Names this daemon's bridges: its default bridge is `<tag>0`, user networks' `<tag>-…`
+    /// (unique, so that parallel test daemons never share a bridge; removed on drop).
+    pub bridge_tag: String,
     child: Option<Child>,
 }
 
@@ -63,6 +66,7 @@ impl Daemon {
             socket,
             port,
             serve_args: serve_args.to_vec(),
+            bridge_tag: bridge_tag(),
             child: None,
         };
         daemon.spawn();
@@ -78,6 +82,10 @@ impl Daemon {
             .args(["--listen", &format!("127.0.0.1:{}", self.port), "--socket"])
             .arg(&self.socket)
             .args(&self.serve_args)
+            .args(["--bridge-subnet", "auto", "--bridge-name"])
+            .arg(format!("{}0", self.bridge_tag))
+            .arg("--bridge-prefix")
+            .arg(format!("{}-", self.bridge_tag))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -213,7 +221,38 @@ impl Drop for Daemon {
                 }
             }
         }
+        // The daemon keeps its default bridge while it lives (as docker keeps docker0).
+        for link in links_named(&self.bridge_tag) {
+            let _ = Command::new("ip").args(["link", "del", &link]).status();
+        }
     }
+}
+
+/// A tag no other test daemon (of this run or a parallel one) uses: "b" and 6 hex digits.
+fn bridge_tag() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let mixed = (std::process::id().wrapping_mul(2_654_435_761))
+        ^ nanos
+        ^ COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(40_503);
+    format!("b{:06x}", mixed & 0xff_ffff)
+}
+
+/// Host links whose name starts with `prefix` (from `ip -o link`).
+pub fn links_named(prefix: &str) -> Vec<String> {
+    let out = Command::new("ip").args(["-o", "link", "show"]).output();
+    let text = out
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    text.lines()
+        .filter_map(|line| line.split(": ").nth(1))
+        .map(|name| name.split('@').next().unwrap_or(name).to_string())
+        .filter(|name| name.starts_with(prefix))
+        .collect()
 }
 
 pub fn stdout(out: &Output) -> String {

@@ -1,0 +1,194 @@
+//! Published ports: docker's `-p [HOSTIP:][HOSTPORT:]CONTAINERPORT[/PROTO]` syntax (ports or
+//! equal-length ranges), parsed and checked when the container is created.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Proto, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" => Ok(Proto::Tcp),
+            "udp" => Ok(Proto::Udp),
+            "sctp" => Err("invalid proto: sctp is not supported (tcp or udp)".to_string()),
+            _ => Err(format!("invalid proto: {s}")),
+        }
+    }
+}
+
+/// One published port. `host_port` 0 means "any free port", chosen when the container starts;
+/// an empty `host_ip` means every address (0.0.0.0).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PortBinding {
+    pub proto: Proto,
+    pub container_port: u16,
+    pub host_ip: String,
+    pub host_port: u16,
+}
+
+impl PortBinding {
+    /// The address the proxy listens on.
+    pub fn listen_ip(&self) -> &str {
+        if self.host_ip.is_empty() {
+            "0.0.0.0"
+        } else {
+            &self.host_ip
+        }
+    }
+}
+
+impl fmt::Display for PortBinding {
+    /// As `docker port` prints it: `80/tcp -> 0.0.0.0:8080`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{} -> {}:{}",
+            self.container_port,
+            self.proto.as_str(),
+            self.listen_ip(),
+            self.host_port
+        )
+    }
+}
+
+/// Parses one `-p` value into its bindings (several for a range).
+pub fn parse_publish(spec: &str) -> Result<Vec<PortBinding>, String> {
+    let (rest, proto) = match spec.rsplit_once('/') {
+        Some((rest, proto)) => (rest, Proto::parse(proto)?),
+        None => (spec, Proto::Tcp),
+    };
+    // The host IP may be an IPv6 literal in brackets: [::1]:8080:80.
+    let (host_ip, rest) = match rest.strip_prefix('[') {
+        Some(bracketed) => {
+            let (ip, after) = bracketed
+                .split_once("]:")
+                .ok_or_else(|| format!("invalid port spec {spec:?}"))?;
+            (ip.to_string(), after)
+        }
+        None => match rest.matches(':').count() {
+            0 | 1 => (String::new(), rest),
+            2 => {
+                let (ip, after) = rest.split_once(':').unwrap_or_default();
+                (ip.to_string(), after)
+            }
+            _ => return Err(format!("invalid port spec {spec:?}")),
+        },
+    };
+    if !host_ip.is_empty() && host_ip.parse::<IpAddr>().is_err() {
+        return Err(format!("invalid IP address: {host_ip}"));
+    }
+    let (host, container) = match rest.split_once(':') {
+        Some((host, container)) => (host, container),
+        None => ("", rest),
+    };
+    let container =
+        port_range(container).ok_or_else(|| format!("invalid containerPort: {container}"))?;
+    let host = if host.is_empty() {
+        None
+    } else {
+        Some(port_range(host).ok_or_else(|| format!("invalid hostPort: {host}"))?)
+    };
+    let count = container.1 - container.0 + 1;
+    if let Some((low, high)) = host {
+        // A host range for one container port lets docker pick one of them; berth takes the first.
+        if high - low + 1 != count && count != 1 {
+            return Err(format!(
+                "invalid ranges specified for container and host ports: {spec}"
+            ));
+        }
+    }
+    Ok((0..count)
+        .map(|i| PortBinding {
+            proto,
+            container_port: container.0 + i,
+            host_ip: host_ip.clone(),
+            host_port: host.map(|(low, _)| low + i).unwrap_or(0),
+        })
+        .collect())
+}
+
+/// `N` or `N-M` with 1 ≤ N ≤ M ≤ 65535.
+fn port_range(s: &str) -> Option<(u16, u16)> {
+    let port = |p: &str| p.parse::<u16>().ok().filter(|p| *p > 0);
+    match s.split_once('-') {
+        Some((low, high)) => {
+            let (low, high) = (port(low)?, port(high)?);
+            (low <= high).then_some((low, high))
+        }
+        None => port(s).map(|p| (p, p)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(spec: &str) -> PortBinding {
+        let mut all = parse_publish(spec).unwrap();
+        assert_eq!(all.len(), 1);
+        all.remove(0)
+    }
+
+    #[test]
+    fn docker_forms() {
+        let b = one("8080:80");
+        assert_eq!(
+            (b.host_port, b.container_port, b.proto),
+            (8080, 80, Proto::Tcp)
+        );
+        assert_eq!(b.listen_ip(), "0.0.0.0");
+        let b = one("127.0.0.1:18080:80/udp");
+        assert_eq!(
+            (b.host_ip.as_str(), b.host_port, b.proto),
+            ("127.0.0.1", 18080, Proto::Udp)
+        );
+        assert_eq!(one("80").host_port, 0);
+        assert_eq!(one("127.0.0.1::80").host_port, 0);
+        assert_eq!(one("[::1]:9000:90").host_ip, "::1");
+        assert_eq!(one("8080:80").to_string(), "80/tcp -> 0.0.0.0:8080");
+    }
+
+    #[test]
+    fn ranges_expand() {
+        let all = parse_publish("9000-9001:80-81").unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!((all[1].host_port, all[1].container_port), (9001, 81));
+        assert!(parse_publish("9000-9002:80-81").is_err());
+    }
+
+    #[test]
+    fn bad_specs_say_what_is_wrong() {
+        assert_eq!(
+            parse_publish("99999:80").unwrap_err(),
+            "invalid hostPort: 99999"
+        );
+        assert_eq!(
+            parse_publish("abc").unwrap_err(),
+            "invalid containerPort: abc"
+        );
+        assert_eq!(
+            parse_publish("80:80/sctpx").unwrap_err(),
+            "invalid proto: sctpx"
+        );
+        assert_eq!(
+            parse_publish("1.2.3:80:80").unwrap_err(),
+            "invalid IP address: 1.2.3"
+        );
+        assert!(parse_publish("0:80").is_err());
+        assert!(parse_publish("80:0").is_err());
+    }
+}

@@ -1,0 +1,123 @@
+//! How networks and a container's network settings are shown: the wire shapes of docker's
+//! `network inspect` and of `inspect`'s NetworkSettings.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One host socket a container port is published on (`{"HostIp": "0.0.0.0", "HostPort": "8080"}`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct HostPort {
+    pub host_ip: String,
+    pub host_port: String,
+}
+
+/// An interface's addressing (in NetworkSettings, that of the first network).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Addressing {
+    #[serde(rename = "Gateway")]
+    pub gateway: String,
+    #[serde(rename = "IPAddress")]
+    pub ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    pub ip_prefix_len: u8,
+    #[serde(rename = "MacAddress")]
+    pub mac_address: String,
+}
+
+/// A container's interface on one network.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct EndpointSettings {
+    #[serde(rename = "NetworkID")]
+    pub network_id: String,
+    #[serde(rename = "EndpointID")]
+    pub endpoint_id: String,
+    #[serde(flatten)]
+    pub addressing: Addressing,
+    #[serde(rename = "Aliases")]
+    pub aliases: Vec<String>,
+}
+
+/// `inspect`'s NetworkSettings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NetworkSettings {
+    /// The network namespace file, empty when the container has none of berth's.
+    #[serde(rename = "SandboxKey")]
+    pub sandbox_key: String,
+    /// `"80/tcp"` → its host sockets (`null` when not published while stopped).
+    #[serde(rename = "Ports")]
+    pub ports: BTreeMap<String, Option<Vec<HostPort>>>,
+    #[serde(flatten)]
+    pub addressing: Addressing,
+    #[serde(rename = "Networks")]
+    pub networks: BTreeMap<String, EndpointSettings>,
+}
+
+/// A container on a network, in `network inspect`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NetworkContainer {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "EndpointID")]
+    pub endpoint_id: String,
+    #[serde(rename = "MacAddress")]
+    pub mac_address: String,
+    #[serde(rename = "IPv4Address")]
+    pub ipv4_address: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IpamConfig {
+    #[serde(rename = "Subnet")]
+    pub subnet: String,
+    #[serde(rename = "Gateway")]
+    pub gateway: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Ipam {
+    #[serde(rename = "Driver")]
+    pub driver: String,
+    #[serde(rename = "Config")]
+    pub config: Vec<IpamConfig>,
+}
+
+/// `network inspect` of one network.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NetworkInspect {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Id")]
+    pub id: String,
+    #[serde(rename = "Created")]
+    pub created: String,
+    #[serde(rename = "Scope")]
+    pub scope: String,
+    #[serde(rename = "Driver")]
+    pub driver: String,
+    #[serde(rename = "EnableIPv6")]
+    pub enable_ipv6: bool,
+    #[serde(rename = "IPAM")]
+    pub ipam: Ipam,
+    #[serde(rename = "Internal")]
+    pub internal: bool,
+    #[serde(rename = "Containers")]
+    pub containers: BTreeMap<String, NetworkContainer>,
+    #[serde(rename = "Options")]
+    pub options: BTreeMap<String, String>,
+    #[serde(rename = "Labels")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What `network create` asks for.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NetworkCreate {
+    pub name: String,
+    /// Only `bridge` (the default).
+    #[serde(default)]
+    pub driver: Option<String>,
+    #[serde(default)]
+    pub subnet: Option<String>,
+    #[serde(default)]
+    pub gateway: Option<String>,
+}

@@ -1,0 +1,246 @@
+//! `berth network ls/create/rm/inspect/connect/disconnect`, `berth port`, and the network
+//! options of `berth serve` (the default bridge's name and subnet).
+
+use super::{format, segment};
+use crate::api::ContainerRef;
+use crate::client::Client;
+use anyhow::{anyhow, Result};
+use berth_engine::network::{NetworkConfig, NetworkCreate, NetworkRow, Subnet};
+use hyper::Method;
+
+/// `berth serve` options for networking.
+#[derive(clap::Args)]
+pub struct ServeNetworkArgs {
+    /// Name of the default bridge (docker0 for docker)
+    #[arg(long = "bridge-name", default_value = "berth0", value_name = "NAME")]
+    bridge_name: String,
+    /// Subnet of the default bridge, or `auto` for a free one
+    #[arg(
+        long = "bridge-subnet",
+        default_value = "172.29.0.0/16",
+        value_name = "CIDR|auto"
+    )]
+    bridge_subnet: String,
+    /// Prefix of user networks' bridge names (then the start of the network id)
+    #[arg(long = "bridge-prefix", default_value = "br-", value_name = "PREFIX")]
+    bridge_prefix: String,
+}
+
+impl ServeNetworkArgs {
+    pub fn config(&self) -> Result<NetworkConfig> {
+        if self.bridge_name.is_empty() || self.bridge_name.len() > 15 {
+            return Err(anyhow!(
+                "invalid --bridge-name {:?}: 1 to 15 characters",
+                self.bridge_name
+            ));
+        }
+        if self.bridge_prefix.len() > 11 {
+            return Err(anyhow!(
+                "invalid --bridge-prefix {:?}: at most 11 characters",
+                self.bridge_prefix
+            ));
+        }
+        let bridge_subnet = match self.bridge_subnet.as_str() {
+            "auto" => None,
+            cidr => Some(
+                cidr.parse::<Subnet>()
+                    .map_err(|e| anyhow!("--bridge-subnet: {e}"))?,
+            ),
+        };
+        Ok(NetworkConfig {
+            bridge_name: self.bridge_name.clone(),
+            bridge_subnet,
+            bridge_prefix: self.bridge_prefix.clone(),
+            ..NetworkConfig::default()
+        })
+    }
+}
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// List networks
+    #[command(alias = "list")]
+    Ls(LsArgs),
+    /// Create a network
+    Create(CreateArgs),
+    /// Remove one or more networks
+    #[command(alias = "remove")]
+    Rm(NamesArgs),
+    /// Display detailed information on one or more networks
+    Inspect(NamesArgs),
+    /// Connect a container to a network
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network
+    Disconnect(ConnectArgs),
+}
+
+#[derive(clap::Args)]
+pub struct LsArgs {
+    /// Only display network IDs
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+pub struct CreateArgs {
+    /// Driver to manage the network (only bridge)
+    #[arg(short, long)]
+    driver: Option<String>,
+    /// Subnet in CIDR format
+    #[arg(long)]
+    subnet: Option<String>,
+    /// IPv4 gateway for the subnet
+    #[arg(long)]
+    gateway: Option<String>,
+    name: String,
+}
+
+#[derive(clap::Args)]
+pub struct NamesArgs {
+    #[arg(required = true)]
+    networks: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct ConnectArgs {
+    network: String,
+    container: String,
+}
+
+pub async fn run(client: &Client, command: Command) -> Result<i32> {
+    match command {
+        Command::Ls(args) => {
+            let networks: Vec<NetworkRow> = client
+                .json(Method::GET, "/api/v1/networks", None::<&()>)
+                .await?;
+            let rows: Vec<Vec<String>> = networks
+                .iter()
+                .map(|n| {
+                    vec![
+                        n.id[..12].to_string(),
+                        n.name.clone(),
+                        n.driver.clone(),
+                        "local".to_string(),
+                    ]
+                })
+                .collect();
+            if args.quiet {
+                rows.iter().for_each(|r| println!("{}", r[0]));
+            } else {
+                print!(
+                    "{}",
+                    format::table(&["NETWORK ID", "NAME", "DRIVER", "SCOPE"], &rows)
+                );
+            }
+            Ok(0)
+        }
+        Command::Create(args) => {
+            let request = NetworkCreate {
+                name: args.name,
+                driver: args.driver,
+                subnet: args.subnet,
+                gateway: args.gateway,
+            };
+            let created: NetworkRow = client
+                .json(Method::POST, "/api/v1/networks", Some(&request))
+                .await?;
+            println!("{}", created.id);
+            Ok(0)
+        }
+        Command::Rm(args) => {
+            each(&args.networks, |name| async move {
+                client
+                    .call(
+                        Method::DELETE,
+                        &format!("/api/v1/networks/{}", segment(&name)),
+                    )
+                    .await
+                    .map(|()| println!("{name}"))
+            })
+            .await
+        }
+        Command::Inspect(args) => {
+            super::inspect::each(client, &args.networks, &["/api/v1/networks/{}"]).await
+        }
+        Command::Connect(args) => connect(client, args, "connect").await,
+        Command::Disconnect(args) => connect(client, args, "disconnect").await,
+    }
+}
+
+async fn connect(client: &Client, args: ConnectArgs, verb: &str) -> Result<i32> {
+    let path = format!("/api/v1/networks/{}/{verb}", segment(&args.network));
+    client
+        .call_with(
+            Method::POST,
+            &path,
+            &ContainerRef {
+                container: args.container,
+            },
+        )
+        .await?;
+    Ok(0)
+}
+
+/// Runs `one` for every name, printing failures; exit code 1 if any failed, as docker does.
+async fn each<F, Fut>(names: &[String], one: F) -> Result<i32>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let mut code = 0;
+    for name in names {
+        if let Err(e) = one(name.clone()).await {
+            eprintln!("Error: {e:#}");
+            code = 1;
+        }
+    }
+    Ok(code)
+}
+
+#[derive(clap::Args)]
+pub struct PortArgs {
+    container: String,
+    /// Only this container port (PORT[/PROTO])
+    private_port: Option<String>,
+}
+
+/// `berth port CONTAINER [PRIVATE_PORT[/PROTO]]`: the container's published ports.
+pub async fn port(client: &Client, args: PortArgs) -> Result<i32> {
+    let path = super::inspect::CONTAINER.replace("{}", &segment(&args.container));
+    let inspect: serde_json::Value = client.json(Method::GET, &path, None::<&()>).await?;
+    let wanted = args.private_port.map(|p| {
+        if p.contains('/') {
+            p
+        } else {
+            format!("{p}/tcp")
+        }
+    });
+    let empty = serde_json::Map::new();
+    let ports = inspect["NetworkSettings"]["Ports"]
+        .as_object()
+        .unwrap_or(&empty);
+    let mut found = false;
+    for (key, hosts) in ports {
+        if wanted.as_ref().is_some_and(|w| w != key) {
+            continue;
+        }
+        for host in hosts.as_array().into_iter().flatten() {
+            let ip = host["HostIp"].as_str().unwrap_or_default();
+            let port = host["HostPort"].as_str().unwrap_or_default();
+            found = true;
+            if wanted.is_some() {
+                println!("{ip}:{port}");
+            } else {
+                println!("{key} -> {ip}:{port}");
+            }
+        }
+    }
+    if let (Some(wanted), false) = (wanted, found) {
+        eprintln!(
+            "Error: No public port '{wanted}' published for {}",
+            args.container
+        );
+        return Ok(1);
+    }
+    Ok(0)
+}
