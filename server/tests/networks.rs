@@ -212,6 +212,48 @@ fn containers_on_a_user_network_reach_each_other_by_name() {
     d.ok(&["network", "rm", "appnet"]);
     let bridges = common::links_named(&format!("{}-", d.bridge_tag));
     assert!(bridges.is_empty(), "bridge left: {bridges:?}");
+
+    // docker's network events: the network is the actor, the container an attribute.
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let until = format!("{}.{:09}", t.as_secs(), t.subsec_nanos());
+    let events = d.ok(&[
+        "events",
+        "--since",
+        "0",
+        "--until",
+        &until,
+        "--filter",
+        "type=network",
+        "--filter",
+        "network=appnet",
+        "--format",
+        "{{json .}}",
+    ]);
+    let actions: Vec<String> = events
+        .lines()
+        .map(|line| {
+            let e: serde_json::Value = serde_json::from_str(line).unwrap();
+            let container = e["Actor"]["Attributes"]["container"].as_str().unwrap_or("");
+            format!("{} {container}", e["Action"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(
+        actions.first().map(String::as_str),
+        Some("create "),
+        "{events}"
+    );
+    assert!(actions.contains(&format!("connect {server}")), "{events}");
+    assert!(
+        actions.contains(&format!("disconnect {server}")),
+        "{events}"
+    );
+    assert_eq!(
+        actions.last().map(String::as_str),
+        Some("destroy "),
+        "{events}"
+    );
 }
 
 #[test]

@@ -120,6 +120,7 @@ impl Engine {
             let _ = link::delete(&row.bridge).await;
             return Err(e);
         }
+        self.emit_network(&row, "create", None);
         Ok(row)
     }
 
@@ -141,6 +142,7 @@ impl Engine {
         }
         link::delete(&row.bridge).await?;
         store::delete(db, &row.id).await?;
+        self.emit_network(&row, "destroy", None);
         Ok(row)
     }
 
@@ -233,6 +235,7 @@ impl Engine {
             }
             self.refresh_hosts(std::slice::from_ref(&net.id)).await;
         }
+        self.emit_network(&net, "connect", Some(&row.id));
         Ok(())
     }
 
@@ -264,6 +267,7 @@ impl Engine {
         }
         store::detach(db, &row.id, &net.id).await?;
         self.refresh_hosts(std::slice::from_ref(&net.id)).await;
+        self.emit_network(&net, "disconnect", Some(&row.id));
         Ok(())
     }
 
@@ -411,6 +415,8 @@ impl Engine {
                 .add_endpoint(&row.id, &net, &format!("eth{i}"), i == 0)
                 .await?;
             first_ip.get_or_insert(ep.ip);
+            // docker reports a container's start on a network as a connect.
+            self.emit_network(&net, "connect", Some(&row.id));
         }
         if let Some(ip) = first_ip {
             let target: IpAddr = ip
@@ -449,6 +455,9 @@ impl Engine {
             if let Err(e) = store::release(db, id, &ep.network_id).await {
                 tracing::warn!(container = %id, "releasing {}: {e}", ep.ip);
             }
+            if let Ok(net) = store::find(db, &ep.network_id).await {
+                self.emit_network(&net, "disconnect", Some(id));
+            }
         }
         let networks: Vec<String> = endpoints.into_iter().map(|e| e.network_id).collect();
         self.refresh_hosts(&networks).await;
@@ -477,6 +486,15 @@ impl Engine {
     }
 
     // ----- internals -----
+
+    /// docker's network events: the network is the actor; `container` on (dis)connect.
+    fn emit_network(&self, net: &NetworkRow, action: &str, container: Option<&str>) {
+        let mut attributes = vec![("name", net.name.as_str()), ("type", net.driver.as_str())];
+        if let Some(container) = container {
+            attributes.push(("container", container));
+        }
+        self.emit(crate::events::Scope::Network, action, &net.id, &attributes);
+    }
 
     fn netns_path(&self, id: &str) -> PathBuf {
         self.inner.root.join("netns").join(id)
