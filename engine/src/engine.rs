@@ -366,6 +366,7 @@ impl Engine {
         self.inner.roots.hold(&id, started.pid);
         self.watch_shim(id.clone(), started.shim_pid);
         let row = ContainerRow::find(&self.inner.db, &id).await?;
+        self.emit_volume_mounts(&row.id, &row.config()?, "mount");
         self.emit_container(&row, "start", &[]);
         row.summary()
     }
@@ -849,6 +850,7 @@ impl Engine {
                 self.emit_container(&row, "oom", &[]);
             }
             self.emit_container(&row, "die", &[("exitCode", &exit_code.to_string())]);
+            self.emit_volume_mounts(id, &row.config()?, "unmount");
             self.inner.status.publish(
                 id,
                 Status {

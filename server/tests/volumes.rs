@@ -517,3 +517,69 @@ fn volume_size_is_reported() {
     assert!(stdout(&out).contains("\"sized\""));
     d.ok(&["rm", "filler"]);
 }
+
+/// The volume events so far: `ACTION NAME` lines.
+fn volume_events(d: &Daemon) -> Vec<String> {
+    volume_events_with(d, &["--format", "{{.Action}} {{.Actor.ID}}"])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `berth events` of volumes up to now, with more options.
+fn volume_events_with(d: &Daemon, more: &[&str]) -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock");
+    let until = format!("{}.{:09}", t.as_secs(), t.subsec_nanos());
+    let mut args = vec![
+        "events",
+        "--since",
+        "0",
+        "--until",
+        &until,
+        "--filter",
+        "type=volume",
+    ];
+    args.extend_from_slice(more);
+    d.ok(&args)
+}
+
+#[test]
+fn volume_events_are_emitted_as_dockers() {
+    let d = Daemon::start();
+    d.load_busybox();
+    d.ok(&["volume", "create", "evvol"]);
+    d.ok(&["volume", "create", "evvol"]);
+    d.ok(&["run", "--rm", "-v", "evvol:/d:ro", "busybox", "true"]);
+    d.ok(&["volume", "rm", "evvol"]);
+    assert_eq!(
+        volume_events(&d),
+        [
+            "create evvol",
+            "mount evvol",
+            "unmount evvol",
+            "destroy evvol"
+        ]
+    );
+    let full = volume_events_with(&d, &["--filter", "event=mount"]);
+    assert!(full.contains("destination=/d"), "{full}");
+    assert!(full.contains("read/write=false"), "{full}");
+    // An anonymous volume of `run --rm` is created and destroyed with its container.
+    d.ok(&["run", "--rm", "-v", "/anon", "busybox", "true"]);
+    let events = volume_events(&d);
+    let anon: Vec<&String> = events[4..].iter().collect();
+    let actions: Vec<&str> = anon
+        .iter()
+        .map(|l| l.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        actions,
+        ["create", "mount", "unmount", "destroy"],
+        "{events:?}"
+    );
+    assert!(
+        anon.iter().all(|l| is_anonymous_name(&l[l.len() - 64..])),
+        "{events:?}"
+    );
+}

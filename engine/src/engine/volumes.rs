@@ -4,6 +4,7 @@
 
 use super::Engine;
 use crate::container::ContainerConfig;
+use crate::events::Scope;
 use crate::runtime::MountSpec;
 use crate::volume::mounts::{runtime_mounts, volume_data_dir, MountType};
 use crate::volume::{Volume, VolumeFilters, VolumePruneReport};
@@ -18,11 +19,14 @@ impl Engine {
         name: Option<&str>,
         labels: &BTreeMap<String, String>,
     ) -> Result<Volume> {
-        let (volume, _created) = self
+        let (volume, created) = self
             .inner
             .volumes
             .create(&self.inner.db, name, labels)
             .await?;
+        if created {
+            self.emit_volume(&volume.name, "create");
+        }
         Ok(volume)
     }
 
@@ -48,30 +52,72 @@ impl Engine {
 
     /// Removes an unused volume; `force` ignores a missing one, never one in use.
     pub async fn remove_volume(&self, name: &str, force: bool) -> Result<()> {
-        self.inner.volumes.remove(&self.inner.db, name, force).await
+        let existed = self.inner.volumes.get(&self.inner.db, name).await.is_ok();
+        self.inner
+            .volumes
+            .remove(&self.inner.db, name, force)
+            .await?;
+        if existed {
+            self.emit_volume(name, "destroy");
+        }
+        Ok(())
     }
 
     /// Removes unused anonymous volumes, or every unused volume with `all`.
     pub async fn prune_volumes(&self, all: bool) -> Result<VolumePruneReport> {
-        self.inner.volumes.prune(&self.inner.db, all).await
+        let report = self.inner.volumes.prune(&self.inner.db, all).await?;
+        for name in &report.volumes_deleted {
+            self.emit_volume(name, "destroy");
+        }
+        Ok(report)
     }
 
     /// After the container's row is written: its volumes exist and are marked in use by it.
     pub(super) async fn attach_volumes(&self, id: &str, config: &ContainerConfig) -> Result<()> {
-        self.inner
+        let made = self
+            .inner
             .volumes
             .attach(&self.inner.db, id, &config.mounts)
-            .await
-            .map(|_made| ())
+            .await?;
+        for name in &made {
+            self.emit_volume(name, "create");
+        }
+        Ok(())
     }
 
     /// After the container's row is deleted: with `anonymous`, its anonymous volumes go too.
     pub(super) async fn release_volumes(&self, config: &ContainerConfig, anonymous: bool) {
         if anonymous {
-            self.inner
+            let removed = self
+                .inner
                 .volumes
                 .remove_anonymous(&self.inner.db, &config.mounts)
                 .await;
+            for name in &removed {
+                self.emit_volume(name, "destroy");
+            }
+        }
+    }
+
+    /// A volume's own event (`create`, `destroy`), with docker's `driver` attribute.
+    fn emit_volume(&self, name: &str, action: &str) {
+        self.emit(Scope::Volume, action, name, &[("driver", "local")]);
+    }
+
+    /// `mount` (at start) or `unmount` (at exit) of each volume of a container, with docker's
+    /// attributes.
+    pub(super) fn emit_volume_mounts(&self, id: &str, config: &ContainerConfig, action: &str) {
+        for m in config.mounts.iter().filter(|m| m.kind == MountType::Volume) {
+            let read_write = if m.readonly { "false" } else { "true" };
+            let mut attributes = vec![("container", id), ("driver", "local")];
+            if action == "mount" {
+                attributes.extend([
+                    ("destination", m.destination.as_str()),
+                    ("read/write", read_write),
+                    ("propagation", ""),
+                ]);
+            }
+            self.emit(Scope::Volume, action, &m.source, &attributes);
         }
     }
 
