@@ -201,7 +201,9 @@ pub(crate) async fn allocate(
         .subnet()
         .ok_or_else(|| Error::Corrupt(format!("network {} has no subnet", network.name)))?;
     let gateway = network.gateway();
-    for _attempt in 0..8 {
+    // Each lost race means a concurrent start got an address, so every retry makes progress
+    // (30 concurrent runs lost up to 29 times); the bound only guards against a loop.
+    for _attempt in 0..1024 {
         let used: Vec<String> = sqlx::query_scalar("SELECT ip FROM endpoints WHERE network_id = ?")
             .bind(&network.id)
             .fetch_all(db)
