@@ -2,6 +2,7 @@
 //! container lifecycle (create, start, stop, kill, remove, wait, logs) and its rules.
 //! The image verbs beyond load and list are in `engine/images.rs`.
 
+mod attach;
 mod exec;
 mod images;
 mod networks;
@@ -10,6 +11,7 @@ mod push;
 mod restart;
 mod volumes;
 
+pub use attach::Attached;
 pub use images::{ImagePruneReport, SavedArchive};
 pub use pull::PullResult;
 pub use push::PushResult;
@@ -775,6 +777,8 @@ impl Engine {
                 .collect(),
             log: config.log.clone(),
             tty: config.tty,
+            stdin: config.open_stdin,
+            control_path: Some(dir.join(crate::runtime::control::SOCKET_NAME)),
             // Set by `start` once the network is ready (network_setup).
             network: Default::default(),
         })

@@ -5,6 +5,7 @@
 //! layer unpacking), `runtime` (namespaces, rootfs, cgroups, the shim), `container`
 //! (lifecycle and state), `logs` (the per-container log format), `db` (the catalogue).
 
+pub mod attach;
 mod catalog;
 pub mod container;
 pub mod db;
@@ -24,7 +25,7 @@ pub use catalog::details::{HistoryEntry, ImageInspect};
 pub use catalog::removal::ImageDeleteRecord;
 pub use catalog::ImageSummary;
 pub use engine::{
-    ContainerStats, Engine, EngineConfig, ExitWaiter, ImagePruneReport, PullResult, PushResult,
-    SavedArchive,
+    Attached, ContainerStats, Engine, EngineConfig, ExitWaiter, ImagePruneReport, PullResult,
+    PushResult, SavedArchive,
 };
 pub use error::{Error, Result};

@@ -97,6 +97,8 @@ enum Command {
     Volume(cli::volume::Command),
     /// Execute a command in a running container
     Exec(cli::exec::Args),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(cli::attach::Args),
     /// Manage networks (ls, create, rm, inspect, connect, disconnect)
     #[command(subcommand)]
     Network(cli::network::Command),
@@ -224,6 +226,7 @@ async fn dispatch(args: Args) -> i32 {
                 Command::Events(a) => cli::events::run(&client, a).await,
                 Command::Volume(c) => cli::volume::run(&client, c).await,
                 Command::Exec(a) => cli::exec::run(&client, a).await,
+                Command::Attach(a) => cli::attach::run(&client, a).await,
                 Command::Network(c) => cli::network::run(&client, c).await,
                 Command::Port(a) => cli::network::port(&client, a).await,
                 Command::Serve(_) | Command::Shim { .. } | Command::ShimExec { .. } => Ok(0),

@@ -77,6 +77,13 @@ pub struct CreateOptions {
     /// Allocate a pseudo-terminal (`-t`).
     #[serde(default)]
     pub tty: bool,
+    /// Keep the command's stdin open for attach clients (`-i`), docker's OpenStdin.
+    #[serde(default)]
+    pub open_stdin: bool,
+    /// Close the command's stdin once the first attached client's input ends (docker's
+    /// StdinOnce, which `run -i` sets).
+    #[serde(default)]
+    pub stdin_once: bool,
     /// `-v [SOURCE:]DEST[:OPTIONS]` (volumes and bind mounts).
     #[serde(default)]
     pub volumes: Vec<String>,
@@ -139,6 +146,12 @@ pub struct ContainerConfig {
     /// The command has a pseudo-terminal; its output is one stream.
     #[serde(default)]
     pub tty: bool,
+    /// The command's stdin is a pipe attach clients write into (else /dev/null).
+    #[serde(default)]
+    pub open_stdin: bool,
+    /// The stdin pipe closes when the first attached client's input ends.
+    #[serde(default)]
+    pub stdin_once: bool,
     /// Volumes, bind mounts and tmpfs mounts, checked at create time.
     #[serde(default)]
     pub mounts: Vec<MountConfig>,
@@ -344,6 +357,8 @@ impl ContainerConfig {
             stop_signal,
             stop_timeout: options.stop_timeout.unwrap_or_else(default_stop_timeout),
             tty: options.tty,
+            open_stdin: options.open_stdin,
+            stdin_once: options.open_stdin && options.stdin_once,
             mounts: container_mounts(
                 &options.volumes,
                 &options.mounts,

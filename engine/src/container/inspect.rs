@@ -87,6 +87,8 @@ pub struct Config {
     pub stop_signal: String,
     pub stop_timeout: u64,
     pub tty: bool,
+    pub open_stdin: bool,
+    pub stdin_once: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -199,6 +201,8 @@ impl ContainerInspect {
                 stop_signal: config.stop_signal.clone(),
                 stop_timeout: config.stop_timeout,
                 tty: config.tty,
+                open_stdin: config.open_stdin,
+                stdin_once: config.stdin_once,
             },
             mounts: Vec::new(),
             network_settings: NetworkSettings::default(),

@@ -7,6 +7,7 @@
 
 pub mod capabilities;
 pub mod cgroup;
+pub mod control;
 pub mod exec;
 mod fdpass;
 mod init;
@@ -268,6 +269,8 @@ mod tests {
             mounts: Vec::new(),
             log: Default::default(),
             tty: false,
+            stdin: false,
+            control_path: None,
             network: Default::default(),
         }
     }

@@ -28,6 +28,8 @@ pub(crate) struct Container {
     /// What the shim reads and logs: the read ends of the stdout and stderr pipes, or with
     /// `spec.tty` the terminal's master alone (a terminal has one stream, logged as stdout).
     pub outputs: Vec<(Stream, OwnedFd)>,
+    /// The write end of the command's stdin pipe (`spec.stdin` without a terminal).
+    pub stdin: Option<OwnedFd>,
 }
 
 /// Why the container did not start: one line for the user.
@@ -76,10 +78,20 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
         outputs = vec![(Stream::Stdout, stdout_r), (Stream::Stderr, stderr_r)];
     }
 
+    // `-i` without a terminal: a pipe the shim writes attach clients' input into.
+    let (stdin_r, stdin_w) = match spec.stdin && !spec.tty {
+        true => {
+            let (r, w) = pipe()?;
+            (Some(r), Some(w))
+        }
+        false => (None, None),
+    };
     let fds = InitFds {
         sync: sync_r.as_raw_fd(),
         error: error_w.as_raw_fd(),
-        stdin: devnull.as_raw_fd(),
+        stdin: stdin_r
+            .as_ref()
+            .map_or(devnull.as_raw_fd(), |r| r.as_raw_fd()),
         stdout,
         stderr,
         console: console_fd,
@@ -106,7 +118,7 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
     }
     .map_err(|e| StartError(format!("clone: {e}")))?;
     // Only the child may hold these ends, or EOF would never come.
-    drop((child_ends, sync_r, error_w, devnull));
+    drop((child_ends, sync_r, error_w, devnull, stdin_r));
 
     // The child builds its root filesystem meanwhile (init::run) and may fail doing so: then
     // its own message says why, not the cgroup write or the release that failed with it.
@@ -148,7 +160,11 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
             }
         }
     }
-    Ok(Container { pid, outputs })
+    Ok(Container {
+        pid,
+        outputs,
+        stdin: stdin_w,
+    })
 }
 
 /// What the child wrote to the error pipe before it exec'd or died (empty after an exec).

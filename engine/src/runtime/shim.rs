@@ -9,6 +9,7 @@
 //! No async runtime and no threads: must be entered before the binary starts any thread.
 
 use super::cgroup::{Cgroup, CgroupManager, DevicePolicy, CGROUP_ROOT};
+use super::control::ControlServer;
 use super::process::{self, Container};
 use super::spec::ContainerSpec;
 use super::{validate_spec, write_exit_record, ExitRecord, RuntimeError, Started};
@@ -25,6 +26,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long an unterminated line may wait for its end before it is logged as partial.
 const PARTIAL_FLUSH_AFTER: Duration = Duration::from_millis(100);
+/// The same for a terminal, whose prompts and echoes an attached user waits for.
+const TERMINAL_FLUSH_AFTER: Duration = Duration::from_millis(5);
 /// Bytes read from a pipe at once: a quarter of a default pipe buffer, so the buffer costs
 /// each container little memory while a fast writer still needs only a few reads per fill.
 const READ_CHUNK: usize = 16 * 1024;
@@ -116,13 +119,16 @@ fn relay(monitor: Pid, report: OwnedFd) -> i32 {
 fn monitor(spec_path: &Path, spec: &ContainerSpec, report: OwnedFd) -> i32 {
     detach(spec_path, report.as_raw_fd());
     let mut report = File::from(report);
-    let (container, cgroup, mut log) = match start(spec) {
+    let (mut container, cgroup, mut log) = match start(spec) {
         Ok(started) => started,
         Err(message) => {
             let _ = write!(report, "err {message}");
             return 1;
         }
     };
+    // Listening before the report: once the daemon knows the container runs, attach
+    // clients can connect.
+    let control = control_server(spec, &mut container);
     if write!(report, "ok {}", container.pid).is_err() {
         // The daemon's shim is gone, so nobody will know about this container: undo it.
         let _ = nix::sys::signal::kill(container.pid, nix::sys::signal::Signal::SIGKILL);
@@ -134,7 +140,11 @@ fn monitor(spec_path: &Path, spec: &ContainerSpec, report: OwnedFd) -> i32 {
     // freed heap back before settling down for the container's whole life.
     // SAFETY: malloc_trim only releases free memory of this single-threaded process.
     unsafe { libc::malloc_trim(0) };
-    pump(container, &mut log);
+    let flush_after = match spec.tty {
+        true => TERMINAL_FLUSH_AFTER,
+        false => PARTIAL_FLUSH_AFTER,
+    };
+    pump(container, control, &mut log, flush_after);
     let status = wait_status(pid);
     let (exit_code, signal) = match status {
         Some(Status::Exited(code)) => (code, None),
@@ -252,12 +262,45 @@ fn start(spec: &ContainerSpec) -> Result<(Container, Cgroup, LogWriter), String>
     }
 }
 
+/// The control socket for attach clients (runtime::control) with the container's stdin and
+/// terminal; without one the container runs on and takes no input.
+fn control_server(spec: &ContainerSpec, container: &mut Container) -> Option<ControlServer> {
+    let path = spec.control_path.as_ref()?;
+    let pipe = container.stdin.take();
+    let bound = (|| {
+        let terminal = match (spec.tty, container.outputs.first()) {
+            (true, Some((_, master))) => Some(master.try_clone()?),
+            _ => None,
+        };
+        // With a terminal, input goes to its master; without, into the stdin pipe.
+        let stdin = match (&terminal, spec.stdin) {
+            (Some(master), true) => Some(master.try_clone()?),
+            _ => pipe,
+        };
+        ControlServer::bind(path, stdin, terminal)
+    })();
+    match bound {
+        Ok(server) => Some(server),
+        Err(e) => {
+            eprintln!("berth shim: control socket {}: {e}", path.display());
+            None
+        }
+    }
+}
+
 /// Copies the container's stdout and stderr (or its terminal's output) into the log until
 /// each reaches its end. That happens when the container's init has exited: the pid namespace
 /// dies with it, so no descendant can keep a pipe or the terminal's slave open. A terminal's
 /// master then reads what is left and fails with EIO (pty(7)): its end of file. Its bytes are
 /// logged as they are, "\r\n" included, as docker does.
-fn pump(container: Container, log: &mut LogWriter) {
+///
+/// Meanwhile `control` takes attach clients' input and resizes.
+fn pump(
+    container: Container,
+    mut control: Option<ControlServer>,
+    log: &mut LogWriter,
+    flush_after: Duration,
+) {
     let mut pipes: Vec<(Stream, OwnedFd)> = container.outputs;
     let mut buf = vec![0u8; READ_CHUNK];
     let mut pending_since: Option<Instant> = None;
@@ -275,15 +318,18 @@ fn pump(container: Container, log: &mut LogWriter) {
         let timeout = match pending_since {
             None => PollTimeout::NONE,
             Some(since) => {
-                let left = PARTIAL_FLUSH_AFTER.saturating_sub(since.elapsed());
+                let left = flush_after.saturating_sub(since.elapsed());
                 PollTimeout::try_from(left).unwrap_or(PollTimeout::ZERO)
             }
         };
-        let ready: Vec<bool> = {
+        let mut ready: Vec<bool> = {
             let mut fds: Vec<PollFd> = pipes
                 .iter()
                 .map(|(_, fd)| PollFd::new(fd.as_fd(), PollFlags::POLLIN))
                 .collect();
+            if let Some(control) = &control {
+                fds.extend(control.poll_fds());
+            }
             match poll(&mut fds, timeout) {
                 Ok(_) => fds
                     .iter()
@@ -296,6 +342,9 @@ fn pump(container: Container, log: &mut LogWriter) {
                 }
             }
         };
+        if let Some(control) = &mut control {
+            control.handle(&ready.split_off(pipes.len()));
+        }
         let mut closed = Vec::new();
         for (i, (stream, fd)) in pipes.iter().enumerate() {
             if !ready[i] {
@@ -318,7 +367,7 @@ fn pump(container: Container, log: &mut LogWriter) {
             pending_since = None;
         } else {
             let since = *pending_since.get_or_insert_with(Instant::now);
-            if since.elapsed() >= PARTIAL_FLUSH_AFTER {
+            if since.elapsed() >= flush_after {
                 note(log.flush_partial());
                 pending_since = None;
             }

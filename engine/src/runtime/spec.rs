@@ -48,6 +48,14 @@ pub struct ContainerSpec {
     /// slave, its controlling terminal; the shim logs the master's output as stdout.
     #[serde(default)]
     pub tty: bool,
+    /// Keep the command's stdin open (`-i`): without a terminal it is a pipe the shim writes
+    /// attach clients' input into; with one, their input goes to the terminal.
+    #[serde(default)]
+    pub stdin: bool,
+    /// Where the shim listens for attach clients' input and terminal resizes
+    /// (runtime::control); none: the shim takes no input.
+    #[serde(default)]
+    pub control_path: Option<PathBuf>,
     /// Which network namespace the container gets (`--network`).
     #[serde(default)]
     pub network: NetworkMode,

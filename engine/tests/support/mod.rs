@@ -172,6 +172,8 @@ impl Suite {
             mounts: Vec::new(),
             log: Default::default(),
             tty: false,
+            stdin: false,
+            control_path: None,
             network: Default::default(),
         }
     }

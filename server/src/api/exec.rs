@@ -2,6 +2,7 @@
 //! `POST …/exec/{id}/start` runs it (detached, or over an HTTP/1.1 upgrade to a raw
 //! bidirectional stream), `POST …/exec/{id}/resize?h=&w=`, `GET …/exec/{id}/json`.
 
+use super::attach::ResizeQuery;
 use super::{ApiError, ApiResult};
 use crate::frames;
 use axum::body::Body;
@@ -142,12 +143,6 @@ where
     session.wait().await;
     let _ = to_client.shutdown().await;
     feeder.abort();
-}
-
-#[derive(Deserialize)]
-pub struct ResizeQuery {
-    h: u16,
-    w: u16,
 }
 
 pub async fn resize(

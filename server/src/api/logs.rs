@@ -59,30 +59,22 @@ pub async fn logs(
     ))
 }
 
-#[derive(Deserialize)]
-pub struct AttachQuery {
-    /// Start the container once attached (`run` without `-d`).
-    start: Option<bool>,
-}
-
-pub async fn attach(
-    State(engine): State<Engine>,
-    Path(id): Path<String>,
-    Query(query): Query<AttachQuery>,
-) -> ApiResult<Response> {
+/// `attach` without an upgrade: the output only, from the first line, optionally starting
+/// the container, ending with its exit code.
+pub(super) async fn attach_output(engine: Engine, id: &str, start: bool) -> ApiResult<Response> {
     // Subscribe to the exit and open the log before starting, so nothing is missed.
-    let waiter = engine.exit_waiter(&id).await?;
+    let waiter = engine.exit_waiter(id).await?;
     let follower = engine
         .logs(
-            &id,
+            id,
             LogOptions {
                 follow: true,
                 ..Default::default()
             },
         )
         .await?;
-    if query.start.unwrap_or(false) {
-        engine.start(&id).await?;
+    if start {
+        engine.start(id).await?;
     }
     Ok(stream_response(follower, Some(waiter), false))
 }
@@ -135,7 +127,7 @@ fn stream_response(
         .into_response()
 }
 
-fn encode_record(out: &mut BytesMut, record: &LogRecord, timestamps: bool) {
+pub(super) fn encode_record(out: &mut BytesMut, record: &LogRecord, timestamps: bool) {
     let stream = match record.stream {
         Stream::Stdout => frames::STDOUT,
         Stream::Stderr => frames::STDERR,

@@ -1,6 +1,7 @@
 //! The HTTP API (`/api/v1/...`) that the CLI and the dashboard use: a thin adapter that parses
 //! requests, calls the engine and renders JSON, streams or WebSockets.
 
+mod attach;
 mod containers;
 mod events;
 mod exec;
@@ -80,7 +81,8 @@ pub fn router(engine: Engine) -> Router {
             "/api/v1/networks/{id}/disconnect",
             post(networks::disconnect),
         )
-        .route("/api/v1/containers/{id}/attach", post(logs::attach))
+        .route("/api/v1/containers/{id}/attach", post(attach::attach))
+        .route("/api/v1/containers/{id}/resize", post(attach::resize))
         .route("/api/v1/containers/{id}/logs/ws", get(logs_ws::upgrade))
         .route("/api/v1/volumes", get(volumes::list).post(volumes::create))
         .route("/api/v1/volumes/prune", post(volumes::prune))

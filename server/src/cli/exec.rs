@@ -2,11 +2,12 @@
 //! terminal is raw and its size follows; the exit status is the command's.
 
 use super::run::with_host_value;
-use super::session::{parse_detach_keys, print_output, send_input, InputEnd, DEFAULT_DETACH_KEYS};
+use super::session::{print_output, send_input, InputEnd};
 use super::{segment, terminal};
 use crate::api::{ExecCreated, ExecStartBody};
 use crate::client::Client;
 use anyhow::Result;
+use berth_engine::attach::detach::{parse_detach_keys, DEFAULT_DETACH_KEYS};
 use berth_engine::exec::{ExecConfig, ExecInspect};
 use hyper::Method;
 use std::io::IsTerminal;

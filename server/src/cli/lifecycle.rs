@@ -9,6 +9,15 @@ use hyper::Method;
 
 #[derive(clap::Args)]
 pub struct StartArgs {
+    /// Attach STDOUT/STDERR and forward signals
+    #[arg(short, long)]
+    attach: bool,
+    /// Attach container's STDIN
+    #[arg(short, long)]
+    interactive: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys")]
+    detach_keys: Option<String>,
     #[arg(required = true)]
     containers: Vec<String>,
 }
@@ -129,7 +138,27 @@ fn grace_query(time: Option<u64>) -> String {
 }
 
 pub async fn start(client: &Client, args: StartArgs) -> Result<i32> {
-    post_each(client, &args.containers, "start", "").await
+    if !args.attach && !args.interactive {
+        return post_each(client, &args.containers, "start", "").await;
+    }
+    let [container] = args.containers.as_slice() else {
+        anyhow::bail!("you cannot start and attach multiple containers at once");
+    };
+    let inspect: serde_json::Value = client
+        .json(
+            Method::GET,
+            &format!("/api/v1/containers/{}", segment(container)),
+            None::<&()>,
+        )
+        .await?;
+    let flag = |name: &str| inspect["Config"][name].as_bool().unwrap_or(false);
+    let session = super::attach::Session {
+        start: true,
+        stdin: args.interactive && flag("OpenStdin"),
+        tty: flag("Tty"),
+        detach_keys: args.detach_keys,
+    };
+    super::attach::attach(client, container, session).await
 }
 
 pub async fn stop(client: &Client, args: StopArgs) -> Result<i32> {

@@ -1,5 +1,6 @@
 //! The CLI verbs: each file parses one verb's arguments, calls the daemon's API, and prints.
 
+pub mod attach;
 pub mod events;
 pub mod exec;
 pub mod format;

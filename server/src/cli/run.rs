@@ -8,6 +8,7 @@ use anyhow::Result;
 use berth_engine::container::units::{parse_size, parse_swap};
 use berth_engine::container::{ContainerSummary, CreateOptions};
 use hyper::{Method, StatusCode};
+use std::io::IsTerminal;
 
 /// Options shared by `create` and `run`.
 #[derive(clap::Args)]
@@ -78,6 +79,9 @@ pub struct CreateArgs {
     /// Allocate a pseudo-TTY
     #[arg(short = 't', long)]
     tty: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short = 'i', long)]
+    interactive: bool,
     /// Bind mount a volume ([SOURCE:]DEST[:ro|rw|nocopy])
     #[arg(short = 'v', long = "volume")]
     volume: Vec<String>,
@@ -123,12 +127,17 @@ pub struct Args {
     /// Run container in background and print container ID
     #[arg(short, long)]
     detach: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys")]
+    detach_keys: Option<String>,
     #[command(flatten)]
     create: CreateArgs,
 }
 
 impl CreateArgs {
-    fn options(&self) -> Result<CreateOptions> {
+    /// The create request; `attached`: the client attaches its stdin right away (`run -i`
+    /// without `-d`, `create -i`), so the container's stdin ends with that client's.
+    fn options(&self, attached: bool) -> Result<CreateOptions> {
         let mut no_new_privileges = None;
         for opt in &self.security_opt {
             match opt.split_once(['=', ':']) {
@@ -185,6 +194,8 @@ impl CreateArgs {
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
             tty: self.tty,
+            open_stdin: self.interactive,
+            stdin_once: self.interactive && attached,
             volumes: self.volume.clone(),
             mounts: self.mount.clone(),
             tmpfs: self.tmpfs.clone(),
@@ -207,8 +218,12 @@ pub(crate) fn with_host_value(pair: &str) -> String {
     }
 }
 
-async fn create_container(client: &Client, args: &CreateArgs) -> Result<ContainerSummary> {
-    let options = args.options()?;
+async fn create_container(
+    client: &Client,
+    args: &CreateArgs,
+    attached: bool,
+) -> Result<ContainerSummary> {
+    let options = args.options(attached)?;
     let pull = || {
         pull::pull(
             client,
@@ -244,7 +259,7 @@ async fn create_container(client: &Client, args: &CreateArgs) -> Result<Containe
 }
 
 pub async fn create(client: &Client, args: CreateArgs) -> Result<i32> {
-    let container = create_container(client, &args).await?;
+    let container = create_container(client, &args, true).await?;
     println!("{}", container.id);
     Ok(0)
 }
@@ -269,7 +284,11 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
 }
 
 async fn run_inner(client: &Client, args: Args) -> Result<i32> {
-    let container = create_container(client, &args.create).await?;
+    let create = &args.create;
+    if create.tty && create.interactive && !args.detach && !std::io::stdin().is_terminal() {
+        anyhow::bail!("the input device is not a TTY");
+    }
+    let container = create_container(client, create, !args.detach).await?;
     let id = segment(&container.id);
     if args.detach {
         let started = client
@@ -292,6 +311,24 @@ async fn run_inner(client: &Client, args: Args) -> Result<i32> {
         }
         println!("{}", container.id);
         return Ok(0);
+    }
+    if create.interactive {
+        let session = super::attach::Session {
+            start: true,
+            stdin: true,
+            tty: create.tty,
+            detach_keys: args.detach_keys.clone(),
+        };
+        let attached = super::attach::attach(client, &container.id, session).await;
+        if attached.is_err() && create.rm {
+            let _ = client
+                .call(
+                    Method::DELETE,
+                    &format!("/api/v1/containers/{id}?force=true"),
+                )
+                .await;
+        }
+        return attached;
     }
     let attached = client
         .stream(

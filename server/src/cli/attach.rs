@@ -1,0 +1,160 @@
+//! `berth attach`, and the attached side of `run -i` and `start -a`: the local stdin goes to
+//! the container (the daemon watches for the detach keys), its output comes back, and the
+//! exit status is the container's (0 after detaching).
+
+use super::session::print_output;
+use super::{segment, terminal};
+use crate::client::Client;
+use anyhow::{anyhow, bail, Result};
+use hyper::Method;
+use std::io::IsTerminal;
+use tokio::io::AsyncWriteExt;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys")]
+    detach_keys: Option<String>,
+    /// Do not attach STDIN
+    #[arg(long = "no-stdin")]
+    no_stdin: bool,
+    /// The container
+    container: String,
+}
+
+/// How to attach.
+pub struct Session {
+    /// Start the container once attached.
+    pub start: bool,
+    /// Send the local stdin (the container must have been created with `-i`).
+    pub stdin: bool,
+    /// The container has a terminal: the local one goes raw and its size follows.
+    pub tty: bool,
+    pub detach_keys: Option<String>,
+}
+
+pub async fn run(client: &Client, args: Args) -> Result<i32> {
+    let inspect: serde_json::Value = client
+        .json(
+            Method::GET,
+            &format!("/api/v1/containers/{}", segment(&args.container)),
+            None::<&()>,
+        )
+        .await?;
+    let config = &inspect["Config"];
+    let flag = |name: &str| config[name].as_bool().unwrap_or(false);
+    let session = Session {
+        start: false,
+        stdin: !args.no_stdin && flag("OpenStdin"),
+        tty: flag("Tty"),
+        detach_keys: args.detach_keys,
+    };
+    attach(client, &args.container, session).await
+}
+
+/// Attaches (and starts, if asked) and relays until the container exits or the user detaches.
+pub async fn attach(client: &Client, container: &str, session: Session) -> Result<i32> {
+    let interactive_tty = session.tty && session.stdin;
+    if interactive_tty && !std::io::stdin().is_terminal() {
+        bail!("the input device is not a TTY");
+    }
+    let id = segment(container);
+    let mut path = format!(
+        "/api/v1/containers/{id}/attach?stdin={}&start={}",
+        session.stdin, session.start
+    );
+    if let Some(keys) = &session.detach_keys {
+        path.push_str(&format!("&detachKeys={}", segment(keys)));
+    }
+    let size = session.tty.then(terminal::size).flatten();
+    if let Some((rows, columns)) = size {
+        path.push_str(&format!("&h={rows}&w={columns}"));
+    }
+    let raw = match interactive_tty {
+        true => terminal::RawMode::enable()?,
+        false => None,
+    };
+    let stream = client.upgrade(&path, &serde_json::json!({})).await?;
+    let resizer = match size {
+        Some(_) => {
+            let client = client.clone();
+            let id = id.clone();
+            Some(terminal::follow_size(move |rows, columns| {
+                let client = client.clone();
+                let path = format!("/api/v1/containers/{id}/resize?h={rows}&w={columns}");
+                async move {
+                    let _ = client.call(Method::POST, &path).await;
+                }
+            })?)
+        }
+        None => None,
+    };
+    let (from_daemon, mut to_daemon) = tokio::io::split(stream);
+    let feeder = match session.stdin {
+        true => Some(tokio::spawn(async move {
+            // The end of the local stdin ends the container's (with StdinOnce).
+            let _ = tokio::io::copy(&mut tokio::io::stdin(), &mut to_daemon).await;
+            let _ = to_daemon.shutdown().await;
+        })),
+        false => {
+            let _ = to_daemon.shutdown().await;
+            None
+        }
+    };
+    // Frames whatever the terminal: the last one, a system frame, says how it ended.
+    let end = print_output(from_daemon, false).await;
+    for task in [feeder, resizer].into_iter().flatten() {
+        task.abort();
+    }
+    drop(raw);
+    let last = end?.ok_or_else(|| {
+        anyhow!("the daemon ended the stream without the container's exit status")
+    })?;
+    match system_message(&last)? {
+        End::Exited(code) => Ok(code),
+        End::Detached => Ok(0),
+    }
+}
+
+/// How an attach stream ended.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    Exited(i32),
+    Detached,
+}
+
+fn system_message(payload: &[u8]) -> Result<End> {
+    let message: serde_json::Value = serde_json::from_slice(payload)
+        .map_err(|e| anyhow!("unreadable message from the daemon: {e}"))?;
+    if let Some(code) = message.get("exit_code").and_then(|c| c.as_i64()) {
+        return Ok(End::Exited(code as i32));
+    }
+    if message.get("detached").and_then(|d| d.as_bool()) == Some(true) {
+        return Ok(End::Detached);
+    }
+    match message.get("error").and_then(|e| e.as_str()) {
+        Some(error) => Err(anyhow!("{error}")),
+        None => Err(anyhow!("unexpected message from the daemon: {message}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_messages_end_the_stream() {
+        assert_eq!(
+            system_message(br#"{"exit_code":7}"#).unwrap(),
+            End::Exited(7)
+        );
+        assert_eq!(
+            system_message(br#"{"detached":true}"#).unwrap(),
+            End::Detached
+        );
+        let err = system_message(br#"{"error":"boom"}"#).unwrap_err();
+        assert_eq!(err.to_string(), "boom");
+        assert!(system_message(b"{}").is_err());
+        assert!(system_message(b"not json").is_err());
+    }
+}
