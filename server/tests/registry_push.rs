@@ -265,3 +265,53 @@ fn an_imported_image_bigger_than_a_chunk_pushes_in_chunks_and_pulls_back() {
     let pulled = d.ok(&["pull", &target]);
     assert!(pulled.contains(&format!("Digest: {digest}")), "{pulled}");
 }
+
+#[test]
+fn push_pull_untag_and_delete_are_image_events() {
+    let reg = Registry::start(Options::default());
+    let d = insecure_daemon(&reg);
+    d.load_busybox();
+    let target = format!("{}/test/events:1", reg.host);
+    d.ok(&["tag", "busybox:latest", &target]);
+    d.ok(&["push", &target]);
+    d.ok(&["rmi", &target]);
+    d.ok(&["rmi", "busybox:latest"]);
+    d.ok(&["pull", &target]);
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    let events = d.ok(&[
+        "events",
+        "--since",
+        "0",
+        "--until",
+        &until.to_string(),
+        "--filter",
+        "type=image",
+        "--format",
+        "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}",
+    ]);
+    let lines: Vec<&str> = events.lines().collect();
+    // docker's actors: tag, untag and delete name the image by id (tag's name is the new
+    // tag), push and pull by the reference.
+    let expected = [
+        ("tag sha256:", target.as_str()),
+        ("push ", target.as_str()),
+        ("untag sha256:", ""),
+        ("delete sha256:", ""),
+        ("pull ", target.as_str()),
+    ];
+    // In this order (docker adds more untag/delete lines around them).
+    let mut at = 0;
+    for want in &expected {
+        let found = lines[at..]
+            .iter()
+            .position(|l| l.starts_with(want.0) && l.contains(want.1));
+        match found {
+            Some(i) => at += i + 1,
+            None => panic!("{want:?} missing after line {at} of {lines:#?}"),
+        }
+    }
+}

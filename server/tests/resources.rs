@@ -29,6 +29,22 @@ fn a_container_over_its_memory_limit_is_oom_killed_and_says_so() {
     let state = d.inspect("hog")["State"].clone();
     assert_eq!(state["OOMKilled"], true, "{state}");
     assert_eq!(state["ExitCode"], 137);
+    // docker's events: oom, then die with the exit code.
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    let until = until.to_string();
+    let events = |extra: &[&str]| {
+        let mut args = vec!["events", "--since", "0", "--until", &until];
+        args.extend_from_slice(&["--filter", "container=hog", "--filter", "event=oom"]);
+        args.extend_from_slice(&["--filter", "event=die"]);
+        args.extend_from_slice(extra);
+        d.ok(&args)
+    };
+    assert_eq!(events(&["--format", "{{.Action}}"]), "oom\ndie\n");
+    assert!(events(&[]).contains("exitCode=137"));
 }
 
 #[test]
