@@ -26,18 +26,29 @@ pub struct Daemon {
     child: Option<Child>,
 }
 
-/// The test images, built once per test binary from Debian's busybox-static.
+/// The test images, built once per test binary from Debian's busybox-static, in a directory
+/// removed when the test binary exits (a static is never dropped, so a TempDir would stay).
 pub fn images() -> &'static berth_testkit::TestImages {
-    static IMAGES: std::sync::OnceLock<(tempfile::TempDir, berth_testkit::TestImages)> =
-        std::sync::OnceLock::new();
-    &IMAGES
-        .get_or_init(|| {
-            let dir = tempfile::tempdir().expect("tempdir for images");
-            let images =
-                berth_testkit::build_busybox_images(dir.path()).expect("build the test images");
-            (dir, images)
-        })
-        .1
+    static IMAGES: std::sync::OnceLock<berth_testkit::TestImages> = std::sync::OnceLock::new();
+    IMAGES.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-test-images-")
+            .tempdir()
+            .expect("tempdir for images")
+            .keep();
+        let _ = IMAGES_DIR.set(dir.clone());
+        // SAFETY: registers a plain function without arguments to run at exit(3).
+        unsafe { libc::atexit(remove_images) };
+        berth_testkit::build_busybox_images(&dir).expect("build the test images")
+    })
+}
+
+static IMAGES_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+extern "C" fn remove_images() {
+    if let Some(dir) = IMAGES_DIR.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 pub fn free_port() -> u16 {
