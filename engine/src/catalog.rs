@@ -77,6 +77,8 @@ impl ImageRow {
             stop_signal: Option<String>,
             #[serde(rename = "Volumes", default)]
             volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+            #[serde(rename = "ExposedPorts", default)]
+            exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
         }
         #[derive(Deserialize)]
         struct ImageConfig {
@@ -94,6 +96,7 @@ impl ImageRow {
             user: c.user.unwrap_or_default(),
             stop_signal: c.stop_signal.unwrap_or_default(),
             volumes: c.volumes.unwrap_or_default().into_keys().collect(),
+            exposed_ports: c.exposed_ports.unwrap_or_default().into_keys().collect(),
         })
     }
 }

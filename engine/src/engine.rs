@@ -224,11 +224,18 @@ impl Engine {
     // ----- containers: queries -----
 
     pub async fn list_containers(&self, all: bool) -> Result<Vec<ContainerSummary>> {
-        ContainerRow::list(&self.inner.db, all)
-            .await?
-            .iter()
-            .map(ContainerRow::summary)
-            .collect()
+        let mut published = crate::network::store::all_ports(&self.inner.db).await?;
+        let mut list = Vec::new();
+        for row in ContainerRow::list(&self.inner.db, all).await? {
+            let mut summary = row.summary()?;
+            summary.restarting = self.restart_pending(&row.id);
+            summary.ports = crate::container::list_ports(
+                &row.config()?.exposed_ports,
+                published.remove(&row.id).unwrap_or_default(),
+            );
+            list.push(summary);
+        }
+        Ok(list)
     }
 
     /// One container, by id, unique id prefix or name.

@@ -102,6 +102,12 @@ pub struct CreateOptions {
     /// `-p` values, docker's syntax.
     #[serde(default)]
     pub publish: Vec<String>,
+    /// `-P`: publish every exposed port on a free host port.
+    #[serde(default)]
+    pub publish_all: bool,
+    /// `--expose PORT[/PROTO]` or `START-END[/PROTO]`, added to the image's ExposedPorts.
+    #[serde(default)]
+    pub expose: Vec<String>,
 }
 
 /// The image config's defaults that a container inherits.
@@ -115,6 +121,8 @@ pub struct ImageDefaults {
     pub stop_signal: String,
     /// The paths of the image's `Volumes`.
     pub volumes: Vec<String>,
+    /// The image's `ExposedPorts` keys, `PORT/PROTO`.
+    pub exposed_ports: Vec<String>,
 }
 
 /// The resolved settings of a container, stored in the catalogue.
@@ -163,6 +171,12 @@ pub struct ContainerConfig {
     /// Published ports as asked (host port 0: any free one, chosen at start).
     #[serde(default)]
     pub ports: Vec<crate::network::PortBinding>,
+    /// The image's, `--expose`d and published ports, `PORT/PROTO`, sorted.
+    #[serde(default)]
+    pub exposed_ports: Vec<String>,
+    /// `-P` was given (the exposed ports are in `ports` with host port 0).
+    #[serde(default)]
+    pub publish_all: bool,
 }
 
 fn default_network() -> String {
@@ -240,10 +254,60 @@ fn resources(options: &CreateOptions) -> Result<Resources> {
 }
 
 /// `-p` values, parsed; a host-network container publishes nothing (docker discards them).
-fn published_ports(options: &CreateOptions) -> Result<Vec<crate::network::PortBinding>> {
+/// docker's ExposedPorts of a container: the image's, `--expose`d and published ports.
+fn exposed_ports(options: &CreateOptions, image: &ImageDefaults) -> Result<Vec<String>> {
+    let mut ports: Vec<String> = image.exposed_ports.clone();
+    for spec in &options.expose {
+        ports.extend(crate::network::parse_expose(spec).map_err(Error::InvalidInput)?);
+    }
+    for spec in &options.publish {
+        for binding in crate::network::parse_publish(spec).map_err(Error::InvalidInput)? {
+            ports.push(format!(
+                "{}/{}",
+                binding.container_port,
+                binding.proto.as_str()
+            ));
+        }
+    }
+    let mut keyed: Vec<((u16, &'static str), String)> = ports
+        .into_iter()
+        .filter_map(|key| {
+            let (port, proto) = crate::network::ports::exposed_port(&key)?;
+            Some(((port, proto.as_str()), format!("{port}/{}", proto.as_str())))
+        })
+        .collect();
+    keyed.sort();
+    keyed.dedup();
+    Ok(keyed.into_iter().map(|(_, key)| key).collect())
+}
+
+/// `-p` bindings, plus with `-P` every other exposed port on a free host port (docker picks
+/// from the ephemeral range; berth lets the kernel choose, on every address).
+fn published_ports(
+    options: &CreateOptions,
+    exposed: &[String],
+) -> Result<Vec<crate::network::PortBinding>> {
     let mut ports = Vec::new();
     for spec in &options.publish {
         ports.extend(crate::network::parse_publish(spec).map_err(Error::InvalidInput)?);
+    }
+    if options.publish_all {
+        for (port, proto) in exposed
+            .iter()
+            .filter_map(|key| crate::network::ports::exposed_port(key))
+        {
+            let published = ports
+                .iter()
+                .any(|b| b.container_port == port && b.proto == proto);
+            if !published {
+                ports.push(crate::network::PortBinding {
+                    proto,
+                    container_port: port,
+                    host_ip: String::new(),
+                    host_port: 0,
+                });
+            }
+        }
     }
     if options.network.as_deref() == Some(crate::network::MODE_HOST) {
         ports.clear();
@@ -337,6 +401,7 @@ impl ContainerConfig {
         let stop_signal = format!("{:?}", parse_signal(&stop_signal)?);
         let restart_policy = RestartPolicy::parse(options.restart.as_deref().unwrap_or("no"))?;
         check_auto_remove(&restart_policy, options.auto_remove)?;
+        let exposed_ports = exposed_ports(options, image)?;
         Ok(ContainerConfig {
             args,
             env,
@@ -371,7 +436,9 @@ impl ContainerConfig {
                 .clone()
                 .filter(|n| !n.is_empty() && n != "default")
                 .unwrap_or_else(|| crate::network::MODE_BRIDGE.to_string()),
-            ports: published_ports(options)?,
+            ports: published_ports(options, &exposed_ports)?,
+            exposed_ports,
+            publish_all: options.publish_all,
         })
     }
 
@@ -474,7 +541,39 @@ mod tests {
             user: String::new(),
             stop_signal: String::new(),
             volumes: vec![],
+            exposed_ports: vec!["80/tcp".into()],
         }
+    }
+
+    #[test]
+    fn publish_all_publishes_every_exposed_port_not_given_with_p() {
+        let opts = CreateOptions {
+            publish_all: true,
+            expose: vec!["53/udp".into(), "8000-8001".into()],
+            publish: vec!["127.0.0.1:9000:8000".into()],
+            ..Default::default()
+        };
+        let cfg = ContainerConfig::derive("abcdef0123456789", &image(), &opts).expect("derive");
+        assert_eq!(
+            cfg.exposed_ports,
+            ["53/udp", "80/tcp", "8000/tcp", "8001/tcp"]
+        );
+        let ports: Vec<String> = cfg.ports.iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            ports,
+            [
+                "8000/tcp -> 127.0.0.1:9000",
+                "53/udp -> 0.0.0.0:0",
+                "80/tcp -> 0.0.0.0:0",
+                "8001/tcp -> 0.0.0.0:0"
+            ]
+        );
+        let bad = CreateOptions {
+            expose: vec!["http".into()],
+            ..Default::default()
+        };
+        let err = ContainerConfig::derive("abcdef0123456789", &image(), &bad).unwrap_err();
+        assert_eq!(err.to_string(), "invalid range format for --expose: http");
     }
 
     #[test]

@@ -63,6 +63,7 @@ pub struct HostConfig {
     pub init: bool,
     pub auto_remove: bool,
     pub network_mode: String,
+    pub publish_all_ports: bool,
     pub log_config: LogConfig,
     pub restart_policy: super::restart::RestartPolicy,
 }
@@ -89,6 +90,8 @@ pub struct Config {
     pub tty: bool,
     pub open_stdin: bool,
     pub stdin_once: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub exposed_ports: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -185,6 +188,7 @@ impl ContainerInspect {
                 init: config.init,
                 auto_remove: config.auto_remove,
                 network_mode: "none".to_string(),
+                publish_all_ports: config.publish_all,
                 log_config: LogConfig {
                     kind: "berth".to_string(),
                     config: log_options,
@@ -203,6 +207,11 @@ impl ContainerInspect {
                 tty: config.tty,
                 open_stdin: config.open_stdin,
                 stdin_once: config.stdin_once,
+                exposed_ports: config
+                    .exposed_ports
+                    .iter()
+                    .map(|key| (key.clone(), serde_json::json!({})))
+                    .collect(),
             },
             mounts: Vec::new(),
             network_settings: NetworkSettings::default(),

@@ -87,4 +87,45 @@ pub struct ContainerSummary {
     pub created_at_ms: i64,
     pub started_at_ms: Option<i64>,
     pub finished_at_ms: Option<i64>,
+    /// Waiting out its restart policy's back-off (listed containers only).
+    #[serde(default)]
+    pub restarting: bool,
+    /// Published ports (while it runs) and exposed ones (listed containers only).
+    #[serde(default)]
+    pub ports: Vec<crate::network::PortSummary>,
+}
+
+/// A listed container's ports as docker lists them: each published binding with its host
+/// address, then each exposed port that is not published.
+pub fn list_ports(
+    exposed: &[String],
+    published: Vec<crate::network::PortBinding>,
+) -> Vec<crate::network::PortSummary> {
+    use crate::network::PortSummary;
+    let mut ports: Vec<PortSummary> = published
+        .iter()
+        .map(|b| PortSummary {
+            ip: Some(b.listen_ip().to_string()),
+            private_port: b.container_port,
+            public_port: Some(b.host_port),
+            proto: b.proto,
+        })
+        .collect();
+    for (port, proto) in exposed
+        .iter()
+        .filter_map(|key| crate::network::ports::exposed_port(key))
+    {
+        if !published
+            .iter()
+            .any(|b| b.container_port == port && b.proto == proto)
+        {
+            ports.push(PortSummary {
+                ip: None,
+                private_port: port,
+                public_port: None,
+                proto,
+            });
+        }
+    }
+    ports
 }

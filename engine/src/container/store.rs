@@ -50,6 +50,8 @@ impl ContainerRow {
             created_at_ms: self.created_at,
             started_at_ms: self.started_at,
             finished_at_ms: self.finished_at,
+            restarting: false,
+            ports: Vec::new(),
         })
     }
 

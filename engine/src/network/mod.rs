@@ -11,7 +11,7 @@ pub mod settings;
 pub mod store;
 pub mod subnet;
 
-pub use ports::{parse_publish, PortBinding, Proto};
+pub use ports::{display_ports, parse_expose, parse_publish, PortBinding, PortSummary, Proto};
 pub use settings::{NetworkCreate, NetworkInspect, NetworkSettings};
 pub use store::{EndpointRow, NetworkRow};
 pub use subnet::Subnet;

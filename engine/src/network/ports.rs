@@ -121,6 +121,81 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PortBinding>, String> {
         .collect())
 }
 
+/// Parses one `--expose` value, `PORT[/PROTO]` or `START-END[/PROTO]`, into docker's
+/// `PORT/PROTO` keys.
+pub fn parse_expose(spec: &str) -> Result<Vec<String>, String> {
+    let (ports, proto) = match spec.rsplit_once('/') {
+        Some((ports, proto)) => (ports, Proto::parse(proto)?),
+        None => (spec, Proto::Tcp),
+    };
+    let (low, high) =
+        port_range(ports).ok_or_else(|| format!("invalid range format for --expose: {spec}"))?;
+    Ok((low..=high)
+        .map(|port| format!("{port}/{}", proto.as_str()))
+        .collect())
+}
+
+/// The container port and protocol of a `PORT/PROTO` key.
+pub fn exposed_port(key: &str) -> Option<(u16, Proto)> {
+    let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
+    Some((port.parse().ok()?, Proto::parse(proto).ok()?))
+}
+
+/// One port of a container as `ps` and the list API show it (docker's `Ports` entries): a
+/// published one has the host address and port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PortSummary {
+    #[serde(rename = "IP", default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    pub private_port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_port: Option<u16>,
+    #[serde(rename = "Type")]
+    pub proto: Proto,
+}
+
+/// docker's PORTS column: `0.0.0.0:8080->80/tcp, 443/tcp`, consecutive ports of one address
+/// and protocol as ranges (`0.0.0.0:8000-8002->8000-8002/tcp`), in container port order.
+pub fn display_ports(ports: &[PortSummary]) -> String {
+    let mut sorted = ports.to_vec();
+    sorted.sort_by(|a, b| {
+        (a.proto.as_str(), &a.ip, a.private_port).cmp(&(b.proto.as_str(), &b.ip, b.private_port))
+    });
+    // Runs of (first, last) entries that continue each other.
+    let mut runs: Vec<(PortSummary, PortSummary)> = Vec::new();
+    for port in sorted {
+        if let Some((_, last)) = runs.last_mut() {
+            let next = |p: Option<u16>| p.map(|p| p.checked_add(1));
+            if last.proto == port.proto
+                && last.ip == port.ip
+                && last.private_port.checked_add(1) == Some(port.private_port)
+                && next(last.public_port) == port.public_port.map(Some)
+            {
+                *last = port;
+                continue;
+            }
+        }
+        runs.push((port.clone(), port));
+    }
+    runs.sort_by_key(|(first, _)| (first.private_port, first.proto.as_str()));
+    let span = |a: u16, b: u16| match a == b {
+        true => a.to_string(),
+        false => format!("{a}-{b}"),
+    };
+    runs.iter()
+        .map(|(first, last)| {
+            let private = span(first.private_port, last.private_port);
+            let proto = first.proto.as_str();
+            match (&first.ip, first.public_port, last.public_port) {
+                (Some(ip), Some(a), Some(b)) => format!("{ip}:{}->{private}/{proto}", span(a, b)),
+                _ => format!("{private}/{proto}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `N` or `N-M` with 1 ≤ N ≤ M ≤ 65535.
 fn port_range(s: &str) -> Option<(u16, u16)> {
     let port = |p: &str| p.parse::<u16>().ok().filter(|p| *p > 0);
@@ -168,6 +243,62 @@ mod tests {
         assert_eq!(all.len(), 2);
         assert_eq!((all[1].host_port, all[1].container_port), (9001, 81));
         assert!(parse_publish("9000-9002:80-81").is_err());
+    }
+
+    #[test]
+    fn expose_takes_ports_ranges_and_protocols() {
+        assert_eq!(parse_expose("80").unwrap(), ["80/tcp"]);
+        assert_eq!(parse_expose("53/udp").unwrap(), ["53/udp"]);
+        assert_eq!(
+            parse_expose("8000-8002").unwrap(),
+            ["8000/tcp", "8001/tcp", "8002/tcp"]
+        );
+        assert!(parse_expose("http").is_err());
+        assert!(parse_expose("90-80").is_err());
+        assert!(parse_expose("80/icmp").is_err());
+        assert_eq!(exposed_port("53/udp"), Some((53, Proto::Udp)));
+    }
+
+    #[test]
+    fn ports_display_as_docker_groups_them() {
+        let published = |private, public| PortSummary {
+            ip: Some("0.0.0.0".into()),
+            private_port: private,
+            public_port: Some(public),
+            proto: Proto::Tcp,
+        };
+        let exposed = |private, proto| PortSummary {
+            ip: None,
+            private_port: private,
+            public_port: None,
+            proto,
+        };
+        assert_eq!(display_ports(&[]), "");
+        assert_eq!(
+            display_ports(&[published(80, 8080), exposed(443, Proto::Tcp)]),
+            "0.0.0.0:8080->80/tcp, 443/tcp"
+        );
+        assert_eq!(
+            display_ports(&[
+                published(8001, 9001),
+                published(8000, 9000),
+                published(8002, 9002)
+            ]),
+            "0.0.0.0:9000-9002->8000-8002/tcp"
+        );
+        // Not consecutive on the host: separate entries.
+        assert_eq!(
+            display_ports(&[published(80, 32768), published(81, 32770)]),
+            "0.0.0.0:32768->80/tcp, 0.0.0.0:32770->81/tcp"
+        );
+        assert_eq!(
+            display_ports(&[
+                exposed(53, Proto::Udp),
+                exposed(1000, Proto::Tcp),
+                exposed(1001, Proto::Tcp)
+            ]),
+            "53/udp, 1000-1001/tcp"
+        );
     }
 
     #[test]

@@ -302,23 +302,48 @@ pub(crate) async fn record_ports(db: &Db, container: &str, ports: &[PortBinding]
 
 /// The actual bindings of a running container.
 pub(crate) async fn ports(db: &Db, container: &str) -> Result<Vec<PortBinding>> {
-    let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
-        "SELECT proto, container_port, host_ip, host_port FROM port_bindings \
+    let rows: Vec<(String, String, i64, String, i64)> = sqlx::query_as(
+        "SELECT container_id, proto, container_port, host_ip, host_port FROM port_bindings \
          WHERE container_id = ? ORDER BY container_port, proto, host_ip",
     )
     .bind(container)
     .fetch_all(db)
     .await?;
     rows.into_iter()
-        .map(|(proto, container_port, host_ip, host_port)| {
-            Ok(PortBinding {
-                proto: Proto::parse(&proto).map_err(Error::Corrupt)?,
-                container_port: container_port as u16,
-                host_ip,
-                host_port: host_port as u16,
-            })
-        })
+        .map(port_binding)
+        .map(|r| r.map(|(_, b)| b))
         .collect()
+}
+
+/// The actual bindings of every running container, by container id (one query for a list).
+pub(crate) async fn all_ports(
+    db: &Db,
+) -> Result<std::collections::HashMap<String, Vec<PortBinding>>> {
+    let rows: Vec<(String, String, i64, String, i64)> = sqlx::query_as(
+        "SELECT container_id, proto, container_port, host_ip, host_port FROM port_bindings",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut all: std::collections::HashMap<String, Vec<PortBinding>> = Default::default();
+    for row in rows {
+        let (container, binding) = port_binding(row)?;
+        all.entry(container).or_default().push(binding);
+    }
+    Ok(all)
+}
+
+fn port_binding(
+    (container, proto, container_port, host_ip, host_port): (String, String, i64, String, i64),
+) -> Result<(String, PortBinding)> {
+    Ok((
+        container,
+        PortBinding {
+            proto: Proto::parse(&proto).map_err(Error::Corrupt)?,
+            container_port: container_port as u16,
+            host_ip,
+            host_port: host_port as u16,
+        },
+    ))
 }
 
 pub(crate) async fn forget_ports(db: &Db, container: &str) -> Result<()> {

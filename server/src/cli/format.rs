@@ -101,6 +101,12 @@ pub fn status(c: &ContainerSummary, now: i64) -> String {
                 duration(now - c.started_at_ms.unwrap_or(now))
             )
         }
+        // Waiting out its restart policy's back-off, as docker words it.
+        ContainerState::Exited if c.restarting => format!(
+            "Restarting ({}) {} ago",
+            c.exit_code.unwrap_or(0),
+            duration(now - c.finished_at_ms.unwrap_or(now))
+        ),
         ContainerState::Exited => format!(
             "Exited ({}) {} ago",
             c.exit_code.unwrap_or(0),

@@ -39,6 +39,7 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
                 format!("\"{command}\""),
                 format!("{} ago", format::duration(now - c.created_at_ms)),
                 format::status(c, now),
+                berth_engine::network::display_ports(&c.ports),
                 c.name.clone(),
             ]
         })
@@ -52,6 +53,7 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
                 "COMMAND",
                 "CREATED",
                 "STATUS",
+                "PORTS",
                 "NAMES"
             ],
             &rows

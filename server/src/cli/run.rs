@@ -101,6 +101,12 @@ pub struct CreateArgs {
     /// Publish a container's port to the host ([HOSTIP:][HOSTPORT:]PORT[/PROTO])
     #[arg(short = 'p', long = "publish")]
     publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    publish_all: bool,
+    /// Expose a port or a range of ports
+    #[arg(long)]
+    expose: Vec<String>,
     /// Pull the image before creating: always, missing (when not stored) or never
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
     pull: PullPolicy,
@@ -202,6 +208,8 @@ impl CreateArgs {
             restart: self.restart.clone(),
             network: self.network.clone(),
             publish: self.publish.clone(),
+            publish_all: self.publish_all,
+            expose: self.expose.clone(),
         })
     }
 }
