@@ -213,6 +213,16 @@ pub(crate) async fn list(db: &Db) -> Result<Vec<ImageSummary>> {
         .collect())
 }
 
+/// Every image's id with its layers, bottom first (disk usage accounting).
+pub(crate) async fn layers_of_all(db: &Db) -> Result<Vec<(String, Vec<crate::image::LayerInfo>)>> {
+    let rows = sqlx::query_as::<_, ImageRow>(&format!("SELECT {COLUMNS} FROM images"))
+        .fetch_all(db)
+        .await?;
+    rows.into_iter()
+        .map(|row| Ok((row.id.clone(), row.layers()?)))
+        .collect()
+}
+
 /// The list entry of one image, by its exact id.
 pub(crate) async fn summary(db: &Db, id: &str) -> Result<ImageSummary> {
     let row = sqlx::query_as::<_, ImageRow>(&format!("SELECT {COLUMNS} FROM images WHERE id = ?"))

@@ -9,6 +9,7 @@ mod networks;
 mod pull;
 mod push;
 mod restart;
+mod system;
 mod volumes;
 
 pub use attach::Attached;

@@ -19,6 +19,7 @@ pub mod logs;
 pub mod network;
 pub mod runtime;
 pub mod stats;
+pub mod system;
 pub mod volume;
 
 pub use catalog::details::{HistoryEntry, ImageInspect};

@@ -99,6 +99,11 @@ enum Command {
     Exec(cli::exec::Args),
     /// Attach local standard input, output, and error streams to a running container
     Attach(cli::attach::Args),
+    /// Manage berth (df, info)
+    #[command(subcommand)]
+    System(cli::system::Command),
+    /// Display system-wide information
+    Info(cli::system::InfoArgs),
     /// Manage networks (ls, create, rm, inspect, connect, disconnect)
     #[command(subcommand)]
     Network(cli::network::Command),
@@ -227,6 +232,8 @@ async fn dispatch(args: Args) -> i32 {
                 Command::Volume(c) => cli::volume::run(&client, c).await,
                 Command::Exec(a) => cli::exec::run(&client, a).await,
                 Command::Attach(a) => cli::attach::run(&client, a).await,
+                Command::System(c) => cli::system::run(&client, c).await,
+                Command::Info(a) => cli::system::info(&client, a).await,
                 Command::Network(c) => cli::network::run(&client, c).await,
                 Command::Port(a) => cli::network::port(&client, a).await,
                 Command::Serve(_) | Command::Shim { .. } | Command::ShimExec { .. } => Ok(0),

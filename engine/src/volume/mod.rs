@@ -4,7 +4,7 @@
 //! prune, and their size on disk.
 
 pub mod mounts;
-mod size;
+pub(crate) mod size;
 
 use crate::db::{now_ms, Db};
 use crate::{Error, Result};

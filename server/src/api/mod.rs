@@ -10,6 +10,7 @@ pub(crate) mod logs;
 mod logs_ws;
 mod networks;
 mod registry;
+mod system;
 mod volumes;
 
 pub use containers::{PruneResponse, WaitResponse};
@@ -94,6 +95,8 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/v1/exec/{id}/start", post(exec::start))
         .route("/api/v1/exec/{id}/resize", post(exec::resize))
         .route("/api/v1/exec/{id}/json", get(exec::inspect))
+        .route("/api/v1/system/df", get(system::df))
+        .route("/api/v1/info", get(system::info))
         .with_state(engine)
 }
 

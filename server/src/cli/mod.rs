@@ -23,6 +23,7 @@ pub mod run;
 pub mod save;
 pub mod session;
 pub mod stats;
+pub mod system;
 pub mod tag;
 pub mod template;
 pub mod terminal;
