@@ -105,7 +105,7 @@ impl Engine {
             containers_paused: paused,
             containers_stopped: rows.len() as u64 - running - paused,
             images: self.list_images().await?.len() as u64,
-            volumes: self.volumes_usage().await?.len() as u64,
+            volumes: self.list_volumes(&Default::default()).await?.len() as u64,
             networks: crate::network::store::list(db).await?.len() as u64,
             driver: "overlay2".to_string(),
             backing_filesystem: backing,
