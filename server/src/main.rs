@@ -104,6 +104,8 @@ enum Command {
     System(cli::system::Command),
     /// Display system-wide information
     Info(cli::system::InfoArgs),
+    /// Show the berth version information (client and daemon)
+    Version,
     /// Manage networks (ls, create, rm, inspect, connect, disconnect)
     #[command(subcommand)]
     Network(cli::network::Command),
@@ -234,6 +236,7 @@ async fn dispatch(args: Args) -> i32 {
                 Command::Attach(a) => cli::attach::run(&client, a).await,
                 Command::System(c) => cli::system::run(&client, c).await,
                 Command::Info(a) => cli::system::info(&client, a).await,
+                Command::Version => cli::version::run(&client).await,
                 Command::Network(c) => cli::network::run(&client, c).await,
                 Command::Port(a) => cli::network::port(&client, a).await,
                 Command::Serve(_) | Command::Shim { .. } | Command::ShimExec { .. } => Ok(0),

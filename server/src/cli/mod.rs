@@ -27,6 +27,7 @@ pub mod system;
 pub mod tag;
 pub mod template;
 pub mod terminal;
+pub mod version;
 pub mod volume;
 
 use crate::client::{Client, Host, DEFAULT_SOCKET};
