@@ -79,6 +79,8 @@ impl ImageRow {
             volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
             #[serde(rename = "ExposedPorts", default)]
             exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+            #[serde(rename = "Labels", default)]
+            labels: Option<std::collections::BTreeMap<String, String>>,
         }
         #[derive(Deserialize)]
         struct ImageConfig {
@@ -97,6 +99,7 @@ impl ImageRow {
             stop_signal: c.stop_signal.unwrap_or_default(),
             volumes: c.volumes.unwrap_or_default().into_keys().collect(),
             exposed_ports: c.exposed_ports.unwrap_or_default().into_keys().collect(),
+            labels: c.labels.unwrap_or_default(),
         })
     }
 }

@@ -5,6 +5,7 @@
 mod attach;
 mod exec;
 mod images;
+mod list;
 mod networks;
 mod pull;
 mod push;
@@ -14,6 +15,7 @@ mod volumes;
 
 pub use attach::Attached;
 pub use images::{ImagePruneReport, SavedArchive};
+pub use list::ContainerQuery;
 pub use pull::PullResult;
 pub use push::PushResult;
 
@@ -223,21 +225,6 @@ impl Engine {
     }
 
     // ----- containers: queries -----
-
-    pub async fn list_containers(&self, all: bool) -> Result<Vec<ContainerSummary>> {
-        let mut published = crate::network::store::all_ports(&self.inner.db).await?;
-        let mut list = Vec::new();
-        for row in ContainerRow::list(&self.inner.db, all).await? {
-            let mut summary = row.summary()?;
-            summary.restarting = self.restart_pending(&row.id);
-            summary.ports = crate::container::list_ports(
-                &row.config()?.exposed_ports,
-                published.remove(&row.id).unwrap_or_default(),
-            );
-            list.push(summary);
-        }
-        Ok(list)
-    }
 
     /// One container, by id, unique id prefix or name.
     pub async fn container(&self, key: &str) -> Result<ContainerSummary> {

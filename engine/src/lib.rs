@@ -14,6 +14,7 @@ mod engine;
 mod error;
 pub mod events;
 pub mod exec;
+pub mod filters;
 pub mod image;
 pub mod logs;
 pub mod network;
@@ -26,7 +27,7 @@ pub use catalog::details::{HistoryEntry, ImageInspect};
 pub use catalog::removal::ImageDeleteRecord;
 pub use catalog::ImageSummary;
 pub use engine::{
-    Attached, ContainerStats, Engine, EngineConfig, ExitWaiter, ImagePruneReport, PullResult,
-    PushResult, SavedArchive,
+    Attached, ContainerQuery, ContainerStats, Engine, EngineConfig, ExitWaiter, ImagePruneReport,
+    PullResult, PushResult, SavedArchive,
 };
 pub use error::{Error, Result};

@@ -6,18 +6,10 @@
 mod common;
 
 use common::terminal::{exit_status, Terminal};
-use common::{berth_with_stdin, eventually, fails, stdout, Daemon, BERTH};
+use common::{berth_with_stdin, eventually, fails, soon, stdout, Daemon, BERTH};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-/// A second from now: `--until` in whole seconds, past every event so far.
-fn soon() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    (now.as_secs() + 1).to_string()
-}
 
 /// Echoes each line as `got:LINE` until `quit`, which exits 3.
 const SCRIPT: &str = "while read l; do [ \"$l\" = quit ] && exit 3; echo got:$l; done";

@@ -277,17 +277,13 @@ fn push_pull_untag_and_delete_are_image_events() {
     d.ok(&["rmi", &target]);
     d.ok(&["rmi", "busybox:latest"]);
     d.ok(&["pull", &target]);
-    let until = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 1;
+    let until = common::soon();
     let events = d.ok(&[
         "events",
         "--since",
         "0",
         "--until",
-        &until.to_string(),
+        &until,
         "--filter",
         "type=image",
         "--format",

@@ -30,12 +30,7 @@ fn a_container_over_its_memory_limit_is_oom_killed_and_says_so() {
     assert_eq!(state["OOMKilled"], true, "{state}");
     assert_eq!(state["ExitCode"], 137);
     // docker's events: oom, then die with the exit code.
-    let until = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 1;
-    let until = until.to_string();
+    let until = common::soon();
     let events = |extra: &[&str]| {
         let mut args = vec!["events", "--since", "0", "--until", &until];
         args.extend_from_slice(&["--filter", "container=hog", "--filter", "event=oom"]);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{eventually, fails, Daemon};
+use common::{eventually, fails, soon, Daemon};
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(90);
@@ -36,14 +36,7 @@ fn on_failure_restarts_exactly_n_times() {
     assert_eq!(v["State"]["ExitCode"], 3);
     assert_eq!(v["HostConfig"]["RestartPolicy"]["Name"], "on-failure");
     assert_eq!(v["HostConfig"]["RestartPolicy"]["MaximumRetryCount"], 2);
-    let until = format!(
-        "{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-            + 1
-    );
+    let until = soon();
     let actions = d.ok(&[
         "events",
         "--since",

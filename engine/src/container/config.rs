@@ -8,6 +8,7 @@ use crate::runtime::{LogSpec, Resources, SecuritySpec};
 use crate::volume::mounts::{container_mounts, MountConfig};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -108,6 +109,9 @@ pub struct CreateOptions {
     /// `--expose PORT[/PROTO]` or `START-END[/PROTO]`, added to the image's ExposedPorts.
     #[serde(default)]
     pub expose: Vec<String>,
+    /// `--label KEY=VALUE`: set over the image's labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// The image config's defaults that a container inherits.
@@ -123,6 +127,8 @@ pub struct ImageDefaults {
     pub volumes: Vec<String>,
     /// The image's `ExposedPorts` keys, `PORT/PROTO`.
     pub exposed_ports: Vec<String>,
+    /// The image config's `Labels`.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// The resolved settings of a container, stored in the catalogue.
@@ -177,6 +183,9 @@ pub struct ContainerConfig {
     /// `-P` was given (the exposed ports are in `ports` with host port 0).
     #[serde(default)]
     pub publish_all: bool,
+    /// The image's labels with the user's set over them.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 fn default_network() -> String {
@@ -189,6 +198,18 @@ fn default_stop_signal() -> String {
 
 fn default_stop_timeout() -> u64 {
     10
+}
+
+/// The image's labels, then the user's (a user's label replaces the image's of that key).
+fn labels(image: &ImageDefaults, options: &CreateOptions) -> Result<BTreeMap<String, String>> {
+    if let Some(key) = options.labels.keys().find(|k| k.trim().is_empty()) {
+        return Err(Error::InvalidInput(format!(
+            "invalid label {key:?}: a label needs a key"
+        )));
+    }
+    let mut labels = image.labels.clone();
+    labels.extend(options.labels.clone());
+    Ok(labels)
 }
 
 /// `net_admin`, `CAP_NET_ADMIN` → `NET_ADMIN`; `ALL` stays; unknown names are refused.
@@ -439,6 +460,7 @@ impl ContainerConfig {
             ports: published_ports(options, &exposed_ports)?,
             exposed_ports,
             publish_all: options.publish_all,
+            labels: labels(image, options)?,
         })
     }
 
@@ -542,7 +564,34 @@ mod tests {
             stop_signal: String::new(),
             volumes: vec![],
             exposed_ports: vec!["80/tcp".into()],
+            labels: BTreeMap::from([("maintainer".into(), "berth".into())]),
         }
+    }
+
+    #[test]
+    fn user_labels_are_set_over_the_image_labels() {
+        let opts = CreateOptions {
+            image: "x".into(),
+            labels: BTreeMap::from([
+                ("maintainer".into(), "me".into()),
+                ("tier".into(), String::new()),
+            ]),
+            ..Default::default()
+        };
+        let c = ContainerConfig::derive("abc", &image(), &opts).unwrap();
+        let expected: BTreeMap<String, String> = BTreeMap::from([
+            ("maintainer".into(), "me".into()),
+            ("tier".into(), String::new()),
+        ]);
+        assert_eq!(c.labels, expected);
+        let from_image = ContainerConfig::derive("abc", &image(), &CreateOptions::default());
+        assert_eq!(from_image.unwrap().labels["maintainer"], "berth");
+        let bad = CreateOptions {
+            labels: BTreeMap::from([(" ".into(), "v".into())]),
+            ..Default::default()
+        };
+        let e = ContainerConfig::derive("abc", &image(), &bad).unwrap_err();
+        assert!(e.to_string().contains("needs a key"), "{e}");
     }
 
     #[test]

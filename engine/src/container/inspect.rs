@@ -92,6 +92,7 @@ pub struct Config {
     pub stdin_once: bool,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub exposed_ports: BTreeMap<String, serde_json::Value>,
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -212,6 +213,7 @@ impl ContainerInspect {
                     .iter()
                     .map(|key| (key.clone(), serde_json::json!({})))
                     .collect(),
+                labels: config.labels.clone(),
             },
             mounts: Vec::new(),
             network_settings: NetworkSettings::default(),

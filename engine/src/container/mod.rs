@@ -2,6 +2,7 @@
 //! The lifecycle itself (create, start, stop, remove, wait, logs) is driven by [`crate::Engine`].
 
 mod config;
+pub mod filter;
 mod follow;
 mod monitor;
 mod names;
@@ -13,6 +14,7 @@ mod store;
 pub mod units;
 
 pub use config::{resolve_user, ContainerConfig, CreateOptions, ImageDefaults};
+pub use filter::ContainerFilter;
 pub use follow::{LogFollower, LogOptions};
 pub(crate) use monitor::{ExitWatch, Status};
 pub(crate) use names::{generate_name, new_id, validate_name};
@@ -93,6 +95,38 @@ pub struct ContainerSummary {
     /// Published ports (while it runs) and exposed ones (listed containers only).
     #[serde(default)]
     pub ports: Vec<crate::network::PortSummary>,
+    /// The image's labels with the user's set over them.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Volumes, bind mounts and tmpfs mounts.
+    #[serde(default)]
+    pub mounts: Vec<ListedMount>,
+    /// The networks it is connected to (`none` or `host` for those modes; listed containers
+    /// only).
+    #[serde(default)]
+    pub networks: Vec<ListedNetwork>,
+    /// Bytes in its writable layer (lists asked for sizes only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_rw: Option<u64>,
+    /// Its writable layer plus its image (lists asked for sizes only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_root_fs: Option<u64>,
+}
+
+/// A mount as lists show it: a volume's name or a bind mount's host path, and where it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedMount {
+    pub kind: crate::volume::mounts::MountType,
+    /// The volume's name, the host path of a bind mount, empty for tmpfs.
+    pub name: String,
+    pub destination: String,
+}
+
+/// A network a listed container is connected to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedNetwork {
+    pub id: String,
+    pub name: String,
 }
 
 /// A listed container's ports as docker lists them: each published binding with its host

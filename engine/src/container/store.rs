@@ -1,6 +1,6 @@
 //! Container rows in the catalogue: insert, look up by id, id prefix or name, update state.
 
-use super::{ContainerConfig, ContainerState, ContainerSummary};
+use super::{ContainerConfig, ContainerState, ContainerSummary, ListedMount};
 use crate::db::Db;
 use crate::{Error, Result};
 
@@ -37,12 +37,13 @@ impl ContainerRow {
     }
 
     pub fn summary(&self) -> Result<ContainerSummary> {
+        let config = self.config()?;
         Ok(ContainerSummary {
             id: self.id.clone(),
             name: self.name.clone(),
             image: self.image_ref.clone(),
             image_id: self.image_id.clone(),
-            command: self.config()?.command_line(),
+            command: config.command_line(),
             state: self.state()?,
             exit_code: self.exit_code.map(|c| c as i32),
             oom_killed: self.oom_killed != 0,
@@ -52,6 +53,19 @@ impl ContainerRow {
             finished_at_ms: self.finished_at,
             restarting: false,
             ports: Vec::new(),
+            mounts: config
+                .mounts
+                .iter()
+                .map(|m| ListedMount {
+                    kind: m.kind,
+                    name: m.source.clone(),
+                    destination: m.destination.clone(),
+                })
+                .collect(),
+            labels: config.labels,
+            networks: Vec::new(),
+            size_rw: None,
+            size_root_fs: None,
         })
     }
 

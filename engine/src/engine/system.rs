@@ -34,13 +34,7 @@ impl Engine {
         }
         let mut containers = Vec::new();
         for row in &rows {
-            let upper = self.container_dir(&row.id).join("upper");
-            let size_rw =
-                tokio::task::spawn_blocking(move || crate::volume::size::tree_size(&upper))
-                    .await
-                    .map_err(|e| {
-                        Error::Conflict(format!("measuring a container was interrupted: {e}"))
-                    })?;
+            let size_rw = self.size_rw(&row.id).await?;
             let local_volumes = row
                 .config()?
                 .mounts
@@ -59,6 +53,14 @@ impl Engine {
             containers,
             volumes: self.volumes_usage().await?,
         })
+    }
+
+    /// Bytes written into a container's writable layer (walked on a blocking thread).
+    pub(super) async fn size_rw(&self, id: &str) -> Result<u64> {
+        let upper = self.container_dir(id).join("upper");
+        tokio::task::spawn_blocking(move || crate::volume::size::tree_size(&upper))
+            .await
+            .map_err(|e| Error::Conflict(format!("measuring a container was interrupted: {e}")))
     }
 
     /// The host and the engine, as `docker info` shows them.

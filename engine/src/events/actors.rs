@@ -7,12 +7,16 @@ use crate::container::ContainerRow;
 use crate::Engine;
 
 impl Engine {
-    /// A container event with `name` and `image` plus `extra` attributes.
+    /// A container event with the container's labels, `name` and `image`, then `extra`
+    /// attributes (docker's order: a label cannot hide the name or image).
     pub(crate) fn emit_container(&self, row: &ContainerRow, action: &str, extra: &[(&str, &str)]) {
-        let mut attributes = vec![
-            ("name", row.name.as_str()),
-            ("image", row.image_ref.as_str()),
-        ];
+        let labels = row.config().map(|c| c.labels).unwrap_or_default();
+        let mut attributes: Vec<(&str, &str)> = labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        attributes.push(("name", row.name.as_str()));
+        attributes.push(("image", row.image_ref.as_str()));
         attributes.extend_from_slice(extra);
         self.emit(Scope::Container, action, &row.id, &attributes);
     }

@@ -2,9 +2,9 @@
 //! `label`. Values of one key are alternatives (any may match); different keys must all match.
 
 use super::{Event, Scope};
+use crate::filters::Filters;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 const KEYS: [&str; 7] = [
     "type",
@@ -19,35 +19,25 @@ const KEYS: [&str; 7] = [
 /// Filter key → accepted values (the API's `filters` JSON, `{"type":["container"]}`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct EventFilter(pub BTreeMap<String, Vec<String>>);
+pub struct EventFilter(pub Filters);
+
+impl std::ops::Deref for EventFilter {
+    type Target = Filters;
+    fn deref(&self) -> &Filters {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for EventFilter {
+    fn deref_mut(&mut self) -> &mut Filters {
+        &mut self.0
+    }
+}
 
 impl EventFilter {
-    /// Adds `key=value` (the CLI's `--filter`).
-    pub fn add(&mut self, key: &str, value: &str) {
-        self.0
-            .entry(key.to_string())
-            .or_default()
-            .push(value.to_string());
-    }
-
-    /// Parses the CLI's `key=value`.
-    pub fn add_text(&mut self, text: &str) -> Result<()> {
-        match text.split_once('=') {
-            Some((key, value)) if !key.is_empty() => {
-                self.add(key.trim(), value.trim());
-                Ok(())
-            }
-            _ => Err(Error::InvalidInput(format!(
-                "bad format of filter (expected name=value): {text}"
-            ))),
-        }
-    }
-
     pub fn validate(&self) -> Result<()> {
-        for (key, values) in &self.0 {
-            if !KEYS.contains(&key.as_str()) {
-                return Err(Error::InvalidInput(format!("invalid filter '{key}'")));
-            }
+        self.check_keys(&KEYS)?;
+        for (key, values) in self.iter() {
             if key == "type" {
                 if let Some(bad) = values.iter().find(|v| Scope::parse(v).is_none()) {
                     return Err(Error::InvalidInput(format!(
@@ -60,7 +50,7 @@ impl EventFilter {
     }
 
     pub fn matches(&self, event: &Event) -> bool {
-        self.0.iter().all(|(key, values)| {
+        self.iter().all(|(key, values)| {
             values.is_empty() || values.iter().any(|value| matches_one(key, value, event))
         })
     }

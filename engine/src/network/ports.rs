@@ -197,7 +197,7 @@ pub fn display_ports(ports: &[PortSummary]) -> String {
 }
 
 /// `N` or `N-M` with 1 ≤ N ≤ M ≤ 65535.
-fn port_range(s: &str) -> Option<(u16, u16)> {
+pub(crate) fn port_range(s: &str) -> Option<(u16, u16)> {
     let port = |p: &str| p.parse::<u16>().ok().filter(|p| *p > 0);
     match s.split_once('-') {
         Some((low, high)) => {

@@ -156,6 +156,26 @@ pub(crate) async fn attachments(db: &Db, container: &str) -> Result<Vec<NetworkR
     .await?)
 }
 
+/// Every container's networks, by container id, in connection order (one query for a list).
+pub(crate) async fn all_attachments(
+    db: &Db,
+) -> Result<std::collections::HashMap<String, Vec<crate::container::ListedNetwork>>> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT a.container_id, n.id, n.name FROM attachments a \
+         JOIN networks n ON n.id = a.network_id ORDER BY a.seq",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut all: std::collections::HashMap<String, Vec<crate::container::ListedNetwork>> =
+        Default::default();
+    for (container, id, name) in rows {
+        all.entry(container)
+            .or_default()
+            .push(crate::container::ListedNetwork { id, name });
+    }
+    Ok(all)
+}
+
 pub(crate) async fn attach(db: &Db, container: &str, network: &str) -> Result<()> {
     let result = sqlx::query("INSERT INTO attachments (container_id, network_id) VALUES (?, ?)")
         .bind(container)

@@ -7,22 +7,38 @@ use axum::Json;
 use berth_engine::container::inspect::ContainerInspect;
 use berth_engine::container::units::parse_signal;
 use berth_engine::container::{ContainerSummary, CreateOptions};
-use berth_engine::Engine;
+use berth_engine::filters::Filters;
+use berth_engine::{ContainerQuery, Engine};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 #[derive(Deserialize)]
 pub struct ListQuery {
-    /// All containers (the default), or only running ones with `all=false`.
+    /// All containers (the default), or only running, paused and restarting ones with
+    /// `all=false`.
     all: Option<bool>,
+    /// docker's JSON filters: `{"status":["exited"],"label":["tier=web"]}`.
+    filters: Option<String>,
+    /// Only the newest N (of every state).
+    limit: Option<usize>,
+    /// Measure each container's writable layer (`SizeRw`, `SizeRootFs`).
+    size: Option<bool>,
 }
 
 pub async fn list(
     State(engine): State<Engine>,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Vec<ContainerSummary>>> {
+    let filters = Filters::from_json(query.filters.as_deref().unwrap_or_default())?;
     Ok(Json(
-        engine.list_containers(query.all.unwrap_or(true)).await?,
+        engine
+            .find_containers(ContainerQuery {
+                all: query.all.unwrap_or(true),
+                filters,
+                limit: query.limit.filter(|n| *n > 0),
+                size: query.size.unwrap_or(false),
+            })
+            .await?,
     ))
 }
 

@@ -35,6 +35,7 @@ use crate::frames;
 use anyhow::{anyhow, Result};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
+use std::collections::BTreeMap;
 use std::io::Write;
 
 /// The daemon to talk to: `-H`, else `BERTH_HOST`, else the default socket.
@@ -64,6 +65,17 @@ pub fn confirm(warning: &str) -> Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// `--label KEY=VALUE` (or `KEY`: an empty value) as a map; later labels win.
+pub fn labels<'a>(texts: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, String> {
+    texts
+        .into_iter()
+        .map(|text| {
+            let (key, value) = text.split_once('=').unwrap_or((text, ""));
+            (key.to_string(), value.to_string())
+        })
+        .collect()
 }
 
 /// Percent-encodes a path segment (container names and ids are plain, but be safe).

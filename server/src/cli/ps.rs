@@ -1,10 +1,16 @@
-//! `berth ps [-a] [-q]`: the container table.
+//! `berth ps [-a] [-q] [-s] [-f K=V]… [-n N|-l] [--no-trunc] [--format T]`: the container table.
 
-use super::format;
+use super::{format, segment, template};
 use crate::client::Client;
 use anyhow::Result;
-use berth_engine::container::ContainerSummary;
+use berth_engine::container::{ContainerState, ContainerSummary};
+use berth_engine::filters::Filters;
 use hyper::Method;
+use serde_json::{json, Value};
+
+/// docker's default columns.
+const DEFAULT_FORMAT: &str =
+    "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -14,50 +20,134 @@ pub struct Args {
     /// Only display container ids
     #[arg(short, long)]
     quiet: bool,
+    /// Filter output based on conditions provided (id, name, label, status, exited, ancestor,
+    /// before, since, volume, network, publish, expose)
+    #[arg(short, long = "filter")]
+    filter: Vec<String>,
+    /// Show n last created containers (includes all states)
+    #[arg(short = 'n', long = "last")]
+    last: Option<usize>,
+    /// Show the latest created container (includes all states)
+    #[arg(short, long)]
+    latest: bool,
+    /// Display total file sizes
+    #[arg(short, long)]
+    size: bool,
+    /// Don't truncate output
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+    /// Format output: 'table', 'table TEMPLATE', 'json' or a template ('{{.ID}} {{.Names}}')
+    #[arg(long)]
+    format: Option<String>,
 }
 
 pub async fn run(client: &Client, args: Args) -> Result<i32> {
-    let path = format!("/api/v1/containers?all={}", args.all);
+    let filters = Filters::from_args(&args.filter)?;
+    let mut path = format!(
+        "/api/v1/containers?all={}&size={}&filters={}",
+        args.all,
+        args.size || args.format.as_deref().is_some_and(|f| f.contains(".Size")),
+        segment(&serde_json::to_string(&filters)?)
+    );
+    if let Some(n) = if args.latest { Some(1) } else { args.last } {
+        path.push_str(&format!("&limit={n}"));
+    }
     let containers: Vec<ContainerSummary> = client.json(Method::GET, &path, None::<&()>).await?;
     if args.quiet {
         for c in &containers {
-            println!("{}", &c.id[..12.min(c.id.len())]);
+            println!("{}", if args.no_trunc { &c.id } else { short(&c.id) });
         }
         return Ok(0);
     }
     let now = format::now_ms();
-    let rows: Vec<Vec<String>> = containers
+    let rows: Vec<Value> = containers
         .iter()
-        .map(|c| {
-            let mut command = c.command.clone();
-            if command.chars().count() > 20 {
-                command = command.chars().take(19).collect::<String>() + "…";
-            }
-            vec![
-                c.id.chars().take(12).collect(),
-                c.image.clone(),
-                format!("\"{command}\""),
-                format!("{} ago", format::duration(now - c.created_at_ms)),
-                format::status(c, now),
-                berth_engine::network::display_ports(&c.ports),
-                c.name.clone(),
-            ]
-        })
+        .map(|c| fields(c, now, args.no_trunc))
         .collect();
-    print!(
-        "{}",
-        format::table(
-            &[
-                "CONTAINER ID",
-                "IMAGE",
-                "COMMAND",
-                "CREATED",
-                "STATUS",
-                "PORTS",
-                "NAMES"
-            ],
-            &rows
-        )
-    );
+    let default = if args.size {
+        format!("{DEFAULT_FORMAT}\t{{{{.Size}}}}")
+    } else {
+        DEFAULT_FORMAT.to_string()
+    };
+    let format = match args.format.as_deref() {
+        None | Some("") | Some("table") => default.as_str(),
+        Some(other) => other,
+    };
+    print!("{}", template::render_list(format, &rows, &header)?);
     Ok(0)
+}
+
+fn short(id: &str) -> &str {
+    &id[..12.min(id.len())]
+}
+
+/// docker's `ps` template fields of one container, all text.
+fn fields(c: &ContainerSummary, now: i64, no_trunc: bool) -> Value {
+    let mut command = c.command.clone();
+    if !no_trunc && command.chars().count() > 20 {
+        command = command.chars().take(19).collect::<String>() + "…";
+    }
+    let joined = |items: Vec<String>| items.join(",");
+    json!({
+        "ID": if no_trunc { c.id.as_str() } else { short(&c.id) },
+        "Image": c.image,
+        "Command": format!("\"{command}\""),
+        "CreatedAt": created_at(c.created_at_ms),
+        "RunningFor": format!("{} ago", format::duration(now - c.created_at_ms)),
+        "Ports": berth_engine::network::display_ports(&c.ports),
+        "State": if c.restarting && c.state == ContainerState::Exited {
+            "restarting"
+        } else {
+            c.state.as_str()
+        },
+        "Status": format::status(c, now),
+        "Names": c.name,
+        "Labels": joined(c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        "Mounts": joined(c.mounts.iter().filter(|m| !m.name.is_empty()).map(|m| m.name.clone()).collect()),
+        "Networks": joined(c.networks.iter().map(|n| n.name.clone()).collect()),
+        "Size": match (c.size_rw, c.size_root_fs) {
+            (Some(rw), Some(root)) => {
+                format!("{} (virtual {})", format::size(rw as i64), format::size(root as i64))
+            }
+            _ => "0B".to_string(),
+        },
+    })
+}
+
+/// `2026-11-28 23:46:11 +0000 UTC`, as docker prints a container's creation time.
+fn created_at(ms: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs((ms / 1000).max(0) as u64);
+    humantime::format_rfc3339_seconds(time)
+        .to_string()
+        .replace('T', " ")
+        .replace('Z', " +0000 UTC")
+}
+
+/// The column title docker gives a field.
+fn header(field: &str) -> String {
+    match field {
+        "ID" => "CONTAINER ID",
+        "RunningFor" => "CREATED",
+        "CreatedAt" => "CREATED AT",
+        "" => "",
+        other => return other.to_uppercase(),
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creation_times_and_headers_read_like_docker() {
+        assert_eq!(created_at(0), "1970-01-01 00:00:00 +0000 UTC");
+        assert_eq!(
+            created_at(1_700_000_000_999),
+            "2023-11-14 22:13:20 +0000 UTC"
+        );
+        assert_eq!(header("ID"), "CONTAINER ID");
+        assert_eq!(header("RunningFor"), "CREATED");
+        assert_eq!(header("Names"), "NAMES");
+    }
 }

@@ -107,6 +107,12 @@ pub struct CreateArgs {
     /// Expose a port or a range of ports
     #[arg(long)]
     expose: Vec<String>,
+    /// Set metadata on the container (KEY=VALUE, or KEY for an empty value)
+    #[arg(short = 'l', long = "label")]
+    label: Vec<String>,
+    /// Read labels from a file of KEY=VALUE lines ('#' starts a comment line)
+    #[arg(long = "label-file")]
+    label_file: Vec<std::path::PathBuf>,
     /// Pull the image before creating: always, missing (when not stored) or never
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
     pull: PullPolicy,
@@ -210,7 +216,25 @@ impl CreateArgs {
             publish: self.publish.clone(),
             publish_all: self.publish_all,
             expose: self.expose.clone(),
+            labels: self.labels()?,
         })
+    }
+
+    /// The label files' labels, then `--label`s over them.
+    fn labels(&self) -> Result<std::collections::BTreeMap<String, String>> {
+        let mut lines = Vec::new();
+        for path in &self.label_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read label file {}: {e}", path.display()))?;
+            lines.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_string),
+            );
+        }
+        lines.extend(self.label.iter().cloned());
+        Ok(super::labels(lines.iter().map(String::as_str)))
     }
 }
 

@@ -6,6 +6,46 @@ use serde_json::Value;
 
 /// Renders `template` over `value`; `\t` and `\n` as docker's CLI unescapes them.
 pub fn render(template: &str, value: &Value) -> Result<String> {
+    expand(template, |text| action(text, value))
+}
+
+/// Renders a list as `--format` asks: `json` is a JSON line per value; `table TEMPLATE`
+/// aligns the tab-separated cells of each rendered row under a header line (the template with
+/// each field replaced by `header(field)`); any other template is one line per value.
+pub fn render_list(
+    format: &str,
+    values: &[Value],
+    header: &dyn Fn(&str) -> String,
+) -> Result<String> {
+    let format = if format.trim() == "json" {
+        "{{json .}}"
+    } else {
+        format
+    };
+    let Some(template) = format.strip_prefix("table") else {
+        let mut out = String::new();
+        for value in values {
+            out.push_str(&render(format, value)?);
+            out.push('\n');
+        }
+        return Ok(out);
+    };
+    let template = template.trim_start();
+    let cells = |line: String| line.split('\t').map(str::to_string).collect::<Vec<_>>();
+    let titles = cells(expand(template, |text| {
+        let field = text.strip_prefix("json ").unwrap_or(text).trim();
+        Ok(header(field.trim_start_matches('.')))
+    })?);
+    let rows = values
+        .iter()
+        .map(|value| render(template, value).map(cells))
+        .collect::<Result<Vec<_>>>()?;
+    let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+    Ok(super::format::table(&titles, &rows))
+}
+
+/// Copies `template`'s text, replacing each `{{…}}` action with `act(its trimmed text)`.
+fn expand(template: &str, mut act: impl FnMut(&str) -> Result<String>) -> Result<String> {
     let template = template.replace("\\t", "\t").replace("\\n", "\n");
     let mut out = String::new();
     let mut rest = template.as_str();
@@ -15,7 +55,7 @@ pub fn render(template: &str, value: &Value) -> Result<String> {
         let Some(end) = after.find("}}") else {
             bail!("template: unclosed action in {template:?}");
         };
-        out.push_str(&action(after[..end].trim(), value)?);
+        out.push_str(&act(after[..end].trim())?);
         rest = &after[end + 2..];
     }
     out.push_str(rest);
@@ -47,7 +87,7 @@ fn action(text: &str, value: &Value) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::render;
+    use super::{render, render_list};
     use serde_json::json;
 
     #[test]
@@ -65,5 +105,30 @@ mod tests {
         assert!(render("{{.Missing}}", &v).is_err());
         assert!(render("{{range .}}", &v).is_err());
         assert!(render("{{.Type", &v).is_err());
+    }
+
+    #[test]
+    fn lists_as_lines_json_or_an_aligned_table() {
+        let rows = [
+            json!({"ID": "a1", "Names": "web"}),
+            json!({"ID": "b22", "Names": "db"}),
+        ];
+        let header = |field: &str| match field {
+            "ID" => "CONTAINER ID".to_string(),
+            other => other.to_uppercase(),
+        };
+        assert_eq!(
+            render_list("{{.Names}}", &rows, &header).unwrap(),
+            "web\ndb\n"
+        );
+        assert_eq!(
+            render_list("json", &rows, &header).unwrap(),
+            format!("{}\n{}\n", rows[0], rows[1])
+        );
+        assert_eq!(
+            render_list("table {{.ID}}\\t{{.Names}}", &rows, &header).unwrap(),
+            "CONTAINER ID   NAMES\na1             web\nb22            db\n"
+        );
+        assert!(render_list("table {{.Nope}}", &rows, &header).is_err());
     }
 }

@@ -6,7 +6,6 @@ use crate::client::Client;
 use anyhow::{anyhow, Result};
 use berth_engine::volume::{Volume, VolumePruneReport};
 use hyper::Method;
-use std::collections::BTreeMap;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -88,14 +87,9 @@ async fn create(client: &Client, args: CreateArgs) -> Result<i32> {
             args.driver
         );
     }
-    let mut labels = BTreeMap::new();
-    for label in &args.label {
-        let (key, value) = label.split_once('=').unwrap_or((label, ""));
-        labels.insert(key.to_string(), value.to_string());
-    }
     let body = CreateVolume {
         name: args.name,
-        labels,
+        labels: super::labels(args.label.iter().map(String::as_str)),
     };
     let volume: Volume = client
         .json(Method::POST, "/api/v1/volumes", Some(&body))

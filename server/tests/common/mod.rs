@@ -254,6 +254,14 @@ fn bridge_tag() -> String {
     format!("b{:06x}", mixed & 0xff_ffff)
 }
 
+/// A second from now: `--until` in whole seconds, past every event so far.
+pub fn soon() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is past 1970");
+    (now.as_secs() + 1).to_string()
+}
+
 /// Host links whose name starts with `prefix` (from `ip -o link`).
 pub fn links_named(prefix: &str) -> Vec<String> {
     let out = Command::new("ip").args(["-o", "link", "show"]).output();

@@ -1,0 +1,106 @@
+//! docker's list filters: `key=value` pairs, as the CLI's `--filter` and the API's `filters`
+//! JSON (`{"status":["exited"]}`). Values of one key are alternatives; keys must all match.
+
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Filter key → its values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Filters(pub BTreeMap<String, Vec<String>>);
+
+impl Filters {
+    /// Adds `key=value`.
+    pub fn add(&mut self, key: &str, value: &str) {
+        self.0
+            .entry(key.to_string())
+            .or_default()
+            .push(value.to_string());
+    }
+
+    /// Parses and adds the CLI's `key=value`.
+    pub fn add_text(&mut self, text: &str) -> Result<()> {
+        match text.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                self.add(key.trim(), value.trim());
+                Ok(())
+            }
+            _ => Err(Error::InvalidInput(format!(
+                "bad format of filter (expected name=value): {text}"
+            ))),
+        }
+    }
+
+    /// The filters of the CLI's `--filter` arguments.
+    pub fn from_args<S: AsRef<str>>(args: &[S]) -> Result<Self> {
+        let mut filters = Filters::default();
+        for text in args {
+            filters.add_text(text.as_ref())?;
+        }
+        Ok(filters)
+    }
+
+    /// The API's `filters` JSON; empty text is no filter.
+    pub fn from_json(text: &str) -> Result<Self> {
+        if text.trim().is_empty() {
+            return Ok(Filters::default());
+        }
+        serde_json::from_str(text)
+            .map_err(|e| Error::InvalidInput(format!("invalid filters {text:?}: {e}")))
+    }
+
+    /// Fails on a key outside `known`, as docker's `invalid filter 'KEY'`.
+    pub fn check_keys(&self, known: &[&str]) -> Result<()> {
+        match self.0.keys().find(|key| !known.contains(&key.as_str())) {
+            Some(key) => Err(Error::InvalidInput(format!("invalid filter '{key}'"))),
+            None => Ok(()),
+        }
+    }
+
+    /// The values given for `key` (none when absent).
+    pub fn values(&self, key: &str) -> &[String] {
+        self.0.get(key).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.get(key).is_some_and(|values| !values.is_empty())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.values().all(Vec::is_empty)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
+        self.0.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_text_and_json_agree() {
+        let cli = Filters::from_args(&["status=exited", "status=created", "name = web"]).unwrap();
+        let json = Filters::from_json(r#"{"status":["exited","created"],"name":["web"]}"#).unwrap();
+        assert_eq!(cli, json);
+        assert_eq!(cli.values("status"), ["exited", "created"]);
+        assert!(cli.values("label").is_empty() && !cli.contains("label"));
+        assert!(Filters::from_json("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_input_is_a_clear_error() {
+        for bad in ["status", "=x", ""] {
+            let e = Filters::from_args(&[bad]).unwrap_err().to_string();
+            assert!(e.contains("expected name=value"), "{bad}: {e}");
+        }
+        assert!(Filters::from_json("{nope").is_err());
+        let f = Filters::from_args(&["colour=red"]).unwrap();
+        assert_eq!(
+            f.check_keys(&["status"]).unwrap_err().to_string(),
+            "invalid filter 'colour'"
+        );
+    }
+}
