@@ -1,7 +1,8 @@
 // harness.mjs: starts a private `berth serve` (own data root, port and socket) with the busybox
 // test image loaded, runs the CLI against it, opens Debian's Chromium, and tears it all down.
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm, readFile, open } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, rmdir, readdir, readFile, open } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -59,10 +60,17 @@ export class Daemon {
     d.base = `http://127.0.0.1:${d.port}`;
     d.containers = [];
     d.logFile = join(d.tmp, 'daemon.log');
+    // Its own default bridge and cgroup parent: nothing shared with another daemon, and both
+    // go when it stops.
+    d.tag = `e${randomBytes(3).toString('hex')}`;
     const log = await open(d.logFile, 'w');
     d.proc = spawn(
       BERTH,
-      ['serve', '--data-root', join(d.tmp, 'data'), '--listen', `127.0.0.1:${d.port}`, '--socket', d.sock],
+      [
+        'serve', '--data-root', join(d.tmp, 'data'), '--listen', `127.0.0.1:${d.port}`, '--socket', d.sock,
+        '--bridge-subnet', 'auto', '--bridge-name', `${d.tag}0`, '--bridge-prefix', `${d.tag}-`,
+        '--cgroup-parent', `berth-e2e-${d.tag}`,
+      ],
       { stdio: ['ignore', log.fd, log.fd] },
     );
     await log.close();
@@ -102,6 +110,18 @@ export class Daemon {
     return out.split('\n').pop().trim();
   }
 
+  /** Deletes this daemon's bridges and its (empty) cgroup parent in every hierarchy. */
+  async removeBridgesAndCgroups() {
+    const { stdout } = await run('ip', ['-o', 'link', 'show']).catch(() => ({ stdout: '' }));
+    for (const line of stdout.split('\n')) {
+      const name = line.split(':')[1]?.trim().split('@')[0];
+      if (name?.startsWith(this.tag)) await run('ip', ['link', 'del', name]).catch(() => {});
+    }
+    const parent = `berth-e2e-${this.tag}`;
+    const roots = ['/sys/fs/cgroup', ...(await readdir('/sys/fs/cgroup').catch(() => [])).map((h) => join('/sys/fs/cgroup', h))];
+    for (const root of roots) await rmdir(join(root, parent)).catch(() => {});
+  }
+
   async stop() {
     for (const name of this.containers) {
       await this.berth('rm', '-f', name).catch(() => {});
@@ -114,6 +134,7 @@ export class Daemon {
         await this.exited;
       }
     }
+    await this.removeBridgesAndCgroups();
     // Never delete through a mount that a container left behind.
     const mounts = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
     const left = mounts.split('\n').filter((l) => l.split(' ')[4]?.startsWith(this.tmp));

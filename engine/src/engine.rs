@@ -52,6 +52,9 @@ pub struct EngineConfig {
     pub registry: RegistryConfig,
     /// The default bridge and user networks' bridge names.
     pub network: crate::network::NetworkConfig,
+    /// The cgroup new containers' cgroups are made in (relative to each hierarchy's root;
+    /// docker's `--cgroup-parent`, default [`crate::DEFAULT_CGROUP_PARENT`]).
+    pub cgroup_parent: String,
 }
 
 /// A cheap-to-clone handle to the engine.
@@ -86,6 +89,8 @@ struct Inner {
     execs: crate::exec::ExecStore,
     /// Network settings and the published ports' proxies.
     net: crate::network::NetState,
+    /// Where new containers' cgroups go.
+    cgroup_parent: String,
 }
 
 /// One container's usage as `stats` shows it.
@@ -145,6 +150,12 @@ impl Engine {
     /// exited while no daemon watched them).
     pub async fn open(config: EngineConfig) -> Result<Engine> {
         let root = config.data_root;
+        crate::runtime::cgroup::relative_path(&config.cgroup_parent).map_err(|_| {
+            Error::InvalidInput(format!(
+                "invalid cgroup parent {:?}: a relative cgroup path like berth or ci/berth",
+                config.cgroup_parent
+            ))
+        })?;
         for dir in [root.clone(), root.join("containers"), root.join("tmp")] {
             std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
         }
@@ -175,6 +186,7 @@ impl Engine {
                     config: config.network,
                     proxies: Default::default(),
                 },
+                cgroup_parent: config.cgroup_parent,
             }),
         };
         engine.init_networks().await?;
@@ -251,7 +263,8 @@ impl Engine {
             }
             None => None,
         };
-        let config = ContainerConfig::derive(&id, &image.defaults()?, &options)?;
+        let mut config = ContainerConfig::derive(&id, &image.defaults()?, &options)?;
+        config.cgroup_parent = self.inner.cgroup_parent.clone();
         let network = self.network_for_create(&config).await?;
         let config_json = serde_json::to_string(&config)
             .map_err(|e| Error::Corrupt(format!("container config: {e}")))?;
@@ -548,7 +561,7 @@ impl Engine {
                 )))
             }
         };
-        let cgroup_path = cgroup_path(&row.id);
+        let cgroup_path = cgroup_path(&row.config()?, &row.id);
         let read = {
             let cgroup_path = cgroup_path.clone();
             move || crate::stats::sample(&cgroup_path, pid)
@@ -753,7 +766,7 @@ impl Engine {
                 mountpoint: dir.join("rootfs"),
                 readonly: config.read_only,
             },
-            cgroup_path: cgroup_path(&row.id),
+            cgroup_path: cgroup_path(&config, &row.id),
             log_path: dir.join("container.log"),
             exit_path: dir.join("exit.json"),
             resources: config.resources.clone(),
@@ -893,9 +906,10 @@ impl Engine {
     }
 }
 
-/// A container's cgroup, relative to each hierarchy's root.
-fn cgroup_path(id: &str) -> String {
-    format!("berth/{id}")
+/// A container's cgroup, relative to each hierarchy's root: the parent it was created
+/// under, then its id.
+fn cgroup_path(config: &ContainerConfig, id: &str) -> String {
+    format!("{}/{id}", config.cgroup_parent)
 }
 
 /// Files the engine provides in each container's /etc.

@@ -26,6 +26,7 @@ pub mod volume;
 pub use catalog::details::{HistoryEntry, ImageInspect};
 pub use catalog::removal::ImageDeleteRecord;
 pub use catalog::ImageSummary;
+pub use container::DEFAULT_CGROUP_PARENT;
 pub use engine::{
     Attached, ContainerQuery, ContainerStats, Engine, EngineConfig, ExitWaiter, ImagePruneReport,
     PullResult, PushResult, SavedArchive,

@@ -32,6 +32,9 @@ pub struct ServeArgs {
     registry_cas: Vec<PathBuf>,
     #[command(flatten)]
     network: crate::cli::network::ServeNetworkArgs,
+    /// The cgroup containers' cgroups are made in, in every hierarchy (a relative path)
+    #[arg(long = "cgroup-parent", default_value = berth_engine::DEFAULT_CGROUP_PARENT, value_name = "PATH")]
+    cgroup_parent: String,
 }
 
 /// The program the daemon runs as each container's shim: `berth-shim` beside the berth
@@ -63,6 +66,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             ca_files: args.registry_cas.clone(),
         },
         network: args.network.config()?,
+        cgroup_parent: args.cgroup_parent.clone(),
     })
     .await
     .with_context(|| format!("cannot open the data root {}", args.data_root.display()))?;

@@ -126,6 +126,7 @@ mod tests {
             shim_program: dir.path().join("no-shim"),
             registry: Default::default(),
             network: Default::default(),
+            cgroup_parent: berth_engine::DEFAULT_CGROUP_PARENT.into(),
         })
         .await
         .expect("engine opens on an empty data root")

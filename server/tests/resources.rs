@@ -133,3 +133,55 @@ fn stats_report_usage_of_running_containers() {
     let stopped = d.berth(&["stats", "--no-stream", "nope"]);
     assert_eq!(stopped.status.code(), Some(1));
 }
+
+#[test]
+fn containers_cgroups_live_under_the_daemons_cgroup_parent() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let id = d.ok(&["run", "-d", "--network", "none", "busybox", "sleep", "300"]);
+    let id = id.trim();
+    let parent = d.cgroup_parent();
+    assert_eq!(d.inspect(id)["HostConfig"]["CgroupParent"], parent.as_str());
+    let pid = d.inspect(id)["State"]["Pid"].to_string();
+    let dirs = common::cgroup_dirs(&format!("{parent}/{id}"));
+    assert!(!dirs.is_empty(), "no cgroup {parent}/{id}");
+    for dir in &dirs {
+        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap();
+        assert!(
+            procs.lines().any(|p| p == pid),
+            "{}: {procs}",
+            dir.display()
+        );
+    }
+    d.ok(&["rm", "-f", id]);
+    assert!(dirs.iter().all(|dir| !dir.exists()), "{dirs:?}");
+
+    // A parent outside the hierarchies is refused before the daemon serves.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut serve = std::process::Command::new(common::BERTH)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--cgroup-parent",
+            "../escape",
+        ])
+        .arg("--data-root")
+        .arg(tmp.path().join("data"))
+        .arg("--socket")
+        .arg(tmp.path().join("berth.sock"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let exited = eventually(Duration::from_secs(20), || {
+        serve.try_wait().ok().flatten().is_some()
+    });
+    if !exited {
+        let _ = serve.kill();
+    }
+    let out = serve.wait_with_output().unwrap();
+    assert!(exited && !out.status.success(), "the daemon served");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid cgroup parent \"../escape\""), "{err}");
+}

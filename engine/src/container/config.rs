@@ -186,6 +186,16 @@ pub struct ContainerConfig {
     /// The image's labels with the user's set over them.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// The cgroup its cgroup is made in: the daemon's `--cgroup-parent` when it was created.
+    #[serde(default = "default_cgroup_parent")]
+    pub cgroup_parent: String,
+}
+
+/// The daemon's default cgroup parent (docker's is `docker`).
+pub const DEFAULT_CGROUP_PARENT: &str = "berth";
+
+fn default_cgroup_parent() -> String {
+    DEFAULT_CGROUP_PARENT.to_string()
 }
 
 fn default_network() -> String {
@@ -461,6 +471,7 @@ impl ContainerConfig {
             exposed_ports,
             publish_all: options.publish_all,
             labels: labels(image, options)?,
+            cgroup_parent: default_cgroup_parent(),
         })
     }
 

@@ -66,6 +66,8 @@ pub struct HostConfig {
     pub publish_all_ports: bool,
     pub log_config: LogConfig,
     pub restart_policy: super::restart::RestartPolicy,
+    /// The cgroup its cgroup is in.
+    pub cgroup_parent: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -195,6 +197,7 @@ impl ContainerInspect {
                     config: log_options,
                 },
                 restart_policy: config.restart_policy.clone(),
+                cgroup_parent: config.cgroup_parent.clone(),
             },
             config: Config {
                 hostname: config.hostname.clone(),

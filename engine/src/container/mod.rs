@@ -13,7 +13,9 @@ pub mod inspect;
 mod store;
 pub mod units;
 
-pub use config::{resolve_user, ContainerConfig, CreateOptions, ImageDefaults};
+pub use config::{
+    resolve_user, ContainerConfig, CreateOptions, ImageDefaults, DEFAULT_CGROUP_PARENT,
+};
 pub use filter::ContainerFilter;
 pub use follow::{LogFollower, LogOptions};
 pub(crate) use monitor::{ExitWatch, Status};

@@ -1,7 +1,7 @@
 //! `exec` on the engine: create an exec instance in a running container, start it (the helper
 //! `berth-shim shim-exec` joins the container), resize its terminal, inspect it.
 
-use super::{cgroup_path, Engine};
+use super::Engine;
 use crate::container::{new_id, resolve_user, ContainerRow, ContainerState};
 use crate::exec::{self, ExecConfig, ExecInspect, ExecSession, Instance};
 use crate::runtime::exec::ExecSpec;
@@ -53,7 +53,7 @@ impl Engine {
         security.privileged |= config.privileged;
         let exec_spec = ExecSpec {
             init_pid: init_pid as i32,
-            cgroup_path: cgroup_path(&row.id),
+            cgroup_path: spec.cgroup_path.clone(),
             args: config.cmd.clone(),
             env: merge_env(&spec.env, &config.env),
             cwd: config

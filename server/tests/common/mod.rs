@@ -98,6 +98,8 @@ impl Daemon {
             .arg(format!("{}0", self.bridge_tag))
             .arg("--bridge-prefix")
             .arg(format!("{}-", self.bridge_tag))
+            .arg("--cgroup-parent")
+            .arg(self.cgroup_parent())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -122,6 +124,12 @@ impl Daemon {
 
     pub fn daemon_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// The cgroup this daemon puts its containers' cgroups in (its own, so that no other
+    /// test's daemon shares it and it can go with the daemon).
+    pub fn cgroup_parent(&self) -> String {
+        format!("berth-test-{}", self.bridge_tag)
     }
 
     pub fn host(&self) -> String {
@@ -233,11 +241,30 @@ impl Drop for Daemon {
                 }
             }
         }
-        // The daemon keeps its default bridge while it lives (as docker keeps docker0).
+        // The daemon keeps its default bridge and its cgroup parent while it lives (as docker
+        // keeps docker0 and its `docker` cgroups).
         for link in links_named(&self.bridge_tag) {
             let _ = Command::new("ip").args(["link", "del", &link]).status();
         }
+        for dir in cgroup_dirs(&self.cgroup_parent()) {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
+}
+
+/// The directories of cgroup `path` in every hierarchy mounted under /sys/fs/cgroup that has
+/// it (one on a pure cgroup v2 host, one per v1 hierarchy on others).
+pub fn cgroup_dirs(path: &str) -> Vec<PathBuf> {
+    let root = Path::new("/sys/fs/cgroup");
+    let mut hierarchies = vec![root.to_path_buf()];
+    if let Ok(entries) = std::fs::read_dir(root) {
+        hierarchies.extend(entries.flatten().map(|e| e.path()));
+    }
+    hierarchies
+        .into_iter()
+        .map(|h| h.join(path))
+        .filter(|dir| dir.join("cgroup.procs").exists())
+        .collect()
 }
 
 /// A tag no other test daemon (of this run or a parallel one) uses: "b" and 6 hex digits.
