@@ -4,6 +4,7 @@
 //! (`catalog::details`) live in the sub-modules.
 
 pub(crate) mod details;
+pub mod filter;
 pub(crate) mod removal;
 pub(crate) mod tags;
 
@@ -28,6 +29,9 @@ pub struct ImageSummary {
     pub created: Option<String>,
     /// Bytes of the unpacked layers.
     pub size: i64,
+    /// The image config's labels.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -241,7 +245,10 @@ pub(crate) async fn summary(db: &Db, id: &str) -> Result<ImageSummary> {
 impl ImageRow {
     /// The list entry of this image, given the full names of its tags.
     pub(crate) fn summary(self, tag_names: &[&str]) -> ImageSummary {
+        // A config that cannot be read lists without labels; inspect reports the damage.
+        let labels = self.defaults().map(|d| d.labels).unwrap_or_default();
         ImageSummary {
+            labels,
             repo_tags: tag_names.iter().map(|name| familiar(name)).collect(),
             repo_digests: repo_digests(tag_names, self.manifest_digest.as_deref()),
             id: self.id,

@@ -58,6 +58,17 @@ impl Filters {
         }
     }
 
+    /// Fails when one of `keys` is given more than once (`before=a before=b`): each names
+    /// one `what` (a container, an image).
+    pub fn check_single(&self, keys: &[&str], what: &str) -> Result<()> {
+        match keys.iter().find(|key| self.values(key).len() > 1) {
+            Some(key) => Err(Error::InvalidInput(format!(
+                "filter '{key}' takes one {what}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// The values given for `key` (none when absent).
     pub fn values(&self, key: &str) -> &[String] {
         self.0.get(key).map(Vec::as_slice).unwrap_or_default()

@@ -81,13 +81,7 @@ impl ContainerFilter {
                 })
             })
             .collect::<Result<_>>()?;
-        for key in ["before", "since"] {
-            if filters.values(key).len() > 1 {
-                return Err(Error::InvalidInput(format!(
-                    "filter '{key}' takes one container"
-                )));
-            }
-        }
+        filters.check_single(&["before", "since"], "container")?;
         Ok(ContainerFilter {
             names,
             exited,

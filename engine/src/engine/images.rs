@@ -1,11 +1,13 @@
-//! The engine's image verbs beyond load and list: tag, remove, prune, inspect, history, save
-//! and import. The rules live in `catalog` and `image`; this file orders the steps and keeps
+//! The engine's image verbs beyond load and list: filtered lists, tag, remove, prune, inspect,
+//! history, save and import. The rules live in `catalog` and `image`; this file orders the steps and keeps
 //! the sweep of unused blobs and layers away from anything putting images into the store.
 
 use super::Engine;
 use crate::catalog::details::{self, HistoryEntry, ImageInspect};
+use crate::catalog::filter::{created_seconds, ImageFilter};
 use crate::catalog::removal::{self, ImageDeleteRecord};
 use crate::catalog::{self, tags, ImageSummary};
+use crate::filters::Filters;
 use crate::image::import::{self, ImportOptions};
 use crate::image::save::{self, ArchiveFormat, SaveImage};
 use crate::image::store::TempPath;
@@ -35,6 +37,27 @@ impl SavedArchive {
 }
 
 impl Engine {
+    /// The images docker's `images --filter` selects, newest first.
+    pub async fn find_images(&self, filters: Filters) -> Result<Vec<ImageSummary>> {
+        let db = &self.inner.db;
+        let mut filter = ImageFilter::new(filters)?;
+        if let Some(key) = filter.filters().values("before").first() {
+            filter.before = Some(created_seconds(
+                catalog::resolve(db, key).await?.created.as_deref(),
+            ));
+        }
+        if let Some(key) = filter.filters().values("since").first() {
+            filter.since = Some(created_seconds(
+                catalog::resolve(db, key).await?.created.as_deref(),
+            ));
+        }
+        Ok(catalog::list(db)
+            .await?
+            .into_iter()
+            .filter_map(|image| filter.select(image))
+            .collect())
+    }
+
     /// Points the name `target` at the image `source` (`tag SOURCE TARGET`).
     pub async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
         let reference = tags::parse_target(target)?;

@@ -47,8 +47,12 @@ impl Engine {
 
     // ----- verbs -----
 
-    pub async fn networks(&self) -> Result<Vec<NetworkRow>> {
-        store::list(&self.inner.db).await
+    /// The networks docker's `network ls --filter` selects.
+    pub async fn find_networks(&self, filters: crate::filters::Filters) -> Result<Vec<NetworkRow>> {
+        let filter = crate::network::filter::NetworkFilter::new(filters)?;
+        let mut networks = store::list(&self.inner.db).await?;
+        networks.retain(|n| filter.matches(n));
+        Ok(networks)
     }
 
     /// Creates a user-defined bridge network with its Linux bridge.

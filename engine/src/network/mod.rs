@@ -2,6 +2,7 @@
 //! bridges) with their IPAM, each container's network namespace with its veth pairs, the
 //! published ports' proxies, and /etc/hosts. The lifecycle glue is in `engine/networks.rs`.
 
+pub mod filter;
 pub(crate) mod hosts;
 pub(crate) mod link;
 pub(crate) mod netns;

@@ -1,7 +1,7 @@
 //! Image endpoints: list, load and import uploads, tag, remove, prune, inspect, history, and
 //! save (the archive streamed back).
 
-use super::{ApiError, ApiResult};
+use super::{ApiError, ApiResult, FiltersQuery};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -16,8 +16,12 @@ use futures::StreamExt;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-pub async fn list(State(engine): State<Engine>) -> ApiResult<Json<Vec<ImageSummary>>> {
-    Ok(Json(engine.list_images().await?))
+/// `filters`: dangling, reference, label, before, since.
+pub async fn list(
+    State(engine): State<Engine>,
+    Query(query): Query<FiltersQuery>,
+) -> ApiResult<Json<Vec<ImageSummary>>> {
+    Ok(Json(engine.find_images(query.filters()?).await?))
 }
 
 /// The body is the archive itself (`docker save` tar or OCI archive).

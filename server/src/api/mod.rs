@@ -114,6 +114,19 @@ async fn version() -> Json<Version> {
 }
 
 /// An error as the API returns it: a status and `{"message": "..."}`.
+/// A list's query: docker's JSON `filters` (`{"dangling":["true"]}`).
+#[derive(serde::Deserialize)]
+pub struct FiltersQuery {
+    filters: Option<String>,
+}
+
+impl FiltersQuery {
+    pub fn filters(&self) -> Result<berth_engine::filters::Filters, ApiError> {
+        let text = self.filters.as_deref().unwrap_or_default();
+        Ok(berth_engine::filters::Filters::from_json(text)?)
+    }
+}
+
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,

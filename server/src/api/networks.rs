@@ -1,15 +1,19 @@
 //! Network endpoints: list, create, inspect, remove, connect and disconnect containers.
 
-use super::ApiResult;
-use axum::extract::{Path, State};
+use super::{ApiResult, FiltersQuery};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use berth_engine::network::{NetworkCreate, NetworkInspect, NetworkRow};
 use berth_engine::Engine;
 use serde::{Deserialize, Serialize};
 
-pub async fn list(State(engine): State<Engine>) -> ApiResult<Json<Vec<NetworkRow>>> {
-    Ok(Json(engine.networks().await?))
+/// `filters`: name, id, driver, type, scope, label.
+pub async fn list(
+    State(engine): State<Engine>,
+    Query(query): Query<FiltersQuery>,
+) -> ApiResult<Json<Vec<NetworkRow>>> {
+    Ok(Json(engine.find_networks(query.filters()?).await?))
 }
 
 pub async fn create(

@@ -69,16 +69,26 @@ pub fn short_id(id: &str) -> String {
 
 /// `2 hours ago` from an RFC 3339 time, or the text itself when it cannot be read.
 pub fn age(created: &str) -> String {
-    match humantime::parse_rfc3339_weak(created) {
-        Ok(time) => {
-            let ms = time
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0);
-            format!("{} ago", duration(now_ms() - ms))
-        }
-        Err(_) => created.to_string(),
+    match rfc3339_ms(created) {
+        Some(ms) => format!("{} ago", duration(now_ms() - ms)),
+        None => created.to_string(),
     }
+}
+
+/// `2026-11-28 23:46:11 +0000 UTC`, as docker's `CreatedAt` fields print a time.
+pub fn timestamp(ms: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs((ms / 1000).max(0) as u64);
+    humantime::format_rfc3339_seconds(time)
+        .to_string()
+        .replace('T', " ")
+        .replace('Z', " +0000 UTC")
+}
+
+/// Unix milliseconds of an RFC 3339 time.
+pub fn rfc3339_ms(text: &str) -> Option<i64> {
+    let time = humantime::parse_rfc3339_weak(text).ok()?;
+    let since = time.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(since.as_millis() as i64)
 }
 
 pub fn now_ms() -> i64 {
@@ -138,5 +148,14 @@ mod tests {
         assert_eq!(duration(90 * 86_400_000), "3 months");
         assert_eq!(duration(800 * 86_400_000), "2 years");
         assert_eq!(short_id("sha256:0123456789abcdef"), "0123456789ab");
+        assert_eq!(timestamp(0), "1970-01-01 00:00:00 +0000 UTC");
+        assert_eq!(
+            timestamp(1_700_000_000_999),
+            "2023-11-14 22:13:20 +0000 UTC"
+        );
+        assert_eq!(
+            rfc3339_ms("2023-11-14T22:13:20.5Z"),
+            Some(1_700_000_000_500)
+        );
     }
 }

@@ -1,11 +1,14 @@
-//! `berth images [REPOSITORY[:TAG]]`: the image table (repository, tag, id, created, size),
-//! one row per tag, as docker prints it.
+//! `berth images [-a] [-q] [--digests] [--no-trunc] [-f K=V]… [--format T] [REPOSITORY[:TAG]]`:
+//! the image table (repository, tag, id, created, size), one row per tag, as docker prints it.
 
 use super::format::{self, short_id};
+use super::{segment, template};
 use crate::client::Client;
 use anyhow::Result;
+use berth_engine::filters::Filters;
 use berth_engine::ImageSummary;
 use hyper::Method;
+use serde_json::{json, Value};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,6 +24,13 @@ pub struct Args {
     /// Don't truncate output
     #[arg(long)]
     no_trunc: bool,
+    /// Filter output based on conditions provided (dangling=true|false, reference=GLOB,
+    /// label=KEY[=VALUE], before=IMAGE, since=IMAGE)
+    #[arg(short, long = "filter")]
+    filter: Vec<String>,
+    /// Format output: 'table', 'table TEMPLATE', 'json' or a template ('{{.Repository}}:{{.Tag}}')
+    #[arg(long)]
+    format: Option<String>,
     /// Only images of this repository (and tag)
     repository: Option<String>,
 }
@@ -33,9 +43,12 @@ struct Row<'a> {
 }
 
 pub async fn run(client: &Client, args: Args) -> Result<i32> {
-    let images: Vec<ImageSummary> = client
-        .json(Method::GET, "/api/v1/images", None::<&()>)
-        .await?;
+    let filters = Filters::from_args(&args.filter)?;
+    let path = format!(
+        "/api/v1/images?filters={}",
+        segment(&serde_json::to_string(&filters)?)
+    );
+    let images: Vec<ImageSummary> = client.json(Method::GET, &path, None::<&()>).await?;
     let filter = args.repository.as_deref().map(split_repo_tag);
     let rows: Vec<Row> = images
         .iter()
@@ -62,32 +75,45 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
         }
         return Ok(0);
     }
-    let mut header = vec!["REPOSITORY", "TAG"];
-    if args.digests {
-        header.push("DIGEST");
-    }
-    header.extend(["IMAGE ID", "CREATED", "SIZE"]);
-    let table: Vec<Vec<String>> = rows
+    let values: Vec<Value> = rows
         .iter()
         .map(|row| {
-            let mut cells = vec![row.repo.clone(), row.tag.clone()];
-            if args.digests {
-                cells.push(digest_of(row));
-            }
-            cells.extend([
-                id_of(row.image),
-                row.image
-                    .created
-                    .as_deref()
-                    .map(format::age)
+            let created = row.image.created.as_deref();
+            json!({
+                "ID": id_of(row.image),
+                "Repository": row.repo,
+                "Tag": row.tag,
+                "Digest": digest_of(row),
+                "CreatedSince": created.map(format::age).unwrap_or_else(|| "N/A".into()),
+                "CreatedAt": created
+                    .and_then(format::rfc3339_ms)
+                    .map(format::timestamp)
                     .unwrap_or_else(|| "N/A".into()),
-                format::size(row.image.size),
-            ]);
-            cells
+                "Size": format::size(row.image.size),
+                "Containers": "N/A",
+            })
         })
         .collect();
-    print!("{}", format::table(&header, &table));
+    let digest_column = if args.digests { "\t{{.Digest}}" } else { "" };
+    let default =
+        format!("table {{{{.Repository}}}}\t{{{{.Tag}}}}{digest_column}\t{{{{.ID}}}}\t{{{{.CreatedSince}}}}\t{{{{.Size}}}}");
+    let format = match args.format.as_deref() {
+        None | Some("") | Some("table") => default.as_str(),
+        Some(other) => other,
+    };
+    print!("{}", template::render_list(format, &values, &header)?);
     Ok(0)
+}
+
+/// The column title docker gives a field.
+fn header(field: &str) -> String {
+    match field {
+        "ID" => "IMAGE ID",
+        "CreatedSince" => "CREATED",
+        "CreatedAt" => "CREATED AT",
+        other => return other.to_uppercase(),
+    }
+    .to_string()
 }
 
 /// A row per tag; `<none> <none>` for an untagged image.
@@ -162,6 +188,7 @@ mod tests {
             repo_digests: vec!["busybox@sha256:cd".into()],
             created: None,
             size: 0,
+            labels: Default::default(),
         };
         let rows = rows_of(&image);
         assert_eq!(digest_of(&rows[0]), "sha256:cd");

@@ -1,10 +1,11 @@
 //! `berth network ls/create/rm/inspect/connect/disconnect`, `berth port`, and the network
 //! options of `berth serve` (the default bridge's name and subnet).
 
-use super::{format, segment};
+use super::{format, segment, template};
 use crate::api::ContainerRef;
 use crate::client::Client;
 use anyhow::{anyhow, Result};
+use berth_engine::filters::Filters;
 use berth_engine::network::{NetworkConfig, NetworkCreate, NetworkRow, Subnet};
 use hyper::Method;
 
@@ -79,6 +80,15 @@ pub struct LsArgs {
     /// Only display network IDs
     #[arg(short, long)]
     quiet: bool,
+    /// Do not truncate the output
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+    /// Provide filter values (name=…, id=…, driver=…, type=builtin|custom, scope=local)
+    #[arg(short, long = "filter")]
+    filter: Vec<String>,
+    /// Format output: 'table', 'table TEMPLATE', 'json' or a template ('{{.Name}}')
+    #[arg(long)]
+    format: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -110,28 +120,50 @@ pub struct ConnectArgs {
 pub async fn run(client: &Client, command: Command) -> Result<i32> {
     match command {
         Command::Ls(args) => {
-            let networks: Vec<NetworkRow> = client
-                .json(Method::GET, "/api/v1/networks", None::<&()>)
-                .await?;
-            let rows: Vec<Vec<String>> = networks
+            let filters = Filters::from_args(&args.filter)?;
+            let path = format!(
+                "/api/v1/networks?filters={}",
+                segment(&serde_json::to_string(&filters)?)
+            );
+            let networks: Vec<NetworkRow> = client.json(Method::GET, &path, None::<&()>).await?;
+            let id = |n: &NetworkRow| {
+                if args.no_trunc {
+                    n.id.clone()
+                } else {
+                    n.id.chars().take(12).collect()
+                }
+            };
+            if args.quiet {
+                networks.iter().for_each(|n| println!("{}", id(n)));
+                return Ok(0);
+            }
+            let values: Vec<serde_json::Value> = networks
                 .iter()
                 .map(|n| {
-                    vec![
-                        n.id[..12].to_string(),
-                        n.name.clone(),
-                        n.driver.clone(),
-                        "local".to_string(),
-                    ]
+                    serde_json::json!({
+                        "ID": id(n),
+                        "Name": n.name,
+                        "Driver": n.driver,
+                        "Scope": "local",
+                        "IPv6": "false",
+                        "Internal": "false",
+                        "Labels": "",
+                        "CreatedAt": format::timestamp(n.created_at),
+                    })
                 })
                 .collect();
-            if args.quiet {
-                rows.iter().for_each(|r| println!("{}", r[0]));
-            } else {
-                print!(
-                    "{}",
-                    format::table(&["NETWORK ID", "NAME", "DRIVER", "SCOPE"], &rows)
-                );
-            }
+            let format = match args.format.as_deref() {
+                None | Some("") | Some("table") => {
+                    "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
+                }
+                Some(other) => other,
+            };
+            let header = |field: &str| match field {
+                "ID" => "NETWORK ID".to_string(),
+                "CreatedAt" => "CREATED AT".to_string(),
+                other => other.to_uppercase(),
+            };
+            print!("{}", template::render_list(format, &values, &header)?);
             Ok(0)
         }
         Command::Create(args) => {

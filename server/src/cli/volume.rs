@@ -1,6 +1,6 @@
 //! `berth volume create|ls|inspect|rm|prune`: the volume verbs, printed as docker prints them.
 
-use super::{format, inspect, segment};
+use super::{format, inspect, segment, template};
 use crate::api::CreateVolume;
 use crate::client::Client;
 use anyhow::{anyhow, Result};
@@ -43,6 +43,9 @@ pub struct LsArgs {
     /// Filter output (dangling=true|false, name=…, label=KEY[=VALUE])
     #[arg(short, long)]
     filter: Vec<String>,
+    /// Format output: 'table', 'table TEMPLATE', 'json' or a template ('{{.Name}}')
+    #[arg(long)]
+    format: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -125,11 +128,30 @@ async fn ls(client: &Client, args: LsArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let rows: Vec<Vec<String>> = volumes
+    let values: Vec<serde_json::Value> = volumes
         .iter()
-        .map(|v| vec![v.driver.clone(), v.name.clone()])
+        .map(|v| {
+            let labels: Vec<String> = v.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            serde_json::json!({
+                "Name": v.name,
+                "Driver": v.driver,
+                "Scope": v.scope,
+                "Mountpoint": v.mountpoint.display().to_string(),
+                "Labels": labels.join(","),
+                "CreatedAt": v.created_at,
+            })
+        })
         .collect();
-    print!("{}", format::table(&["DRIVER", "VOLUME NAME"], &rows));
+    let format = match args.format.as_deref() {
+        None | Some("") | Some("table") => "table {{.Driver}}\t{{.Name}}",
+        Some(other) => other,
+    };
+    let header = |field: &str| match field {
+        "Name" => "VOLUME NAME".to_string(),
+        "CreatedAt" => "CREATED AT".to_string(),
+        other => other.to_uppercase(),
+    };
+    print!("{}", template::render_list(format, &values, &header)?);
     Ok(0)
 }
 
