@@ -8,6 +8,17 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// What `system prune` removed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SystemPruneReport {
+    pub containers_deleted: Vec<String>,
+    pub networks_deleted: Vec<String>,
+    pub volumes_deleted: Vec<String>,
+    pub images_deleted: Vec<crate::ImageDeleteRecord>,
+    pub space_reclaimed: u64,
+}
+
 /// `system df`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]

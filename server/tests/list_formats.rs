@@ -4,30 +4,10 @@
 
 mod common;
 
-use common::{fails, Daemon};
-use std::path::Path;
-use std::process::Command;
+use common::{fails, rootfs_tar, Daemon};
 
 fn lines(text: String) -> Vec<String> {
     text.lines().map(str::to_string).collect()
-}
-
-/// A rootfs tarball holding one file with `content`.
-fn rootfs_tar(dir: &Path, name: &str, content: &str) -> String {
-    let root = dir.join(name);
-    std::fs::create_dir_all(&root).unwrap();
-    std::fs::write(root.join("file"), content).unwrap();
-    let tar = dir.join(format!("{name}.tar"));
-    let status = Command::new("tar")
-        .arg("-cf")
-        .arg(&tar)
-        .arg("-C")
-        .arg(&root)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    tar.to_string_lossy().into_owned()
 }
 
 #[test]

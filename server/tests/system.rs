@@ -159,3 +159,98 @@ fn df_measures_writable_layers_and_volumes_and_what_is_reclaimable() {
         "{summary}"
     );
 }
+
+#[test]
+fn network_and_system_prune_remove_what_nothing_uses_and_keep_the_rest() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let dir = tempfile::tempdir().unwrap();
+    let unused_image = d.ok(&[
+        "import",
+        &common::rootfs_tar(dir.path(), "r", "x"),
+        "sp-img:1",
+    ]);
+    let unused_image = unused_image.trim();
+    d.ok(&["network", "create", "sp-used"]);
+    d.ok(&["network", "create", "sp-idle"]);
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "sp-up",
+        "--network",
+        "sp-used",
+        "-v",
+        "sp-named:/data",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let done = d.ok(&[
+        "create",
+        "--name",
+        "sp-done",
+        "--network",
+        "none",
+        "-v",
+        "/anon",
+        "busybox",
+        "true",
+    ]);
+    let done = done.trim();
+    let anonymous = d.inspect("sp-done")["Mounts"][0]["Name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    fails(&d.berth(&["system", "prune"]), "pass -f");
+    assert_eq!(
+        d.ok(&["network", "prune", "-f"]),
+        "Deleted Networks:\nsp-idle\n\n"
+    );
+    d.ok(&["network", "create", "sp-idle2"]);
+    let out = d.ok(&["system", "prune", "-f"]);
+    assert_eq!(
+        out,
+        format!(
+            "Deleted Containers:\n{done}\n\nDeleted Networks:\nsp-idle2\n\nTotal reclaimed space: 0B\n"
+        )
+    );
+    // Tagged images and volumes stay without -a and --volumes.
+    assert!(d.ok(&["images", "-q", "--no-trunc"]).contains(unused_image));
+    assert!(d.ok(&["volume", "ls", "-q"]).contains(&anonymous));
+
+    let out = d.ok(&["system", "prune", "-a", "--volumes", "-f"]);
+    assert!(
+        out.starts_with(&format!(
+            "Deleted Volumes:\n{anonymous}\n\nDeleted Images:\n"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("untagged: sp-img:1\ndeleted: {unused_image}\n")),
+        "{out}"
+    );
+    // What the running container uses stays: its network, named volume and image.
+    let names = d.ok(&[
+        "network",
+        "ls",
+        "-f",
+        "type=custom",
+        "--format",
+        "{{.Name}}",
+    ]);
+    assert_eq!(names.trim(), "sp-used");
+    assert_eq!(d.ok(&["volume", "ls", "-q"]).trim(), "sp-named");
+    assert_eq!(
+        d.ok(&["images", "--format", "{{.Repository}}"]).trim(),
+        "busybox"
+    );
+    assert_eq!(
+        d.ok(&["ps", "-a", "--format", "{{.Names}}"]).trim(),
+        "sp-up"
+    );
+    d.ok(&["rm", "-f", "sp-up"]);
+    d.ok(&["network", "rm", "sp-used"]);
+    d.ok(&["volume", "rm", "sp-named"]);
+}

@@ -150,6 +150,25 @@ impl Engine {
         Ok(row)
     }
 
+    /// Removes every user-defined network no container is connected to, running or not
+    /// (`network prune`; docker keeps only those with running containers): their names.
+    pub async fn prune_networks(&self) -> Result<Vec<String>> {
+        let db = &self.inner.db;
+        let mut removed = Vec::new();
+        for row in store::list(db).await? {
+            if row.is_predefined() || store::in_use(db, &row.id).await? {
+                continue;
+            }
+            match self.network_remove(&row.id).await {
+                Ok(row) => removed.push(row.name),
+                // A container connected meanwhile: the network stays.
+                Err(Error::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+
     pub async fn network_inspect(&self, key: &str) -> Result<NetworkInspect> {
         let db = &self.inner.db;
         let row = store::find(db, key).await?;

@@ -1,11 +1,11 @@
-//! `system df` and `info` on the engine: gathers the catalogue's, the containers' and the
+//! `system df`, `system prune` and `info` on the engine: gathers the catalogue's, the containers' and the
 //! volumes' numbers; disk walks run on blocking threads, never under a container's lock.
 
 use super::Engine;
 use crate::container::{ContainerRow, ContainerState};
 use crate::db::now_ms;
 use crate::runtime::cgroup::{detect, Hierarchy, CGROUP_ROOT};
-use crate::system::{self, ContainerUsage, DiskUsage, ImageUsage, SystemInfo};
+use crate::system::{self, ContainerUsage, DiskUsage, ImageUsage, SystemInfo, SystemPruneReport};
 use crate::volume::mounts::MountType;
 use crate::{Error, Result};
 use std::path::Path;
@@ -61,6 +61,27 @@ impl Engine {
         tokio::task::spawn_blocking(move || crate::volume::size::tree_size(&upper))
             .await
             .map_err(|e| Error::Conflict(format!("measuring a container was interrupted: {e}")))
+    }
+
+    /// `system prune`: stopped containers, then unused user networks, then (with `volumes`)
+    /// unused anonymous volumes, then dangling images (every unused one with `all`).
+    pub async fn prune_system(&self, all: bool, volumes: bool) -> Result<SystemPruneReport> {
+        let (containers_deleted, mut space_reclaimed) = self.prune_containers().await?;
+        let networks_deleted = self.prune_networks().await?;
+        let mut volumes_deleted = Vec::new();
+        if volumes {
+            let report = self.prune_volumes(false).await?;
+            volumes_deleted = report.volumes_deleted;
+            space_reclaimed += report.space_reclaimed;
+        }
+        let images = self.prune_images(all).await?;
+        Ok(SystemPruneReport {
+            containers_deleted,
+            networks_deleted,
+            volumes_deleted,
+            images_deleted: images.images_deleted,
+            space_reclaimed: space_reclaimed + images.space_reclaimed,
+        })
     }
 
     /// The host and the engine, as `docker info` shows them.

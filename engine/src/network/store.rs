@@ -176,6 +176,18 @@ pub(crate) async fn all_attachments(
     Ok(all)
 }
 
+/// Whether any container is connected to the network (running or not).
+pub(crate) async fn in_use(db: &Db, network: &str) -> Result<bool> {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM attachments WHERE network_id = ?1) \
+              + (SELECT COUNT(*) FROM endpoints WHERE network_id = ?1)",
+    )
+    .bind(network)
+    .fetch_one(db)
+    .await?;
+    Ok(count > 0)
+}
+
 pub(crate) async fn attach(db: &Db, container: &str, network: &str) -> Result<()> {
     let result = sqlx::query("INSERT INTO attachments (container_id, network_id) VALUES (?, ?)")
         .bind(container)

@@ -15,7 +15,7 @@ mod volumes;
 
 pub use containers::{PruneResponse, WaitResponse};
 pub use exec::{ExecCreated, StartBody as ExecStartBody};
-pub use networks::ContainerRef;
+pub use networks::{ContainerRef, NetworkPruneResponse};
 pub use registry::{LoginResponse, ProgressEnd};
 pub use volumes::CreateVolume;
 
@@ -77,6 +77,7 @@ pub fn router(engine: Engine) -> Router {
             "/api/v1/networks/{id}",
             get(networks::inspect).delete(networks::remove),
         )
+        .route("/api/v1/networks/prune", post(networks::prune))
         .route("/api/v1/networks/{id}/connect", post(networks::connect))
         .route(
             "/api/v1/networks/{id}/disconnect",
@@ -96,6 +97,7 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/v1/exec/{id}/resize", post(exec::resize))
         .route("/api/v1/exec/{id}/json", get(exec::inspect))
         .route("/api/v1/system/df", get(system::df))
+        .route("/api/v1/system/prune", post(system::prune))
         .route("/api/v1/info", get(system::info))
         .with_state(engine)
 }

@@ -16,6 +16,18 @@ pub async fn list(
     Ok(Json(engine.find_networks(query.filters()?).await?))
 }
 
+#[derive(Serialize, Deserialize)]
+pub struct NetworkPruneResponse {
+    #[serde(rename = "NetworksDeleted")]
+    pub networks_deleted: Vec<String>,
+}
+
+pub async fn prune(State(engine): State<Engine>) -> ApiResult<Json<NetworkPruneResponse>> {
+    Ok(Json(NetworkPruneResponse {
+        networks_deleted: engine.prune_networks().await?,
+    }))
+}
+
 pub async fn create(
     State(engine): State<Engine>,
     Json(request): Json<NetworkCreate>,

@@ -235,13 +235,7 @@ pub async fn prune(client: &Client, args: PruneArgs) -> Result<i32> {
     let pruned: crate::api::PruneResponse = client
         .json(Method::POST, "/api/v1/containers/prune", None::<&()>)
         .await?;
-    if !pruned.containers_deleted.is_empty() {
-        println!("Deleted Containers:");
-        for id in &pruned.containers_deleted {
-            println!("{id}");
-        }
-        println!();
-    }
+    super::print_deleted("Containers", &pruned.containers_deleted);
     println!(
         "Total reclaimed space: {}",
         super::format::size(pruned.space_reclaimed as i64)

@@ -78,6 +78,15 @@ pub fn labels<'a>(texts: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, 
         .collect()
 }
 
+/// `Deleted Networks:` and one name a line, then a blank line; nothing when none was.
+pub fn print_deleted(what: &str, names: &[String]) {
+    if !names.is_empty() {
+        println!("Deleted {what}:");
+        names.iter().for_each(|name| println!("{name}"));
+        println!();
+    }
+}
+
 /// Percent-encodes a path segment (container names and ids are plain, but be safe).
 pub fn segment(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

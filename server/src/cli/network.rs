@@ -73,6 +73,15 @@ pub enum Command {
     Connect(ConnectArgs),
     /// Disconnect a container from a network
     Disconnect(ConnectArgs),
+    /// Remove all user networks no container is connected to
+    Prune(PruneArgs),
+}
+
+#[derive(clap::Args)]
+pub struct PruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    force: bool,
 }
 
 #[derive(clap::Args)]
@@ -196,7 +205,21 @@ pub async fn run(client: &Client, command: Command) -> Result<i32> {
         }
         Command::Connect(args) => connect(client, args, "connect").await,
         Command::Disconnect(args) => connect(client, args, "disconnect").await,
+        Command::Prune(args) => prune(client, args).await,
     }
+}
+
+async fn prune(client: &Client, args: PruneArgs) -> Result<i32> {
+    let warning =
+        "WARNING! This will remove all custom networks not used by at least one container.";
+    if !args.force && !super::confirm(warning)? {
+        return Ok(0);
+    }
+    let report: crate::api::NetworkPruneResponse = client
+        .json(Method::POST, "/api/v1/networks/prune", None::<&()>)
+        .await?;
+    super::print_deleted("Networks", &report.networks_deleted);
+    Ok(0)
 }
 
 async fn connect(client: &Client, args: ConnectArgs, verb: &str) -> Result<i32> {

@@ -1,11 +1,11 @@
-//! `berth system df [-v]` and `berth info` (also `berth system info`): docker's tables and
-//! sections, sizes in docker's units.
+//! `berth system df [-v]`, `berth system prune [-a] [--volumes] [-f]` and `berth info` (also
+//! `berth system info`): docker's tables and sections, sizes in docker's units.
 
 use super::{format, template};
 use crate::client::Client;
 use anyhow::Result;
 use berth_engine::container::ContainerState;
-use berth_engine::system::{DiskUsage, SystemInfo};
+use berth_engine::system::{DiskUsage, SystemInfo, SystemPruneReport};
 use hyper::Method;
 
 #[derive(clap::Subcommand)]
@@ -14,6 +14,21 @@ pub enum Command {
     Df(DfArgs),
     /// Display system-wide information
     Info(InfoArgs),
+    /// Remove stopped containers, unused networks, dangling images (and unused volumes)
+    Prune(PruneArgs),
+}
+
+#[derive(clap::Args)]
+pub struct PruneArgs {
+    /// Remove all unused images, not just dangling ones
+    #[arg(short, long)]
+    all: bool,
+    /// Prune anonymous volumes
+    #[arg(long)]
+    volumes: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    force: bool,
 }
 
 #[derive(clap::Args)]
@@ -34,7 +49,43 @@ pub async fn run(client: &Client, command: Command) -> Result<i32> {
     match command {
         Command::Df(args) => df(client, args).await,
         Command::Info(args) => info(client, args).await,
+        Command::Prune(args) => prune(client, args).await,
     }
+}
+
+async fn prune(client: &Client, args: PruneArgs) -> Result<i32> {
+    let mut warning = String::from(
+        "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container",
+    );
+    if args.volumes {
+        warning.push_str("\n  - all anonymous volumes not used by at least one container");
+    }
+    warning.push_str(if args.all {
+        "\n  - all images without at least one container associated to them"
+    } else {
+        "\n  - all dangling images"
+    });
+    if !args.force && !super::confirm(&warning)? {
+        return Ok(0);
+    }
+    let path = format!(
+        "/api/v1/system/prune?all={}&volumes={}",
+        args.all, args.volumes
+    );
+    let report: SystemPruneReport = client.json(Method::POST, &path, None::<&()>).await?;
+    super::print_deleted("Containers", &report.containers_deleted);
+    super::print_deleted("Networks", &report.networks_deleted);
+    super::print_deleted("Volumes", &report.volumes_deleted);
+    if !report.images_deleted.is_empty() {
+        println!("Deleted Images:");
+        super::rmi::print_records(&report.images_deleted, "untagged", "deleted");
+        println!();
+    }
+    println!(
+        "Total reclaimed space: {}",
+        human_size(report.space_reclaimed)
+    );
+    Ok(0)
 }
 
 fn human_size(bytes: u64) -> String {

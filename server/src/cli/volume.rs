@@ -186,13 +186,7 @@ async fn prune(client: &Client, args: PruneArgs) -> Result<i32> {
             None::<&()>,
         )
         .await?;
-    if !report.volumes_deleted.is_empty() {
-        println!("Deleted Volumes:");
-        for name in &report.volumes_deleted {
-            println!("{name}");
-        }
-        println!();
-    }
+    super::print_deleted("Volumes", &report.volumes_deleted);
     println!(
         "Total reclaimed space: {}",
         format::size(report.space_reclaimed as i64)

@@ -281,6 +281,24 @@ fn bridge_tag() -> String {
     format!("b{:06x}", mixed & 0xff_ffff)
 }
 
+/// A rootfs tarball (for `berth import`) under `dir` holding one file with `content`.
+pub fn rootfs_tar(dir: &Path, name: &str, content: &str) -> String {
+    let root = dir.join(name);
+    std::fs::create_dir_all(&root).expect("rootfs dir");
+    std::fs::write(root.join("file"), content).expect("rootfs file");
+    let tar = dir.join(format!("{name}.tar"));
+    let status = Command::new("tar")
+        .arg("-cf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(&root)
+        .arg(".")
+        .status()
+        .expect("tar");
+    assert!(status.success(), "tar failed");
+    tar.to_string_lossy().into_owned()
+}
+
 /// A second from now: `--until` in whole seconds, past every event so far.
 pub fn soon() -> String {
     let now = std::time::SystemTime::now()
