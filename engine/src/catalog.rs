@@ -112,7 +112,7 @@ impl ImageRow {
 pub(crate) async fn record(db: &Db, image: &LoadedImage) -> Result<()> {
     let layers_json = serde_json::to_string(&image.layers)
         .map_err(|e| Error::Corrupt(format!("layers of {}: {e}", image.id)))?;
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     sqlx::query(
         "INSERT INTO images (id, manifest_digest, config_json, layers_json, size, created, added_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?) \

@@ -120,7 +120,7 @@ fn conflict(image_id: &str, users: &[User], tag_count: usize, force: bool) -> Op
 /// Deletes an image's tags and, when no container uses it, the image record, in one
 /// transaction; appends what it did to `records`.
 async fn delete(db: &Db, image_id: &str, records: &mut Vec<ImageDeleteRecord>) -> Result<()> {
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     let names: Vec<String> =
         sqlx::query_scalar("SELECT name FROM image_tags WHERE image_id = ? ORDER BY name")
             .bind(image_id)

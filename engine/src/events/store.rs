@@ -20,7 +20,7 @@ pub(super) async fn last_seq(db: &Db) -> Result<u64> {
 
 /// Writes a batch in one transaction.
 pub(super) async fn insert(db: &Db, events: &[std::sync::Arc<Event>]) -> Result<()> {
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     for event in events {
         let attributes = serde_json::to_string(&event.actor.attributes)
             .map_err(|e| Error::Corrupt(format!("event attributes: {e}")))?;
