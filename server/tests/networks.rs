@@ -341,12 +341,26 @@ fn after_a_daemon_crash_ports_come_back_and_removal_leaves_nothing() {
     let mut d = Daemon::start();
     d.load_busybox();
     let (id, port) = run_httpd(&d, "web");
+    let ip = d.inspect("web")["NetworkSettings"]["IPAddress"].to_string();
     d.kill9();
     d.spawn();
     assert!(
         serves(port),
         "the proxy did not come back\n{}",
         d.daemon_log()
+    );
+    // IPAM is persisted: the running container keeps its address and a new one gets another.
+    assert_eq!(
+        d.inspect("web")["NetworkSettings"]["IPAddress"].to_string(),
+        ip
+    );
+    let other = d.ok(&[
+        "run", "--rm", "busybox", "ip", "-o", "-4", "addr", "show", "eth0",
+    ]);
+    let ip = ip.trim_matches('"');
+    assert!(
+        other.contains("inet ") && !other.contains(&format!("inet {ip}/")),
+        "{other}"
     );
     d.ok(&["rm", "-f", "web"]);
     assert_no_leak(&d, &id, port);

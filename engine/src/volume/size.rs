@@ -85,4 +85,41 @@ mod tests {
         std::os::unix::fs::symlink("/usr", dir.path().join("out")).expect("symlink");
         assert_eq!(tree_size(dir.path()), 1003);
     }
+
+    /// The walk runs off the executor: on a one-thread runtime, another task keeps running
+    /// while a volume is measured (a walk on the executor would let it run only afterwards).
+    #[test]
+    fn measuring_leaves_the_executor_free_and_caches() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for i in 0..2000 {
+            std::fs::write(dir.path().join(i.to_string()), b"0123456789").expect("write");
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let cache = SizeCache::default();
+        let (size, turns) = runtime.block_on(async {
+            let done = std::sync::atomic::AtomicBool::new(false);
+            let measuring = async {
+                let size = cache.measure("v", dir.path().to_path_buf()).await;
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+                size
+            };
+            let other = async {
+                let mut turns = 0u64;
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    turns += 1;
+                    tokio::task::yield_now().await;
+                }
+                turns
+            };
+            tokio::join!(measuring, other)
+        });
+        assert_eq!(size, 20_000);
+        assert!(turns > 0, "the executor was blocked while measuring");
+        // Fresh sizes come from the cache: a file added now is not walked for yet.
+        std::fs::write(dir.path().join("more"), b"x").expect("write");
+        let again = runtime.block_on(cache.measure("v", dir.path().to_path_buf()));
+        assert_eq!(again, 20_000);
+    }
 }
