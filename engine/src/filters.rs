@@ -5,6 +5,12 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// `busybox` and `busybox:latest` name one image (`:latest` is implied).
+pub(crate) fn same_image_name(a: &str, b: &str) -> bool {
+    let bare = |name: &'_ str| name.strip_suffix(":latest").unwrap_or(name).to_string();
+    bare(a) == bare(b)
+}
+
 /// Filter key → its values.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -69,6 +75,22 @@ impl Filters {
         }
     }
 
+    /// No value given for `key`, or `test` accepts one of them (values are alternatives).
+    pub fn any(&self, key: &str, test: impl Fn(&str) -> bool) -> bool {
+        let values = self.values(key);
+        values.is_empty() || values.iter().any(|v| test(v))
+    }
+
+    /// Every `label` value, `KEY` or `KEY=VALUE`, is among `labels` (labels must all match).
+    pub fn labels_match(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.values("label")
+            .iter()
+            .all(|v| match v.split_once('=') {
+                Some((k, v)) => labels.get(k).is_some_and(|have| have == v),
+                None => labels.contains_key(v.as_str()),
+            })
+    }
+
     /// The values given for `key` (none when absent).
     pub fn values(&self, key: &str) -> &[String] {
         self.0.get(key).map(Vec::as_slice).unwrap_or_default()
@@ -99,6 +121,18 @@ mod tests {
         assert_eq!(cli.values("status"), ["exited", "created"]);
         assert!(cli.values("label").is_empty() && !cli.contains("label"));
         assert!(Filters::from_json("").unwrap().is_empty());
+        assert!(cli.any("label", |_| false), "no value: no condition");
+        assert!(cli.any("status", |v| v == "created") && !cli.any("status", |v| v == "running"));
+        let labels = BTreeMap::from([("tier".to_string(), "web".to_string())]);
+        assert!(Filters::from_args(&["label=tier", "label=tier=web"])
+            .unwrap()
+            .labels_match(&labels));
+        assert!(!Filters::from_args(&["label=tier", "label=zone"])
+            .unwrap()
+            .labels_match(&labels));
+        assert!(!Filters::from_args(&["label=tier=db"])
+            .unwrap()
+            .labels_match(&labels));
     }
 
     #[test]

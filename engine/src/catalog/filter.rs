@@ -75,14 +75,7 @@ impl ImageFilter {
         let created = created_seconds(image.created.as_deref());
         self.dangling
             .is_none_or(|d| d == image.repo_tags.is_empty())
-            && self
-                .filters
-                .values("label")
-                .iter()
-                .all(|v| match v.split_once('=') {
-                    Some((k, v)) => image.labels.get(k).is_some_and(|have| have == v),
-                    None => image.labels.contains_key(v.as_str()),
-                })
+            && self.filters.labels_match(&image.labels)
             && self.before.is_none_or(|t| created < t)
             && self.since.is_none_or(|t| created > t)
     }

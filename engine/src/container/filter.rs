@@ -5,7 +5,7 @@
 //! (`PORT[/PROTO]` or `START-END[/PROTO]`, the container's side).
 
 use super::ContainerSummary;
-use crate::filters::Filters;
+use crate::filters::{same_image_name, Filters};
 use crate::network::ports::port_range;
 use crate::network::Proto;
 use crate::{Error, Result};
@@ -103,33 +103,28 @@ impl ContainerFilter {
 
     pub fn matches(&self, c: &ContainerSummary) -> bool {
         let f = &self.filters;
-        let any = |key: &str, test: &dyn Fn(&str) -> bool| {
-            let values = f.values(key);
-            values.is_empty() || values.iter().any(|v| test(v))
-        };
-        let status = if c.restarting {
-            "restarting"
-        } else {
-            c.state.as_str()
-        };
-        any("id", &|v| c.id.starts_with(v))
+        f.any("id", |v| c.id.starts_with(v))
             && (self.names.is_empty() || self.names.iter().any(|re| re.is_match(&c.name)))
-            // Labels: every one given must match.
-            && f.values("label").iter().all(|v| match v.split_once('=') {
-                Some((k, v)) => c.labels.get(k).is_some_and(|have| have == v),
-                None => c.labels.contains_key(v.as_str()),
-            })
-            && any("status", &|v| v == status)
+            && f.labels_match(&c.labels)
+            && f.any("status", |v| v == c.status_word())
             && (self.exited.is_empty()
                 || (c.state == super::ContainerState::Exited
                     && c.exit_code.is_some_and(|code| self.exited.contains(&code))))
-            && any("ancestor", &|v| {
-                same_image(&c.image, v) || self.ancestor_ids.contains(&c.image_id)
+            && f.any("ancestor", |v| {
+                same_image_name(&c.image, v) || self.ancestor_ids.contains(&c.image_id)
             })
-            && self.before.as_ref().is_none_or(|(t, id)| place(c.created_at_ms, &c.id) > place(*t, id))
-            && self.since.as_ref().is_none_or(|(t, id)| place(c.created_at_ms, &c.id) < place(*t, id))
-            && any("volume", &|v| c.mounts.iter().any(|m| m.name == v || m.destination == v))
-            && any("network", &|v| {
+            && self
+                .before
+                .as_ref()
+                .is_none_or(|(t, id)| place(c.created_at_ms, &c.id) > place(*t, id))
+            && self
+                .since
+                .as_ref()
+                .is_none_or(|(t, id)| place(c.created_at_ms, &c.id) < place(*t, id))
+            && f.any("volume", |v| {
+                c.mounts.iter().any(|m| m.name == v || m.destination == v)
+            })
+            && f.any("network", |v| {
                 c.networks
                     .iter()
                     .any(|n| n.name == v || (!v.is_empty() && n.id.starts_with(v)))
@@ -142,14 +137,6 @@ impl ContainerFilter {
 /// A container's place in the list (newest first, then by id): `before` is a greater place.
 fn place(created: i64, id: &str) -> (std::cmp::Reverse<i64>, &str) {
     (std::cmp::Reverse(created), id)
-}
-
-/// `busybox` and `busybox:latest` name one image; so do an id and its `sha256:` form.
-fn same_image(image: &str, value: &str) -> bool {
-    let bare = |s: &'static str, t: &str| t.strip_suffix(s).map(str::to_string);
-    let a = bare(":latest", image).unwrap_or_else(|| image.to_string());
-    let b = bare(":latest", value).unwrap_or_else(|| value.to_string());
-    a == b
 }
 
 fn ports_match(ranges: &[PortRange], c: &ContainerSummary, published: bool) -> bool {

@@ -115,6 +115,18 @@ pub struct ContainerSummary {
     pub size_root_fs: Option<u64>,
 }
 
+impl ContainerSummary {
+    /// docker's status word: the state, or `restarting` while a restart policy's back-off
+    /// runs (ps's `State`, the `status` filter).
+    pub fn status_word(&self) -> &'static str {
+        if self.restarting {
+            "restarting"
+        } else {
+            self.state.as_str()
+        }
+    }
+}
+
 /// A mount as lists show it: a volume's name or a bind mount's host path, and where it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListedMount {

@@ -37,7 +37,11 @@ impl ContainerRow {
     }
 
     pub fn summary(&self) -> Result<ContainerSummary> {
-        let config = self.config()?;
+        self.summary_with(self.config()?)
+    }
+
+    /// The summary, given this row's config already read.
+    pub fn summary_with(&self, config: ContainerConfig) -> Result<ContainerSummary> {
         Ok(ContainerSummary {
             id: self.id.clone(),
             name: self.name.clone(),

@@ -3,7 +3,7 @@
 use crate::container::{ContainerFilter, ContainerRow, ContainerSummary, ListedNetwork};
 use crate::filters::Filters;
 use crate::network::store;
-use crate::{catalog, Engine, Result};
+use crate::{catalog, Engine, Error, Result};
 
 /// What a container list asks for.
 #[derive(Debug, Clone, Default)]
@@ -51,25 +51,22 @@ impl Engine {
         let mut published = store::all_ports(db).await?;
         let mut networks = store::all_attachments(db).await?;
         let mut list = Vec::new();
-        for row in ContainerRow::list(db, true).await? {
+        for row in self.rows_to_list(all).await? {
             let restarting = self.restart_pending(&row.id);
-            if !all && !restarting && !row.state()?.is_alive() {
-                continue;
-            }
             let config = row.config()?;
-            let mut summary = row.summary()?;
-            summary.restarting = restarting;
-            summary.ports = crate::container::list_ports(
+            let ports = crate::container::list_ports(
                 &config.exposed_ports,
                 published.remove(&row.id).unwrap_or_default(),
             );
-            summary.networks = networks.remove(&row.id).unwrap_or_else(|| {
-                // `none` and `host` have no attachment rows: the mode is the network.
-                vec![ListedNetwork {
-                    id: config.network.clone(),
-                    name: config.network.clone(),
-                }]
-            });
+            // `none` and `host` have no attachment rows: the mode is the network.
+            let mode = ListedNetwork {
+                id: config.network.clone(),
+                name: config.network.clone(),
+            };
+            let mut summary = row.summary_with(config)?;
+            summary.restarting = restarting;
+            summary.ports = ports;
+            summary.networks = networks.remove(&row.id).unwrap_or_else(|| vec![mode]);
             if filter.matches(&summary) {
                 list.push(summary);
                 if query.limit.is_some_and(|n| list.len() >= n) {
@@ -87,5 +84,27 @@ impl Engine {
             }
         }
         Ok(list)
+    }
+
+    /// Every row, or (without `all`) the running and paused ones plus those waiting out a
+    /// restart back-off: a plain `ps` reads no stopped container's row.
+    async fn rows_to_list(&self, all: bool) -> Result<Vec<ContainerRow>> {
+        let db = &self.inner.db;
+        let mut rows = ContainerRow::list(db, all).await?;
+        if all {
+            return Ok(rows);
+        }
+        for id in self.inner.restarts.pending() {
+            match ContainerRow::find(db, &id).await {
+                Ok(row) if !rows.iter().any(|r| r.id == row.id) => rows.push(row),
+                Ok(_) | Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // The catalogue's order: newest first, then by id.
+        rows.sort_by(|a, b| {
+            (std::cmp::Reverse(a.created_at), &a.id).cmp(&(std::cmp::Reverse(b.created_at), &b.id))
+        });
+        Ok(rows)
     }
 }

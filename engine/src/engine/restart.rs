@@ -46,6 +46,16 @@ impl RestartTimers {
     pub(super) fn is_pending(&self, id: &str) -> bool {
         self.lock().get(id).is_some_and(|t| t.pending)
     }
+
+    /// The containers whose restart is pending.
+    pub(super) fn pending(&self) -> Vec<String> {
+        let timers = self.lock();
+        timers
+            .iter()
+            .filter(|(_, t)| t.pending)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
 }
 
 /// The restart bookkeeping columns of a container.

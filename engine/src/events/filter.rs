@@ -2,7 +2,7 @@
 //! `label`. Values of one key are alternatives (any may match); different keys must all match.
 
 use super::{Event, Scope};
-use crate::filters::Filters;
+use crate::filters::{same_image_name, Filters};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -82,7 +82,7 @@ fn matches_one(key: &str, value: &str, event: &Event) -> bool {
             };
             let same = |name: &str| {
                 name == value
-                    || strip_latest(name) == strip_latest(value)
+                    || same_image_name(name, value)
                     || (value.len() >= 4 && name.starts_with(value) && name.starts_with("sha256:"))
             };
             named.is_some_and(same)
@@ -94,10 +94,6 @@ fn matches_one(key: &str, value: &str, event: &Event) -> bool {
         },
         _ => false,
     }
-}
-
-fn strip_latest(name: &str) -> &str {
-    name.strip_suffix(":latest").unwrap_or(name)
 }
 
 #[cfg(test)]

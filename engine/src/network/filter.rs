@@ -29,17 +29,15 @@ impl NetworkFilter {
     }
 
     pub fn matches(&self, network: &NetworkRow) -> bool {
-        let any = |key: &str, test: &dyn Fn(&str) -> bool| {
-            let values = self.0.values(key);
-            values.is_empty() || values.iter().any(|v| test(v))
-        };
+        let f = &self.0;
         let builtin = [MODE_BRIDGE, MODE_HOST, MODE_NONE].contains(&network.name.as_str());
-        any("name", &|v| network.name.contains(v))
-            && any("id", &|v| network.id.contains(v))
-            && any("driver", &|v| network.driver == v)
-            && any("type", &|v| (v == "builtin") == builtin)
-            && any("scope", &|v| v == "local")
-            && self.0.values("label").is_empty()
+        f.any("name", |v| network.name.contains(v))
+            && f.any("id", |v| network.id.contains(v))
+            && f.any("driver", |v| network.driver == v)
+            && f.any("type", |v| (v == "builtin") == builtin)
+            && f.any("scope", |v| v == "local")
+            // berth networks carry no labels.
+            && f.labels_match(&Default::default())
     }
 }
 

@@ -67,6 +67,15 @@ pub fn short_id(id: &str) -> String {
     id.trim_start_matches("sha256:").chars().take(12).collect()
 }
 
+/// An id as lists show it: whole with `--no-trunc`, else its first 12 hex characters.
+pub fn list_id(id: &str, no_trunc: bool) -> String {
+    if no_trunc {
+        id.to_string()
+    } else {
+        short_id(id)
+    }
+}
+
 /// `2 hours ago` from an RFC 3339 time, or the text itself when it cannot be read.
 pub fn age(created: &str) -> String {
     match rfc3339_ms(created) {

@@ -1,7 +1,7 @@
 //! `berth images [-a] [-q] [--digests] [--no-trunc] [-f K=V]… [--format T] [REPOSITORY[:TAG]]`:
 //! the image table (repository, tag, id, created, size), one row per tag, as docker prints it.
 
-use super::format::{self, short_id};
+use super::format;
 use super::{segment, template};
 use crate::client::Client;
 use anyhow::Result;
@@ -58,13 +58,7 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
             Some((repo, tag)) => row.repo == *repo && tag.as_ref().is_none_or(|t| row.tag == *t),
         })
         .collect();
-    let id_of = |image: &ImageSummary| {
-        if args.no_trunc {
-            image.id.clone()
-        } else {
-            short_id(&image.id)
-        }
-    };
+    let id_of = |image: &ImageSummary| format::list_id(&image.id, args.no_trunc);
     if args.quiet {
         let mut seen = Vec::new();
         for row in &rows {

@@ -135,13 +135,7 @@ pub async fn run(client: &Client, command: Command) -> Result<i32> {
                 segment(&serde_json::to_string(&filters)?)
             );
             let networks: Vec<NetworkRow> = client.json(Method::GET, &path, None::<&()>).await?;
-            let id = |n: &NetworkRow| {
-                if args.no_trunc {
-                    n.id.clone()
-                } else {
-                    n.id.chars().take(12).collect()
-                }
-            };
+            let id = |n: &NetworkRow| format::list_id(&n.id, args.no_trunc);
             if args.quiet {
                 networks.iter().for_each(|n| println!("{}", id(n)));
                 return Ok(0);

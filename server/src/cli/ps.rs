@@ -3,7 +3,7 @@
 use super::{format, segment, template};
 use crate::client::Client;
 use anyhow::Result;
-use berth_engine::container::{ContainerState, ContainerSummary};
+use berth_engine::container::ContainerSummary;
 use berth_engine::filters::Filters;
 use hyper::Method;
 use serde_json::{json, Value};
@@ -55,7 +55,7 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
     let containers: Vec<ContainerSummary> = client.json(Method::GET, &path, None::<&()>).await?;
     if args.quiet {
         for c in &containers {
-            println!("{}", if args.no_trunc { &c.id } else { short(&c.id) });
+            println!("{}", format::list_id(&c.id, args.no_trunc));
         }
         return Ok(0);
     }
@@ -77,10 +77,6 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
     Ok(0)
 }
 
-fn short(id: &str) -> &str {
-    &id[..12.min(id.len())]
-}
-
 /// docker's `ps` template fields of one container, all text.
 fn fields(c: &ContainerSummary, now: i64, no_trunc: bool) -> Value {
     let mut command = c.command.clone();
@@ -89,17 +85,13 @@ fn fields(c: &ContainerSummary, now: i64, no_trunc: bool) -> Value {
     }
     let joined = |items: Vec<String>| items.join(",");
     json!({
-        "ID": if no_trunc { c.id.as_str() } else { short(&c.id) },
+        "ID": format::list_id(&c.id, no_trunc),
         "Image": c.image,
         "Command": format!("\"{command}\""),
         "CreatedAt": format::timestamp(c.created_at_ms),
         "RunningFor": format!("{} ago", format::duration(now - c.created_at_ms)),
         "Ports": berth_engine::network::display_ports(&c.ports),
-        "State": if c.restarting && c.state == ContainerState::Exited {
-            "restarting"
-        } else {
-            c.state.as_str()
-        },
+        "State": c.status_word(),
         "Status": format::status(c, now),
         "Names": c.name,
         "Labels": joined(c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect()),
@@ -120,7 +112,6 @@ fn header(field: &str) -> String {
         "ID" => "CONTAINER ID",
         "RunningFor" => "CREATED",
         "CreatedAt" => "CREATED AT",
-        "" => "",
         other => return other.to_uppercase(),
     }
     .to_string()
