@@ -1,0 +1,9 @@
+//! The API's vocabulary: every request body, response body and stream message that the daemon,
+//! the CLI and the dashboard exchange, in one crate with no dependency beyond serde, so that
+//! it builds for wasm and a message cannot drift between its writer and its reader.
+
+pub mod auth;
+pub mod error;
+
+pub use auth::Role;
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
