@@ -6,6 +6,7 @@ mod cli;
 mod client;
 mod daemon;
 mod frames;
+mod peer;
 mod web;
 
 use clap::{Parser, Subcommand};
