@@ -102,7 +102,9 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// The service over the catalogue `db` (whose migrations made the tables).
     pub fn new(db: Db, policy: AuthPolicy) -> Auth {
+        password::prepare_dummy();
         Auth {
             limiter: limiter::Limiter::new(
                 policy.user_failures,

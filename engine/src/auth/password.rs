@@ -47,18 +47,27 @@ pub(crate) async fn verify(password: &str, phc: &str) -> AuthResult<bool> {
 pub(crate) async fn verify_dummy(password: &str) -> AuthResult<()> {
     let password = password.to_owned();
     blocking(move || {
-        static DUMMY: OnceLock<String> = OnceLock::new();
-        let phc = match DUMMY.get() {
-            Some(phc) => phc,
-            None => {
-                let unguessable = super::secret::new_secret("");
-                let phc = hash_now(&unguessable)?;
-                DUMMY.get_or_init(|| phc)
-            }
-        };
+        let phc = dummy_hash()
+            .ok_or_else(|| AuthError::Hash("could not make the dummy hash".to_string()))?;
         verify_now(&password, phc).map(|_| ())
     })
     .await?
+}
+
+/// Makes the dummy hash ahead of the first login for an unknown user (whose answer would
+/// otherwise take a hash longer), on a blocking thread if there is a runtime.
+pub(crate) fn prepare_dummy() {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn_blocking(dummy_hash);
+    }
+}
+
+/// The hash of a random, forgotten value, made once (callers wait for the one maker).
+fn dummy_hash() -> Option<&'static str> {
+    static DUMMY: OnceLock<Option<String>> = OnceLock::new();
+    DUMMY
+        .get_or_init(|| hash_now(&super::secret::new_secret("")).ok())
+        .as_deref()
 }
 
 fn hash_now(password: &str) -> AuthResult<String> {

@@ -276,6 +276,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit() {
+        let auth = std::sync::Arc::new(auth().await);
+        auth.add_user("alice", "password1", Role::Admin)
+            .await
+            .unwrap();
+        let guesses: Vec<_> = (0..10)
+            .map(|i| {
+                let auth = auth.clone();
+                tokio::spawn(
+                    async move { auth.login("alice", &format!("guess-{i:04}"), peer()).await },
+                )
+            })
+            .collect();
+        let mut checked = 0;
+        for guess in guesses {
+            match guess.await.unwrap() {
+                Err(AuthError::BadCredentials) => checked += 1,
+                Err(AuthError::RateLimited { .. }) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(checked, 5);
+    }
+
+    #[tokio::test]
     async fn a_success_resets_the_names_failures() {
         let auth = auth().await;
         auth.add_user("alice", "password1", Role::Admin)
