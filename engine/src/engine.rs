@@ -91,6 +91,8 @@ struct Inner {
     net: crate::network::NetState,
     /// Where new containers' cgroups go.
     cgroup_parent: String,
+    /// Users, sessions, tokens and the audit log of the TCP API.
+    auth: crate::auth::Auth,
 }
 
 /// One container's usage as `stats` shows it.
@@ -166,6 +168,7 @@ impl Engine {
         images.clean_tmp()?;
         let events = crate::events::EventBus::open(db.clone()).await?;
         let volumes = crate::volume::Volumes::new(&root)?;
+        let auth = crate::auth::Auth::new(db.clone(), crate::auth::AuthPolicy::default());
         let engine = Engine {
             inner: Arc::new(Inner {
                 root,
@@ -187,11 +190,17 @@ impl Engine {
                     proxies: Default::default(),
                 },
                 cgroup_parent: config.cgroup_parent,
+                auth,
             }),
         };
         engine.init_networks().await?;
         engine.reconcile().await?;
         Ok(engine)
+    }
+
+    /// Users, logins, sessions, API tokens, board links and the audit log.
+    pub fn auth(&self) -> &crate::auth::Auth {
+        &self.inner.auth
     }
 
     pub(crate) fn event_bus(&self) -> &crate::events::EventBus {

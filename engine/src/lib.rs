@@ -3,9 +3,11 @@
 //! The public API is [`Engine`] (async functions over images and containers) plus the
 //! modules' own types. One module per concept: `image` (references, content store, archives,
 //! layer unpacking), `runtime` (namespaces, rootfs, cgroups, the shim), `container`
-//! (lifecycle and state), `logs` (the per-container log format), `db` (the catalogue).
+//! (lifecycle and state), `logs` (the per-container log format), `db` (the catalogue),
+//! `auth` (users, sessions, tokens and the audit log of the TCP API).
 
 pub mod attach;
+pub mod auth;
 mod catalog;
 pub mod container;
 pub mod db;
