@@ -1,8 +1,8 @@
 //! The CLI's connection to the daemon: HTTP/1.1 over the unix socket (or TCP), found as
 //! docker's CLI finds its daemon: `-H/--host`, else `BERTH_HOST`, else the default socket.
 
-use crate::api::ErrorBody;
 use anyhow::{anyhow, bail, Context, Result};
+use berth_wire::ErrorBody;
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
@@ -218,7 +218,7 @@ async fn check(response: Response<Incoming>) -> Result<Response<Incoming>> {
     }
     let bytes = response.into_body().collect().await?.to_bytes();
     let message = serde_json::from_slice::<ErrorBody>(&bytes)
-        .map(|b| b.message)
+        .map(|b| b.error.message)
         .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).trim().to_string());
     Err(anyhow!(DaemonError { status, message }))
 }

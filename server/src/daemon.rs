@@ -1,10 +1,12 @@
 //! `berth serve`: opens the engine on its data root and serves the dashboard and the API on a
 //! TCP address (for browsers) and a unix socket (for the CLI), until SIGINT or SIGTERM.
 
-use crate::{api, web};
+use crate::peer::Peer;
+use crate::security::{Security, SecurityConfig};
 use anyhow::{bail, Context, Result};
 use berth_engine::image::registry::RegistryConfig;
 use berth_engine::{Engine, EngineConfig};
+use berth_wire::Role;
 use std::future::IntoFuture;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -32,6 +34,20 @@ pub struct ServeArgs {
     registry_cas: Vec<PathBuf>,
     #[command(flatten)]
     network: crate::cli::network::ServeNetworkArgs,
+    /// The address users reach the dashboard at, e.g. https://berth.example.org behind a
+    /// reverse proxy (repeatable): its host is answered, its origin trusted, and an https one
+    /// makes the session cookie Secure
+    #[arg(
+        long = "public-url",
+        value_name = "URL",
+        env = "BERTH_PUBLIC_URL",
+        value_delimiter = ','
+    )]
+    public_urls: Vec<String>,
+    /// Another host name (or address) requests may name in their Host header (repeatable);
+    /// loopback names and addresses are always answered
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    allowed_hosts: Vec<String>,
     /// The cgroup containers' cgroups are made in, in every hierarchy (a relative path)
     #[arg(long = "cgroup-parent", default_value = berth_engine::DEFAULT_CGROUP_PARENT, value_name = "PATH")]
     cgroup_parent: String,
@@ -51,7 +67,7 @@ fn shim_program(berth: PathBuf) -> PathBuf {
     }
 }
 
-pub async fn serve(args: ServeArgs) -> Result<()> {
+pub async fn serve(args: ServeArgs, admin_password: Option<String>) -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
         bail!("berth serve must run as root: it creates namespaces, cgroups and mounts");
     }
@@ -71,7 +87,22 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     .await
     .with_context(|| format!("cannot open the data root {}", args.data_root.display()))?;
 
-    let app = api::router(engine.clone()).merge(web::router(engine.clone()));
+    for url in &args.public_urls {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!(
+                "invalid --public-url {url:?}: expected http://HOST[:PORT] or https://HOST[:PORT]"
+            );
+        }
+    }
+    let security = Security::new(
+        engine.clone(),
+        SecurityConfig {
+            allowed_hosts: args.allowed_hosts.clone(),
+            public_origins: args.public_urls.clone(),
+            secure_cookies: args.public_urls.iter().any(|u| u.starts_with("https://")),
+        },
+    );
+    let app = crate::router::app(security);
 
     let tcp = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -79,11 +110,23 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let unix = bind_socket(&args.socket)?;
     let address = tcp.local_addr().context("reading the listening address")?;
     tracing::info!(data_root = %args.data_root.display(), socket = %args.socket.display(), "berth is ready");
-    println!("berth is serving the dashboard at http://{address}/containers");
+    let base = args
+        .public_urls
+        .first()
+        .map(|u| u.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("http://{address}"));
+    println!("berth is serving the dashboard at {base}/containers");
+    first_user(&engine, &base, admin_password).await?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let tcp_server = axum::serve(tcp, app.clone()).with_graceful_shutdown(stopped(stop_rx.clone()));
-    let unix_server = axum::serve(unix, app).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let tcp_app = app.clone().layer(axum::middleware::from_fn(tcp_peer));
+    let unix_app = app.layer(axum::Extension(Peer::Unix { uid: None }));
+    let tcp_server = axum::serve(
+        tcp,
+        tcp_app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let unix_server = axum::serve(unix, unix_app).with_graceful_shutdown(stopped(stop_rx.clone()));
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
@@ -104,6 +147,41 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     result?;
     // Containers keep running under their shims; the next `serve` re-attaches to them.
     tracing::info!("berth stopped; running containers keep running");
+    Ok(())
+}
+
+/// Puts the TCP peer's address into the request as its [`Peer`].
+async fn tcp_peer(
+    axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    req.extensions_mut().insert(Peer::Tcp { addr, tls: false });
+    next.run(req).await
+}
+
+/// With no users yet: the admin from `BERTH_ADMIN_PASSWORD`, or a one-time setup address
+/// printed on the terminal and in the log.
+async fn first_user(engine: &Engine, base: &str, admin_password: Option<String>) -> Result<()> {
+    let auth = engine.auth();
+    if auth.has_users().await? {
+        return Ok(());
+    }
+    if let Some(password) = admin_password.filter(|p| !p.is_empty()) {
+        auth.add_user("admin", &password, Role::Admin)
+            .await
+            .context("cannot create the admin from BERTH_ADMIN_PASSWORD")?;
+        tracing::info!("created the user admin with the password in BERTH_ADMIN_PASSWORD");
+        println!("berth created the user admin (password from BERTH_ADMIN_PASSWORD): log in at {base}/login");
+        return Ok(());
+    }
+    if let Some(token) = auth.setup_token().await? {
+        let url = format!("{base}/setup?token={token}");
+        tracing::warn!("no users yet: create the first admin at {url}");
+        println!(
+            "berth has no users yet: open {url} to create the first admin (the link works once)"
+        );
+    }
     Ok(())
 }
 

@@ -5,8 +5,11 @@ mod api;
 mod cli;
 mod client;
 mod daemon;
+mod forms;
 mod frames;
 mod peer;
+mod router;
+mod security;
 mod web;
 
 use clap::{Parser, Subcommand};
@@ -159,6 +162,10 @@ fn main() {
     if let Command::ShimExec { spec } = &args.command {
         std::process::exit(berth_engine::runtime::exec::main(spec));
     }
+    // The first admin's password is read once and kept out of the environment that the
+    // daemon's shims and their containers would inherit (still one thread here).
+    let admin_password = std::env::var("BERTH_ADMIN_PASSWORD").ok();
+    std::env::remove_var("BERTH_ADMIN_PASSWORD");
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
@@ -176,7 +183,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let code = runtime.block_on(dispatch(args));
+    let code = runtime.block_on(dispatch(args, admin_password));
     std::process::exit(code);
 }
 
@@ -194,9 +201,9 @@ async fn image(client: &client::Client, command: ImageCommand) -> anyhow::Result
     }
 }
 
-async fn dispatch(args: Args) -> i32 {
+async fn dispatch(args: Args, admin_password: Option<String>) -> i32 {
     let result = match args.command {
-        Command::Serve(serve) => daemon::serve(serve).await.map(|()| 0),
+        Command::Serve(serve) => daemon::serve(serve, admin_password).await.map(|()| 0),
         command => match cli::connect(args.host.as_deref()) {
             Err(e) => Err(e),
             Ok(client) => match command {

@@ -1,14 +1,20 @@
 //! The web dashboard's HTTP side: the Leptos pages, their server functions, and the embedded
 //! front-end files (wasm, JS, CSS) built by `scripts/build-site.sh` into `target/site`.
 
+#[cfg(test)]
+use crate::security::access::RouteEntry;
+use crate::security::access::{require, Access, BodyKind, Policy};
+use crate::security::reply::refuse;
 use app::{shell, App, OUTPUT_NAME};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use berth_engine::Engine;
+use berth_wire::ErrorCode;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{
     generate_route_list, handle_server_fns_with_context, render_app_to_stream_with_context,
@@ -48,10 +54,89 @@ pub fn router(engine: Engine) -> Router {
         .leptos_routes_with_context(&options, routes, context, move || {
             shell(shell_options.clone())
         })
+        // Every page and server function behind its policy; the fallback (static files, the
+        // not-found page) is public.
+        .route_layer(axum::middleware::from_fn(page_policy))
         .fallback(move |req: Request| {
             fallback(req, fallback_context.clone(), fallback_options.clone())
         })
         .with_state(options)
+}
+
+/// Who may call each server function (`/ui/fn/NAME`), and what it takes. A server function
+/// missing here cannot be called at all.
+pub const SERVER_FNS: &[(&str, Access, BodyKind)] = &[
+    ("list_containers", Access::VIEWER, BodyKind::None),
+    ("get_container", Access::VIEWER, BodyKind::None),
+    ("apply_action", Access::OPERATOR, BodyKind::Json),
+];
+
+/// Pages anyone may open: the login and first-run setup pages, and board links (whose secret
+/// in the address is checked by the page itself).
+fn public_page(path: &str) -> bool {
+    matches!(path, "/login" | "/setup") || path.starts_with("/board/")
+}
+
+/// The policy of a page or server-function request.
+fn policy_for(path: &str) -> Option<Policy> {
+    if let Some(name) = path.strip_prefix("/ui/fn/") {
+        return SERVER_FNS
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|&(_, access, body)| Policy { access, body });
+    }
+    let access = if public_page(path) {
+        Access::Public
+    } else {
+        Access::VIEWER
+    };
+    Some(Policy {
+        access,
+        body: BodyKind::None,
+    })
+}
+
+async fn page_policy(req: Request, next: Next) -> Response {
+    match policy_for(req.uri().path()) {
+        Some(policy) => require(policy, req, next).await,
+        None => refuse(ErrorCode::NotFound, "no such server function"),
+    }
+}
+
+/// The pages and server functions as the permission matrix sees them.
+#[cfg(test)]
+pub fn route_entries() -> Vec<RouteEntry> {
+    let mut entries: Vec<RouteEntry> = generate_route_list(App)
+        .iter()
+        .map(|route| {
+            let path = route.path().to_string();
+            let policy = policy_for(&path).unwrap_or(Policy {
+                access: Access::ADMIN,
+                body: BodyKind::None,
+            });
+            RouteEntry {
+                method: Method::GET,
+                path,
+                access: policy.access,
+                body: policy.body,
+            }
+        })
+        .collect();
+    for &(name, access, body) in SERVER_FNS {
+        let path = format!("/ui/fn/{name}");
+        let method = if body == BodyKind::None {
+            Method::GET
+        } else {
+            Method::POST
+        };
+        entries.push(RouteEntry {
+            method,
+            path,
+            access,
+            body,
+        });
+    }
+    entries
 }
 
 /// An embedded file if one is at the address, else a plain 404 under `/api/`, else the
@@ -143,6 +228,7 @@ mod tests {
             .method(method)
             .uri(uri)
             .header(header::ACCEPT, accept)
+            .extension(crate::security::principal::Principal::root())
             .body(Body::empty())
             .expect("request");
         let response = router.oneshot(request).await.expect("infallible");
@@ -228,6 +314,7 @@ mod tests {
             .method(Method::POST)
             .uri("/ui/fn/apply_action")
             .header(header::CONTENT_TYPE, "application/json")
+            .extension(crate::security::principal::Principal::root())
             .body(Body::from(r#"{"id":"ghost","action":"stop"}"#))
             .expect("request");
         let response = router.oneshot(request).await.expect("infallible");

@@ -3,22 +3,32 @@
 
 mod common;
 
+use common::web::{self, Session};
 use common::{eventually, Daemon};
 use futures::StreamExt;
 use std::time::Duration;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-async fn get(url: &str) -> (u16, String) {
-    // A tiny HTTP/1.1 GET over loopback, enough for tests.
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest.split_once('/').expect("path");
-    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
-    let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("read");
-    common::parse_response(&String::from_utf8_lossy(&response))
+/// A GET as the logged-in admin's browser sends it.
+async fn get(d: &Daemon, session: &Session, path: &str) -> (u16, String) {
+    let answer = web::as_session(d, session, "GET", path, &[("Accept", "text/html")], b"").await;
+    (answer.status, answer.body)
+}
+
+/// A WebSocket handshake request carrying the session cookie.
+fn ws_request(
+    url: &str,
+    session: &Session,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut request = url.into_client_request().expect("ws request");
+    request.headers_mut().insert(
+        "cookie",
+        format!("berth_session={}", session.cookie)
+            .parse()
+            .expect("header"),
+    );
+    request
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -35,17 +45,18 @@ async fn the_json_list_and_the_page_show_the_same_containers() {
         "exit 4",
     ]);
     assert_eq!(out.status.code(), Some(4));
-    let (status, body) = get(&d.url("/api/v1/containers")).await;
+    let session = web::admin(&d).await;
+    let (status, body) = get(&d, &session, "/api/v1/containers").await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"name\":\"listed-one\""), "{body}");
     assert!(body.contains("\"exit_code\":4"), "{body}");
-    let (status, page) = get(&d.url("/containers")).await;
+    let (status, page) = get(&d, &session, "/containers").await;
     assert_eq!(status, 200, "{page}");
     assert!(
         page.contains("listed-one"),
         "the page has no server-rendered row: {page}"
     );
-    let (status, _) = get(&d.url("/api/v1/containers/nope")).await;
+    let (status, _) = get(&d, &session, "/api/v1/containers/nope").await;
     assert_eq!(status, 404);
 }
 
@@ -66,7 +77,8 @@ async fn the_log_websocket_sends_old_and_new_lines_then_the_exit_code() {
         .ok(&["logs", &id])
         .contains("line 2")));
     let url = format!("ws://127.0.0.1:{}/api/v1/containers/{id}/logs/ws", d.port);
-    let (mut socket, _) = tokio_tungstenite::connect_async(&url)
+    let session = web::admin(&d).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_request(&url, &session))
         .await
         .expect("websocket");
     let mut lines = Vec::new();
@@ -99,5 +111,8 @@ async fn the_log_websocket_sends_old_and_new_lines_then_the_exit_code() {
 async fn the_websocket_of_an_unknown_container_is_refused() {
     let d = Daemon::start();
     let url = format!("ws://127.0.0.1:{}/api/v1/containers/nope/logs/ws", d.port);
-    assert!(tokio_tungstenite::connect_async(&url).await.is_err());
+    let session = web::admin(&d).await;
+    assert!(tokio_tungstenite::connect_async(ws_request(&url, &session))
+        .await
+        .is_err());
 }

@@ -2,6 +2,9 @@
 //! requests, calls the engine and renders JSON, streams or WebSockets.
 
 mod attach;
+mod audit;
+pub mod auth;
+mod boards;
 mod containers;
 mod events;
 mod exec;
@@ -11,6 +14,8 @@ mod logs_ws;
 mod networks;
 mod registry;
 mod system;
+mod tokens;
+mod users;
 mod volumes;
 
 pub use containers::{PruneResponse, WaitResponse};
@@ -19,87 +24,219 @@ pub use networks::{ContainerRef, NetworkPruneResponse};
 pub use registry::{LoginResponse, ProgressEnd};
 pub use volumes::CreateVolume;
 
+use crate::security::access::{Access, BodyKind, RouteTable};
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use berth_engine::Engine;
+use berth_wire::{ErrorBody, ErrorCode};
 use serde::Serialize;
 
-pub fn router(engine: Engine) -> Router {
-    Router::new()
-        .route("/api/v1/version", get(version))
-        .route("/api/v1/events", get(events::events))
-        .route("/api/v1/events/ws", get(events::upgrade))
-        .route("/api/v1/images", get(images::list))
-        .route("/api/v1/images/load", post(images::load))
-        .route("/api/v1/images/pull", post(registry::pull))
-        .route("/api/v1/registries", get(registry::list))
-        .route("/api/v1/registries/login", post(registry::login))
-        .route("/api/v1/registries/logout", post(registry::logout))
-        .route("/api/v1/registries/{host}/catalog", get(registry::catalog))
-        .route(
+/// Every API route with its policy (who may call it, what body it takes).
+pub fn routes() -> RouteTable<Engine> {
+    use BodyKind::{Json as J, None as N, Stream as S};
+    use Method as M;
+    const V: Access = Access::VIEWER;
+    const O: Access = Access::OPERATOR;
+    const A: Access = Access::ADMIN;
+    const P: Access = Access::Public;
+    RouteTable::new()
+        .add(M::GET, "/healthz", P, N, healthz)
+        .add(M::GET, "/api/v1/version", V, N, version)
+        .add(M::POST, "/api/v1/auth/login", P, J, auth::login)
+        .add(M::POST, "/api/v1/auth/logout", V, N, auth::logout)
+        .add(M::GET, "/api/v1/auth/me", V, N, auth::me)
+        .add(M::GET, "/api/v1/users", A, N, users::list)
+        .add(M::POST, "/api/v1/users", A, J, users::create)
+        .add(M::DELETE, "/api/v1/users/{name}", A, N, users::remove)
+        .add(
+            M::PUT,
+            "/api/v1/users/{name}/password",
+            V,
+            J,
+            users::set_password,
+        )
+        .add(M::PUT, "/api/v1/users/{name}/role", A, J, users::set_role)
+        .add(M::GET, "/api/v1/tokens", V, N, tokens::list)
+        .add(M::POST, "/api/v1/tokens", V, J, tokens::create)
+        .add(M::DELETE, "/api/v1/tokens/{id}", V, N, tokens::revoke)
+        .add(M::GET, "/api/v1/boards", A, N, boards::list)
+        .add(M::POST, "/api/v1/boards", A, J, boards::create)
+        .add(M::DELETE, "/api/v1/boards/{id}", A, N, boards::revoke)
+        .add(M::GET, "/api/v1/audit", A, N, audit::list)
+        .add(M::GET, "/api/v1/events", V, N, events::events)
+        .add(M::GET, "/api/v1/events/ws", V, N, events::upgrade)
+        .add(M::GET, "/api/v1/images", V, N, images::list)
+        .add(M::POST, "/api/v1/images/load", O, S, images::load)
+        .add(M::POST, "/api/v1/images/pull", O, N, registry::pull)
+        .add(M::GET, "/api/v1/registries", V, N, registry::list)
+        .add(M::POST, "/api/v1/registries/login", A, J, registry::login)
+        .add(M::POST, "/api/v1/registries/logout", A, J, registry::logout)
+        .add(
+            M::GET,
+            "/api/v1/registries/{host}/catalog",
+            V,
+            N,
+            registry::catalog,
+        )
+        .add(
+            M::GET,
             "/api/v1/registries/{host}/repositories/{*name}",
-            get(registry::repository),
+            V,
+            N,
+            registry::repository,
         )
-        .route("/api/v1/images/import", post(images::import))
-        .route("/api/v1/images/prune", post(images::prune))
-        .route("/api/v1/images/get", get(images::save))
-        .route("/api/v1/images/{name}", delete(images::remove))
-        .route("/api/v1/images/{name}/json", get(images::inspect))
-        .route("/api/v1/images/{name}/history", get(images::history))
-        .route("/api/v1/images/{name}/tag", post(images::tag))
-        .route("/api/v1/images/{name}/push", post(registry::push))
-        .route(
-            "/api/v1/containers",
-            get(containers::list).post(containers::create),
+        .add(M::POST, "/api/v1/images/import", O, S, images::import)
+        .add(M::POST, "/api/v1/images/prune", O, N, images::prune)
+        .add(M::GET, "/api/v1/images/get", V, N, images::save)
+        .add(M::DELETE, "/api/v1/images/{name}", O, N, images::remove)
+        .add(M::GET, "/api/v1/images/{name}/json", V, N, images::inspect)
+        .add(
+            M::GET,
+            "/api/v1/images/{name}/history",
+            V,
+            N,
+            images::history,
         )
-        .route(
+        .add(M::POST, "/api/v1/images/{name}/tag", O, N, images::tag)
+        .add(M::POST, "/api/v1/images/{name}/push", O, N, registry::push)
+        .add(M::GET, "/api/v1/containers", V, N, containers::list)
+        .add(M::POST, "/api/v1/containers", O, J, containers::create)
+        .add(M::GET, "/api/v1/containers/{id}", V, N, containers::inspect)
+        .add(
+            M::DELETE,
             "/api/v1/containers/{id}",
-            get(containers::inspect).delete(containers::remove),
+            O,
+            N,
+            containers::remove,
         )
-        .route("/api/v1/containers/{id}/start", post(containers::start))
-        .route("/api/v1/containers/{id}/stop", post(containers::stop))
-        .route("/api/v1/containers/{id}/kill", post(containers::kill))
-        .route("/api/v1/containers/{id}/restart", post(containers::restart))
-        .route("/api/v1/containers/{id}/pause", post(containers::pause))
-        .route("/api/v1/containers/{id}/unpause", post(containers::unpause))
-        .route("/api/v1/containers/{id}/rename", post(containers::rename))
-        .route("/api/v1/containers/prune", post(containers::prune))
-        .route("/api/v1/containers/{id}/stats", get(containers::stats))
-        .route("/api/v1/containers/{id}/wait", post(containers::wait))
-        .route("/api/v1/containers/{id}/logs", get(logs::logs))
-        .route(
-            "/api/v1/networks",
-            get(networks::list).post(networks::create),
+        .add(
+            M::POST,
+            "/api/v1/containers/{id}/start",
+            O,
+            N,
+            containers::start,
         )
-        .route(
-            "/api/v1/networks/{id}",
-            get(networks::inspect).delete(networks::remove),
+        .add(
+            M::POST,
+            "/api/v1/containers/{id}/stop",
+            O,
+            N,
+            containers::stop,
         )
-        .route("/api/v1/networks/prune", post(networks::prune))
-        .route("/api/v1/networks/{id}/connect", post(networks::connect))
-        .route(
+        .add(
+            M::POST,
+            "/api/v1/containers/{id}/kill",
+            O,
+            N,
+            containers::kill,
+        )
+        .add(
+            M::POST,
+            "/api/v1/containers/{id}/restart",
+            O,
+            N,
+            containers::restart,
+        )
+        .add(
+            M::POST,
+            "/api/v1/containers/{id}/pause",
+            O,
+            N,
+            containers::pause,
+        )
+        .add(
+            M::POST,
+            "/api/v1/containers/{id}/unpause",
+            O,
+            N,
+            containers::unpause,
+        )
+        .add(
+            M::POST,
+            "/api/v1/containers/{id}/rename",
+            O,
+            N,
+            containers::rename,
+        )
+        .add(M::POST, "/api/v1/containers/prune", O, N, containers::prune)
+        .add(
+            M::GET,
+            "/api/v1/containers/{id}/stats",
+            V,
+            N,
+            containers::stats,
+        )
+        .add(
+            M::POST,
+            "/api/v1/containers/{id}/wait",
+            V,
+            N,
+            containers::wait,
+        )
+        .add(M::GET, "/api/v1/containers/{id}/logs", V, N, logs::logs)
+        .add(
+            M::POST,
+            "/api/v1/containers/{id}/attach",
+            O,
+            N,
+            attach::attach,
+        )
+        .add(
+            M::POST,
+            "/api/v1/containers/{id}/resize",
+            O,
+            N,
+            attach::resize,
+        )
+        .add(
+            M::GET,
+            "/api/v1/containers/{id}/logs/ws",
+            V,
+            N,
+            logs_ws::upgrade,
+        )
+        .add(M::POST, "/api/v1/containers/{id}/exec", O, J, exec::create)
+        .add(M::GET, "/api/v1/networks", V, N, networks::list)
+        .add(M::POST, "/api/v1/networks", O, J, networks::create)
+        .add(M::GET, "/api/v1/networks/{id}", V, N, networks::inspect)
+        .add(M::DELETE, "/api/v1/networks/{id}", O, N, networks::remove)
+        .add(M::POST, "/api/v1/networks/prune", O, N, networks::prune)
+        .add(
+            M::POST,
+            "/api/v1/networks/{id}/connect",
+            O,
+            J,
+            networks::connect,
+        )
+        .add(
+            M::POST,
             "/api/v1/networks/{id}/disconnect",
-            post(networks::disconnect),
+            O,
+            J,
+            networks::disconnect,
         )
-        .route("/api/v1/containers/{id}/attach", post(attach::attach))
-        .route("/api/v1/containers/{id}/resize", post(attach::resize))
-        .route("/api/v1/containers/{id}/logs/ws", get(logs_ws::upgrade))
-        .route("/api/v1/volumes", get(volumes::list).post(volumes::create))
-        .route("/api/v1/volumes/prune", post(volumes::prune))
-        .route(
-            "/api/v1/volumes/{name}",
-            get(volumes::inspect).delete(volumes::remove),
-        )
-        .route("/api/v1/containers/{id}/exec", post(exec::create))
-        .route("/api/v1/exec/{id}/start", post(exec::start))
-        .route("/api/v1/exec/{id}/resize", post(exec::resize))
-        .route("/api/v1/exec/{id}/json", get(exec::inspect))
-        .route("/api/v1/system/df", get(system::df))
-        .route("/api/v1/system/prune", post(system::prune))
-        .route("/api/v1/info", get(system::info))
-        .with_state(engine)
+        .add(M::GET, "/api/v1/volumes", V, N, volumes::list)
+        .add(M::POST, "/api/v1/volumes", O, J, volumes::create)
+        .add(M::POST, "/api/v1/volumes/prune", O, N, volumes::prune)
+        .add(M::GET, "/api/v1/volumes/{name}", V, N, volumes::inspect)
+        .add(M::DELETE, "/api/v1/volumes/{name}", O, N, volumes::remove)
+        .add(M::POST, "/api/v1/exec/{id}/start", O, J, exec::start)
+        .add(M::POST, "/api/v1/exec/{id}/resize", O, N, exec::resize)
+        .add(M::GET, "/api/v1/exec/{id}/json", V, N, exec::inspect)
+        .add(M::GET, "/api/v1/system/df", V, N, system::df)
+        .add(M::POST, "/api/v1/system/prune", O, N, system::prune)
+        .add(M::GET, "/api/v1/info", V, N, system::info)
+}
+
+pub fn router(engine: Engine) -> Router {
+    let (router, _) = routes().into_parts();
+    router.with_state(engine)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
 }
 
 #[derive(Serialize)]
@@ -115,7 +252,6 @@ async fn version() -> Json<Version> {
     })
 }
 
-/// An error as the API returns it: a status and `{"message": "..."}`.
 /// A list's query: docker's JSON `filters` (`{"dangling":["true"]}`).
 #[derive(serde::Deserialize)]
 pub struct FiltersQuery {
@@ -129,70 +265,67 @@ impl FiltersQuery {
     }
 }
 
+/// An error as the API returns it: the code's status and the one error body
+/// `{"error": {"code": "not_found", "message": "…"}}` (`berth_wire::ErrorBody`).
+#[derive(Debug)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub message: String,
-}
-
-#[derive(Serialize, serde::Deserialize)]
-pub struct ErrorBody {
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl ApiError {
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
+            code,
             message: message.into(),
         }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::BadRequest, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::Internal, message)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
 impl From<berth_engine::Error> for ApiError {
     fn from(err: berth_engine::Error) -> Self {
         use berth_engine::Error as E;
-        let status = match &err {
-            E::NotFound { .. } => StatusCode::NOT_FOUND,
-            E::Conflict(_) => StatusCode::CONFLICT,
-            E::InvalidInput(_) => StatusCode::BAD_REQUEST,
-            E::Image(berth_engine::image::ImageError::Io { .. }) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-            E::Image(_) => StatusCode::BAD_REQUEST,
+        let code = match &err {
+            E::NotFound { .. } => ErrorCode::NotFound,
+            E::Conflict(_) => ErrorCode::Conflict,
+            E::InvalidInput(_) => ErrorCode::BadRequest,
+            E::Image(berth_engine::image::ImageError::Io { .. }) => ErrorCode::Internal,
+            E::Image(_) => ErrorCode::BadRequest,
             E::Registry(e) => {
                 use berth_engine::image::registry::RegistryError as R;
                 match e {
-                    R::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-                    R::NotFound(_) => StatusCode::NOT_FOUND,
-                    R::BadPlatform(_) | R::BadRegistry(_) => StatusCode::BAD_REQUEST,
+                    R::Unauthorized(_) => ErrorCode::Unauthorized,
+                    R::NotFound(_) => ErrorCode::NotFound,
+                    R::BadPlatform(_) | R::BadRegistry(_) => ErrorCode::BadRequest,
                     R::Credentials { .. }
-                    | R::Image(berth_engine::image::ImageError::Io { .. }) => {
-                        StatusCode::INTERNAL_SERVER_ERROR
-                    }
-                    _ => StatusCode::BAD_GATEWAY,
+                    | R::Image(berth_engine::image::ImageError::Io { .. }) => ErrorCode::Internal,
+                    _ => ErrorCode::BadGateway,
                 }
             }
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => ErrorCode::Internal,
         };
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
+        if code == ErrorCode::Internal {
             tracing::error!("{err}");
         }
-        ApiError {
-            status,
-            message: err.to_string(),
-        }
+        ApiError::new(code, err.to_string())
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(ErrorBody {
-                message: self.message,
-            }),
-        )
-            .into_response()
+        (self.status(), Json(ErrorBody::new(self.code, self.message))).into_response()
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod registry;
 pub mod terminal;
+pub mod web;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const BERTH: &str = env!("CARGO_BIN_EXE_berth");
+
+/// The password of the `admin` user every test daemon starts with (`BERTH_ADMIN_PASSWORD`).
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
 pub struct Daemon {
     pub dir: tempfile::TempDir,
@@ -100,6 +104,7 @@ impl Daemon {
             .arg(format!("{}-", self.bridge_tag))
             .arg("--cgroup-parent")
             .arg(self.cgroup_parent())
+            .env("BERTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
