@@ -15,11 +15,12 @@ mod setup;
 mod tokens;
 mod users;
 
-pub use audit::{AuditQuery, NewAuditEntry};
+pub use audit::{AuditQuery, NewAuditEntry, MAX_AUDIT_PAGE};
 pub use berth_wire::auth::{AuditEntry, AuditPage, BoardLink, Token, User};
 pub use berth_wire::Role;
+pub use boards::BOARD_PREFIX;
 pub use sessions::{NewSession, Session};
-pub use tokens::TokenPrincipal;
+pub use tokens::{TokenPrincipal, TOKEN_PREFIX};
 
 use crate::db::Db;
 use std::time::{Duration, Instant};
