@@ -1,11 +1,10 @@
 //! `berth serve`: opens the engine on its data root and serves the dashboard and the API on a
 //! TCP address (for browsers) and a unix socket (for the CLI), until SIGINT or SIGTERM.
 
-use crate::{api, web};
+use crate::{api, transport, web};
 use anyhow::{bail, Context, Result};
 use berth_engine::image::registry::RegistryConfig;
 use berth_engine::{Engine, EngineConfig};
-use std::future::IntoFuture;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
@@ -35,6 +34,8 @@ pub struct ServeArgs {
     /// The cgroup containers' cgroups are made in, in every hierarchy (a relative path)
     #[arg(long = "cgroup-parent", default_value = berth_engine::DEFAULT_CGROUP_PARENT, value_name = "PATH")]
     cgroup_parent: String,
+    #[command(flatten)]
+    transport: transport::TransportArgs,
 }
 
 /// The program the daemon runs as each container's shim: `berth-shim` beside the berth
@@ -55,6 +56,8 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
         bail!("berth serve must run as root: it creates namespaces, cgroups and mounts");
     }
+    // The listening flags and the certificate are checked before anything is opened.
+    let transport = args.transport.prepare(&args.listen)?;
     let berth = std::env::current_exe().context("cannot find berth's own executable")?;
     let shim_program = shim_program(berth);
     let engine = Engine::open(EngineConfig {
@@ -72,36 +75,47 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     .with_context(|| format!("cannot open the data root {}", args.data_root.display()))?;
 
     let app = api::router(engine.clone()).merge(web::router(engine.clone()));
+    let app = transport::limits::apply(app, transport.ws.clone(), transport.upload);
 
     let tcp = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let unix = bind_socket(&args.socket)?;
+    if let Some(gid) = transport.group {
+        transport::chown_socket(&args.socket, gid)?;
+    }
     let address = tcp.local_addr().context("reading the listening address")?;
     tracing::info!(data_root = %args.data_root.display(), socket = %args.socket.display(), "berth is ready");
-    println!("berth is serving the dashboard at http://{address}/containers");
+    let scheme = if transport.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("berth is serving the dashboard at {scheme}://{address}/containers");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let tcp_server = axum::serve(tcp, app.clone()).with_graceful_shutdown(stopped(stop_rx.clone()));
-    let unix_server = axum::serve(unix, app).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let tcp_server = transport::serve(
+        tcp,
+        app.clone(),
+        transport.options.clone(),
+        transport.tls.clone(),
+        stop_rx.clone(),
+    );
+    let unix_server = transport::serve(unix, app, transport.options.clone(), None, stop_rx.clone());
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
     });
     // Followers of logs keep connections open; after a stop request they get a short grace.
     let grace = async {
-        stopped(stop_rx).await;
+        transport::stopped(stop_rx).await;
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     };
-    let servers = async { tokio::join!(tcp_server.into_future(), unix_server.into_future()) };
-    let result = tokio::select! {
-        (tcp_result, unix_result) = servers => {
-            tcp_result.context("the HTTP server failed").and(unix_result.context("the socket server failed"))
-        }
-        () = grace => Ok(()),
-    };
+    tokio::select! {
+        ((), ()) = async { tokio::join!(tcp_server, unix_server) } => {}
+        () = grace => {}
+    }
     let _ = std::fs::remove_file(&args.socket);
-    result?;
     // Containers keep running under their shims; the next `serve` re-attaches to them.
     tracing::info!("berth stopped; running containers keep running");
     Ok(())
@@ -124,10 +138,6 @@ fn bind_socket(path: &PathBuf) -> Result<tokio::net::UnixListener> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
         .with_context(|| format!("cannot set the mode of {}", path.display()))?;
     Ok(listener)
-}
-
-async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
-    let _ = rx.wait_for(|stop| *stop).await;
 }
 
 async fn shutdown_signal() {

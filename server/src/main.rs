@@ -7,6 +7,7 @@ mod client;
 mod daemon;
 mod frames;
 mod peer;
+mod transport;
 mod web;
 
 use clap::{Parser, Subcommand};

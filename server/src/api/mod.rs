@@ -19,6 +19,7 @@ pub use networks::{ContainerRef, NetworkPruneResponse};
 pub use registry::{LoginResponse, ProgressEnd};
 pub use volumes::CreateVolume;
 
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -32,7 +33,11 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/v1/events", get(events::events))
         .route("/api/v1/events/ws", get(events::upgrade))
         .route("/api/v1/images", get(images::list))
-        .route("/api/v1/images/load", post(images::load))
+        // The uploads count their own bytes (`transport::limits::UploadLimits`).
+        .route(
+            "/api/v1/images/load",
+            post(images::load).layer(DefaultBodyLimit::disable()),
+        )
         .route("/api/v1/images/pull", post(registry::pull))
         .route("/api/v1/registries", get(registry::list))
         .route("/api/v1/registries/login", post(registry::login))
@@ -42,7 +47,10 @@ pub fn router(engine: Engine) -> Router {
             "/api/v1/registries/{host}/repositories/{*name}",
             get(registry::repository),
         )
-        .route("/api/v1/images/import", post(images::import))
+        .route(
+            "/api/v1/images/import",
+            post(images::import).layer(DefaultBodyLimit::disable()),
+        )
         .route("/api/v1/images/prune", post(images::prune))
         .route("/api/v1/images/get", get(images::save))
         .route("/api/v1/images/{name}", delete(images::remove))
