@@ -328,6 +328,8 @@ async fn tls_serves_https_and_refuses_plain_http() {
         cert.display().to_string(),
         "--tls-key".to_string(),
         key.display().to_string(),
+        "--tls-handshake-timeout".to_string(),
+        "1s".to_string(),
     ]);
     let pem = std::fs::read(&cert).expect("the cert");
     let client = reqwest::Client::builder()
@@ -352,6 +354,21 @@ async fn tls_serves_https_and_refuses_plain_http() {
     let (answer, closed) = read_until_closed(&mut plain, Duration::from_secs(15)).await;
     assert!(closed, "the plain connection stays open");
     assert!(!answer.starts_with(b"HTTP/"), "plain HTTP was answered");
+    // A client that connects and never starts the handshake is closed after its timeout.
+    let mut silent = TcpStream::connect(("127.0.0.1", d.port))
+        .await
+        .expect("connect");
+    let started = Instant::now();
+    let (_, closed) = read_until_closed(&mut silent, Duration::from_secs(6)).await;
+    let waited = started.elapsed();
+    assert!(
+        closed,
+        "the silent client is still connected after {waited:?}"
+    );
+    assert!(
+        waited >= Duration::from_millis(800) && waited < Duration::from_secs(4),
+        "closed after {waited:?}, not after the 1 s handshake timeout"
+    );
     // A client that does not trust the certificate fails.
     let untrusting = reqwest::Client::builder()
         .tls_built_in_root_certs(false)
