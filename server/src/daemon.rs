@@ -1,13 +1,12 @@
 //! `berth serve`: opens the engine on its data root and serves the dashboard and the API on a
 //! TCP address (for browsers) and a unix socket (for the CLI), until SIGINT or SIGTERM.
 
-use crate::peer::Peer;
 use crate::security::{Security, SecurityConfig};
+use crate::transport;
 use anyhow::{bail, Context, Result};
 use berth_engine::image::registry::RegistryConfig;
 use berth_engine::{Engine, EngineConfig};
 use berth_wire::Role;
-use std::future::IntoFuture;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
@@ -51,6 +50,8 @@ pub struct ServeArgs {
     /// The cgroup containers' cgroups are made in, in every hierarchy (a relative path)
     #[arg(long = "cgroup-parent", default_value = berth_engine::DEFAULT_CGROUP_PARENT, value_name = "PATH")]
     cgroup_parent: String,
+    #[command(flatten)]
+    transport: transport::TransportArgs,
 }
 
 /// The program the daemon runs as each container's shim: `berth-shim` beside the berth
@@ -71,6 +72,8 @@ pub async fn serve(args: ServeArgs, admin_password: Option<String>) -> Result<()
     if !nix::unistd::geteuid().is_root() {
         bail!("berth serve must run as root: it creates namespaces, cgroups and mounts");
     }
+    // The listening flags and the certificate are checked before anything is opened.
+    let transport = args.transport.prepare(&args.listen)?;
     let berth = std::env::current_exe().context("cannot find berth's own executable")?;
     let shim_program = shim_program(berth);
     let engine = Engine::open(EngineConfig {
@@ -103,61 +106,56 @@ pub async fn serve(args: ServeArgs, admin_password: Option<String>) -> Result<()
         },
     );
     let app = crate::router::app(security);
+    let app = transport::limits::apply(app, transport.ws.clone(), transport.upload);
 
     let tcp = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let unix = bind_socket(&args.socket)?;
+    if let Some(gid) = transport.group {
+        transport::chown_socket(&args.socket, gid)?;
+    }
     let address = tcp.local_addr().context("reading the listening address")?;
     tracing::info!(data_root = %args.data_root.display(), socket = %args.socket.display(), "berth is ready");
+    let scheme = if transport.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let base = args
         .public_urls
         .first()
         .map(|u| u.trim_end_matches('/').to_string())
-        .unwrap_or_else(|| format!("http://{address}"));
+        .unwrap_or_else(|| format!("{scheme}://{address}"));
     println!("berth is serving the dashboard at {base}/containers");
     first_user(&engine, &base, admin_password).await?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let tcp_app = app.clone().layer(axum::middleware::from_fn(tcp_peer));
-    let unix_app = app.layer(axum::Extension(Peer::Unix { uid: None }));
-    let tcp_server = axum::serve(
+    let tcp_server = transport::serve(
         tcp,
-        tcp_app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(stopped(stop_rx.clone()));
-    let unix_server = axum::serve(unix, unix_app).with_graceful_shutdown(stopped(stop_rx.clone()));
+        app.clone(),
+        transport.options.clone(),
+        transport.tls.clone(),
+        stop_rx.clone(),
+    );
+    let unix_server = transport::serve(unix, app, transport.options.clone(), None, stop_rx.clone());
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
     });
     // Followers of logs keep connections open; after a stop request they get a short grace.
     let grace = async {
-        stopped(stop_rx).await;
+        transport::stopped(stop_rx).await;
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     };
-    let servers = async { tokio::join!(tcp_server.into_future(), unix_server.into_future()) };
-    let result = tokio::select! {
-        (tcp_result, unix_result) = servers => {
-            tcp_result.context("the HTTP server failed").and(unix_result.context("the socket server failed"))
-        }
-        () = grace => Ok(()),
-    };
+    tokio::select! {
+        ((), ()) = async { tokio::join!(tcp_server, unix_server) } => {}
+        () = grace => {}
+    }
     let _ = std::fs::remove_file(&args.socket);
-    result?;
     // Containers keep running under their shims; the next `serve` re-attaches to them.
     tracing::info!("berth stopped; running containers keep running");
     Ok(())
-}
-
-/// Puts the TCP peer's address into the request as its [`Peer`].
-async fn tcp_peer(
-    axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
-    mut req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    req.extensions_mut().insert(Peer::Tcp { addr, tls: false });
-    next.run(req).await
 }
 
 /// With no users yet: the admin from `BERTH_ADMIN_PASSWORD`, or a one-time setup address
@@ -202,10 +200,6 @@ fn bind_socket(path: &PathBuf) -> Result<tokio::net::UnixListener> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
         .with_context(|| format!("cannot set the mode of {}", path.display()))?;
     Ok(listener)
-}
-
-async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
-    let _ = rx.wait_for(|stop| *stop).await;
 }
 
 async fn shutdown_signal() {

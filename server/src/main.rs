@@ -10,6 +10,7 @@ mod frames;
 mod peer;
 mod router;
 mod security;
+mod transport;
 mod web;
 
 use clap::{Parser, Subcommand};

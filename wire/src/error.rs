@@ -32,6 +32,8 @@ pub enum ErrorCode {
     InsufficientStorage,
     /// A registry or another upstream failed (502).
     BadGateway,
+    /// The daemon is at a limit (e.g. of WebSocket clients); retry later (503).
+    ServiceUnavailable,
     /// The daemon failed (500).
     Internal,
 }
@@ -51,6 +53,7 @@ impl ErrorCode {
             ErrorCode::TooManyRequests => 429,
             ErrorCode::InsufficientStorage => 507,
             ErrorCode::BadGateway => 502,
+            ErrorCode::ServiceUnavailable => 503,
             ErrorCode::Internal => 500,
         }
     }
@@ -67,7 +70,8 @@ impl ErrorCode {
             415 => ErrorCode::UnsupportedMediaType,
             421 => ErrorCode::MisdirectedRequest,
             429 => ErrorCode::TooManyRequests,
-            502..=504 => ErrorCode::BadGateway,
+            503 => ErrorCode::ServiceUnavailable,
+            502 | 504 => ErrorCode::BadGateway,
             507 => ErrorCode::InsufficientStorage,
             s if (400..500).contains(&s) => ErrorCode::BadRequest,
             _ => ErrorCode::Internal,
@@ -126,6 +130,7 @@ mod tests {
             ErrorCode::TooManyRequests,
             ErrorCode::InsufficientStorage,
             ErrorCode::BadGateway,
+            ErrorCode::ServiceUnavailable,
             ErrorCode::Internal,
         ] {
             assert_eq!(ErrorCode::from_status(code.status()), code, "{code:?}");

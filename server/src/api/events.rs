@@ -5,11 +5,13 @@
 
 use super::logs::now_ns;
 use super::{ApiError, ApiResult};
+use crate::transport::limits::WsLimiter;
 use axum::body::Body;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use berth_engine::container::units::parse_time;
 use berth_engine::events::{EventFilter, EventQuery, EventStream, Since};
 use berth_engine::Engine;
@@ -77,11 +79,20 @@ pub async fn events(
 pub async fn upgrade(
     State(engine): State<Engine>,
     Query(query): Query<EventsQuery>,
+    Extension(limiter): Extension<WsLimiter>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
+    // A slot first: over the cap the client gets a 503, not an upgrade.
+    let permit = match limiter.try_acquire() {
+        Ok(permit) => permit,
+        Err(refused) => return Ok(refused.into_response()),
+    };
     // Bad parameters are a plain 400 before the upgrade.
     let stream = engine.events(query.into_engine()?)?;
-    Ok(ws.on_upgrade(move |socket| forward(socket, stream)))
+    Ok(WsLimiter::bounded(ws).on_upgrade(move |socket| async move {
+        forward(socket, stream).await;
+        drop(permit);
+    }))
 }
 
 async fn forward(mut socket: WebSocket, mut stream: EventStream) {

@@ -2,10 +2,12 @@
 //! save (the archive streamed back).
 
 use super::{ApiError, ApiResult, FiltersQuery};
-use axum::body::Body;
+use crate::transport::limits::{LimitError, UploadLimits, UPLOAD_CHECK_EVERY};
+use axum::body::{Body, HttpBody};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use berth_engine::image::save::ArchiveFormat;
 use berth_engine::{
@@ -25,8 +27,12 @@ pub async fn list(
 }
 
 /// The body is the archive itself (`docker save` tar or OCI archive).
-pub async fn load(State(engine): State<Engine>, body: Body) -> ApiResult<Json<Vec<ImageSummary>>> {
-    let loaded = with_upload(&engine, body, "the uploaded archive", |path| {
+pub async fn load(
+    State(engine): State<Engine>,
+    Extension(limits): Extension<UploadLimits>,
+    body: Body,
+) -> Result<Json<Vec<ImageSummary>>, UploadError> {
+    let loaded = with_upload(&engine, limits, body, "the uploaded archive", |path| {
         let engine = engine.clone();
         async move { engine.load_images(&path).await }
     })
@@ -45,11 +51,12 @@ pub struct ImportQuery {
 /// The body is a root file system tarball (plain or gzip).
 pub async fn import(
     State(engine): State<Engine>,
+    Extension(limits): Extension<UploadLimits>,
     Query(query): Query<ImportQuery>,
     body: Body,
-) -> ApiResult<(StatusCode, Json<ImageSummary>)> {
+) -> Result<(StatusCode, Json<ImageSummary>), UploadError> {
     let repo = query.repo.filter(|r| !r.is_empty());
-    let imported = with_upload(&engine, body, "the uploaded file", |path| {
+    let imported = with_upload(&engine, limits, body, "the uploaded file", |path| {
         let engine = engine.clone();
         async move {
             engine
@@ -163,22 +170,67 @@ pub async fn save(
         .into_response())
 }
 
+/// Why an upload failed: the API's usual error, or a size or free-space limit.
+pub enum UploadError {
+    Api(ApiError),
+    Limit(LimitError),
+}
+
+impl From<ApiError> for UploadError {
+    fn from(err: ApiError) -> Self {
+        UploadError::Api(err)
+    }
+}
+
+impl From<LimitError> for UploadError {
+    fn from(err: LimitError) -> Self {
+        UploadError::Limit(err)
+    }
+}
+
+impl IntoResponse for UploadError {
+    fn into_response(self) -> Response {
+        match self {
+            UploadError::Api(err) => err.into_response(),
+            UploadError::Limit(err) => err.into_response(),
+        }
+    }
+}
+
 /// Spools an uploaded body to the data root's tmp dir, runs `then` on the file and removes it.
-/// Error messages name the upload as `what`, not the daemon's spool path.
-async fn with_upload<T, F, Fut>(engine: &Engine, body: Body, what: &str, then: F) -> ApiResult<T>
+/// Error messages name the upload as `what`, not the daemon's spool path. The body is
+/// refused (413, 507) before anything is written if its announced length is over the limit
+/// or the free space, and aborted (the spool removed) if it grows past either while read.
+async fn with_upload<T, F, Fut>(
+    engine: &Engine,
+    limits: UploadLimits,
+    body: Body,
+    what: &str,
+    then: F,
+) -> Result<T, UploadError>
 where
     F: FnOnce(std::path::PathBuf) -> Fut,
     Fut: std::future::Future<Output = berth_engine::Result<T>>,
 {
-    let upload = tempfile_in(&engine.tmp_dir());
+    let dir = engine.tmp_dir();
+    limits.admit(&dir, body.size_hint().exact())?;
+    let upload = tempfile_in(&dir);
     let result = async {
         let mut file = tokio::fs::File::create(&upload)
             .await
             .map_err(|e| internal(format!("cannot create {}: {e}", upload.display())))?;
         let mut stream = body.into_data_stream();
+        let (mut received, mut unchecked) = (0u64, 0u64);
         while let Some(chunk) = stream.next().await {
             let chunk =
                 chunk.map_err(|e| ApiError::bad_request(format!("upload interrupted: {e}")))?;
+            received += chunk.len() as u64;
+            unchecked += chunk.len() as u64;
+            limits.check_size(received)?;
+            if unchecked >= UPLOAD_CHECK_EVERY {
+                limits.check_room(&dir, chunk.len() as u64)?;
+                unchecked = 0;
+            }
             file.write_all(&chunk)
                 .await
                 .map_err(|e| internal(format!("cannot write {}: {e}", upload.display())))?;
@@ -190,7 +242,7 @@ where
         then(upload.clone()).await.map_err(|e| {
             let mut err = ApiError::from(e);
             err.message = err.message.replace(&upload.display().to_string(), what);
-            err
+            UploadError::from(err)
         })
     }
     .await;

@@ -3,9 +3,11 @@
 
 use super::logs::rfc3339;
 use super::{ApiError, ApiResult};
+use crate::transport::limits::WsLimiter;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use berth_engine::container::{LogFollower, LogOptions};
 use berth_engine::logs::Stream;
 use berth_engine::{Engine, ExitWaiter};
@@ -28,8 +30,14 @@ pub async fn upgrade(
     State(engine): State<Engine>,
     Path(id): Path<String>,
     Query(query): Query<WsQuery>,
+    Extension(limiter): Extension<WsLimiter>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
+    // A slot first: over the cap the client gets a 503, not an upgrade.
+    let permit = match limiter.try_acquire() {
+        Ok(permit) => permit,
+        Err(refused) => return Ok(refused.into_response()),
+    };
     // Resolve before upgrading, so an unknown container is a plain 404.
     let waiter = engine.exit_waiter(&id).await?;
     let follower = engine
@@ -43,7 +51,10 @@ pub async fn upgrade(
         )
         .await
         .map_err(ApiError::from)?;
-    Ok(ws.on_upgrade(move |socket| stream_logs(socket, follower, waiter)))
+    Ok(WsLimiter::bounded(ws).on_upgrade(move |socket| async move {
+        stream_logs(socket, follower, waiter).await;
+        drop(permit);
+    }))
 }
 
 async fn stream_logs(mut socket: WebSocket, mut follower: LogFollower, waiter: ExitWaiter) {

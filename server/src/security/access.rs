@@ -6,7 +6,7 @@
 
 use super::principal::{Principal, CSRF_HEADER};
 use super::reply::{refuse, AuditInfo};
-use axum::extract::{MatchedPath, RawPathParams, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, RawPathParams, Request};
 use axum::handler::Handler;
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
@@ -100,9 +100,14 @@ impl<S: Clone + Send + Sync + 'static> RouteTable<S> {
             Err(_) => panic!("route {method} {path}: no such method filter"),
         };
         let policy = Policy { access, body };
-        let method_router = on(filter, handler).route_layer(axum::middleware::from_fn(
+        let mut method_router = on(filter, handler).route_layer(axum::middleware::from_fn(
             move |req: Request, next: Next| require(policy, req, next),
         ));
+        if body == BodyKind::Stream {
+            // Uploads count their own bytes against their own limit and the free space
+            // (`transport::limits::UploadLimits`), not the default body cap.
+            method_router = method_router.layer(DefaultBodyLimit::disable());
+        }
         self.router = self.router.route(path, method_router);
         self.entries.push(RouteEntry {
             method,
