@@ -117,10 +117,7 @@ pub async fn attach(
             "application/vnd.docker.multiplexed-stream",
         )
         .body(Body::empty())
-        .map_err(|e| ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: e.to_string(),
-        })
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 fn system_frame(message: serde_json::Value) -> Bytes {

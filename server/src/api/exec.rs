@@ -95,10 +95,7 @@ pub async fn start(
         .header(header::UPGRADE, "tcp")
         .header(header::CONTENT_TYPE, content_type(&engine, &id))
         .body(Body::empty())
-        .map_err(|e| ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: e.to_string(),
-        })
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 fn content_type(engine: &Engine, id: &str) -> &'static str {

@@ -212,8 +212,5 @@ fn tempfile_in(dir: &std::path::Path) -> std::path::PathBuf {
 
 fn internal(message: String) -> ApiError {
     tracing::error!("{message}");
-    ApiError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        message,
-    }
+    ApiError::internal(message)
 }

@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use berth_engine::Engine;
+use berth_wire::{ErrorBody, ErrorCode};
 use serde::Serialize;
 
 pub fn router(engine: Engine) -> Router {
@@ -115,7 +116,6 @@ async fn version() -> Json<Version> {
     })
 }
 
-/// An error as the API returns it: a status and `{"message": "..."}`.
 /// A list's query: docker's JSON `filters` (`{"dangling":["true"]}`).
 #[derive(serde::Deserialize)]
 pub struct FiltersQuery {
@@ -129,70 +129,69 @@ impl FiltersQuery {
     }
 }
 
+/// An error as the API returns it: a status and `{"error":{"code","message"}}`
+/// ([`berth_wire::ErrorBody`]); clients decide on the code, never on the message.
 pub struct ApiError {
     pub status: StatusCode,
-    pub message: String,
-}
-
-#[derive(Serialize, serde::Deserialize)]
-pub struct ErrorBody {
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl ApiError {
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    /// An error with the status that goes with `code`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
+            status: StatusCode::from_u16(code.status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code,
             message: message.into(),
         }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::BadRequest, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::Internal, message)
     }
 }
 
 impl From<berth_engine::Error> for ApiError {
     fn from(err: berth_engine::Error) -> Self {
         use berth_engine::Error as E;
-        let status = match &err {
-            E::NotFound { .. } => StatusCode::NOT_FOUND,
-            E::Conflict(_) => StatusCode::CONFLICT,
-            E::InvalidInput(_) => StatusCode::BAD_REQUEST,
-            E::Image(berth_engine::image::ImageError::Io { .. }) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-            E::Image(_) => StatusCode::BAD_REQUEST,
+        let code = match &err {
+            E::NotFound { kind: "image", .. } => ErrorCode::NoSuchImage,
+            E::NotFound { .. } => ErrorCode::NotFound,
+            E::Conflict(_) => ErrorCode::Conflict,
+            E::InvalidInput(_) => ErrorCode::BadRequest,
+            E::CommandNotFound(_) => ErrorCode::CommandNotFound,
+            E::CommandNotExecutable(_) => ErrorCode::CommandNotExecutable,
+            E::Image(berth_engine::image::ImageError::Io { .. }) => ErrorCode::Internal,
+            E::Image(_) => ErrorCode::BadRequest,
             E::Registry(e) => {
                 use berth_engine::image::registry::RegistryError as R;
                 match e {
-                    R::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-                    R::NotFound(_) => StatusCode::NOT_FOUND,
-                    R::BadPlatform(_) | R::BadRegistry(_) => StatusCode::BAD_REQUEST,
+                    R::Unauthorized(_) => ErrorCode::Unauthorized,
+                    R::NotFound(_) => ErrorCode::NotFound,
+                    R::BadPlatform(_) | R::BadRegistry(_) => ErrorCode::BadRequest,
                     R::Credentials { .. }
-                    | R::Image(berth_engine::image::ImageError::Io { .. }) => {
-                        StatusCode::INTERNAL_SERVER_ERROR
-                    }
-                    _ => StatusCode::BAD_GATEWAY,
+                    | R::Image(berth_engine::image::ImageError::Io { .. }) => ErrorCode::Internal,
+                    _ => ErrorCode::BadGateway,
                 }
             }
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => ErrorCode::Internal,
         };
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
+        if code == ErrorCode::Internal {
             tracing::error!("{err}");
         }
-        ApiError {
-            status,
-            message: err.to_string(),
-        }
+        ApiError::new(code, err.to_string())
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(ErrorBody {
-                message: self.message,
-            }),
-        )
-            .into_response()
+        (self.status, Json(ErrorBody::new(self.code, self.message))).into_response()
     }
 }
 

@@ -198,10 +198,10 @@ pub async fn repository(
     Query(query): Query<PageQuery>,
 ) -> ApiResult<Json<Page>> {
     let Some(name) = rest.strip_suffix("/tags") else {
-        return Err(ApiError {
-            status: axum::http::StatusCode::NOT_FOUND,
-            message: format!("no such endpoint: /registries/{host}/repositories/{rest}"),
-        });
+        return Err(ApiError::new(
+            berth_wire::ErrorCode::NotFound,
+            format!("no such endpoint: /registries/{host}/repositories/{rest}"),
+        ));
     };
     Ok(Json(
         engine
