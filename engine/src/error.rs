@@ -17,8 +17,14 @@ pub enum Error {
     Image(#[from] crate::image::ImageError),
     #[error(transparent)]
     Registry(#[from] crate::image::registry::RegistryError),
+    /// The container's command was not found in it (a shell's 127).
+    #[error("{0}")]
+    CommandNotFound(String),
+    /// The container's command exists but cannot be executed (a shell's 126).
+    #[error("{0}")]
+    CommandNotExecutable(String),
     #[error(transparent)]
-    Runtime(#[from] crate::runtime::RuntimeError),
+    Runtime(crate::runtime::RuntimeError),
     #[error(transparent)]
     Stats(#[from] crate::stats::StatsError),
     #[error(transparent)]
@@ -35,6 +41,18 @@ pub enum Error {
     },
     #[error("corrupt record in the catalogue: {0}")]
     Corrupt(String),
+}
+
+impl From<crate::runtime::RuntimeError> for Error {
+    /// The command's own failures become kinds of their own; the rest stays a runtime error.
+    fn from(err: crate::runtime::RuntimeError) -> Self {
+        use crate::runtime::RuntimeError as R;
+        match err {
+            R::CommandNotFound(message) => Error::CommandNotFound(message),
+            R::CommandNotExecutable(message) => Error::CommandNotExecutable(message),
+            other => Error::Runtime(other),
+        }
+    }
 }
 
 impl Error {

@@ -23,9 +23,15 @@ use std::path::PathBuf;
     about = "A container engine with a web dashboard, in one binary"
 )]
 struct Args {
-    /// Daemon socket to connect to (unix:///path or tcp://host:port) [env: BERTH_HOST]
+    /// Daemon to connect to: unix:///path, tcp://host:port or https://host:port [env: BERTH_HOST]
     #[arg(short = 'H', long = "host", global = true)]
     host: Option<String>,
+    /// File holding the API token for a TCP daemon (BERTH_TOKEN wins) [env: BERTH_TOKEN]
+    #[arg(long, global = true, value_name = "PATH")]
+    token_file: Option<PathBuf>,
+    /// CA certificates (PEM) to trust for an https:// daemon [env: BERTH_TLS_CA]
+    #[arg(long, global = true, value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -111,6 +117,19 @@ enum Command {
     Info(cli::system::InfoArgs),
     /// Show the berth version information (client and daemon)
     Version,
+    /// Manage the daemon's users (add, ls, rm, passwd, role)
+    #[command(subcommand)]
+    User(cli::user::Command),
+    /// Manage API tokens (create, ls, revoke)
+    #[command(subcommand)]
+    Token(cli::token::Command),
+    /// Manage read-only status board links (create, ls, revoke)
+    #[command(subcommand)]
+    Board(cli::board::Command),
+    /// Show the daemon's audit log: who did what, from where
+    Audit(cli::audit::Args),
+    /// Show who the daemon takes the CLI for
+    Whoami,
     /// Manage networks (ls, create, rm, inspect, connect, disconnect)
     #[command(subcommand)]
     Network(cli::network::Command),
@@ -205,7 +224,11 @@ async fn image(client: &client::Client, command: ImageCommand) -> anyhow::Result
 async fn dispatch(args: Args, admin_password: Option<String>) -> i32 {
     let result = match args.command {
         Command::Serve(serve) => daemon::serve(serve, admin_password).await.map(|()| 0),
-        command => match cli::connect(args.host.as_deref()) {
+        command => match cli::connect(&cli::Connect {
+            host: args.host,
+            token_file: args.token_file,
+            tls_ca: args.tls_ca,
+        }) {
             Err(e) => Err(e),
             Ok(client) => match command {
                 Command::Load(a) => cli::load::run(&client, a).await,
@@ -248,6 +271,11 @@ async fn dispatch(args: Args, admin_password: Option<String>) -> i32 {
                 Command::Version => cli::version::run(&client).await,
                 Command::Network(c) => cli::network::run(&client, c).await,
                 Command::Port(a) => cli::network::port(&client, a).await,
+                Command::User(c) => cli::user::run(&client, c).await,
+                Command::Token(c) => cli::token::run(&client, c).await,
+                Command::Board(c) => cli::board::run(&client, c).await,
+                Command::Audit(a) => cli::audit::run(&client, a).await,
+                Command::Whoami => cli::whoami::run(&client).await,
                 Command::Serve(_) | Command::Shim { .. } | Command::ShimExec { .. } => Ok(0),
             },
         },

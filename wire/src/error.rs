@@ -28,6 +28,12 @@ pub enum ErrorCode {
     /// An image is missing where one is needed (404 with its own code, as docker's
     /// "No such image" that `run` turns into a pull).
     NoSuchImage,
+    /// A container's command was not found in its image (400: the request names it; docker
+    /// answers 400 too). `run` exits 127 on it, as a shell does.
+    CommandNotFound,
+    /// A container's command exists but cannot be executed: no permission, not a binary
+    /// (400, as CommandNotFound). `run` exits 126 on it.
+    CommandNotExecutable,
     /// The data root has no room for the upload (507).
     InsufficientStorage,
     /// A registry or another upstream failed (502).
@@ -42,7 +48,9 @@ impl ErrorCode {
     /// The HTTP status that goes with the code.
     pub fn status(self) -> u16 {
         match self {
-            ErrorCode::BadRequest => 400,
+            ErrorCode::BadRequest
+            | ErrorCode::CommandNotFound
+            | ErrorCode::CommandNotExecutable => 400,
             ErrorCode::Unauthorized => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound | ErrorCode::NoSuchImage => 404,
@@ -136,5 +144,11 @@ mod tests {
             assert_eq!(ErrorCode::from_status(code.status()), code, "{code:?}");
         }
         assert_eq!(ErrorCode::NoSuchImage.status(), 404);
+        assert_eq!(ErrorCode::CommandNotFound.status(), 400);
+        assert_eq!(ErrorCode::CommandNotExecutable.status(), 400);
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::CommandNotExecutable).unwrap(),
+            r#""command_not_executable""#
+        );
     }
 }

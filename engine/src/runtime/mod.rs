@@ -68,6 +68,12 @@ pub enum RuntimeError {
     /// `exec: "nosuchcmd": executable file not found in $PATH`.
     #[error("{0}")]
     Start(String),
+    /// The container's command was not found (the shim exited 127), with the shim's message.
+    #[error("{0}")]
+    CommandNotFound(String),
+    /// The container's command cannot be executed (the shim exited 126).
+    #[error("{0}")]
+    CommandNotExecutable(String),
     #[error("shim gave an unreadable report: {0:?}")]
     BadReport(String),
     #[error("invalid {what} {}: {source}", path.display())]
@@ -111,11 +117,23 @@ pub fn spawn_shim(shim_program: &Path, spec_path: &Path) -> Result<Started, Runt
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let message = stderr.trim();
-        return Err(RuntimeError::Start(if message.is_empty() {
-            format!("shim failed ({})", output.status)
-        } else {
-            message.to_string()
-        }));
+        if message.is_empty() {
+            return Err(RuntimeError::Start(format!(
+                "shim failed ({})",
+                output.status
+            )));
+        }
+        let message = message.to_string();
+        // The shim's exit status is the kind of failure (process::StartFailure).
+        return Err(
+            match process::StartFailure::from_exit_code(output.status.code().unwrap_or(1)) {
+                process::StartFailure::CommandNotFound => RuntimeError::CommandNotFound(message),
+                process::StartFailure::CommandNotExecutable => {
+                    RuntimeError::CommandNotExecutable(message)
+                }
+                process::StartFailure::Other => RuntimeError::Start(message),
+            },
+        );
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     serde_json::from_str(stdout.trim()).map_err(|_| RuntimeError::BadReport(stdout.to_string()))
@@ -325,6 +343,8 @@ mod tests {
             &fake,
             "#!/bin/sh\n[ \"$1\" = shim ] || exit 9\ncase \"$2\" in\n\
              *ok*) echo '{\"shim_pid\":12,\"pid\":34}';;\n\
+             *notfound*) echo 'exec: \"x\": executable file not found in $PATH' >&2; exit 127;;\n\
+             *noexec*) echo 'exec: \"/x\": permission denied' >&2; exit 126;;\n\
              *) echo 'exec: \"x\": executable file not found in $PATH' >&2; exit 1;;\nesac\n",
         )
         .unwrap();
@@ -342,6 +362,15 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "exec: \"x\": executable file not found in $PATH"
+        );
+        // The kind comes from the shim's exit status, not from the message's words.
+        assert!(matches!(err, RuntimeError::Start(_)), "{err:?}");
+        let err = spawn_shim(&fake, Path::new("/c/notfound.json")).unwrap_err();
+        assert!(matches!(err, RuntimeError::CommandNotFound(_)), "{err:?}");
+        let err = spawn_shim(&fake, Path::new("/c/noexec.json")).unwrap_err();
+        assert!(
+            matches!(&err, RuntimeError::CommandNotExecutable(m) if m.contains("permission denied")),
+            "{err:?}"
         );
     }
 

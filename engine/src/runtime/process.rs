@@ -35,7 +35,43 @@ pub(crate) struct Container {
 /// Why the container did not start: one line for the user.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub(crate) struct StartError(pub String);
+pub(crate) struct StartError(pub String, pub StartFailure);
+
+/// What kind of failure a [`StartError`] is, carried as the shim's exit status (the shell's
+/// convention, which the init's own exit status follows: see init::exec_command).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StartFailure {
+    /// The command was not found (127).
+    CommandNotFound,
+    /// The command exists but cannot be executed (126).
+    CommandNotExecutable,
+    /// Anything else (1).
+    Other,
+}
+
+impl StartFailure {
+    pub(crate) fn exit_code(self) -> i32 {
+        match self {
+            StartFailure::CommandNotFound => 127,
+            StartFailure::CommandNotExecutable => 126,
+            StartFailure::Other => 1,
+        }
+    }
+
+    pub(crate) fn from_exit_code(code: i32) -> StartFailure {
+        match code {
+            127 => StartFailure::CommandNotFound,
+            126 => StartFailure::CommandNotExecutable,
+            _ => StartFailure::Other,
+        }
+    }
+}
+
+impl StartError {
+    fn other(message: impl Into<String>) -> StartError {
+        StartError(message.into(), StartFailure::Other)
+    }
+}
 
 /// Starts the container's command in new pid, mount, uts, ipc, network and (once placed)
 /// cgroup namespaces, inside `cgroup` (which must exist). On error no child is left.
@@ -44,12 +80,12 @@ pub(crate) struct StartError(pub String);
 /// and exec.
 pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, StartError> {
     // Refused before anything runs, with the name the user gave.
-    capabilities::resolve(&spec.security).map_err(|e| StartError(e.to_string()))?;
-    let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(|e| StartError(format!("pipe: {e}")));
+    capabilities::resolve(&spec.security).map_err(|e| StartError::other(e.to_string()))?;
+    let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(|e| StartError::other(format!("pipe: {e}")));
     let (sync_r, sync_w) = pipe()?;
     let (error_r, error_w) = pipe()?;
     let devnull =
-        File::open("/dev/null").map_err(|e| StartError(format!("open /dev/null: {e}")))?;
+        File::open("/dev/null").map_err(|e| StartError::other(format!("open /dev/null: {e}")))?;
     // With a terminal, the init's stdio is /dev/null until it opens the terminal in the
     // container's devpts (pty::attach_in_container) and sends the master back here.
     let mut outputs = Vec::new();
@@ -64,7 +100,7 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
             None,
             SockFlag::SOCK_CLOEXEC,
         )
-        .map_err(|e| StartError(format!("socketpair: {e}")))?;
+        .map_err(|e| StartError::other(format!("socketpair: {e}")))?;
         (stdout, stderr) = (devnull.as_raw_fd(), devnull.as_raw_fd());
         console_fd = Some(init_end.as_raw_fd());
         child_ends = vec![init_end];
@@ -116,7 +152,7 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
             Some(libc::SIGCHLD),
         )
     }
-    .map_err(|e| StartError(format!("clone: {e}")))?;
+    .map_err(|e| StartError::other(format!("clone: {e}")))?;
     // Only the child may hold these ends, or EOF would never come.
     drop((child_ends, sync_r, error_w, devnull, stdin_r));
 
@@ -134,8 +170,11 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
     if let Err(e) = released {
         let _ = kill(pid, Signal::SIGKILL);
         let message = child_message(&mut error_r).unwrap_or_default();
-        reap(pid, false);
-        return Err(StartError(if message.is_empty() { e } else { message }));
+        let failure = reap(pid, false);
+        return Err(match message.is_empty() {
+            true => StartError::other(e),
+            false => StartError(message, failure),
+        });
     }
 
     // EOF without a message: the exec succeeded and closed the close-on-exec pipe.
@@ -143,12 +182,15 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
         Ok(message) => message,
         Err(e) => {
             reap(pid, true);
-            return Err(StartError(format!("read container init status: {e}")));
+            return Err(StartError::other(format!(
+                "read container init status: {e}"
+            )));
         }
     };
     if !message.is_empty() {
-        reap(pid, false);
-        return Err(StartError(message));
+        // The init's exit status says what kind of failure its message is (init::run).
+        let failure = reap(pid, false);
+        return Err(StartError(message, failure));
     }
     if let Some(console) = console {
         // The init sent the master before its exec, which closed its end of the socket.
@@ -156,7 +198,7 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
             Ok(master) => outputs.push((Stream::Stdout, master)),
             Err(e) => {
                 reap(pid, true);
-                return Err(StartError(e.to_string()));
+                return Err(StartError::other(e.to_string()));
             }
         }
     }
@@ -175,15 +217,18 @@ fn child_message(error_r: &mut File) -> std::io::Result<String> {
 }
 
 /// Waits for a child that failed to start (killing it first when asked), so no zombie or
-/// process stays behind.
-fn reap(pid: Pid, kill_first: bool) {
+/// process stays behind; its exit status read as the kind of failure.
+fn reap(pid: Pid, kill_first: bool) -> StartFailure {
     if kill_first {
         let _ = kill(pid, Signal::SIGKILL);
     }
     loop {
         match waitpid(pid, None) {
             Err(nix::errno::Errno::EINTR) => continue,
-            _ => return,
+            Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => {
+                return StartFailure::from_exit_code(code)
+            }
+            _ => return StartFailure::Other,
         }
     }
 }

@@ -10,7 +10,7 @@
 
 use super::cgroup::{Cgroup, CgroupManager, DevicePolicy, CGROUP_ROOT};
 use super::control::ControlServer;
-use super::process::{self, Container};
+use super::process::{self, Container, StartFailure};
 use super::spec::ContainerSpec;
 use super::{validate_spec, write_exit_record, ExitRecord, RuntimeError, Started};
 use crate::logs::{LogWriter, Rotation, Stream};
@@ -107,12 +107,21 @@ fn relay(monitor: Pid, report: OwnedFd) -> i32 {
         };
     }
     // The monitor undid everything before reporting the error; wait until it is gone too.
+    // Its exit status is the kind of failure (StartFailure), passed on as the shim's.
     let status = wait_status(monitor);
     match text.strip_prefix("err ") {
-        Some(message) => eprintln!("{message}"),
-        None => eprintln!("shim exited before reporting ({})", describe(status)),
+        Some(message) => {
+            eprintln!("{message}");
+            match status {
+                Some(Status::Exited(code)) => StartFailure::from_exit_code(code).exit_code(),
+                _ => 1,
+            }
+        }
+        None => {
+            eprintln!("shim exited before reporting ({})", describe(status));
+            1
+        }
     }
-    1
 }
 
 /// B: detach, start the container, report, then monitor it until it ends.
@@ -121,9 +130,9 @@ fn monitor(spec_path: &Path, spec: &ContainerSpec, report: OwnedFd) -> i32 {
     let mut report = File::from(report);
     let (mut container, cgroup, mut log) = match start(spec) {
         Ok(started) => started,
-        Err(message) => {
+        Err((message, failure)) => {
             let _ = write!(report, "err {message}");
-            return 1;
+            return failure.exit_code();
         }
     };
     // Listening before the report: once the daemon knows the container runs, attach
@@ -217,8 +226,25 @@ fn detach(spec_path: &Path, keep: RawFd) {
     let _ = std::env::set_current_dir("/");
 }
 
-/// Creates the cgroup and the container; on error undoes both and returns the message.
-fn start(spec: &ContainerSpec) -> Result<(Container, Cgroup, LogWriter), String> {
+/// Creates the cgroup and the container; on error undoes both and returns the message and
+/// the kind of failure.
+fn start(spec: &ContainerSpec) -> Result<(Container, Cgroup, LogWriter), (String, StartFailure)> {
+    let other = |message: String| (message, StartFailure::Other);
+    start_other(spec).map_err(other).and_then(|(cgroup, log)| {
+        let undo = |message: String| match cgroup.remove() {
+            Ok(()) => message,
+            Err(e) => format!("{message} (and {e})"),
+        };
+        match process::start(spec, &cgroup) {
+            Ok(container) => Ok((container, cgroup, log)),
+            Err(process::StartError(message, failure)) => Err((undo(message), failure)),
+        }
+    })
+}
+
+/// The part of [`start`] before the container's process: the cgroup (created, limited) and
+/// the log.
+fn start_other(spec: &ContainerSpec) -> Result<(Cgroup, LogWriter), String> {
     let cgroup =
         Cgroup::open(Path::new(CGROUP_ROOT), &spec.cgroup_path).map_err(|e| e.to_string())?;
     // A record from an earlier run of this container must not be mistaken for this one's.
@@ -256,10 +282,7 @@ fn start(spec: &ContainerSpec) -> Result<(Container, Cgroup, LogWriter), String>
     {
         return Err(undo(e.to_string()));
     }
-    match process::start(spec, &cgroup) {
-        Ok(container) => Ok((container, cgroup, log)),
-        Err(e) => Err(undo(e.to_string())),
-    }
+    Ok((cgroup, log))
 }
 
 /// The control socket for attach clients (runtime::control) with the container's stdin and

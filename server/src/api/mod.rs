@@ -298,9 +298,12 @@ impl From<berth_engine::Error> for ApiError {
     fn from(err: berth_engine::Error) -> Self {
         use berth_engine::Error as E;
         let code = match &err {
+            E::NotFound { kind: "image", .. } => ErrorCode::NoSuchImage,
             E::NotFound { .. } => ErrorCode::NotFound,
             E::Conflict(_) => ErrorCode::Conflict,
             E::InvalidInput(_) => ErrorCode::BadRequest,
+            E::CommandNotFound(_) => ErrorCode::CommandNotFound,
+            E::CommandNotExecutable(_) => ErrorCode::CommandNotExecutable,
             E::Image(berth_engine::image::ImageError::Io { .. }) => ErrorCode::Internal,
             E::Image(_) => ErrorCode::BadRequest,
             E::Registry(e) => {

@@ -76,6 +76,20 @@ pub fn list_id(id: &str, no_trunc: bool) -> String {
     }
 }
 
+/// `2 hours ago` from unix milliseconds.
+pub fn ago_ms(ms: i64) -> String {
+    format!("{} ago", duration(now_ms() - ms))
+}
+
+/// When something valid until `ms` ends: `in 3 days`, `expired`, or `never` without an end.
+pub fn expires_ms(ms: Option<i64>, now: i64) -> String {
+    match ms {
+        None => "never".to_string(),
+        Some(ms) if ms <= now => "expired".to_string(),
+        Some(ms) => format!("in {}", duration(ms - now).to_lowercase()),
+    }
+}
+
 /// `2 hours ago` from an RFC 3339 time, or the text itself when it cannot be read.
 pub fn age(created: &str) -> String {
     match rfc3339_ms(created) {
@@ -142,6 +156,14 @@ mod tests {
     fn tables_pad_columns() {
         let out = table(&["A", "BB"], &[vec!["xyz".into(), "1".into()]]);
         assert_eq!(out, "A     BB\nxyz   1\n");
+    }
+
+    #[test]
+    fn expiries_read_as_the_future() {
+        assert_eq!(expires_ms(None, 0), "never");
+        assert_eq!(expires_ms(Some(5), 10), "expired");
+        assert_eq!(expires_ms(Some(3 * 86_400_000), 0), "in 3 days");
+        assert_eq!(expires_ms(Some(90_000), 0), "in about a minute");
     }
 
     #[test]

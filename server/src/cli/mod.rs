@@ -1,6 +1,8 @@
 //! The CLI verbs: each file parses one verb's arguments, calls the daemon's API, and prints.
 
 pub mod attach;
+pub mod audit;
+pub mod board;
 pub mod events;
 pub mod exec;
 pub mod format;
@@ -8,6 +10,7 @@ pub mod history;
 pub mod image_prune;
 pub mod images;
 pub mod import;
+pub mod input;
 pub mod inspect;
 pub mod lifecycle;
 pub mod load;
@@ -27,10 +30,13 @@ pub mod system;
 pub mod tag;
 pub mod template;
 pub mod terminal;
+pub mod token;
+pub mod user;
 pub mod version;
 pub mod volume;
+pub mod whoami;
 
-use crate::client::{Client, Host, DEFAULT_SOCKET};
+use crate::client::{Client, Host, Options, DEFAULT_SOCKET};
 use crate::frames;
 use anyhow::{anyhow, Result};
 use http_body_util::BodyExt;
@@ -38,19 +44,73 @@ use hyper::body::Incoming;
 use std::collections::BTreeMap;
 use std::io::Write;
 
-/// The daemon to talk to: `-H`, else `BERTH_HOST`, else the default socket.
-pub fn connect(host: Option<&str>) -> Result<Client> {
-    let from_env = std::env::var("BERTH_HOST").ok().filter(|h| !h.is_empty());
-    let text = host
-        .map(str::to_string)
-        .or(from_env)
+/// How to reach the daemon, from the root's global flags.
+#[derive(Debug, Clone, Default)]
+pub struct Connect {
+    /// `-H`; else `BERTH_HOST`; else the default socket.
+    pub host: Option<String>,
+    /// `--token-file`, read when `BERTH_TOKEN` is not set (and only over TCP).
+    pub token_file: Option<std::path::PathBuf>,
+    /// `--tls-ca`; else `BERTH_TLS_CA`.
+    pub tls_ca: Option<std::path::PathBuf>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The daemon to talk to: `-H`, else `BERTH_HOST`, else the default socket; over TCP with
+/// the token of `BERTH_TOKEN`, else of `--token-file`.
+pub fn connect(how: &Connect) -> Result<Client> {
+    let text = how
+        .host
+        .clone()
+        .or_else(|| env("BERTH_HOST"))
         .unwrap_or_else(|| format!("unix://{DEFAULT_SOCKET}"));
-    Ok(Client::new(Host::parse(&text)?))
+    let host = Host::parse(&text)?;
+    let token = match host {
+        Host::Unix(_) => None,
+        _ => match env("BERTH_TOKEN") {
+            Some(token) => Some(token.trim().to_string()),
+            None => how.token_file.as_deref().map(read_token_file).transpose()?,
+        },
+    };
+    let tls_ca = how
+        .tls_ca
+        .clone()
+        .or_else(|| env("BERTH_TLS_CA").map(Into::into));
+    Client::with_options(host, Options { token, tls_ca })
+}
+
+/// A token file's content, trimmed; an empty one is an error, not "no token".
+fn read_token_file(path: &std::path::Path) -> Result<String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow!("cannot read the token file {}: {e}", path.display()))?;
+    let token = text.trim();
+    if token.is_empty() {
+        anyhow::bail!("the token file {} is empty", path.display());
+    }
+    Ok(token.to_string())
 }
 
 /// Exit status of a failed verb: 1, as docker's CLI.
 pub fn exit_code_for(_error: &anyhow::Error) -> i32 {
     1
+}
+
+/// Exit status of a `run` that failed before the container's command ran, as docker's:
+/// 127 when the command was not found, 126 when it cannot be executed, else 125 (the daemon
+/// refused). Decided by the daemon's error code, never by its message.
+pub fn run_exit_code_for(error: &anyhow::Error) -> i32 {
+    use berth_wire::ErrorCode;
+    match error
+        .downcast_ref::<crate::client::DaemonError>()
+        .map(|d| d.code)
+    {
+        Some(ErrorCode::CommandNotFound) => 127,
+        Some(ErrorCode::CommandNotExecutable) => 126,
+        _ => 125,
+    }
 }
 
 /// Asks "Are you sure you want to continue? [y/N]" after `warning` (prune verbs); without a

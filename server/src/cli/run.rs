@@ -3,11 +3,12 @@
 
 use super::pull::{self, Output};
 use super::{print_stream, segment};
-use crate::client::{Client, DaemonError};
+use crate::client::{has_code, Client};
 use anyhow::Result;
 use berth_engine::container::units::{parse_size, parse_swap};
 use berth_engine::container::{ContainerSummary, CreateOptions};
-use hyper::{Method, StatusCode};
+use berth_wire::ErrorCode;
+use hyper::Method;
 use std::io::IsTerminal;
 
 /// Options shared by `create` and `run`.
@@ -270,11 +271,10 @@ async fn create_container(
         return create().await;
     }
     let result = create().await;
-    let missing = result.as_ref().err().is_some_and(|e| {
-        e.downcast_ref::<DaemonError>().is_some_and(|d| {
-            d.status == StatusCode::NOT_FOUND && d.message.starts_with("no such image")
-        })
-    });
+    let missing = result
+        .as_ref()
+        .err()
+        .is_some_and(|e| has_code(e, ErrorCode::NoSuchImage));
     if !missing {
         return result;
     }
@@ -303,14 +303,7 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
         Ok(code) => Ok(code),
         Err(e) => {
             eprintln!("berth: {e:#}");
-            let text = format!("{e:#}");
-            Ok(if text.contains("not found") && text.contains("exec") {
-                127
-            } else if text.contains("permission denied") && text.contains("exec") {
-                126
-            } else {
-                125
-            })
+            Ok(super::run_exit_code_for(&e))
         }
     }
 }

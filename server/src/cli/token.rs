@@ -1,0 +1,114 @@
+//! `berth token create|ls|revoke`: API tokens, for the CLI over TCP and for scripts.
+
+use super::user::{print_objects, remove_each};
+use super::{format, input};
+use crate::client::Client;
+use anyhow::Result;
+use berth_wire::auth::{CreateToken, CreatedToken, Token};
+use berth_wire::Role;
+use hyper::Method;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Create a token; prints only its value (shown this once), as `$(berth token create)` wants
+    Create(CreateArgs),
+    /// List tokens (yours; an admin's lists everyone's)
+    #[command(alias = "list")]
+    Ls(LsArgs),
+    /// Revoke one or more tokens by id
+    #[command(alias = "rm")]
+    Revoke(RevokeArgs),
+}
+
+#[derive(clap::Args)]
+pub struct CreateArgs {
+    /// A name to tell the token by
+    #[arg(long, default_value = "cli")]
+    name: String,
+    /// The token's role (default: yours; never more than yours)
+    #[arg(long)]
+    role: Option<Role>,
+    /// How long it stays valid (30d, 12h, 90m, 3600s); default: until revoked
+    #[arg(long, value_parser = input::duration_secs)]
+    expires: Option<u64>,
+}
+
+#[derive(clap::Args)]
+pub struct LsArgs {
+    /// Format output: 'table', 'json' (the API's objects, one a line) or a template
+    #[arg(long)]
+    format: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct RevokeArgs {
+    #[arg(required = true)]
+    ids: Vec<String>,
+}
+
+pub async fn run(client: &Client, command: Command) -> Result<i32> {
+    match command {
+        Command::Create(a) => create(client, a).await,
+        Command::Ls(a) => ls(client, a).await,
+        Command::Revoke(a) => remove_each(client, "/api/v1/tokens", &a.ids).await,
+    }
+}
+
+async fn create(client: &Client, args: CreateArgs) -> Result<i32> {
+    let body = CreateToken {
+        name: args.name,
+        role: args.role,
+        expires_in_secs: args.expires,
+    };
+    let created: CreatedToken = client
+        .json(Method::POST, "/api/v1/tokens", Some(&body))
+        .await?;
+    println!("{}", created.token);
+    let info = &created.info;
+    eprintln!(
+        "Token {} ({}, {}, expires {}): shown this once. Use it as BERTH_TOKEN=… or --token-file FILE with -H tcp://HOST:PORT.",
+        info.id,
+        info.name,
+        info.role,
+        format::expires_ms(info.expires_at_ms, format::now_ms())
+    );
+    Ok(0)
+}
+
+async fn ls(client: &Client, args: LsArgs) -> Result<i32> {
+    let tokens: Vec<Token> = client
+        .json(Method::GET, "/api/v1/tokens", None::<&()>)
+        .await?;
+    match args.format.as_deref() {
+        None | Some("") | Some("table") => {
+            let now = format::now_ms();
+            let rows: Vec<Vec<String>> = tokens.iter().map(|t| row(t, now)).collect();
+            let header = [
+                "ID",
+                "NAME",
+                "OWNER",
+                "ROLE",
+                "CREATED",
+                "EXPIRES",
+                "LAST USED",
+            ];
+            print!("{}", format::table(&header, &rows));
+        }
+        Some(other) => print_objects(other, &tokens)?,
+    }
+    Ok(0)
+}
+
+fn row(token: &Token, now: i64) -> Vec<String> {
+    vec![
+        token.id.clone(),
+        token.name.clone(),
+        token.owner.clone(),
+        token.role.to_string(),
+        format::ago_ms(token.created_at_ms),
+        format::expires_ms(token.expires_at_ms, now),
+        token
+            .last_used_ms
+            .map_or_else(|| "never".to_string(), format::ago_ms),
+    ]
+}
