@@ -1,6 +1,8 @@
 //! berth's web dashboard: the HTML shell, the routes and the pages, rendered on the server
 //! (feature `ssr`) and hydrated in the browser (feature `hydrate`, built for wasm32).
 
+pub mod auth;
+pub mod csrf;
 pub mod format;
 #[cfg(feature = "hydrate")]
 mod live;
@@ -8,19 +10,24 @@ pub mod logbuf;
 pub mod model;
 pub mod pages;
 
+use auth::{use_caller, Caller};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::hooks::use_location;
 use leptos_router::{path, SsrMode};
 use pages::container::ContainerPage;
 use pages::containers::ContainersPage;
+use pages::login::{LoginPage, SetupPage};
 use pages::NotFound;
 
 /// The name wasm-bindgen gives the browser bundle: `/pkg/berth.js` and `/pkg/berth_bg.wasm`.
 pub const OUTPUT_NAME: &str = "berth";
 
-/// The whole HTML document around [`App`], as the server sends it.
+/// The whole HTML document around [`App`], as the server sends it, with the caller's meta tags
+/// (see [`auth`]).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let me = auth::current_me();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -29,6 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="stylesheet" href="/berth.css"/>
                 <link rel="icon" href="data:,"/>
+                {auth::meta_tags(me.as_ref())}
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -39,21 +47,23 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Pages shown without the app's chrome: the ones for people who are not logged in yet.
+fn is_bare(path: &str) -> bool {
+    matches!(path.trim_end_matches('/'), "/login" | "/setup")
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(Caller(auth::current_me()));
     view! {
         <Title text="berth"/>
         <Router>
-            <header class="topbar">
-                <a class="brand" href="/containers">"berth"</a>
-                <nav>
-                    <a href="/containers">"Containers"</a>
-                </nav>
-            </header>
-            <main class="content">
+            <Frame>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=|| view! { <Redirect path="/containers"/> }/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/setup") view=SetupPage/>
                     // Async: the whole page is rendered before the response starts, so its
                     // status (404 for an unknown container) can still be set.
                     <Route path=path!("/containers") view=ContainersPage ssr=SsrMode::Async/>
@@ -63,9 +73,56 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                 </Routes>
-            </main>
+            </Frame>
         </Router>
     }
+}
+
+/// The top bar and the content area around a page; the login and setup pages get neither.
+#[component]
+fn Frame(children: Children) -> impl IntoView {
+    let location = use_location();
+    let bare = move || location.pathname.with(|p| is_bare(p));
+    view! {
+        <Show when=move || !bare()>
+            <header class="topbar">
+                <a class="brand" href="/containers">"berth"</a>
+                <nav>
+                    <a href="/containers">"Containers"</a>
+                </nav>
+                <UserMenu/>
+            </header>
+        </Show>
+        <main class=move || if bare() { "bare" } else { "content" }>{children()}</main>
+    }
+}
+
+/// Who is logged in, with which role, and the way out (for a browser session).
+#[component]
+fn UserMenu() -> impl IntoView {
+    let caller = use_caller();
+    let csrf = caller.logout_csrf();
+    caller.0.map(|me| {
+        let role = me.role.as_str();
+        view! {
+            <div class="user-menu" data-testid="user-menu">
+                <span class="user-name" data-testid="user-name" title=format!("Logged in as {}", me.username)>
+                    {me.username.clone()}
+                </span>
+                <span class=format!("role role-{role}") data-testid="user-role" title=format!("Role: {role}")>
+                    {role}
+                </span>
+                {csrf.map(|token| view! {
+                    <form class="logout" method="post" action="/logout">
+                        <input type="hidden" name="csrf" value=token/>
+                        <button type="submit" class="btn-quiet" data-testid="logout-button">
+                            "Log out"
+                        </button>
+                    </form>
+                })}
+            </div>
+        }
+    })
 }
 
 /// The browser entry point: takes over the server-rendered page.
@@ -77,5 +134,117 @@ pub fn hydrate() {
     // A marker for tests and tools: the page is interactive from here on.
     if let Some(body) = leptos::prelude::document().body() {
         let _ = body.set_attribute("data-hydrated", "true");
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+    use berth_wire::auth::{Me, PrincipalKind, Role};
+    use leptos_router::location::RequestUrl;
+
+    /// The app's HTML for one address, as the server renders it for `me`.
+    fn render(url: &str, me: Option<Me>) -> String {
+        let owner = Owner::new();
+        owner.with(|| {
+            provide_context(RequestUrl::new(url));
+            if let Some(me) = me {
+                provide_context(me);
+            }
+            view! { <App/> }.to_html()
+        })
+    }
+
+    fn me(role: Role, kind: PrincipalKind) -> Me {
+        Me {
+            username: "ada".into(),
+            role,
+            kind,
+            csrf_token: Some("c5rf".into()),
+            expires_at_ms: None,
+        }
+    }
+
+    #[test]
+    fn the_login_page_is_a_form_without_chrome_and_says_what_went_wrong() {
+        let html = render(
+            "/login?error=bad_credentials&next=%2Fcontainers%2Fabc",
+            None,
+        );
+        assert!(!html.contains("topbar"), "{html}");
+        assert!(html.contains(r#"method="post" action="/login""#), "{html}");
+        assert!(
+            html.contains(r#"name="next" value="/containers/abc""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"autocomplete="username""#), "{html}");
+        assert!(
+            html.contains(r#"autocomplete="current-password""#),
+            "{html}"
+        );
+        assert!(html.contains("Wrong user name or password."), "{html}");
+        let html = render("/login?error=rate_limited", None);
+        assert!(html.contains("wait a few minutes"), "{html}");
+        assert!(html.contains(r#"name="next" value="/""#), "{html}");
+        let html = render("/login", None);
+        assert!(!html.contains("auth-error"), "{html}");
+    }
+
+    #[test]
+    fn the_setup_page_carries_the_token_and_its_errors() {
+        let html = render("/setup?token=s3cret&error=mismatch", None);
+        assert!(!html.contains("topbar"), "{html}");
+        assert!(html.contains("Create the first admin"), "{html}");
+        assert!(html.contains(r#"name="token" value="s3cret""#), "{html}");
+        assert!(html.contains(r#"value="admin""#), "{html}");
+        assert!(html.contains(r#"name="confirm""#), "{html}");
+        assert!(html.contains("passwords differ"), "{html}");
+        let html = render("/setup", None);
+        assert!(html.contains("setup-no-token"), "{html}");
+    }
+
+    #[test]
+    fn the_top_bar_shows_the_user_role_and_a_logout_form_for_sessions() {
+        let html = render("/nowhere", Some(me(Role::Viewer, PrincipalKind::Session)));
+        assert!(html.contains("topbar"), "{html}");
+        assert!(html.contains(r#"data-testid="user-name""#), "{html}");
+        assert!(html.contains(">ada<"), "{html}");
+        assert!(html.contains("role role-viewer"), "{html}");
+        assert!(html.contains(r#"action="/logout""#), "{html}");
+        assert!(html.contains(r#"name="csrf" value="c5rf""#), "{html}");
+
+        let html = render("/nowhere", Some(me(Role::Admin, PrincipalKind::Token)));
+        assert!(html.contains("role role-admin"), "{html}");
+        assert!(
+            !html.contains("/logout"),
+            "a token has nothing to log out of: {html}"
+        );
+
+        let html = render("/nowhere", None);
+        assert!(!html.contains("user-menu"), "{html}");
+    }
+
+    #[test]
+    fn the_shell_carries_the_caller_and_the_csrf_token() {
+        let owner = Owner::new();
+        let html = owner.with(|| {
+            provide_context(RequestUrl::new("/nowhere"));
+            provide_context(me(Role::Operator, PrincipalKind::Session));
+            let options = LeptosOptions::builder().output_name(OUTPUT_NAME).build();
+            shell(options).to_html()
+        });
+        assert!(
+            html.contains(r#"<meta name="csrf-token" content="c5rf">"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<meta name="berth-me""#), "{html}");
+        let json_start = html.find(r#"name="berth-me" content=""#).expect("me tag") + 25;
+        let json_end = json_start + html[json_start..].find('"').expect("end of the attribute");
+        // Attribute-escaped JSON, without the token.
+        assert!(!html[json_start..json_end].contains("c5rf"), "{html}");
+        assert!(
+            html[json_start..json_end].contains("&quot;operator&quot;"),
+            "{html}"
+        );
     }
 }

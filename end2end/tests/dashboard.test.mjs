@@ -1,8 +1,9 @@
 // dashboard.test.mjs: the dashboard in a real Chromium against a real daemon: the containers
-// list (server-rendered, then hydrated actions), a container's live log, and the 404 page.
+// list (server-rendered, then hydrated actions), a container's live log, and the 404 page,
+// all as the admin (each page logs in through the login form first).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Daemon, openBrowser, watchedPage, hydrated, until, uniqueName } from './harness.mjs';
+import { Daemon, openBrowser, watchedPage, hydrated, until, uniqueName, screenshots } from './harness.mjs';
 
 let daemon;
 let browser;
@@ -22,15 +23,19 @@ test('containers page lists a running container and its Stop button works after 
   await daemon.runDetached(name, 'busybox', 'sleep', '300');
 
   // Server-side rendering: the raw HTML already has the row.
-  const html = await (await fetch(`${daemon.base}/containers`)).text();
+  const res = await daemon.fetch('/containers');
+  assert.equal(res.status, 200);
+  const html = await res.text();
   assert.match(html, new RegExp(`data-name="${name}"[^>]*data-state="running"`));
   assert.match(html, /\/pkg\/berth_bg\.wasm/);
 
   const { page, problems } = await watchedPage(browser);
+  await daemon.login(page);
   await page.goto(`${daemon.base}/containers`);
   await hydrated(page);
   const row = page.locator(`[data-testid="container-row"][data-name="${name}"]`);
   assert.equal(await row.getAttribute('data-state'), 'running');
+  await screenshots(page, 'containers-admin', { dark: true });
   assert.equal(await row.locator('[data-testid="container-state"]').textContent(), 'running');
 
   // A reload would wipe this marker: the row must change in place.
@@ -54,6 +59,7 @@ test('an action that fails shows the engine\'s error on the page', async () => {
   const name = uniqueName('gone');
   await daemon.runDetached(name, 'busybox', 'sleep', '300');
   const { page, problems } = await watchedPage(browser);
+  await daemon.login(page);
   await page.goto(`${daemon.base}/containers`);
   await hydrated(page);
   const row = page.locator(`[data-testid="container-row"][data-name="${name}"]`);
@@ -79,8 +85,9 @@ test('a container page appends new log lines live, without a reload', async () =
   assert.match(id, /^[0-9a-f]{12,64}$/, `berth run -d printed ${id}`);
 
   const { page, problems } = await watchedPage(browser);
-  await page.goto(`${daemon.base}/containers/${id}`);
+  await daemon.login(page, 'admin', daemon.adminPassword, `/containers/${id}`);
   await hydrated(page);
+  assert.equal(new URL(page.url()).pathname, `/containers/${id}`);
   assert.equal(await page.locator('[data-testid="container-name"]').textContent(), name);
   const lines = page.locator('[data-testid="log-line"]');
   await until('the first log lines', async () => (await lines.count()) >= 2);
@@ -103,6 +110,7 @@ test('a container page says when the container exited, and with which code', asy
   const name = uniqueName('exit');
   const id = await daemon.runDetached(name, 'busybox', 'sh', '-c', 'echo hello; sleep 2; echo bye; exit 3');
   const { page, problems } = await watchedPage(browser);
+  await daemon.login(page);
   await page.goto(`${daemon.base}/containers/${id}`);
   await hydrated(page);
   const status = page.locator('[data-testid="log-status"]');
@@ -111,14 +119,15 @@ test('a container page says when the container exited, and with which code', asy
   assert.deepEqual(texts, ['hello', 'bye']);
   assert.equal(await page.locator('[data-testid="container-state"]').textContent(), 'exited');
   assert.equal(await page.locator('[data-testid="container-exit-code"]').textContent(), '3');
+  await screenshots(page, 'container-exited', { dark: true });
   assert.deepEqual(problems, []);
   await page.close();
 });
 
 test('unknown addresses get the not-found page with status 404', async () => {
-  const res = await fetch(`${daemon.base}/no/such/page`);
+  const res = await daemon.fetch('/no/such/page');
   assert.equal(res.status, 404);
   assert.match(await res.text(), /data-testid="not-found"/);
-  const missing = await fetch(`${daemon.base}/containers/no-such-container-${process.pid}`);
+  const missing = await daemon.fetch(`/containers/no-such-container-${process.pid}`);
   assert.equal(missing.status, 404);
 });

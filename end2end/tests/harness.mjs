@@ -2,7 +2,7 @@
 // test image loaded, runs the CLI against it, opens Debian's Chromium, and tears it all down.
 import { spawn, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, rmdir, readdir, readFile, open } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, rmdir, readdir, readFile, open } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -15,6 +15,8 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BERTH = process.env.BERTH_BIN ?? join(repo, 'target', 'release', 'berth');
 const TESTKIT = process.env.BERTH_TESTKIT_BIN ?? join(repo, 'target', 'release', 'berth-testkit');
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+/** Where the tests leave their screenshots (gitignored). */
+export const SCREENSHOTS = join(repo, 'end2end', 'screenshots');
 
 /** A TCP port nobody listens on right now. */
 async function freePort() {
@@ -52,8 +54,14 @@ export function uniqueName(what) {
 }
 
 export class Daemon {
-  static async start() {
+  /**
+   * Starts a private daemon. With an `adminPassword` (a random one unless given, or `null` for
+   * none) it creates the user `admin` on its first start, and the harness logs in over the API
+   * so that `fetch` below has a session; without one, it prints a `/setup?token=` address.
+   */
+  static async start({ adminPassword = randomBytes(12).toString('base64url') } = {}) {
     const d = new Daemon();
+    d.adminPassword = adminPassword;
     d.tmp = await mkdtemp(join(tmpdir(), 'berth-e2e-'));
     d.sock = join(d.tmp, 'berth.sock');
     d.port = await freePort();
@@ -71,7 +79,12 @@ export class Daemon {
         '--bridge-subnet', 'auto', '--bridge-name', `${d.tag}0`, '--bridge-prefix', `${d.tag}-`,
         '--cgroup-parent', `berth-e2e-${d.tag}`,
       ],
-      { stdio: ['ignore', log.fd, log.fd] },
+      {
+        stdio: ['ignore', log.fd, log.fd],
+        env: adminPassword
+          ? { ...process.env, BERTH_ADMIN_PASSWORD: adminPassword }
+          : Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'BERTH_ADMIN_PASSWORD')),
+      },
     );
     await log.close();
     d.exited = new Promise((ok) => d.proc.once('exit', (code, signal) => ok({ code, signal })));
@@ -81,9 +94,13 @@ export class Daemon {
         if (d.proc.exitCode !== null || d.proc.signalCode !== null) {
           throw new Error(`berth serve exited early:\n${await d.log()}`);
         }
-        const res = await fetch(`${d.base}/containers`);
+        // The login page is open to anonymous callers.
+        const res = await fetch(`${d.base}/login`);
         return res.ok;
       }, 30_000);
+      if (adminPassword) {
+        ({ cookie: d.cookie, csrf: d.csrf } = await d.apiLogin('admin', adminPassword));
+      }
       await run(TESTKIT, ['images', join(d.tmp, 'img')]);
       await d.berth('load', '-i', join(d.tmp, 'img', 'busybox.tar'));
     } catch (e) {
@@ -95,6 +112,91 @@ export class Daemon {
 
   async log() {
     return readFile(this.logFile, 'utf8').catch(() => '');
+  }
+
+  /** `POST /api/v1/auth/login`: the session cookie (`berth_session=…`) and its CSRF token. */
+  async apiLogin(username, password) {
+    const res = await fetch(`${this.base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Origin: this.base },
+      body: JSON.stringify({ username, password }),
+    });
+    if (!res.ok) throw new Error(`login of ${username} answered ${res.status}: ${await res.text()}`);
+    const cookie = res.headers.getSetCookie()
+      .map((c) => c.split(';')[0])
+      .find((c) => c.startsWith('berth_session='));
+    if (!cookie) throw new Error(`login of ${username} set no berth_session cookie`);
+    const me = await res.json();
+    return { cookie, csrf: me.csrf_token };
+  }
+
+  /**
+   * `fetch` of a path of this daemon with the admin's session: the cookie and `Origin` always,
+   * `X-CSRF-Token` on anything but GET and HEAD. `opts.session` = another `apiLogin` answer.
+   */
+  async fetch(path, opts = {}) {
+    const { session = { cookie: this.cookie, csrf: this.csrf }, headers = {}, ...rest } = opts;
+    const method = (rest.method ?? 'GET').toUpperCase();
+    const h = { Origin: this.base, ...headers };
+    if (session?.cookie) h.Cookie = session.cookie;
+    if (session?.csrf && method !== 'GET' && method !== 'HEAD') h['X-CSRF-Token'] = session.csrf;
+    return fetch(`${this.base}${path}`, { redirect: 'manual', ...rest, headers: h });
+  }
+
+  /**
+   * Logs `page` in through the login form and waits until the server sent it on to `next`.
+   * Throws with the page's error message if the login is refused.
+   */
+  async login(page, user = 'admin', password = this.adminPassword, next = '/containers') {
+    await page.goto(`${this.base}/login?next=${encodeURIComponent(next)}`);
+    await page.fill('#login-username', user);
+    await page.fill('#login-password', password);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname !== '/login' || u.searchParams.has('error'), { timeout: 20_000 }),
+      page.click('[data-testid="login-submit"]'),
+    ]);
+    if (new URL(page.url()).pathname === '/login') {
+      const why = await page.locator('[data-testid="auth-error"]').textContent().catch(() => '?');
+      throw new Error(`login of ${user} was refused: ${why}`);
+    }
+  }
+
+  /** A line of the daemon's log that contains `what`, once it is there. */
+  async logLine(what, ms = 20_000) {
+    return until(`a log line with ${what}`, async () =>
+      (await this.log()).split('\n').find((l) => l.includes(what)), ms);
+  }
+
+  /** Runs the CLI against this daemon with `input` on its stdin; resolves to its stdout. */
+  async berthWithInput(input, ...args) {
+    return new Promise((ok, fail) => {
+      const child = execFile(BERTH, ['-H', `unix://${this.sock}`, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+        if (err) fail(Object.assign(err, { stderr }));
+        else ok(stdout.trim());
+      });
+      child.stdin.end(input);
+    });
+  }
+
+  /**
+   * Adds a user: with the CLI over the socket (`user add NAME --role ROLE --password-stdin`),
+   * or, where this CLI has no such command, with `POST /api/v1/users` as the admin.
+   */
+  async addUser(name, role, password) {
+    try {
+      await this.berthWithInput(`${password}\n`, 'user', 'add', name, '--role', role, '--password-stdin');
+      return 'cli';
+    } catch (cliError) {
+      const res = await this.fetch('/api/v1/users', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name, role, password }),
+      });
+      if (!res.ok) {
+        throw new Error(`cannot add user ${name}: CLI: ${cliError.stderr ?? cliError.message}; API: ${res.status} ${await res.text()}`);
+      }
+      return 'api';
+    }
   }
 
   /** Runs the CLI against this daemon; resolves to its trimmed stdout. */
@@ -178,6 +280,25 @@ export async function watchedPage(browser) {
     if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
   });
   return { page, problems };
+}
+
+/**
+ * Saves screenshots of `page` as `<name>-1280.png` (1280×800) and `<name>-390.png` (390×844) in
+ * end2end/screenshots/, in the light scheme and, with `dark`, the dark one too (`-dark`).
+ */
+export async function screenshots(page, name, { dark = false } = {}) {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const before = page.viewportSize();
+  for (const scheme of dark ? ['light', 'dark'] : ['light']) {
+    await page.emulateMedia({ colorScheme: scheme });
+    for (const [w, h] of [[1280, 800], [390, 844]]) {
+      await page.setViewportSize({ width: w, height: h });
+      const suffix = scheme === 'dark' ? '-dark' : '';
+      await page.screenshot({ path: join(SCREENSHOTS, `${name}-${w}${suffix}.png`) });
+    }
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  if (before) await page.setViewportSize(before);
 }
 
 /** Waits until the wasm has taken over the server-rendered page. */

@@ -1,15 +1,18 @@
 //! A container's page: its details and its log, followed live over the log WebSocket.
 
+use crate::auth::use_caller;
 use crate::format::{format_utc, log_time};
 use crate::logbuf::{LogBuffer, LogLine, LogStatus};
-use crate::model::{exit_text, AppError, ContainerView, StateView};
+use crate::model::{exit_text, AppError, ContainerAction, ContainerView, StateView};
+use crate::pages::containers::ApplyAction;
 use leptos::html::Div;
 use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_navigate, use_params_map};
 
-/// One container by id, unique id prefix or name.
-#[server(prefix = "/ui/fn", endpoint = "get_container")]
+/// One container by id, unique id prefix or name. A GET: reading needs no CSRF token.
+#[server(prefix = "/ui/fn", endpoint = "get_container", input = GetUrl)]
 pub async fn get_container(id: String) -> Result<ContainerView, AppError> {
     let engine = crate::model::engine()?;
     Ok(engine.container(&id).await?.into())
@@ -19,7 +22,27 @@ pub async fn get_container(id: String) -> Result<ContainerView, AppError> {
 pub fn ContainerPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let info = Resource::new(id, get_container);
+    let action = ServerAction::<ApplyAction>::new();
+    // Read again after each action: the header shows the new state.
+    let info = Resource::new(
+        move || (id(), action.version().get()),
+        |(id, _)| get_container(id),
+    );
+    // A removed container has no page any more: back to the list.
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        let removed = action.input().with_untracked(|i| {
+            i.as_ref().is_some_and(|i| {
+                matches!(
+                    i.action,
+                    ContainerAction::Remove | ContainerAction::ForceRemove
+                )
+            })
+        });
+        if matches!(action.value().get(), Some(Ok(()))) && removed {
+            navigate("/containers", Default::default());
+        }
+    });
 
     view! {
         <p class="crumbs">
@@ -28,7 +51,7 @@ pub fn ContainerPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading container…"</p> }>
             {move || Suspend::new(async move {
                 match info.await {
-                    Ok(c) => view! { <ContainerDetails c/> }.into_any(),
+                    Ok(c) => view! { <ContainerDetails c action/> }.into_any(),
                     Err(AppError::NotFound(message)) => {
                         #[cfg(feature = "ssr")]
                         crate::pages::set_status(404);
@@ -54,7 +77,7 @@ pub fn ContainerPage() -> impl IntoView {
 }
 
 #[component]
-fn ContainerDetails(c: ContainerView) -> impl IntoView {
+fn ContainerDetails(c: ContainerView, action: ServerAction<ApplyAction>) -> impl IntoView {
     let status = RwSignal::new(LogStatus::Connecting);
     // Once the log says the container exited, the header says so too, without a reload.
     let exited = move || match status.get() {
@@ -86,7 +109,21 @@ fn ContainerDetails(c: ContainerView) -> impl IntoView {
             >
                 {move || state().as_str()}
             </span>
+            <ContainerActions id=c.id.clone() name=c.name.clone() state=Signal::derive(state) action/>
         </div>
+        {move || {
+            action
+                .value()
+                .get()
+                .and_then(Result::err)
+                .map(|e| {
+                    view! {
+                        <p class="error" role="alert" data-testid="action-error">
+                            {e.to_string()}
+                        </p>
+                    }
+                })
+        }}
         <dl class="details" data-testid="container-details">
             <dt>"ID"</dt>
             <dd class="mono" data-testid="container-id">{c.id.clone()}</dd>
@@ -105,6 +142,93 @@ fn ContainerDetails(c: ContainerView) -> impl IntoView {
         </dl>
         <LogView id=c.id status/>
     }
+}
+
+/// The header's buttons for operators and admins; a read-only hint for viewers.
+#[component]
+fn ContainerActions(
+    id: String,
+    name: String,
+    state: Signal<StateView>,
+    action: ServerAction<ApplyAction>,
+) -> impl IntoView {
+    if !use_caller().can_operate() {
+        return view! {
+            <span
+                class="read-only page-actions"
+                data-testid="read-only"
+                title="Your role lets you look, not start, stop or remove"
+            >
+                "read-only"
+            </span>
+        }
+        .into_any();
+    }
+    let busy = move || action.pending().get();
+    let run = move |what: ContainerAction| {
+        action.dispatch(ApplyAction {
+            id: id.clone(),
+            action: what,
+        });
+    };
+    view! {
+        <div class="page-actions">
+            {move || {
+                let run = run.clone();
+                let name = name.clone();
+                if state.get() == StateView::Running {
+                    let stop = run.clone();
+                    view! {
+                        <button
+                            class="btn"
+                            data-testid="stop-button"
+                            disabled=busy
+                            on:click=move |_| stop(ContainerAction::Stop)
+                        >
+                            "Stop"
+                        </button>
+                        <button
+                            class="btn danger"
+                            data-testid="force-remove-button"
+                            disabled=busy
+                            on:click=move |_| {
+                                if super::containers::confirm(
+                                    &format!("Container {name} is running. Kill and remove it?"),
+                                ) {
+                                    run(ContainerAction::ForceRemove)
+                                }
+                            }
+                        >
+                            "Remove…"
+                        </button>
+                    }
+                        .into_any()
+                } else {
+                    let start = run.clone();
+                    view! {
+                        <button
+                            class="btn"
+                            data-testid="start-button"
+                            disabled=busy
+                            on:click=move |_| start(ContainerAction::Start)
+                        >
+                            "Start"
+                        </button>
+                        <button
+                            class="btn danger"
+                            data-testid="remove-button"
+                            disabled=busy
+                            on:click=move |_| run(ContainerAction::Remove)
+                        >
+                            "Remove"
+                        </button>
+                    }
+                        .into_any()
+                }
+            }}
+        </div>
+    }
+    .into_any()
 }
 
 #[component]

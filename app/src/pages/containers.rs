@@ -1,13 +1,15 @@
 //! The containers page: every container in a table, with stop / start / remove actions.
 
+use crate::auth::use_caller;
+use crate::csrf::CsrfClient;
 use crate::format::{format_utc, humanize_age};
 use crate::model::{AppError, ContainerAction, ContainerList, ContainerView, StateView};
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
+use leptos::server_fn::codec::{GetUrl, Json};
 use leptos_meta::Title;
 
-/// All containers, running or not, with the server's clock.
-#[server(prefix = "/ui/fn", endpoint = "list_containers")]
+/// All containers, running or not, with the server's clock. A GET: reading needs no CSRF token.
+#[server(prefix = "/ui/fn", endpoint = "list_containers", input = GetUrl)]
 pub async fn list_containers() -> Result<ContainerList, AppError> {
     let engine = crate::model::engine()?;
     let containers = engine
@@ -22,8 +24,13 @@ pub async fn list_containers() -> Result<ContainerList, AppError> {
     })
 }
 
-/// Applies one action to one container.
-#[server(prefix = "/ui/fn", endpoint = "apply_action", input = Json)]
+/// Applies one action to one container; sent with the session's CSRF token.
+#[server(
+    prefix = "/ui/fn",
+    endpoint = "apply_action",
+    input = Json,
+    client = CsrfClient
+)]
 pub async fn apply_action(id: String, action: ContainerAction) -> Result<(), AppError> {
     let engine = crate::model::engine()?;
     match action {
@@ -46,7 +53,7 @@ mod ssr {
 }
 
 /// Asks the user to confirm; outside the browser there is nobody to ask.
-fn confirm(message: &str) -> bool {
+pub(crate) fn confirm(message: &str) -> bool {
     #[cfg(feature = "hydrate")]
     {
         window().confirm_with_message(message).unwrap_or(false)
@@ -140,11 +147,11 @@ fn ContainerTable(
             <thead>
                 <tr>
                     <th>"Name"</th>
-                    <th>"Image"</th>
+                    <th class="col-image">"Image"</th>
                     <th>"State"</th>
-                    <th>"Exit code"</th>
-                    <th>"Created"</th>
-                    <th>"Command"</th>
+                    <th class="col-exit">"Exit code"</th>
+                    <th class="col-created">"Created"</th>
+                    <th class="col-command">"Command"</th>
                     <th class="actions-head">"Actions"</th>
                 </tr>
             </thead>
@@ -171,7 +178,18 @@ fn ContainerRow(c: ContainerView, now_ms: i64, action: ServerAction<ApplyAction>
         }
     };
     let name = c.name.clone();
-    let buttons = if state == StateView::Running {
+    let buttons = if !use_caller().can_operate() {
+        view! {
+            <span
+                class="read-only"
+                data-testid="read-only"
+                title="Your role lets you look, not start, stop or remove"
+            >
+                "read-only"
+            </span>
+        }
+        .into_any()
+    } else if state == StateView::Running {
         let stop = run.clone();
         view! {
             <button
@@ -223,18 +241,20 @@ fn ContainerRow(c: ContainerView, now_ms: i64, action: ServerAction<ApplyAction>
     view! {
         <tr data-testid="container-row" data-name=row_name data-id=row_id data-state=state.as_str()>
             <td>
-                <a href=href data-testid="container-link">{c.name}</a>
+                <a class="name" href=href data-testid="container-link">{c.name}</a>
                 <div class="muted mono small">{short_id}</div>
             </td>
-            <td class="mono">{c.image}</td>
+            <td class="mono col-image">{c.image}</td>
             <td>
                 <span class=format!("state state-{}", state.as_str()) data-testid="container-state">
                     {state.as_str()}
                 </span>
             </td>
-            <td class="mono" data-testid="container-exit-code">{exit_code}</td>
-            <td title=format_utc(c.created_at_ms)>{humanize_age(now_ms, c.created_at_ms)}</td>
-            <td class="mono command" title=c.command.clone()>{c.command.clone()}</td>
+            <td class="mono col-exit" data-testid="container-exit-code">{exit_code}</td>
+            <td class="col-created" title=format_utc(c.created_at_ms)>
+                {humanize_age(now_ms, c.created_at_ms)}
+            </td>
+            <td class="mono command col-command" title=c.command.clone()>{c.command.clone()}</td>
             <td class="actions">{buttons}</td>
         </tr>
     }

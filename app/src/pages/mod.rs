@@ -2,6 +2,7 @@
 
 pub mod container;
 pub mod containers;
+pub mod login;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
