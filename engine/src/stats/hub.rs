@@ -123,6 +123,8 @@ struct HostTrack {
 #[derive(Default)]
 struct State {
     serial: u64,
+    /// Container samplers started so far.
+    starts: u64,
     samplers: HashMap<String, Slot<StatsPoint>>,
     containers: HashMap<String, Track>,
     host_sampler: Option<Slot<HostPoint>>,
@@ -478,6 +480,7 @@ impl StatsHub {
         let state = &mut *state;
         if !state.samplers.contains_key(&target.id) {
             let serial = state.next_serial();
+            state.starts += 1;
             let task = tokio::spawn(container_sampler(
                 Arc::downgrade(&self.inner),
                 target.clone(),
@@ -547,6 +550,11 @@ impl StatsHub {
     /// Container samplers running (lingering ones included; not the host's).
     pub fn sampler_count(&self) -> usize {
         self.inner.lock().samplers.len()
+    }
+
+    /// Container samplers started since the hub was made (a counter for `/metrics`).
+    pub fn sampler_starts(&self) -> u64 {
+        self.inner.lock().starts
     }
 
     /// Subscriptions to this container's sampler (0 when none runs or it lingers).
@@ -633,5 +641,298 @@ impl StatsHub {
         let mut state = self.inner.lock();
         state.samplers.remove(id);
         state.containers.remove(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    const BASE_NS: i64 = 1_700_000_000_000_000_000;
+    const MIB: u64 = 1 << 20;
+
+    /// A host with 2 CPUs, half busy, 2 GiB of 8 used; every container uses half a CPU
+    /// (50 %) and 100 MiB. Times follow tokio's (paused) clock.
+    struct Fake {
+        start: Instant,
+        running: Mutex<Vec<Target>>,
+        reads: Mutex<HashMap<String, u64>>,
+        failing: Mutex<HashSet<String>>,
+    }
+
+    impl Fake {
+        fn new() -> Arc<Self> {
+            Arc::new(Self {
+                start: Instant::now(),
+                running: Mutex::default(),
+                reads: Mutex::default(),
+                failing: Mutex::default(),
+            })
+        }
+        fn elapsed_ns(&self) -> i64 {
+            self.start.elapsed().as_nanos() as i64
+        }
+        fn reads(&self, id: &str) -> u64 {
+            self.reads.lock().unwrap().get(id).copied().unwrap_or(0)
+        }
+        fn run(&self, ids: &[&str]) {
+            *self.running.lock().unwrap() = ids.iter().map(|id| target(id)).collect();
+        }
+        fn fail(&self, id: &str) {
+            self.failing.lock().unwrap().insert(id.into());
+        }
+    }
+
+    impl StatsSource for Fake {
+        fn running(&self) -> BoxFuture<'_, Vec<Target>> {
+            Box::pin(async move { self.running.lock().unwrap().clone() })
+        }
+        fn host(&self) -> Result<HostReading, StatsError> {
+            let e = self.elapsed_ns() as u64;
+            Ok(HostReading {
+                read_at_ns: BASE_NS + e as i64,
+                system_cpu_ns: 1_000_000 + 2 * e,
+                idle_cpu_ns: e,
+                online_cpus: 2,
+                memory_total_bytes: 8192 * MIB,
+                memory_available_bytes: 6144 * MIB,
+            })
+        }
+        fn sample(&self, target: &Target, host: &HostReading) -> Result<Sample, StatsError> {
+            *self
+                .reads
+                .lock()
+                .unwrap()
+                .entry(target.id.clone())
+                .or_default() += 1;
+            if self.failing.lock().unwrap().contains(&target.id) {
+                return Err(StatsError::NoController("cpuacct"));
+            }
+            Ok(Sample {
+                read_at_ns: host.read_at_ns,
+                cpu_usage_ns: self.elapsed_ns() as u64 / 2,
+                system_cpu_ns: host.system_cpu_ns,
+                online_cpus: host.online_cpus,
+                memory_working_set_bytes: 100 * MIB,
+                memory_limit_bytes: 1024 * MIB,
+                pids: 2,
+                ..Default::default()
+            })
+        }
+    }
+
+    fn target(id: &str) -> Target {
+        Target {
+            id: id.into(),
+            cgroup_path: format!("berth/{id}"),
+            pid: 1,
+        }
+    }
+
+    fn hub(fake: &Arc<Fake>) -> StatsHub {
+        StatsHub::new(fake.clone(), HubConfig::default())
+    }
+
+    async fn sleep_s(s: f64) {
+        tokio::time::sleep(Duration::from_secs_f64(s)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn two_viewers_share_one_sampler_that_lingers_after_the_last_leaves() {
+        let fake = Fake::new();
+        let hub = hub(&fake);
+        let mut a = hub.subscribe(target("c1"));
+        let mut b = hub.subscribe(target("c1"));
+        assert_eq!((hub.sampler_count(), hub.viewers("c1")), (1, 2));
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            let (pa, pb) = (a.recv().await.unwrap(), b.recv().await.unwrap());
+            assert_eq!(pa, pb, "both viewers get the same points");
+            assert!((pa.cpu_percent - 50.0).abs() < 1e-6, "{}", pa.cpu_percent);
+            assert_eq!((pa.memory_bytes, pa.pids), (100 * MIB, 2));
+            assert!((pa.memory_percent - 100.0 / 1024.0 * 100.0).abs() < 1e-9);
+            times.push(pa.time_ms);
+        }
+        assert_eq!(
+            times.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>(),
+            [1000, 1000]
+        );
+        // One read a tick for both viewers: the first (at 0 s) only set the CPU base.
+        assert_eq!(fake.reads("c1"), 4);
+        assert_eq!(
+            hub.history("c1")
+                .iter()
+                .map(|p| p.time_ms)
+                .collect::<Vec<_>>(),
+            times
+        );
+
+        drop(a);
+        assert_eq!(hub.viewers("c1"), 1);
+        drop(b);
+        assert_eq!((hub.sampler_count(), hub.viewers("c1")), (1, 0));
+        sleep_s(3.5).await;
+        assert_eq!(hub.sampler_count(), 1, "lingering");
+        sleep_s(2.0).await;
+        assert_eq!(
+            hub.sampler_count(),
+            0,
+            "stopped 5 s after the last viewer left"
+        );
+        let reads = fake.reads("c1");
+        sleep_s(10.0).await;
+        assert_eq!(fake.reads("c1"), reads, "no more reads");
+        // Read while lingering at 4, 5, 6 and 7 s; at 8 s the linger was over.
+        assert_eq!(hub.history("c1").len(), 3 + 4, "the history stays");
+        assert_eq!(hub.sampler_starts(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reload_within_the_linger_keeps_the_sampler_and_gets_the_history() {
+        let fake = Fake::new();
+        let hub = hub(&fake);
+        let mut a = hub.subscribe(target("c1"));
+        assert!(a.history().is_empty());
+        let first = a.recv().await.unwrap();
+        drop(a);
+        sleep_s(2.5).await;
+        let mut again = hub.subscribe(target("c1"));
+        assert_eq!((hub.sampler_starts(), hub.viewers("c1")), (1, 1));
+        // The history so far (the point seen, and those read while lingering) …
+        let history = again.take_history();
+        assert_eq!(history.len(), 3);
+        assert_eq!(history[0], first);
+        // … and the stream continues it.
+        let next = again.recv().await.unwrap();
+        assert_eq!(next.time_ms - history[2].time_ms, 1000);
+        sleep_s(30.0).await;
+        assert_eq!(hub.sampler_count(), 1, "still watched");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_stream_ends_when_the_container_stops_or_cannot_be_read() {
+        let fake = Fake::new();
+        let hub = hub(&fake);
+        let mut a = hub.subscribe(target("c1"));
+        let mut b = hub.subscribe(target("c2"));
+        assert_eq!(hub.sampler_count(), 2);
+        a.recv().await.unwrap();
+        b.recv().await.unwrap();
+        hub.stopped("c1");
+        assert_eq!(a.recv().await, None);
+        assert_eq!(hub.sampler_count(), 1);
+        assert!(
+            !hub.history("c1").is_empty(),
+            "a stopped container keeps its history"
+        );
+        fake.fail("c2");
+        assert_eq!(b.recv().await, None);
+        assert_eq!(hub.sampler_count(), 0);
+        // Dropping the ended subscriptions touches no new sampler of the same container.
+        let c = hub.subscribe(target("c1"));
+        drop(a);
+        assert_eq!(hub.viewers("c1"), 1);
+        drop(c);
+        hub.forget("c1");
+        assert!(hub.history("c1").is_empty());
+        assert_eq!(hub.sampler_count(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_background_pass_reads_the_unwatched_every_10_s_with_host_totals() {
+        let fake = Fake::new();
+        fake.run(&["c1", "c2", "c3"]);
+        let hub = hub(&fake);
+        let _watch = hub.subscribe(target("c1"));
+        hub.start_background();
+        sleep_s(24.5).await;
+        // Passes at 0, 10 and 20 s: the first is the CPU base, so 2 points each.
+        for id in ["c2", "c3"] {
+            let h = hub.history(id);
+            assert_eq!(h.len(), 2, "{id}");
+            assert_eq!(h[1].time_ms - h[0].time_ms, 10_000);
+            assert!((h[1].cpu_percent - 50.0).abs() < 1e-6);
+        }
+        assert_eq!(hub.sampler_count(), 1, "no task per container");
+        assert_eq!(
+            fake.reads("c1"),
+            25,
+            "the watched one is read by its sampler only"
+        );
+        assert_eq!(hub.history("c1").len(), 24);
+        let host = hub.host_history();
+        assert_eq!(host.len(), 2);
+        let p = host[1];
+        assert!((p.cpu_percent - 50.0).abs() < 1e-6, "{}", p.cpu_percent);
+        assert_eq!(
+            (p.memory_used_bytes, p.memory_total_bytes),
+            (2048 * MIB, 8192 * MIB)
+        );
+        assert_eq!((p.containers_running, p.online_cpus), (3, 2));
+        assert!((p.containers_cpu_percent - 150.0).abs() < 1e-6);
+        assert_eq!(p.containers_memory_bytes, 300 * MIB);
+        hub.start_background();
+        sleep_s(10.0).await;
+        assert_eq!(hub.history("c2").len(), 3, "one background pass, not two");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_host_is_sampled_every_second_while_watched() {
+        let fake = Fake::new();
+        fake.run(&["c1"]);
+        let hub = hub(&fake);
+        let mut a = hub.subscribe_host();
+        let mut b = hub.subscribe_host();
+        assert_eq!(hub.host_viewers(), 2);
+        let (p1, p2) = (a.recv().await.unwrap(), a.recv().await.unwrap());
+        assert_eq!(b.recv().await, Some(p1));
+        assert_eq!(p2.time_ms - p1.time_ms, 1000);
+        assert!((p2.cpu_percent - 50.0).abs() < 1e-6);
+        assert_eq!(p2.containers_running, 1);
+        assert_eq!(a.container_id(), None);
+        drop((a, b));
+        sleep_s(6.5).await;
+        assert!(!hub.host_sampler_running());
+        assert!(hub.host_history().len() >= 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_off_readings_make_points_from_the_second() {
+        let fake = Fake::new();
+        let hub = hub(&fake);
+        let read = || fake.sample(&target("c1"), &fake.host().unwrap()).unwrap();
+        assert_eq!(
+            hub.record("c1", read()),
+            None,
+            "the first only sets the base"
+        );
+        assert!(hub.latest("c1").is_none());
+        sleep_s(0.5).await;
+        let p = hub.record("c1", read()).unwrap();
+        assert!((p.cpu_percent - 50.0).abs() < 1e-6);
+        let (latest, sample) = hub.latest("c1").unwrap();
+        assert_eq!(latest, p);
+        assert_eq!(hub.last_sample("c1"), Some(sample));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_hour_of_500_containers_stays_bounded() {
+        let fake = Fake::new();
+        let ids: Vec<String> = (0..500).map(|i| format!("c{i}")).collect();
+        fake.run(&ids.iter().map(String::as_str).collect::<Vec<_>>());
+        let hub = hub(&fake);
+        hub.start_background();
+        sleep_s(2.0 * 3600.0).await;
+        assert_eq!(hub.tracked(), 500);
+        let h = hub.history("c7");
+        assert_eq!(h.len(), 360, "an hour of 10 s points");
+        assert!(h.last().unwrap().time_ms - h[0].time_ms < 3_600_000);
+        let per = super::super::history::COARSE_LEN * std::mem::size_of::<StatsPoint>();
+        assert!(
+            hub.history_bytes() <= 500 * per + 2 * per,
+            "{}",
+            hub.history_bytes()
+        );
     }
 }
