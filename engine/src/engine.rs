@@ -10,6 +10,7 @@ mod networks;
 mod pull;
 mod push;
 mod restart;
+mod stats;
 mod system;
 mod volumes;
 
@@ -31,7 +32,7 @@ use crate::db::{self, now_ms, Db};
 use crate::image::registry::{Registries, RegistryConfig};
 use crate::image::ImageStore;
 use crate::runtime::{self, ContainerSpec, MountKind, MountSpec, RootfsSpec};
-use crate::stats::Sample;
+use crate::stats::{Sample, StatsHub};
 use crate::{Error, Result};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
@@ -74,8 +75,9 @@ struct Inner {
     roots: RootHolds,
     /// Serialises lifecycle changes of one container (start, exit handling, removal).
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// The last stats sample of each container, shared by all viewers (CPU % needs two).
-    samples: Mutex<HashMap<String, Sample>>,
+    /// Stats: one sampler per watched container, the last hour of every container's and
+    /// the host's readings.
+    stats: StatsHub,
     /// Held shared by whatever puts images into the store (load, import, save reading it) from
     /// its first blob until the catalogue records it, and exclusively by the sweep that
     /// deletes blobs and layers no catalogued image uses.
@@ -169,6 +171,7 @@ impl Engine {
         let events = crate::events::EventBus::open(db.clone()).await?;
         let volumes = crate::volume::Volumes::new(&root)?;
         let auth = crate::auth::Auth::new(db.clone(), crate::auth::AuthPolicy::default());
+        let stats = stats::hub(db.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
                 root,
@@ -179,7 +182,7 @@ impl Engine {
                 status: ExitWatch::default(),
                 roots: RootHolds::default(),
                 locks: Mutex::new(HashMap::new()),
-                samples: Mutex::new(HashMap::new()),
+                stats,
                 image_lock: tokio::sync::RwLock::new(()),
                 events,
                 volumes,
@@ -195,6 +198,7 @@ impl Engine {
         };
         engine.init_networks().await?;
         engine.reconcile().await?;
+        engine.inner.stats.start_background();
         Ok(engine)
     }
 
@@ -557,69 +561,6 @@ impl Engine {
         Ok((removed, reclaimed))
     }
 
-    /// A running container's resource usage. CPU % is measured against the previous sample
-    /// of this container (any viewer's); the first one waits 100 ms for a second reading.
-    pub async fn stats(&self, key: &str) -> Result<ContainerStats> {
-        let row = ContainerRow::find(&self.inner.db, key).await?;
-        let pid = match (row.state()?.is_alive(), row.pid) {
-            (true, Some(pid)) => pid as i32,
-            _ => {
-                return Err(Error::Conflict(format!(
-                    "container {} is not running",
-                    row.name
-                )))
-            }
-        };
-        let cgroup_path = cgroup_path(&row.config()?, &row.id);
-        let read = {
-            let cgroup_path = cgroup_path.clone();
-            move || crate::stats::sample(&cgroup_path, pid)
-        };
-        let previous = {
-            let samples = self.inner.samples.lock().unwrap_or_else(|e| e.into_inner());
-            samples.get(&row.id).cloned()
-        };
-        let fresh = |s: &Sample| {
-            let age = now_ms() * 1_000_000 - s.read_at_ns;
-            (50_000_000..60_000_000_000).contains(&age)
-        };
-        let previous = match previous.filter(fresh) {
-            Some(previous) => previous,
-            None => {
-                let first = tokio::task::spawn_blocking(read.clone())
-                    .await
-                    .map_err(|e| Error::Conflict(format!("stats were interrupted: {e}")))??;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                first
-            }
-        };
-        let sample = tokio::task::spawn_blocking(read)
-            .await
-            .map_err(|e| Error::Conflict(format!("stats were interrupted: {e}")))??;
-        self.inner
-            .samples
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(row.id.clone(), sample.clone());
-        let memory_percent = if sample.memory_limit_bytes > 0 {
-            sample.memory_working_set_bytes as f64 / sample.memory_limit_bytes as f64 * 100.0
-        } else {
-            0.0
-        };
-        let shim_rss_bytes = row
-            .shim_pid
-            .filter(|&shim| is_shim_of(shim as i32, &row.id))
-            .and_then(|shim| crate::stats::resident_bytes(shim as i32));
-        Ok(ContainerStats {
-            id: row.id,
-            name: row.name,
-            cpu_percent: crate::stats::cpu_percent(&previous, &sample),
-            memory_percent,
-            shim_rss_bytes,
-            sample,
-        })
-    }
-
     /// Everything known about a container, shaped like `docker inspect`.
     pub async fn inspect(&self, key: &str) -> Result<ContainerInspect> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
@@ -701,11 +642,7 @@ impl Engine {
         );
         self.forget_lock(&row.id);
         self.inner.execs.forget_container(&row.id);
-        self.inner
-            .samples
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&row.id);
+        self.inner.stats.forget(&row.id);
         Ok(())
     }
 
@@ -866,6 +803,7 @@ impl Engine {
                 }
             }
             self.network_teardown(id).await;
+            self.inner.stats.stopped(id);
             ContainerRow::set_exited(&self.inner.db, id, exit_code, oom_killed, finished).await?;
             if oom_killed {
                 self.emit_container(&row, "oom", &[]);

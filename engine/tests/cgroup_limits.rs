@@ -41,6 +41,7 @@ fn main() {
             paused_container_can_be_killed,
         ),
         ("stats_of_a_running_container", stats_of_a_running_container),
+        ("stats_hub_shares_one_sampler", stats_hub_shares_one_sampler),
     ];
     support::main("cgroup_limits", limits_suite, cases);
 }
@@ -387,4 +388,102 @@ fn stats_of_a_running_container(s: &Suite) {
     assert_eq!(s.pids, 2, "sh and sleep");
     // Only loopback in the container's namespace, and loopback is not counted.
     assert_eq!((s.net_rx_bytes, s.net_tx_bytes), (0, 0));
+}
+
+/// The real cgroup and /proc reads behind a [`stats::StatsHub`], for one container.
+struct OneContainer(stats::Target);
+
+impl stats::StatsSource for OneContainer {
+    fn running(&self) -> futures::future::BoxFuture<'_, Vec<stats::Target>> {
+        Box::pin(async move { vec![self.0.clone()] })
+    }
+    fn host(&self) -> Result<stats::HostReading, stats::StatsError> {
+        stats::host::read(Path::new("/proc"))
+    }
+    fn sample(
+        &self,
+        target: &stats::Target,
+        host: &stats::HostReading,
+    ) -> Result<stats::Sample, stats::StatsError> {
+        stats::Sampler::open(
+            Path::new(CGROUP_ROOT),
+            Path::new("/proc"),
+            &target.cgroup_path,
+        )?
+        .sample_with_host(target.pid, host)
+    }
+}
+
+fn stats_hub_shares_one_sampler(s: &Suite) {
+    let mut c = s.case(
+        "hub",
+        "echo ready > /ready; while :; do :; done",
+        Resources::default(),
+    );
+    let started = c.start().expect("starts");
+    c.wait_for_file("/ready");
+    let target = stats::Target {
+        id: "hub".into(),
+        cgroup_path: c.spec.cgroup_path.clone(),
+        pid: started.pid,
+    };
+
+    // What the background pass costs at 500 containers: one host read, then 500 cgroup reads
+    // (of this one container, over and over), with the cgroup opened once as the engine's
+    // source caches it.
+    let sampler = stats::Sampler::open(
+        Path::new(CGROUP_ROOT),
+        Path::new("/proc"),
+        &target.cgroup_path,
+    )
+    .expect("cgroup");
+    let t = Instant::now();
+    let host = stats::host::read(Path::new("/proc")).expect("host");
+    for _ in 0..500 {
+        sampler.sample_with_host(target.pid, &host).expect("sample");
+    }
+    let pass = t.elapsed();
+    println!(
+        "  one background pass over 500 containers: {} ms",
+        pass.as_millis()
+    );
+    assert!(pass < Duration::from_secs(2), "{pass:?}");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let hub = stats::StatsHub::new(
+            std::sync::Arc::new(OneContainer(target.clone())),
+            stats::HubConfig::default(),
+        );
+        let mut a = hub.subscribe(target.clone());
+        let mut b = hub.subscribe(target.clone());
+        assert_eq!((hub.sampler_count(), hub.viewers("hub")), (1, 2));
+        let mut cpus = Vec::new();
+        for _ in 0..3 {
+            let within = Duration::from_secs(5);
+            let pa = tokio::time::timeout(within, a.recv())
+                .await
+                .expect("a point")
+                .unwrap();
+            let pb = tokio::time::timeout(within, b.recv())
+                .await
+                .expect("a point")
+                .unwrap();
+            assert_eq!(pa, pb, "one sampler, the same points");
+            cpus.push(pa.cpu_percent);
+        }
+        println!("  cpu % of a busy loop, 1 s apart: {cpus:?}");
+        assert!(cpus.iter().all(|&p| p > 20.0), "{cpus:?}");
+        assert_eq!(hub.sampler_count(), 1);
+        assert_eq!(hub.sampler_starts(), 1);
+        assert_eq!(hub.history("hub").len(), 3);
+        drop((a, b));
+        // The linger: the sampler goes about 5 s after its last viewer.
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        assert_eq!(hub.sampler_count(), 0);
+    });
 }

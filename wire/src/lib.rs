@@ -4,6 +4,8 @@
 
 pub mod auth;
 pub mod error;
+pub mod stats;
 
 pub use auth::Role;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use stats::{HostPoint, StatsPoint};

@@ -1,10 +1,22 @@
 //! A running container's resource usage, read straight from its cgroup files (v1 or v2) and
 //! from `/proc/<pid>/net/dev` of its network namespace: one [`Sample`] per call, CPU % from
 //! two of them ([`cpu_percent`]). No helper process; a sample is a handful of small reads.
+//!
+//! [`StatsHub`] (hub.rs) samples the containers somebody watches once a second, whatever the
+//! number of viewers, and every running container every 10 s in one pass, keeping the last
+//! hour of each ([`history`]) and of the host ([`host`]).
 
+pub mod history;
+pub mod host;
+mod hub;
 mod parse;
 
+pub use history::History;
+pub use host::HostReading;
+pub use hub::{HostSubscription, HubConfig, StatsHub, StatsSource, StatsSubscription, Target};
+
 use crate::runtime::cgroup::{Cgroup, CgroupError, CGROUP_ROOT};
+pub use berth_wire::stats::{HostPoint, StatsPoint};
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -65,15 +77,15 @@ pub fn sample(cgroup_path: &str, pid: i32) -> Result<Sample, StatsError> {
     Sampler::open(Path::new(CGROUP_ROOT), Path::new("/proc"), cgroup_path)?.sample(pid)
 }
 
-/// CPU use between two samples of one container, in percent of one CPU (so up to
-/// `online_cpus` × 100), as docker computes it: Δcontainer / Δhost × CPUs × 100; 0 when
-/// either delta is not positive (first sample, counter reset, same instant).
 /// A process's resident set (`VmRSS` of /proc/PID/status), or `None` if it is gone.
 pub fn resident_bytes(pid: i32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     parse::vm_rss_bytes(&status)
 }
 
+/// CPU use between two samples of one container, in percent of one CPU (so up to
+/// `online_cpus` × 100), as docker computes it: Δcontainer / Δhost × CPUs × 100; 0 when
+/// either delta is not positive (first sample, counter reset, same instant).
 pub fn cpu_percent(prev: &Sample, cur: &Sample) -> f64 {
     let container = cur.cpu_usage_ns.saturating_sub(prev.cpu_usage_ns);
     let system = cur.system_cpu_ns.saturating_sub(prev.system_cpu_ns);
@@ -115,15 +127,16 @@ impl Sampler {
     /// Reads everything once. `pid` is the container's init on the host; its
     /// `net/dev` is the container's network namespace's.
     pub fn sample(&self, pid: i32) -> Result<Sample, StatsError> {
-        let host = parse::host(&self.proc_root)?;
+        self.sample_with_host(pid, &host::read(&self.proc_root)?)
+    }
+
+    /// [`Sampler::sample`] with the host's files already read (once for a whole pass).
+    pub fn sample_with_host(&self, pid: i32, host: &HostReading) -> Result<Sample, StatsError> {
         let mut s = match &self.cgroup {
             Cgroup::V1(v1) => parse::v1(v1)?,
             Cgroup::V2(v2) => parse::v2(&v2.dir())?,
         };
-        s.read_at_ns = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as i64)
-            .unwrap_or(0);
+        s.read_at_ns = now_ns();
         s.system_cpu_ns = host.system_cpu_ns;
         s.online_cpus = host.online_cpus;
         if s.memory_limit_bytes == 0 || s.memory_limit_bytes > host.memory_total_bytes {
@@ -136,9 +149,63 @@ impl Sampler {
     }
 }
 
+/// The wall clock, ns since the Unix epoch.
+pub(crate) fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// Working set in percent of the limit (0 without a limit).
+pub fn memory_percent(s: &Sample) -> f64 {
+    if s.memory_limit_bytes > 0 {
+        s.memory_working_set_bytes as f64 / s.memory_limit_bytes as f64 * 100.0
+    } else {
+        0.0
+    }
+}
+
+/// The wire form of `cur`, its CPU % measured from `prev` (0 without one).
+pub fn to_point(prev: Option<&Sample>, cur: &Sample) -> StatsPoint {
+    StatsPoint {
+        time_ms: cur.read_at_ns / 1_000_000,
+        cpu_percent: prev.map_or(0.0, |p| cpu_percent(p, cur)),
+        memory_bytes: cur.memory_working_set_bytes,
+        memory_limit_bytes: cur.memory_limit_bytes,
+        memory_percent: memory_percent(cur),
+        net_rx_bytes: cur.net_rx_bytes,
+        net_tx_bytes: cur.net_tx_bytes,
+        block_read_bytes: cur.block_read_bytes,
+        block_write_bytes: cur.block_write_bytes,
+        pids: cur.pids,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_point_carries_the_sample_and_the_cpu_since_the_previous() {
+        let prev = at(1_000, 10_000, 2);
+        let cur = Sample {
+            read_at_ns: 1_500_000_000_123,
+            memory_working_set_bytes: 25,
+            memory_limit_bytes: 100,
+            pids: 4,
+            block_read_bytes: 7,
+            net_tx_bytes: 9,
+            ..at(6_000, 20_000, 2)
+        };
+        let p = to_point(Some(&prev), &cur);
+        assert_eq!(p.time_ms, 1_500_000);
+        assert!((p.cpu_percent - 100.0).abs() < 1e-9);
+        assert_eq!((p.memory_bytes, p.memory_limit_bytes), (25, 100));
+        assert!((p.memory_percent - 25.0).abs() < 1e-9);
+        assert_eq!((p.pids, p.block_read_bytes, p.net_tx_bytes), (4, 7, 9));
+        assert_eq!(to_point(None, &cur).cpu_percent, 0.0);
+    }
 
     fn at(cpu: u64, system: u64, cpus: u32) -> Sample {
         Sample {

@@ -6,13 +6,6 @@ use crate::runtime::cgroup::CgroupV1;
 use std::io;
 use std::path::Path;
 
-/// What a sample needs from the host.
-pub(super) struct Host {
-    pub system_cpu_ns: u64,
-    pub online_cpus: u32,
-    pub memory_total_bytes: u64,
-}
-
 fn read(path: &Path) -> Result<String, StatsError> {
     std::fs::read_to_string(path).map_err(|source| StatsError::Io {
         path: path.to_path_buf(),
@@ -20,8 +13,6 @@ fn read(path: &Path) -> Result<String, StatsError> {
     })
 }
 
-/// Like [`read`], but a missing file (a controller without that file, e.g. no pids or blkio
-/// accounting) reads as empty.
 /// `VmRSS:     1368 kB` of a /proc/PID/status text, in bytes.
 pub(crate) fn vm_rss_bytes(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -30,6 +21,8 @@ pub(crate) fn vm_rss_bytes(status: &str) -> Option<u64> {
     (words.next() == Some("kB")).then_some(kib * 1024)
 }
 
+/// Like [`read`], but a missing file (a controller without that file, e.g. no pids or blkio
+/// accounting) reads as empty.
 fn read_or_empty(path: &Path) -> Result<String, StatsError> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(s),
@@ -68,64 +61,6 @@ fn keyed(text: &str, key: &str) -> Option<u64> {
         let (k, v) = line.split_once(' ')?;
         (k == key).then(|| v.trim().parse().ok()).flatten()
     })
-}
-
-pub(super) fn host(proc_root: &Path) -> Result<Host, StatsError> {
-    let stat_path = proc_root.join("stat");
-    let stat = read(&stat_path)?;
-    let (system_cpu_ns, online_cpus) = proc_stat(&stat_path, &stat)?;
-    let meminfo_path = proc_root.join("meminfo");
-    let meminfo = read(&meminfo_path)?;
-    let memory_total_bytes = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().strip_suffix("kB"))
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .ok_or_else(|| StatsError::Parse {
-            path: meminfo_path.clone(),
-            detail: "no MemTotal line in kB".into(),
-        })?
-        * 1024;
-    Ok(Host {
-        system_cpu_ns,
-        online_cpus,
-        memory_total_bytes,
-    })
-}
-
-/// The host's CPU time in ns and its online CPUs, from /proc/stat (proc(5)): the `cpu` line
-/// holds clock ticks (USER_HZ) per state; like docker, user, nice, system, idle, iowait, irq
-/// and softirq are summed.
-fn proc_stat(path: &Path, text: &str) -> Result<(u64, u32), StatsError> {
-    let bad = |detail: &str| StatsError::Parse {
-        path: path.to_path_buf(),
-        detail: detail.into(),
-    };
-    let cpu = text
-        .lines()
-        .find_map(|l| l.strip_prefix("cpu "))
-        .ok_or_else(|| bad("no cpu line"))?;
-    let fields: Vec<u64> = cpu
-        .split_whitespace()
-        .take(7)
-        .map(|f| f.parse::<u64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad("a field of the cpu line is not a number"))?;
-    if fields.len() < 7 {
-        return Err(bad("the cpu line has fewer than 7 fields"));
-    }
-    let ticks: u64 = fields.iter().sum();
-    // SAFETY: sysconf has no memory effects.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let hz = if hz > 0 { hz as u64 } else { 100 };
-    let online = text
-        .lines()
-        .filter(|l| {
-            l.strip_prefix("cpu")
-                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
-        })
-        .count() as u32;
-    Ok((ticks * (1_000_000_000 / hz), online.max(1)))
 }
 
 /// Bytes received and sent over every interface but `lo`, from a `net/dev` file (proc(5)):
@@ -273,7 +208,7 @@ mod tests {
     }
 
     fn ticks_ns(ticks: u64) -> u64 {
-        // SAFETY: as in proc_stat.
+        // SAFETY: sysconf has no memory effects.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
         ticks * (1_000_000_000 / hz)
     }
@@ -288,12 +223,15 @@ mod tests {
 
     #[test]
     fn proc_stat_sums_seven_states_and_counts_cpus() {
-        let (ns, cpus) = proc_stat(Path::new("/proc/stat"), PROC_STAT).unwrap();
+        let host = super::super::host::parse(PROC_STAT, "MemTotal: 1 kB\n").unwrap();
         // user nice system idle iowait irq softirq; steal (999) is not host time here.
-        assert_eq!(ns, ticks_ns(400 + 100 + 300 + 1000 + 50 + 150));
-        assert_eq!(cpus, 2, "cpus_allowed is not a cpu line");
-        let err = proc_stat(Path::new("/p/stat"), "cpu  1 2\n").unwrap_err();
-        assert!(err.to_string().contains("/p/stat"), "{err}");
+        assert_eq!(
+            host.system_cpu_ns,
+            ticks_ns(400 + 100 + 300 + 1000 + 50 + 150)
+        );
+        assert_eq!(host.online_cpus, 2, "cpus_allowed is not a cpu line");
+        let err = super::super::host::read(Path::new("/nonexistent/p")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/p/stat"), "{err}");
     }
 
     #[test]

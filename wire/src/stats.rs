@@ -1,0 +1,87 @@
+//! Resource usage as the stats stream and the history endpoints send it: one
+//! [`StatsPoint`] per reading of a container, one [`HostPoint`] per reading of the host.
+//! Sizes are bytes, times milliseconds since the Unix epoch; counters (network, block I/O)
+//! are totals since the container started, so a client draws rates from two points.
+
+use serde::{Deserialize, Serialize};
+
+/// One reading of one container.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatsPoint {
+    /// When it was read, ms since the Unix epoch.
+    pub time_ms: i64,
+    /// CPU use since the previous reading, in percent of one CPU (docker's scale: up to
+    /// 100 × the host's CPUs). In a 10 s history point, the mean of its readings.
+    pub cpu_percent: f64,
+    /// The working set: memory charged to the container minus the file cache the kernel can
+    /// drop at once (what docker shows as used).
+    pub memory_bytes: u64,
+    /// The container's memory limit; the host's memory when it has none.
+    pub memory_limit_bytes: u64,
+    /// `memory_bytes` in percent of `memory_limit_bytes`.
+    pub memory_percent: f64,
+    pub net_rx_bytes: u64,
+    pub net_tx_bytes: u64,
+    pub block_read_bytes: u64,
+    pub block_write_bytes: u64,
+    /// Processes and threads in the container.
+    pub pids: u64,
+}
+
+/// One reading of the host and of its containers together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostPoint {
+    /// When it was read, ms since the Unix epoch.
+    pub time_ms: i64,
+    /// The host's CPU use since the previous reading, in percent of all its CPUs (0–100,
+    /// unlike a container's). In a 10 s history point, the mean of its readings.
+    pub cpu_percent: f64,
+    /// CPUs online, to turn `containers_cpu_percent` into the host's scale.
+    #[serde(default)]
+    pub online_cpus: u32,
+    /// MemTotal − MemAvailable of /proc/meminfo.
+    pub memory_used_bytes: u64,
+    pub memory_total_bytes: u64,
+    /// Containers running (or paused).
+    pub containers_running: u32,
+    /// The sum of the running containers' latest `cpu_percent` (percent of one CPU).
+    #[serde(default)]
+    pub containers_cpu_percent: f64,
+    /// The sum of the running containers' latest `memory_bytes`.
+    #[serde(default)]
+    pub containers_memory_bytes: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_round_trip_with_their_field_names() {
+        let p = StatsPoint {
+            time_ms: 1_700_000_000_000,
+            cpu_percent: 12.5,
+            memory_bytes: 1 << 20,
+            memory_limit_bytes: 1 << 30,
+            memory_percent: 0.1,
+            pids: 3,
+            ..Default::default()
+        };
+        let json = serde_json::to_value(p).unwrap();
+        assert_eq!(json["time_ms"], 1_700_000_000_000i64);
+        assert_eq!(json["memory_bytes"], 1 << 20);
+        assert_eq!(serde_json::from_value::<StatsPoint>(json).unwrap(), p);
+        let h = HostPoint {
+            time_ms: 1,
+            cpu_percent: 50.0,
+            online_cpus: 4,
+            memory_used_bytes: 2,
+            memory_total_bytes: 8,
+            containers_running: 3,
+            containers_cpu_percent: 150.0,
+            containers_memory_bytes: 1,
+        };
+        let back: HostPoint = serde_json::from_str(&serde_json::to_string(&h).unwrap()).unwrap();
+        assert_eq!(back, h);
+    }
+}
