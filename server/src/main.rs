@@ -10,6 +10,8 @@ mod frames;
 mod peer;
 mod router;
 mod security;
+#[cfg(test)]
+mod testing;
 mod transport;
 mod web;
 

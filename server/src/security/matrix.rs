@@ -9,7 +9,7 @@ use crate::peer::Peer;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use berth_engine::{Engine, EngineConfig};
+use berth_engine::Engine;
 use berth_wire::Role;
 use tower::ServiceExt;
 
@@ -115,15 +115,7 @@ struct Caller {
 }
 
 async fn engine(dir: &tempfile::TempDir) -> Engine {
-    Engine::open(EngineConfig {
-        data_root: dir.path().join("data"),
-        shim_program: dir.path().join("no-shim"),
-        registry: Default::default(),
-        network: Default::default(),
-        cgroup_parent: berth_engine::DEFAULT_CGROUP_PARENT.into(),
-    })
-    .await
-    .expect("engine opens on an empty data root")
+    crate::testing::engine(dir).await
 }
 
 const PASSWORD: &str = "correct horse battery";
