@@ -7,6 +7,7 @@ mod client;
 mod daemon;
 mod forms;
 mod frames;
+mod metrics;
 mod peer;
 mod router;
 mod security;
