@@ -209,7 +209,8 @@ mod tests {
     }
 
     async fn send(router: Router, method: Method, uri: &str) -> (StatusCode, HeaderMap, String) {
-        // Server functions answer an HTML-accepting caller (a plain form post) with a redirect.
+        // Server functions answer an HTML-accepting caller (a plain form post) with a redirect;
+        // pages are asked for as a browser would.
         let accept = if method == Method::GET && !uri.starts_with("/ui/fn/") {
             "text/html"
         } else {

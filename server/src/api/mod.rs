@@ -228,6 +228,7 @@ pub fn routes() -> RouteTable<Engine> {
         .add(M::GET, "/api/v1/system/df", V, N, system::df)
         .add(M::POST, "/api/v1/system/prune", O, N, system::prune)
         .add(M::GET, "/api/v1/info", V, N, system::info)
+        .add(M::GET, "/metrics", V, N, crate::metrics::scrape)
 }
 
 pub fn router(engine: Engine) -> Router {

@@ -87,6 +87,7 @@ GET /api/v1/exec/{id}/json viewer
 GET /api/v1/system/df viewer
 POST /api/v1/system/prune operator
 GET /api/v1/info viewer
+GET /metrics viewer
 POST /login public
 POST /setup public
 POST /logout viewer
