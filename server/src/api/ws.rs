@@ -305,6 +305,9 @@ async fn produce(engine: Engine, id: u32, spec: StreamSpec, out: Outbox) {
                             });
                         }
                         last = newest;
+                        // Many followers of one fast log are CPU work: let other tasks (and
+                        // other requests) run between messages.
+                        tokio::task::yield_now().await;
                     }
                 }
             }
