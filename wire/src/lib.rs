@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod stats;
+pub mod ws;
 
 pub use auth::Role;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};

@@ -17,6 +17,7 @@ mod system;
 mod tokens;
 mod users;
 mod volumes;
+mod ws;
 
 pub use containers::{PruneResponse, WaitResponse};
 pub use exec::{ExecCreated, StartBody as ExecStartBody};
@@ -67,6 +68,7 @@ pub fn routes() -> RouteTable<Engine> {
         .add(M::GET, "/api/v1/audit", A, N, audit::list)
         .add(M::GET, "/api/v1/events", V, N, events::events)
         .add(M::GET, "/api/v1/events/ws", V, N, events::upgrade)
+        .add(M::GET, "/api/v1/ws", V, N, ws::upgrade)
         .add(M::GET, "/api/v1/images", V, N, images::list)
         .add(M::POST, "/api/v1/images/load", O, S, images::load)
         .add(M::POST, "/api/v1/images/pull", O, N, registry::pull)

@@ -34,6 +34,7 @@ DELETE /api/v1/boards/{id} admin
 GET /api/v1/audit admin
 GET /api/v1/events viewer
 GET /api/v1/events/ws viewer
+GET /api/v1/ws viewer
 GET /api/v1/images viewer
 POST /api/v1/images/load operator
 POST /api/v1/images/pull operator
