@@ -17,6 +17,7 @@ mod system;
 mod tokens;
 mod users;
 mod volumes;
+mod ws_close;
 
 pub use containers::{PruneResponse, WaitResponse};
 pub use exec::{ExecCreated, StartBody as ExecStartBody};
