@@ -30,7 +30,7 @@ impl AllowedHosts {
         let Some(name) = host_name(host_header) else {
             return false;
         };
-        is_loopback_name(&name) || self.names.iter().any(|n| *n == name)
+        is_loopback_name(&name) || self.names.contains(&name)
     }
 }
 
