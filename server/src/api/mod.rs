@@ -18,6 +18,7 @@ mod tokens;
 mod users;
 mod volumes;
 mod ws;
+mod ws_close;
 
 pub use containers::{PruneResponse, WaitResponse};
 pub use exec::{ExecCreated, StartBody as ExecStartBody};
