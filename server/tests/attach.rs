@@ -223,7 +223,7 @@ fn attach_works_after_the_daemon_was_killed() {
 
 fn post(d: &Daemon, path: &str) -> (u16, String) {
     use std::io::Read;
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", d.port)).unwrap();
+    let mut stream = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
     write!(
         stream,
         "POST {path} HTTP/1.0\r\nHost: berth\r\nContent-Length: 0\r\n\r\n"

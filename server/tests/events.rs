@@ -167,7 +167,7 @@ fn persisted_events_replay_after_a_daemon_restart_and_numbering_goes_on() {
 
 /// A GET over HTTP/1.0 (the answer is not chunked), read to the end.
 fn http_get(d: &Daemon, path: &str) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", d.port)).unwrap();
+    let mut stream = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
     write!(stream, "GET {path} HTTP/1.0\r\nHost: berth\r\n\r\n").unwrap();
     let mut text = String::new();
     stream.read_to_string(&mut text).unwrap();

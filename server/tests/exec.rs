@@ -137,7 +137,7 @@ fn exec_errors_are_clear() {
 
 /// A tiny HTTP/1.1 request over the daemon's loopback port.
 fn http(d: &Daemon, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", d.port)).expect("connect");
+    let mut stream = std::os::unix::net::UnixStream::connect(&d.socket).expect("connect");
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::registry::{http_request, Options, Registry};
+use common::registry::{daemon_request, Options, Registry};
 use common::{berth_with_stdin, fails, images, stderr, stdout, Daemon};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -28,7 +28,7 @@ fn busybox_layout() -> String {
 
 /// The daemon's image list as JSON.
 fn image_list(d: &Daemon) -> Vec<serde_json::Value> {
-    let (status, body) = http_request(d.port, "GET", "/api/v1/images", None, b"");
+    let (status, body) = daemon_request(&d, "GET", "/api/v1/images", None, b"");
     assert_eq!(status, 200);
     serde_json::from_slice(&body).expect("images json")
 }
@@ -279,11 +279,11 @@ fn token_auth_works_after_login_and_the_password_never_shows() {
         "/api/v1/images",
         "/api/v1/containers?all=true",
     ] {
-        let (status, body) = http_request(d.port, "GET", path, None, b"");
+        let (status, body) = daemon_request(&d, "GET", path, None, b"");
         assert_eq!(status, 200, "{path}");
         seen.push(String::from_utf8_lossy(&body).into_owned());
     }
-    let (_, registries) = http_request(d.port, "GET", "/api/v1/registries", None, b"");
+    let (_, registries) = daemon_request(&d, "GET", "/api/v1/registries", None, b"");
     assert_eq!(
         serde_json::from_slice::<Vec<String>>(&registries).expect("json"),
         vec![reg.host.clone()]

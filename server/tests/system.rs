@@ -9,7 +9,7 @@ use serde_json::Value;
 
 fn get(d: &Daemon, path: &str) -> Value {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", d.port)).unwrap();
+    let mut stream = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
     write!(stream, "GET {path} HTTP/1.0\r\nHost: berth\r\n\r\n").unwrap();
     let mut text = String::new();
     stream.read_to_string(&mut text).unwrap();

@@ -264,9 +264,40 @@ pub fn http_request(
     content_type: Option<&str>,
     body: &[u8],
 ) -> (u16, Vec<u8>) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    exchange(
+        stream,
+        &format!("127.0.0.1:{port}"),
+        method,
+        path,
+        content_type,
+        body,
+    )
+}
+
+/// The same request to a test daemon over its unix socket, where the caller is root and needs
+/// no token (over TCP every API call needs a login or a token).
+pub fn daemon_request(
+    d: &super::Daemon,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> (u16, Vec<u8>) {
+    let stream = std::os::unix::net::UnixStream::connect(&d.socket).expect("connect");
+    exchange(stream, "berth", method, path, content_type, body)
+}
+
+fn exchange(
+    mut stream: impl Read + Write,
+    host: &str,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> (u16, Vec<u8>) {
     let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     if let Some(t) = content_type {
