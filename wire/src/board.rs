@@ -193,7 +193,11 @@ mod tests {
                 tile("e-nap", BoardState::Paused, None),
             ],
         );
-        let names: Vec<&str> = snapshot.containers.iter().map(|c| c.name.as_str()).collect();
+        let names: Vec<&str> = snapshot
+            .containers
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
         assert_eq!(names, ["c-crash", "d-loop", "b-web", "e-nap", "a-clean"]);
         assert_eq!(
             snapshot.counts,
