@@ -3,8 +3,8 @@
 # and prints a table of values and ratios; not part of the test command.
 #
 # usage: scripts/bench.sh [--install-peers] [--runs N] [BENCH…]
-#   BENCH: run start50 logs rss pull (default: all, in that order)
-#   --install-peers   apt-get install docker.io podman runc hyperfine first
+#   BENCH: run start50 logs rss pull api (default: all, in that order)
+#   --install-peers   apt-get install docker.io podman runc hyperfine wrk first
 #   --runs N          timed runs of `run --rm … true` per engine (default 20)
 # Needs root and a release build: scripts/build-site.sh (if target/site is missing), then
 # cargo build --release -p berth -p berth-testkit.
@@ -22,7 +22,8 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BERTH_BIN="${BERTH_BIN:-$ROOT/target/release/berth}"
 TESTKIT_BIN="${TESTKIT_BIN:-$ROOT/target/release/berth-testkit}"
-ALL_BENCHES=(run start50 logs rss pull)
+ALL_BENCHES=(run start50 logs rss pull api)
+API_CONTAINERS=1000
 PULL_RUNS=3
 RUNS=20
 CONCURRENT=50
@@ -105,6 +106,7 @@ print_table() {
 
 WORK="$(mktemp -d /tmp/berth-bench.XXXXXX)" || die "cannot make a temp dir"
 BERTH_PID=""
+BERTH_PORT=""
 DOCKERD_PID=""
 REGISTRY_PID=""
 DOCKER_CMD=()   # docker CLI with its -H, empty when docker is unavailable
@@ -163,8 +165,8 @@ trap 'say "terminated (SIGTERM)"; exit 143' TERM
 CGROUPS_BEFORE="$(cgroup_parents)"
 
 install_peers() {
-  say "installing peers: docker.io podman runc hyperfine"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y docker.io podman runc hyperfine >"$WORK/apt.log" 2>&1 \
+  say "installing peers: docker.io podman runc hyperfine wrk"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y docker.io podman runc hyperfine wrk >"$WORK/apt.log" 2>&1 \
     || { say "apt-get install failed (see below); going on with what is installed"; tail -5 "$WORK/apt.log" >&2; }
 }
 
@@ -182,6 +184,7 @@ start_berth() {
   mkdir -p "$WORK/berth"
   local port i
   port="$(free_port)" || die "no free loopback port"
+  BERTH_PORT="$port"
   # Its own session, as a daemon would be: nothing it signals can reach this script's group.
   setsid "$BERTH_BIN" serve --data-root "$WORK/berth/data" --listen "127.0.0.1:$port" \
     --insecure-registry "127.0.0.1:$REG_PORT" --socket "$WORK/berth/b.sock" >"$WORK/berth/serve.log" 2>&1 &
@@ -375,10 +378,8 @@ remove_all() {
   local id
   case "$1" in
     berth)
-      # In parallel; wait for these pids only (a bare `wait` would wait for the daemons too).
-      local pids=()
-      for id in $(berth ps -aq 2>/dev/null); do berth rm -f "$id" >/dev/null 2>&1 & pids+=($!); done
-      [ ${#pids[@]} -eq 0 ] || wait "${pids[@]}" ;;
+      # In parallel, 8 removals of up to 50 containers at a time.
+      berth ps -aq 2>/dev/null | xargs -r -P 8 -n 50 "$BERTH_BIN" -H "unix://$WORK/berth/b.sock" rm -f >/dev/null 2>&1 ;;
     docker) "${DOCKER_CMD[@]}" ps -aq --filter "label=$LABEL" | xargs -r "${DOCKER_CMD[@]}" rm -f >/dev/null 2>&1 ;;
     podman) "${PODMAN_CMD[@]}" rm -af >/dev/null 2>&1 ;;
   esac
@@ -523,6 +524,42 @@ bench_rss() {
   local b
   b="$(get rss_daemon berth)"; is_number "$b" && { holds "$b <= 30" && verdict rss_daemon "✓" || verdict rss_daemon "✗"; }
   b="$(get rss_shim berth)"; is_number "$b" && { holds "$b <= 1.5" && verdict rss_shim "✓" || verdict rss_shim "✗"; }
+}
+
+# The authenticated container list as the dashboard and scripts read it: API_CONTAINERS created
+# containers, `GET /api/v1/containers` with an API token over loopback TCP, wrk with 2 threads
+# and 32 connections for 10 s; requests per second and the 99th percentile latency. Figures for
+# berth only (wrk speaks TCP, docker's API is on a unix socket).
+bench_api() {
+  row api_rps "GET /api/v1/containers (${API_CONTAINERS} containers, token), req/s" "≥ 2000"
+  row api_p99 "… p99 latency, ms" "≤ 25"
+  local e
+  for e in "${PEERS[@]}"; do skip api_rps "$e" "berth's API"; skip api_p99 "$e" "berth's API"; done
+  if ! command -v wrk >/dev/null; then
+    skip api_rps berth "wrk not installed (--install-peers)"; skip api_p99 berth "wrk not installed"
+    return
+  fi
+  say "api: creating $API_CONTAINERS containers"
+  remove_all berth
+  seq 1 "$API_CONTAINERS" | xargs -P 4 -I{} "$BERTH_BIN" -H "unix://$WORK/berth/b.sock" \
+    create --network none -l "$LABEL" "$BERTH_IMAGE" true >/dev/null 2>&1
+  local n token out rps p99
+  n="$(berth ps -a -q | wc -l)"
+  token="$(berth token create --name bench --role viewer 2>/dev/null)"
+  [ -n "$token" ] || { skip api_rps berth "no token"; skip api_p99 berth "no token"; return; }
+  say "api: $n containers; wrk for 10 s"
+  out="$(wrk -t2 -c32 -d10s --latency -H "Authorization: Bearer $token" \
+    "http://127.0.0.1:$BERTH_PORT/api/v1/containers" 2>&1)"
+  rps="$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")"
+  p99="$(awk '$1 == "99%" { v = $2; if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /us$/) { sub(/us$/, "", v); v = v / 1000 } else if (v ~ /s$/) { sub(/s$/, "", v); v = v * 1000 } printf "%.1f", v }' <<<"$out")"
+  if is_number "$rps" && is_number "$p99"; then
+    put api_rps berth "$rps"; put api_p99 berth "$p99"
+    holds "$rps >= 2000" && verdict api_rps "✓" || verdict api_rps "✗"
+    holds "$p99 <= 25" && verdict api_p99 "✓" || verdict api_p99 "✗"
+  else
+    say "wrk said: $out"; skip api_rps berth "wrk failed"; skip api_p99 berth "wrk failed"
+  fi
+  remove_all berth
 }
 
 # Pull of a ~200 MB, 5-layer gzip image (random and text data, many small files) from a

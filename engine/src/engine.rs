@@ -8,6 +8,7 @@ mod images;
 mod list;
 mod networks;
 mod pull;
+pub mod pull_queue;
 mod push;
 mod restart;
 mod stats;
@@ -95,6 +96,8 @@ struct Inner {
     cgroup_parent: String,
     /// Users, sessions, tokens and the audit log of the TCP API.
     auth: crate::auth::Auth,
+    /// Pulls under way: one download per reference, at most a few at once.
+    pulls: pull_queue::PullQueue<PullResult, crate::image::registry::PullEvent>,
 }
 
 /// One container's usage as `stats` shows it.
@@ -194,6 +197,7 @@ impl Engine {
                 },
                 cgroup_parent: config.cgroup_parent,
                 auth,
+                pulls: Default::default(),
             }),
         };
         engine.init_networks().await?;

@@ -149,3 +149,38 @@ mod tests {
         );
     }
 }
+
+/// Property tests: the API's `filters` JSON is parsed or refused, never a panic, and filters
+/// written back as JSON read the same.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(256),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_text_is_parsed_or_refused(text in any::<String>(), shaped in "[{}\\[\\]\":, a-z0-9=]{0,40}") {
+            let _ = Filters::from_json(&text);
+            let _ = Filters::from_json(&shaped);
+            let _ = Filters::from_args(&[&text, &shaped]);
+        }
+
+        #[test]
+        fn filters_round_trip_through_json(map in prop::collection::btree_map(any::<String>(), prop::collection::vec(any::<String>(), 0..3), 0..4)) {
+            let filters = Filters(map);
+            let json = serde_json::to_string(&filters).unwrap();
+            prop_assert_eq!(Filters::from_json(&json).unwrap(), filters);
+        }
+    }
+}

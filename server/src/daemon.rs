@@ -12,6 +12,10 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
+    /// A TOML file of these flags' long names and values (flags and variables win over it)
+    /// [default: /etc/berth/berth.toml, if it exists]
+    #[arg(long, value_name = "FILE", env = "BERTH_CONFIG")]
+    config: Option<PathBuf>,
     /// Where berth keeps its images, containers and catalogue
     #[arg(long, default_value = "/var/lib/berth", env = "BERTH_DATA_ROOT")]
     data_root: PathBuf,
@@ -116,7 +120,7 @@ pub async fn serve(args: ServeArgs, admin_password: Option<String>) -> Result<()
         transport::chown_socket(&args.socket, gid)?;
     }
     let address = tcp.local_addr().context("reading the listening address")?;
-    tracing::info!(data_root = %args.data_root.display(), socket = %args.socket.display(), "berth is ready");
+    tracing::info!(data_root = %args.data_root.display(), socket = %args.socket.display(), config = ?args.config, "berth is ready");
     let scheme = if transport.tls.is_some() {
         "https"
     } else {

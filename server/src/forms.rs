@@ -2,7 +2,7 @@
 //! `POST /setup` (the first admin, with the one-time setup token) and `POST /logout`. Each
 //! answers with a 303 to the next page, carrying an error code in the query when it failed.
 
-use crate::api::auth::{auth_code, login_address, session_principal};
+use crate::api::auth::{auth_code, log_in, login_address, session_principal};
 use crate::peer::Peer;
 use crate::security::access::{constant_time_eq, percent_encode, Access, BodyKind, RouteTable};
 use crate::security::principal::{
@@ -92,49 +92,13 @@ async fn login(
 ) -> Response {
     let peer = peer.map_or_else(unknown_peer, |p| p.0);
     let next = safe_next(&form.next).to_string();
-    let result = security
-        .engine()
-        .auth()
-        .login(&form.username, &form.password, login_address(&peer))
-        .await;
-    let mut response = match result {
-        Ok(new) => {
-            let principal = session_principal(&new);
-            write_audit(
-                &security,
-                &peer,
-                Some(&principal),
-                "login".into(),
-                None,
-                303,
-            )
-            .await;
-            with_cookie(
-                see_other(&next),
-                &session_set_cookie(&new.secret, security.secure_cookie(&peer)),
-            )
-        }
-        Err(err) => {
-            let code = auth_code(&err);
-            if code == ErrorCode::Internal {
-                tracing::error!("login failed: {err}");
-            }
-            let attempted: String = form.username.chars().take(64).collect();
-            write_audit_named(
-                &security,
-                &peer,
-                &attempted,
-                "anonymous",
-                "login".into(),
-                code.status(),
-            )
-            .await;
-            see_other(&format!(
-                "/login?error={}&next={}",
-                error_word(code),
-                percent_encode(&next)
-            ))
-        }
+    let mut response = match log_in(&security, &peer, &form.username, &form.password, 303).await {
+        Ok(logged_in) => with_cookie(see_other(&next), &logged_in.set_cookie),
+        Err(err) => see_other(&format!(
+            "/login?error={}&next={}",
+            error_word(auth_code(&err)),
+            percent_encode(&next)
+        )),
     };
     response.extensions_mut().insert(Audited);
     response

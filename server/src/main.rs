@@ -4,16 +4,20 @@
 mod api;
 mod cli;
 mod client;
+mod config;
 mod daemon;
 mod forms;
 mod frames;
+mod metrics;
 mod peer;
 mod router;
 mod security;
+#[cfg(test)]
+mod testing;
 mod transport;
 mod web;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -174,7 +178,15 @@ enum ContainerCommand {
 }
 
 fn main() {
-    let args = Args::parse();
+    // `berth serve` takes its configuration file's values where no flag or variable set one.
+    let argv = match config::with_config_file(Args::command(), std::env::args_os().collect()) {
+        Ok(argv) => argv,
+        Err(err) => {
+            eprintln!("berth: {err:#}");
+            std::process::exit(2);
+        }
+    };
+    let args = Args::parse_from(argv);
     if let Command::Shim { spec } = &args.command {
         // The shim stays synchronous and small: no async runtime, no logging set-up.
         std::process::exit(berth_engine::runtime::shim::main(spec));

@@ -203,25 +203,17 @@ fn asset_response(path: &str, bytes: Vec<u8>, etag: &str, request: &HeaderMap) -
 mod tests {
     use super::*;
     use axum::http::Request as HttpRequest;
-    use berth_engine::EngineConfig;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
     async fn engine(dir: &tempfile::TempDir) -> Engine {
-        Engine::open(EngineConfig {
-            data_root: dir.path().join("data"),
-            shim_program: dir.path().join("no-shim"),
-            registry: Default::default(),
-            network: Default::default(),
-            cgroup_parent: berth_engine::DEFAULT_CGROUP_PARENT.into(),
-        })
-        .await
-        .expect("engine opens on an empty data root")
+        crate::testing::engine(dir).await
     }
 
     async fn send(router: Router, method: Method, uri: &str) -> (StatusCode, HeaderMap, String) {
-        // Server functions answer an HTML-accepting caller (a plain form post) with a redirect.
-        let accept = if method == Method::GET {
+        // Server functions answer an HTML-accepting caller (a plain form post) with a redirect;
+        // pages are asked for as a browser would.
+        let accept = if method == Method::GET && !uri.starts_with("/ui/fn/") {
             "text/html"
         } else {
             "application/json"

@@ -14,6 +14,12 @@ use std::path::{Path, PathBuf};
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// What the user asks for when creating a container (`berth create/run`).
+///
+/// Unknown fields are ignored on purpose, as docker's create does: clients written for a
+/// newer API (or docker's own field names) still create the container with what berth
+/// knows, and no field left out loosens isolation (every security-relevant setting defaults
+/// to the confined value). The credential-bearing bodies (logins, users, tokens) refuse
+/// unknown fields instead.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct CreateOptions {
     /// Image reference or id, as the user typed it.

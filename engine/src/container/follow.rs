@@ -4,7 +4,7 @@
 
 use super::monitor::Status;
 use super::ContainerState;
-use crate::logs::{LogReader, LogRecord, ReadOptions};
+use crate::logs::{LogPos, LogReader, LogRecord, ReadOptions};
 use crate::{Error, Result};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use std::os::fd::OwnedFd;
@@ -34,17 +34,31 @@ pub struct LogOptions {
     /// Only lines that began at or before this time, in nanoseconds since the Unix epoch;
     /// a follower stops once it has passed.
     pub until: Option<i64>,
+    /// Only records after this position (resuming an earlier follower: see
+    /// [`LogFollower::next_positioned`]).
+    pub after: Option<LogPos>,
+}
+
+/// Records with where each ends in the log (`ends[i]` is `records[i]`'s position).
+pub struct PositionedBatch {
+    pub records: Vec<LogRecord>,
+    pub ends: Vec<LogPos>,
 }
 
 /// Batches of log records, oldest first; ends after the last record.
 pub struct LogFollower {
-    rx: mpsc::Receiver<Result<Vec<LogRecord>>>,
+    rx: mpsc::Receiver<Result<PositionedBatch>>,
 }
 
 impl LogFollower {
     /// The next batch, or `None` at the end of the log (or when the container has exited,
     /// when following).
     pub async fn next_batch(&mut self) -> Option<Result<Vec<LogRecord>>> {
+        Some(self.rx.recv().await?.map(|b| b.records))
+    }
+
+    /// [`LogFollower::next_batch`] with each record's position, to resume after it.
+    pub async fn next_positioned(&mut self) -> Option<Result<PositionedBatch>> {
         self.rx.recv().await
     }
 
@@ -59,9 +73,15 @@ impl LogFollower {
                 tail: options.tail,
                 since: options.since,
                 until: options.until,
+                after: options.after,
             },
         )
-        .map_err(|e| Error::io("open log", &path, e))?;
+        .map_err(|e| match options.after {
+            Some(_) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                Error::InvalidInput(e.to_string())
+            }
+            _ => Error::io("open log", &path, e),
+        })?;
         let (tx, rx) = mpsc::channel(8);
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
@@ -83,7 +103,7 @@ fn pump(
     path: &Path,
     options: &LogOptions,
     mut wake: Wake,
-    tx: &mpsc::Sender<Result<Vec<LogRecord>>>,
+    tx: &mpsc::Sender<Result<PositionedBatch>>,
 ) -> Result<()> {
     loop {
         let exited = {
@@ -95,17 +115,26 @@ fn pump(
             .is_some_and(|until| now_ns() > until.saturating_add(UNTIL_GRACE_NS));
         // Drain what is there now; after the container has exited this is the last drain,
         // since the shim publishes the exit only after writing the whole log.
-        let mut batch = Vec::new();
+        let new_batch = || PositionedBatch {
+            records: Vec::new(),
+            ends: Vec::new(),
+        };
+        let mut batch = new_batch();
         while let Some(record) = reader
             .next_record()
             .map_err(|e| Error::io("read log", path, e))?
         {
-            batch.push(record);
-            if batch.len() == BATCH && tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err() {
+            batch.records.push(record);
+            batch.ends.push(reader.position());
+            if batch.records.len() == BATCH
+                && tx
+                    .blocking_send(Ok(std::mem::replace(&mut batch, new_batch())))
+                    .is_err()
+            {
                 return Ok(());
             }
         }
-        if !batch.is_empty() && tx.blocking_send(Ok(batch)).is_err() {
+        if !batch.records.is_empty() && tx.blocking_send(Ok(batch)).is_err() {
             return Ok(());
         }
         if !options.follow || exited || past_until || reader.is_done() || tx.is_closed() {
@@ -160,7 +189,7 @@ impl Wake {
 
     /// Sleeps until something may have changed or the receiver has gone. A follower with an `until` wakes at least
     /// every POLL, so it notices the time passing even while the log is silent.
-    fn wait(&mut self, has_until: bool, tx: &mpsc::Sender<Result<Vec<LogRecord>>>) {
+    fn wait(&mut self, has_until: bool, tx: &mpsc::Sender<Result<PositionedBatch>>) {
         let longest = match (&self.inotify, has_until) {
             (Some(_), false) => IDLE_RECHECK,
             _ => POLL,

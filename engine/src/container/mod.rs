@@ -17,7 +17,7 @@ pub use config::{
     resolve_user, ContainerConfig, CreateOptions, ImageDefaults, DEFAULT_CGROUP_PARENT,
 };
 pub use filter::ContainerFilter;
-pub use follow::{LogFollower, LogOptions};
+pub use follow::{LogFollower, LogOptions, PositionedBatch};
 pub(crate) use monitor::{ExitWatch, Status};
 pub(crate) use names::{generate_name, new_id, validate_name};
 pub(crate) use root_hold::RootHolds;

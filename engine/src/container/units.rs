@@ -155,3 +155,63 @@ mod tests {
         assert!(parse_signal("999").is_err());
     }
 }
+
+/// Property tests: whatever the user types, a value or an error, never a panic.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(256),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn sizes_never_panic(text in any::<String>(), unit in "[0-9.eE+-]{0,24}[bkmgtKMGTB]{0,2}") {
+            let _ = parse_size(&text);
+            let _ = parse_swap(&text);
+            if let Ok(bytes) = parse_size(&unit) {
+                prop_assert!(bytes >= 0);
+            }
+        }
+
+        #[test]
+        fn whole_sizes_are_exact(n in 0i64..(1 << 20), unit in 0usize..5) {
+            let (suffix, shift) = [("", 0), ("k", 10), ("m", 20), ("g", 30), ("t", 40)][unit];
+            prop_assert_eq!(parse_size(&format!("{n}{suffix}")).unwrap(), n << shift);
+        }
+
+        #[test]
+        fn cpus_never_panic(cpus in any::<f64>()) {
+            if let Ok((quota, period)) = cpus_to_quota(cpus) {
+                prop_assert!(quota >= 1_000);
+                prop_assert_eq!(period, 100_000);
+            }
+        }
+
+        #[test]
+        fn signals_never_panic(text in any::<String>(), number in any::<i32>()) {
+            let _ = parse_signal(&text);
+            if let Ok(signal) = parse_signal(&number.to_string()) {
+                prop_assert_eq!(signal as i32, number);
+                prop_assert_eq!(parse_signal(signal.as_str()).unwrap(), signal);
+            }
+        }
+
+        #[test]
+        fn times_never_panic(text in any::<String>(), duration in "[0-9]{1,22}(ns|us|ms|s|m|h|d|w|y)", now in any::<i64>()) {
+            let _ = parse_time(&text, now);
+            if let Ok(at) = parse_time(&duration, now) {
+                prop_assert!(at <= now);
+            }
+        }
+    }
+}

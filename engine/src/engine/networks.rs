@@ -59,13 +59,17 @@ impl Engine {
     pub async fn network_create(&self, request: NetworkCreate) -> Result<NetworkRow> {
         let db = &self.inner.db;
         let name = request.name.trim().to_string();
-        if name.is_empty()
+        // docker's rule, with the first character alphanumeric (so no `.`, `..`, `-x`), and a
+        // length cap: names reach bridge labels, DNS and logs.
+        if name.len() > 255
+            || !name.starts_with(|c: char| c.is_ascii_alphanumeric())
             || !name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
         {
+            let shown: String = name.chars().take(64).collect();
             return Err(Error::InvalidInput(format!(
-                "invalid network name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                "invalid network name {shown:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-], at most 255 characters, are allowed"
             )));
         }
         match request.driver.as_deref() {

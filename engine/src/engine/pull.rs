@@ -26,6 +26,10 @@ pub struct PullResult {
 impl Engine {
     /// Pulls `reference` for `platform` (`os/arch[/variant]`, default linux and this CPU),
     /// sending progress to `events` (a receiver that goes away does not stop the pull).
+    ///
+    /// A pull of what is already being pulled joins that pull (its progress from then on,
+    /// its result); at most [`super::pull_queue::MAX_RUNNING_PULLS`] download at once, a
+    /// bounded number more wait, beyond that the pull is refused with a conflict.
     pub async fn pull_image(
         &self,
         reference: &str,
@@ -37,6 +41,21 @@ impl Engine {
             Some(text) => PlatformSpec::parse(text)?,
             None => PlatformSpec::host(),
         };
+        let key = format!("{reference} {platform:?}");
+        self.inner
+            .pulls
+            .run(&key, events, |events| {
+                self.pull_once(&reference, &platform, Some(events))
+            })
+            .await
+    }
+
+    async fn pull_once(
+        &self,
+        reference: &Reference,
+        platform: &PlatformSpec,
+        events: Option<UnboundedSender<PullEvent>>,
+    ) -> Result<PullResult> {
         let sink = ProgressSink::new(events);
         let before = catalog::resolve(&self.inner.db, &reference.to_string())
             .await
@@ -49,8 +68,8 @@ impl Engine {
             let pulled = registry::pull::pull(
                 &self.inner.images,
                 &self.inner.registries,
-                &reference,
-                &platform,
+                reference,
+                platform,
                 &sink,
             )
             .await?;

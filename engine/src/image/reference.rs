@@ -555,3 +555,41 @@ mod tests {
         assert!(r.with_tag("bad tag").is_err());
     }
 }
+
+/// Property tests: any text parses or is refused without a panic, and a parsed reference
+/// printed back parses to itself (normalising is idempotent).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(256),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_text_is_parsed_or_refused(text in any::<String>()) {
+            let _ = Reference::parse(&text);
+        }
+
+        #[test]
+        fn parsed_references_round_trip(
+            text in "([a-z0-9]{1,8}(\\.[a-z]{1,4})?(:[0-9]{1,5})?/)?[a-z0-9]{1,6}([._-][a-z0-9]{1,4})?(/[a-z0-9]{1,6}){0,2}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,10})?(@sha256:[0-9a-f]{64})?"
+        ) {
+            if let Ok(reference) = Reference::parse(&text) {
+                let again = Reference::parse(&reference.to_string());
+                prop_assert_eq!(again.as_ref(), Ok(&reference));
+                let familiar = Reference::parse(&reference.familiar());
+                prop_assert_eq!(familiar.as_ref(), Ok(&reference));
+            }
+        }
+    }
+}

@@ -14,7 +14,7 @@ mod reader;
 mod writer;
 
 pub use format::{FORMAT_VERSION, MAX_RECORD_LEN};
-pub use reader::{tail, LogReader, ReadOptions};
+pub use reader::{tail, LogPos, LogReader, ReadOptions};
 pub(crate) use writer::now_ns;
 pub use writer::{LogWriter, Rotation};
 

@@ -28,6 +28,18 @@ pub struct ReadOptions {
     pub since: Option<i64>,
     /// Stop at the first line that began after this time (unix ns).
     pub until: Option<i64>,
+    /// Only records after this position (one a reader returned with
+    /// [`LogReader::position`]): resuming where an earlier reader stopped, with no record lost
+    /// or repeated (unless the file it was in has been deleted since).
+    pub after: Option<LogPos>,
+}
+
+/// Where a record ends in the log: the sequence number of its file (which it keeps across
+/// renames) and the offset just past it. Positions grow with the log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LogPos {
+    pub file: u64,
+    pub offset: u64,
 }
 
 /// Decodes the records of one log file from a given offset.
@@ -141,6 +153,7 @@ pub struct LogReader {
     from_line: Option<(u64, u64)>,
     since: Option<i64>,
     until: Option<i64>,
+    after: Option<LogPos>,
     /// Per stream: whether the line being read is skipped (its first record was).
     skipping: [bool; 2],
     done: bool,
@@ -223,6 +236,30 @@ impl LogReader {
                 }
             }
         }
+        if let Some(after) = options.after {
+            let newest = chain[0].seq;
+            if after.file > newest {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "log position {}:{} is past the end of the log",
+                        after.file, after.offset
+                    ),
+                ));
+            }
+            // The file it is in, from the last checkpoint at or before it; when that file is
+            // gone, the oldest file kept (all of it is after the position).
+            if let Some(i) = chain.iter().position(|log| log.seq == after.file) {
+                let (entries, _) = index_of(i, &mut bytes)?;
+                let at = entries
+                    .iter()
+                    .rev()
+                    .find(|e| e.offset <= after.offset)
+                    .copied()
+                    .unwrap_or(header_end);
+                start = later(start, (i, at));
+            }
+        }
         let (at_i, at) = start;
         let mut chain = chain;
         let newer: VecDeque<LogFile> = chain.drain(..at_i).rev().collect();
@@ -232,6 +269,7 @@ impl LogReader {
                 path.display()
             )));
         };
+        // (A resumed reader delivers the rest of a line begun before its position.)
         let filtering = options.tail.is_some() || options.since.is_some();
         Ok(LogReader {
             base: path.to_path_buf(),
@@ -242,6 +280,7 @@ impl LogReader {
             from_line,
             since: options.since,
             until: options.until,
+            after: options.after,
             skipping: [filtering; 2],
             done: false,
             bytes_done: bytes,
@@ -256,6 +295,14 @@ impl LogReader {
             return Ok(None);
         };
         Ok(Some(head.to_record(&self.cur.buf[begin..])))
+    }
+
+    /// Where the record returned last ends (before the first: where reading starts).
+    pub fn position(&self) -> LogPos {
+        LogPos {
+            file: self.cur.log.seq,
+            offset: self.cur.pos,
+        }
     }
 
     /// Whether the reader has passed `until`: it will return no more records.
@@ -299,6 +346,10 @@ impl LogReader {
                     .is_some_and(|first| (self.cur.log.seq, number) < first);
                 let before_since = self.since.is_some_and(|since| head.time_ns < since);
                 self.skipping[stream] = before_tail || before_since;
+            }
+            // A resumed reader skips records up to its position, pieces of lines included.
+            if self.after.is_some_and(|after| self.position() <= after) {
+                continue;
             }
             if !self.skipping[stream] {
                 return Ok(Some((head, begin)));
@@ -752,12 +803,14 @@ mod tests {
             since: Some(1_250),
             tail: Some(260),
             until: Some(1_259),
+            after: None,
         };
         assert_eq!(text(&read_all(&mut open(both))), names(250..260));
         let both = ReadOptions {
             since: Some(1_250),
             tail: Some(4),
             until: None,
+            after: None,
         };
         let recs = read_all(&mut open(both));
         assert_eq!(text(&recs[..2]), names(498..500));

@@ -323,3 +323,53 @@ mod tests {
         assert!(parse_publish("80:0").is_err());
     }
 }
+
+/// Property tests: port specs from users parse or are refused, never panic; what a binding
+/// prints (`80/tcp -> 0.0.0.0:8080`) as a `-p` spec parses back to it.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(256),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_spec_is_parsed_or_refused(text in any::<String>(), shaped in "(\\[?[0-9a-f:.]{0,12}\\]?:)?[0-9]{0,6}(-[0-9]{0,6})?(:[0-9]{0,6}(-[0-9]{0,6})?)?(/[a-z]{0,5})?") {
+            for spec in [&text, &shaped] {
+                let _ = parse_expose(spec);
+                let _ = exposed_port(spec);
+                if let Ok(bindings) = parse_publish(spec) {
+                    prop_assert!(!bindings.is_empty());
+                    prop_assert!(bindings.iter().all(|b| b.container_port > 0));
+                }
+            }
+        }
+
+        #[test]
+        fn bindings_round_trip(container in 1u16.., host in any::<u16>(), ip in prop::option::of(any::<std::net::Ipv4Addr>()), udp in any::<bool>()) {
+            let binding = PortBinding {
+                proto: if udp { Proto::Udp } else { Proto::Tcp },
+                container_port: container,
+                host_ip: ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                host_port: host,
+            };
+            let host_part = if host == 0 { String::new() } else { host.to_string() };
+            let spec = match &ip {
+                Some(ip) => format!("{ip}:{host_part}:{container}/{}", binding.proto.as_str()),
+                None if host == 0 => format!("{container}/{}", binding.proto.as_str()),
+                None => format!("{host}:{container}/{}", binding.proto.as_str()),
+            };
+            prop_assert_eq!(parse_publish(&spec), Ok(vec![binding]));
+        }
+    }
+}

@@ -67,8 +67,17 @@ impl MountConfig {
     }
 }
 
-/// docker's rule for local volume names.
+/// The longest volume name: it is a directory name under the data root (NAME_MAX).
+pub const MAX_VOLUME_NAME: usize = 255;
+
+/// docker's rule for local volume names, plus the file system's limit on a name's length.
 pub fn validate_volume_name(name: &str) -> Result<()> {
+    if name.len() > MAX_VOLUME_NAME {
+        let shown: String = name.chars().take(64).collect();
+        return Err(Error::InvalidInput(format!(
+            "create {shown}…: a volume name is at most {MAX_VOLUME_NAME} characters"
+        )));
+    }
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
     let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));

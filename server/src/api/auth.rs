@@ -58,50 +58,77 @@ pub fn session_principal(new: &NewSession) -> Principal {
     }
 }
 
+/// A successful login: the session's principal and the `Set-Cookie` value that stores it.
+pub struct LoggedIn {
+    pub principal: Principal,
+    pub set_cookie: String,
+}
+
+/// Checks a user name and password (rate-limited by the store) and starts a session; the
+/// attempt is written to the audit log as `login` with `ok_status` or the refusal's status.
+pub async fn log_in(
+    security: &Security,
+    peer: &Peer,
+    username: &str,
+    password: &str,
+    ok_status: u16,
+) -> Result<LoggedIn, AuthError> {
+    let auth = security.engine().auth();
+    match auth.login(username, password, login_address(peer)).await {
+        Ok(new) => {
+            let principal = session_principal(&new);
+            write_audit(
+                security,
+                peer,
+                Some(&principal),
+                "login".into(),
+                None,
+                ok_status,
+            )
+            .await;
+            let set_cookie = session_set_cookie(&new.secret, security.secure_cookie(peer));
+            Ok(LoggedIn {
+                principal,
+                set_cookie,
+            })
+        }
+        Err(err) => {
+            let code = auth_code(&err);
+            if code == ErrorCode::Internal {
+                tracing::error!("login failed: {err}");
+            }
+            let attempted: String = username.chars().take(64).collect();
+            write_audit_named(
+                security,
+                peer,
+                &attempted,
+                "anonymous",
+                "login".into(),
+                code.status(),
+            )
+            .await;
+            Err(err)
+        }
+    }
+}
+
 pub async fn login(
     Extension(security): Extension<Security>,
     peer: Option<Extension<Peer>>,
     Json(request): Json<LoginRequest>,
 ) -> Response {
     let peer = peer.map_or_else(unknown_peer, |p| p.0);
-    let auth = security.engine().auth();
-    let result = auth
-        .login(&request.username, &request.password, login_address(&peer))
-        .await;
-    let mut response = match result {
-        Ok(new) => {
-            let principal = session_principal(&new);
-            write_audit(
-                &security,
-                &peer,
-                Some(&principal),
-                "login".into(),
-                None,
-                200,
-            )
-            .await;
-            let mut response = Json(principal.me()).into_response();
-            let cookie = session_set_cookie(&new.secret, security.secure_cookie(&peer));
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().insert(header::SET_COOKIE, value);
+    let mut response =
+        match log_in(&security, &peer, &request.username, &request.password, 200).await {
+            Ok(logged_in) => {
+                let mut response = Json(logged_in.principal.me()).into_response();
+                if let Ok(value) = HeaderValue::from_str(&logged_in.set_cookie) {
+                    response.headers_mut().insert(header::SET_COOKIE, value);
+                }
+                response
             }
-            response
-        }
-        Err(err) => {
-            let response = login_refusal(&err);
-            let attempted: String = request.username.chars().take(64).collect();
-            write_audit_named(
-                &security,
-                &peer,
-                &attempted,
-                "anonymous",
-                "login".into(),
-                response.status().as_u16(),
-            )
-            .await;
-            response
-        }
-    };
+            Err(err) => login_refusal(&err),
+        };
     response.extensions_mut().insert(Audited);
     response
 }

@@ -110,8 +110,13 @@ async fn forward(mut socket: WebSocket, mut stream: EventStream) {
                 }
             }
             incoming = socket.recv() => match incoming {
-                // The browser only listens; a close or an error ends the stream.
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                // The browser only listens; a close ends the stream, and so does a broken
+                // frame, answered with the close code that says what was wrong with it.
+                None | Some(Ok(Message::Close(_))) => return,
+                Some(Err(err)) => {
+                    super::ws_close::refuse(&mut socket, err).await;
+                    return;
+                }
                 Some(Ok(_)) => {}
             },
         }

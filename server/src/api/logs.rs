@@ -50,6 +50,7 @@ pub async fn logs(
         tail,
         since: time(&query.since)?,
         until: time(&query.until)?,
+        after: None,
     };
     let follower = engine.logs(&id, options).await?;
     Ok(stream_response(

@@ -17,6 +17,8 @@ mod system;
 mod tokens;
 mod users;
 mod volumes;
+mod ws;
+mod ws_close;
 
 pub use containers::{PruneResponse, WaitResponse};
 pub use exec::{ExecCreated, StartBody as ExecStartBody};
@@ -68,6 +70,7 @@ pub fn routes() -> RouteTable<Engine> {
         .add(M::GET, "/api/v1/audit", A, N, audit::list)
         .add(M::GET, "/api/v1/events", V, N, events::events)
         .add(M::GET, "/api/v1/events/ws", V, N, events::upgrade)
+        .add(M::GET, "/api/v1/ws", V, N, ws::upgrade)
         .add(M::GET, "/api/v1/images", V, N, images::list)
         .add(M::POST, "/api/v1/images/load", O, S, images::load)
         .add(M::POST, "/api/v1/images/pull", O, N, registry::pull)
@@ -229,6 +232,7 @@ pub fn routes() -> RouteTable<Engine> {
         .add(M::GET, "/api/v1/system/df", V, N, system::df)
         .add(M::POST, "/api/v1/system/prune", O, N, system::prune)
         .add(M::GET, "/api/v1/info", V, N, system::info)
+        .add(M::GET, "/metrics", V, N, crate::metrics::scrape)
 }
 
 pub fn router(engine: Engine) -> Router {

@@ -110,7 +110,9 @@ fn line<T: Serialize>(value: &T) -> String {
     text
 }
 
+/// Credentials: a misspelt field (`passwd`) is refused rather than silently dropped.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     registry: String,
     #[serde(default)]
@@ -145,6 +147,7 @@ pub async fn login(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogoutRequest {
     registry: String,
 }

@@ -8,7 +8,7 @@ use crate::peer::Peer;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use berth_engine::{Engine, EngineConfig};
+use berth_engine::Engine;
 use berth_wire::Role;
 use tower::ServiceExt;
 
@@ -16,15 +16,7 @@ const PASSWORD: &str = "correct horse battery";
 
 async fn setup() -> (tempfile::TempDir, Engine, Router, String, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Engine::open(EngineConfig {
-        data_root: dir.path().join("data"),
-        shim_program: dir.path().join("no-shim"),
-        registry: Default::default(),
-        network: Default::default(),
-        cgroup_parent: berth_engine::DEFAULT_CGROUP_PARENT.into(),
-    })
-    .await
-    .expect("engine");
+    let engine = crate::testing::engine(&dir).await;
     engine
         .auth()
         .add_user("admin", PASSWORD, Role::Admin)

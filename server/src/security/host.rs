@@ -30,7 +30,7 @@ impl AllowedHosts {
         let Some(name) = host_name(host_header) else {
             return false;
         };
-        is_loopback_name(&name) || self.names.iter().any(|n| *n == name)
+        is_loopback_name(&name) || self.names.contains(&name)
     }
 }
 
@@ -117,5 +117,38 @@ mod tests {
         }
         assert!(hosts.allows("berth.example.org:443"));
         assert!(hosts.allows("Berth.Example.Org."));
+    }
+}
+
+/// Property tests: any Host header is judged without a panic; a name it yields is
+/// lower-case, has no trailing dot and is its own host name.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256)
+        ))]
+
+        #[test]
+        fn any_host_header_is_judged(text in any::<String>(), shaped in "\\[?[a-zA-Z0-9.:\\-]{0,20}\\]?(:[0-9]{0,7})?") {
+            let hosts = AllowedHosts::new(["berth.example".to_string()]);
+            for header in [&text, &shaped] {
+                let allowed = hosts.allows(header);
+                if let Some(name) = host_name(header) {
+                    prop_assert!(!name.is_empty());
+                    prop_assert!(!name.ends_with('.'));
+                    prop_assert_eq!(name.to_ascii_lowercase(), name.clone());
+                    if !name.contains(':') {
+                        prop_assert_eq!(host_name(&name), Some(name.clone()));
+                        prop_assert_eq!(hosts.allows(&name), allowed);
+                    }
+                } else {
+                    prop_assert!(!allowed);
+                }
+            }
+        }
     }
 }

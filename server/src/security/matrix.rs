@@ -9,7 +9,7 @@ use crate::peer::Peer;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use berth_engine::{Engine, EngineConfig};
+use berth_engine::Engine;
 use berth_wire::Role;
 use tower::ServiceExt;
 
@@ -35,6 +35,7 @@ GET /api/v1/boards/{secret}/ws public
 GET /api/v1/audit admin
 GET /api/v1/events viewer
 GET /api/v1/events/ws viewer
+GET /api/v1/ws viewer
 GET /api/v1/images viewer
 POST /api/v1/images/load operator
 POST /api/v1/images/pull operator
@@ -88,6 +89,7 @@ GET /api/v1/exec/{id}/json viewer
 GET /api/v1/system/df viewer
 POST /api/v1/system/prune operator
 GET /api/v1/info viewer
+GET /metrics viewer
 POST /login public
 POST /setup public
 POST /logout viewer
@@ -116,15 +118,7 @@ struct Caller {
 }
 
 async fn engine(dir: &tempfile::TempDir) -> Engine {
-    Engine::open(EngineConfig {
-        data_root: dir.path().join("data"),
-        shim_program: dir.path().join("no-shim"),
-        registry: Default::default(),
-        network: Default::default(),
-        cgroup_parent: berth_engine::DEFAULT_CGROUP_PARENT.into(),
-    })
-    .await
-    .expect("engine opens on an empty data root")
+    crate::testing::engine(dir).await
 }
 
 const PASSWORD: &str = "correct horse battery";

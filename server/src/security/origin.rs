@@ -206,3 +206,32 @@ mod tests {
         assert_eq!(normalize_origin("ws://x"), None);
     }
 }
+
+/// Property tests: any `Origin` is normalised or refused without a panic, normalising is
+/// idempotent, and the cross-site check never panics.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256)
+        ))]
+
+        #[test]
+        fn normalising_is_idempotent(text in any::<String>(), shaped in "(https?|HTTP|ftp)://\\[?[a-zA-Z0-9.:\\-]{0,16}\\]?(:[0-9]{0,6})?/?") {
+            for origin in [&text, &shaped] {
+                if let Some(normal) = normalize_origin(origin) {
+                    prop_assert_eq!(normalize_origin(&normal), Some(normal.clone()));
+                    prop_assert!(normal.starts_with("http://") || normal.starts_with("https://"));
+                }
+            }
+        }
+
+        #[test]
+        fn the_check_never_panics(origin in any::<Option<String>>(), site in any::<Option<String>>(), host in any::<Option<String>>(), tls in any::<bool>(), trusted in prop::collection::vec(any::<String>(), 0..3)) {
+            let _ = check(origin.as_deref(), site.as_deref(), host.as_deref(), tls, &trusted);
+        }
+    }
+}

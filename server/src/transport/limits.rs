@@ -83,7 +83,6 @@ impl WsLimiter {
     }
 
     /// The clients connected now.
-    #[cfg(test)]
     pub fn active(&self) -> usize {
         self.max - self.slots.available_permits()
     }

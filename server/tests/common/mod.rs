@@ -119,6 +119,12 @@ impl Daemon {
         }
     }
 
+    /// The daemon's process id, while it runs.
+    #[allow(dead_code)]
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// Kills the daemon process (as `kill -9` would), leaving containers to their shims.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -83,6 +83,63 @@ struct TokenAnswer {
     access_token: Option<String>,
 }
 
+/// Whether the stored Basic credentials of a registry may be sent to a token `realm`.
+///
+/// Over `https://` they may go anywhere the registry points (Docker Hub's realm is
+/// `auth.docker.io`, another host than the registry). In the clear (`http://`) they may go
+/// only to a registry marked insecure (`--insecure-registry`, the user chose plain HTTP for
+/// it), and then only to that registry's own host name: a plain-HTTP realm of a registry
+/// reached over verified TLS, or one on another host, would hand the password to whoever
+/// sits on the path. Any other scheme is refused. `registry_base` is the endpoint's
+/// `scheme://host[:port]`.
+pub fn realm_may_get_credentials(
+    realm: &str,
+    registry_base: &str,
+    insecure: bool,
+) -> Result<(), String> {
+    let lower = realm.trim().to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return Ok(());
+    }
+    let Some(rest) = lower.strip_prefix("http://") else {
+        return Err(format!(
+            "the token realm {realm} is not an http(s) URL; credentials not sent"
+        ));
+    };
+    if !insecure {
+        return Err(format!(
+            "the registry's token realm {realm} is plain HTTP; credentials are sent to a token \
+             service only over https (or for a registry marked --insecure-registry)"
+        ));
+    }
+    let base = registry_base.to_ascii_lowercase();
+    let base = base
+        .split_once("://")
+        .map_or(base.as_str(), |(_, rest)| rest);
+    if hostname(rest) != hostname(base) {
+        return Err(format!(
+            "the token realm {realm} is plain HTTP on another host than the registry; \
+             credentials not sent"
+        ));
+    }
+    Ok(())
+}
+
+/// The host name of `host[:port][/path…]` (userinfo dropped, IPv6 brackets kept).
+fn hostname(authority_and_path: &str) -> &str {
+    let authority = authority_and_path
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if authority.starts_with('[') {
+        return authority
+            .split_once(']')
+            .map_or(authority, |(h, _)| &authority[..h.len() + 1]);
+    }
+    authority.split(':').next().unwrap_or_default()
+}
+
 /// The largest token answer read (tokens are a few KiB).
 const MAX_TOKEN_ANSWER: usize = 1 << 20;
 
@@ -91,6 +148,7 @@ const MAX_TOKEN_ANSWER: usize = 1 << 20;
 pub async fn authorize(
     http: &reqwest::Client,
     registry: &str,
+    endpoint: &super::Endpoint,
     challenge: &Challenge,
     credentials: Option<&Credentials>,
     scope: Option<&str>,
@@ -109,6 +167,10 @@ pub async fn authorize(
             scope: challenged,
         } => (realm, service, challenged.as_deref().or(scope)),
     };
+    if credentials.is_some() {
+        realm_may_get_credentials(realm, &endpoint.base, endpoint.insecure)
+            .map_err(|why| RegistryError::Unauthorized(format!("{registry}: {why}")))?;
+    }
     let mut query: Vec<(&str, &str)> = Vec::new();
     if let Some(service) = service {
         query.push(("service", service));
@@ -215,5 +277,35 @@ mod tests {
         );
         assert_eq!(Challenge::parse("Negotiate"), None);
         assert_eq!(Challenge::parse(r#"Bearer service="x""#), None, "no realm");
+    }
+
+    #[test]
+    fn credentials_go_to_a_token_realm_only_over_https_or_to_an_insecure_registry() {
+        let hub = "https://registry-1.docker.io";
+        assert!(realm_may_get_credentials("https://auth.docker.io/token", hub, false).is_ok());
+        assert!(realm_may_get_credentials("HTTPS://auth.docker.io/token", hub, false).is_ok());
+        // A plain-HTTP realm of a TLS registry: refused, whatever the host.
+        assert!(realm_may_get_credentials("http://auth.docker.io/token", hub, false).is_err());
+        assert!(realm_may_get_credentials("http://registry-1.docker.io/t", hub, false).is_err());
+        // An insecure registry: plain HTTP to its own host (any port), not elsewhere.
+        let local = "http://127.0.0.1:5000";
+        assert!(realm_may_get_credentials("http://127.0.0.1:5001/token", local, true).is_ok());
+        assert!(realm_may_get_credentials("http://127.0.0.1/token", local, true).is_ok());
+        assert!(realm_may_get_credentials("http://10.0.0.9:5001/token", local, true).is_err());
+        assert!(realm_may_get_credentials("http://127.0.0.1@evil.example/t", local, true).is_err());
+        assert!(realm_may_get_credentials("https://evil.example/t", local, true).is_ok());
+        // Not HTTP at all.
+        assert!(realm_may_get_credentials("ftp://127.0.0.1/token", local, true).is_err());
+        assert!(realm_may_get_credentials("/token", local, true).is_err());
+        let why = realm_may_get_credentials("http://auth.example/token", hub, false).unwrap_err();
+        assert!(why.contains("plain HTTP"), "{why}");
+    }
+
+    #[test]
+    fn host_names_of_authorities() {
+        assert_eq!(hostname("a.example:80/x"), "a.example");
+        assert_eq!(hostname("u:p@b.example/x"), "b.example");
+        assert_eq!(hostname("[::1]:5000/x"), "[::1]");
+        assert_eq!(hostname("c.example?x=1"), "c.example");
     }
 }

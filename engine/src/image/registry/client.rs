@@ -131,6 +131,7 @@ impl RepoClient {
             let value = auth::authorize(
                 &self.http,
                 self.registry_name(),
+                &self.endpoint,
                 &challenge,
                 self.credentials.as_ref(),
                 self.scope().as_deref(),

@@ -1,0 +1,385 @@
+//! `GET /api/v1/ws`: the dashboard's one WebSocket per tab, carrying many subscriptions by id
+//! (logs, a container's stats, the host's, events; see `berth_wire::ws`).
+//!
+//! Back-pressure: each connection has one bounded outgoing queue ([`QUEUE_MESSAGES`] messages,
+//! [`QUEUE_BYTES`] bytes). A subscription whose message does not fit is paused for good: its
+//! producer stops reading (so the daemon holds no more than the queue for a slow client) and
+//! the client gets `Lagged` with the cursor to resubscribe from. `Lagged`, `End` and `Error`
+//! go through a small control queue ahead of the data (one per subscription at most, plus
+//! one per client message, capped). A client that does not take a message for
+//! [`WRITE_TIMEOUT`] is dropped. Subscriptions never wait on each other: producers only ever
+//! `try_send`.
+
+use super::ApiError;
+use crate::transport::limits::WsLimiter;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use berth_engine::container::LogOptions;
+use berth_engine::events::{EventQuery, Since};
+use berth_engine::logs::{LogPos, Stream};
+use berth_engine::Engine;
+use berth_wire::ws::{ClientMsg, Cursor, EndReason, LogCursor, LogLine, ServerMsg, StreamSpec};
+use berth_wire::ErrorCode;
+use futures::{SinkExt, StreamExt};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify};
+use tokio::task::AbortHandle;
+
+pub const QUEUE_MESSAGES: usize = 256;
+pub const QUEUE_BYTES: usize = 4 * 1024 * 1024;
+/// A client that takes no message for this long is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Log lines per message, at most about this many bytes.
+const LOG_MESSAGE_BYTES: usize = 32 * 1024;
+const MAX_SUBSCRIPTIONS: usize = 128;
+/// Control messages waiting beyond this mean a client that sends but does not read: dropped.
+const MAX_CONTROL: usize = 1024;
+
+pub async fn upgrade(
+    State(engine): State<Engine>,
+    Extension(limiter): Extension<WsLimiter>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let permit = match limiter.try_acquire() {
+        Ok(permit) => permit,
+        Err(refused) => return refused.into_response(),
+    };
+    WsLimiter::bounded(ws).on_upgrade(move |socket| async move {
+        serve(socket, engine).await;
+        drop(permit);
+    })
+}
+
+/// The connection's outgoing side, shared by its producers.
+#[derive(Clone)]
+struct Outbox {
+    data: mpsc::Sender<String>,
+    bytes: Arc<AtomicUsize>,
+    control: Arc<Mutex<VecDeque<String>>>,
+    wake: Arc<Notify>,
+}
+
+impl Outbox {
+    /// Queues a data message, or returns false when the queue is full.
+    fn try_push(&self, msg: &ServerMsg) -> bool {
+        let text = encode(msg);
+        let len = text.len();
+        if self.bytes.fetch_add(len, Ordering::AcqRel) + len > QUEUE_BYTES {
+            self.bytes.fetch_sub(len, Ordering::AcqRel);
+            return false;
+        }
+        if self.data.try_send(text).is_err() {
+            self.bytes.fetch_sub(len, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    fn control(&self, msg: &ServerMsg) {
+        self.control
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(encode(msg));
+        self.wake.notify_one();
+    }
+
+    fn error(&self, id: Option<u32>, code: ErrorCode, message: impl Into<String>) {
+        self.control(&ServerMsg::Error {
+            id,
+            code,
+            message: message.into(),
+        });
+    }
+
+    fn engine_error(&self, id: u32, e: berth_engine::Error) {
+        let e = ApiError::from(e);
+        self.error(Some(id), e.code, e.message);
+    }
+}
+
+fn encode(msg: &ServerMsg) -> String {
+    serde_json::to_string(msg).unwrap_or_else(|e| {
+        format!(r#"{{"type":"error","id":null,"code":"internal","message":"{e}"}}"#)
+    })
+}
+
+async fn serve(socket: WebSocket, engine: Engine) {
+    let (mut sink, mut incoming) = socket.split();
+    let (data_tx, mut data_rx) = mpsc::channel::<String>(QUEUE_MESSAGES);
+    let out = Outbox {
+        data: data_tx,
+        bytes: Arc::new(AtomicUsize::new(0)),
+        control: Arc::default(),
+        wake: Arc::new(Notify::new()),
+    };
+    let writer_out = out.clone();
+    let mut writer = tokio::spawn(async move {
+        let out = writer_out;
+        loop {
+            let next = out
+                .control
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop_front();
+            let text = match next {
+                Some(text) => text,
+                None => tokio::select! {
+                    biased;
+                    () = out.wake.notified() => continue,
+                    text = data_rx.recv() => match text {
+                        Some(text) => {
+                            out.bytes.fetch_sub(text.len(), Ordering::AcqRel);
+                            text
+                        }
+                        None => return,
+                    },
+                },
+            };
+            match tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Text(text.into()))).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return,
+                Err(_) => {
+                    tracing::info!(
+                        "dropping a WebSocket client that read nothing for {WRITE_TIMEOUT:?}"
+                    );
+                    return;
+                }
+            }
+        }
+    });
+    let mut subs: HashMap<u32, AbortHandle> = HashMap::new();
+    loop {
+        let message = tokio::select! {
+            _ = &mut writer => break,
+            m = incoming.next() => m,
+        };
+        let text = match message {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Binary(_))) => {
+                out.error(None, ErrorCode::BadRequest, "messages are JSON text");
+                continue;
+            }
+            Some(Ok(_)) => continue,
+        };
+        if out.control.lock().unwrap_or_else(|e| e.into_inner()).len() > MAX_CONTROL {
+            break;
+        }
+        let msg: ClientMsg = match serde_json::from_str(text.as_str()) {
+            Ok(msg) => msg,
+            Err(e) => {
+                out.error(None, ErrorCode::BadRequest, format!("invalid message: {e}"));
+                continue;
+            }
+        };
+        subs.retain(|_, h| !h.is_finished());
+        match msg {
+            ClientMsg::Subscribe { id, stream } => {
+                if subs.contains_key(&id) {
+                    out.error(
+                        Some(id),
+                        ErrorCode::Conflict,
+                        format!("subscription {id} exists"),
+                    );
+                } else if subs.len() >= MAX_SUBSCRIPTIONS {
+                    out.error(
+                        Some(id),
+                        ErrorCode::TooManyRequests,
+                        format!("at most {MAX_SUBSCRIPTIONS} subscriptions per connection"),
+                    );
+                } else {
+                    let task = tokio::spawn(produce(engine.clone(), id, stream, out.clone()));
+                    subs.insert(id, task.abort_handle());
+                }
+            }
+            ClientMsg::Unsubscribe { id } => match subs.remove(&id) {
+                Some(task) => {
+                    task.abort();
+                    out.control(&ServerMsg::End {
+                        id,
+                        reason: EndReason::Unsubscribed,
+                    });
+                }
+                None => out.error(
+                    Some(id),
+                    ErrorCode::NotFound,
+                    format!("no subscription {id}"),
+                ),
+            },
+        }
+    }
+    for task in subs.values() {
+        task.abort();
+    }
+    writer.abort();
+}
+
+async fn produce(engine: Engine, id: u32, spec: StreamSpec, out: Outbox) {
+    let end = |out: &Outbox| {
+        out.control(&ServerMsg::End {
+            id,
+            reason: EndReason::Finished,
+        })
+    };
+    match spec {
+        StreamSpec::Logs {
+            container,
+            tail,
+            since_ms,
+            until_ms,
+            stdout,
+            stderr,
+            resume,
+        } => {
+            let options = LogOptions {
+                follow: true,
+                tail: if resume.is_some() {
+                    None
+                } else {
+                    tail.map(|n| n as usize)
+                },
+                since: if resume.is_some() {
+                    None
+                } else {
+                    since_ms.map(|ms| ms.saturating_mul(1_000_000))
+                },
+                until: until_ms.map(|ms| ms.saturating_mul(1_000_000)),
+                after: resume.map(|c| LogPos {
+                    file: c.file,
+                    offset: c.offset,
+                }),
+            };
+            let mut follower = match engine.logs(&container, options).await {
+                Ok(f) => f,
+                Err(e) => return out.engine_error(id, e),
+            };
+            // The last line queued: where a lagged client resumes.
+            let mut last = resume;
+            let mut lines = Vec::new();
+            let mut size = 0;
+            while let Some(batch) = follower.next_positioned().await {
+                let batch = match batch {
+                    Ok(batch) => batch,
+                    Err(e) => return out.engine_error(id, e),
+                };
+                let count = batch.records.len();
+                for (i, (record, end)) in batch.records.into_iter().zip(batch.ends).enumerate() {
+                    let wanted = match record.stream {
+                        Stream::Stdout => stdout,
+                        Stream::Stderr => stderr,
+                    };
+                    if wanted {
+                        size += record.line.len() + 80;
+                        lines.push(LogLine {
+                            time_ms: record.time_ns.div_euclid(1_000_000),
+                            stream: match record.stream {
+                                Stream::Stdout => "stdout",
+                                Stream::Stderr => "stderr",
+                            }
+                            .to_string(),
+                            line: String::from_utf8_lossy(&record.line).into_owned(),
+                            partial: record.partial,
+                            cursor: LogCursor {
+                                file: end.file,
+                                offset: end.offset,
+                            },
+                        });
+                    }
+                    if !lines.is_empty() && (size >= LOG_MESSAGE_BYTES || i + 1 == count) {
+                        let newest = lines.last().map(|l: &LogLine| l.cursor);
+                        let msg = ServerMsg::Logs {
+                            id,
+                            lines: std::mem::take(&mut lines),
+                        };
+                        size = 0;
+                        if !out.try_push(&msg) {
+                            // Paused: dropping the follower stops its reading.
+                            return out.control(&ServerMsg::Lagged {
+                                id,
+                                resume: last.map(Cursor::Log),
+                            });
+                        }
+                        last = newest;
+                        // Many followers of one fast log are CPU work: let other tasks (and
+                        // other requests) run between messages.
+                        tokio::task::yield_now().await;
+                    }
+                }
+            }
+            end(&out);
+        }
+        StreamSpec::Stats { container } => {
+            let mut sub = match engine.stats_subscribe(&container).await {
+                Ok(sub) => sub,
+                Err(e) => return out.engine_error(id, e),
+            };
+            let samplers = || engine.stats_hub().sampler_count() as u32;
+            let mut points = sub.take_history();
+            loop {
+                let msg = ServerMsg::Stats {
+                    id,
+                    points,
+                    samplers: samplers(),
+                };
+                if !out.try_push(&msg) {
+                    return out.control(&ServerMsg::Lagged { id, resume: None });
+                }
+                match sub.recv().await {
+                    Some(p) => points = vec![p],
+                    None => break,
+                }
+            }
+            end(&out);
+        }
+        StreamSpec::HostStats => {
+            let mut sub = engine.stats_subscribe_host();
+            let mut points = sub.take_history();
+            loop {
+                if !out.try_push(&ServerMsg::HostStats { id, points }) {
+                    return out.control(&ServerMsg::Lagged { id, resume: None });
+                }
+                match sub.recv().await {
+                    Some(p) => points = vec![p],
+                    None => break,
+                }
+            }
+            end(&out);
+        }
+        StreamSpec::Events { cursor } => {
+            let query = EventQuery {
+                since: cursor.map(Since::After),
+                until: None,
+                filter: Default::default(),
+            };
+            let mut stream = match engine.events(query) {
+                Ok(s) => s,
+                Err(e) => return out.engine_error(id, e),
+            };
+            let mut last = cursor;
+            while let Some(event) = stream.next().await {
+                let event = match event {
+                    Ok(event) => event,
+                    Err(e) => return out.engine_error(id, e),
+                };
+                let seq = event.seq;
+                let value = serde_json::to_value(&event).unwrap_or_default();
+                if !out.try_push(&ServerMsg::Events {
+                    id,
+                    events: vec![value],
+                }) {
+                    return out.control(&ServerMsg::Lagged {
+                        id,
+                        resume: last.map(Cursor::Event),
+                    });
+                }
+                last = Some(seq);
+            }
+            end(&out);
+        }
+    }
+}

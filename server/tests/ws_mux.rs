@@ -1,0 +1,352 @@
+//! The dashboard's one WebSocket (`/api/v1/ws`) against a real daemon: log resume by cursor,
+//! many followers of one fast log, a client that never reads, one stats sampler for two
+//! viewers, and errors that stay with their subscription.
+
+mod common;
+
+use berth_wire::ws::{ClientMsg, Cursor, LogCursor, ServerMsg, StreamSpec};
+use common::web::{self, Session};
+use common::Daemon;
+use futures::{SinkExt, StreamExt};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(d: &Daemon, session: &Session) -> Socket {
+    let url = format!("ws://127.0.0.1:{}/api/v1/ws", d.port);
+    let mut request = url.into_client_request().expect("ws request");
+    request.headers_mut().insert(
+        "cookie",
+        format!("berth_session={}", session.cookie).parse().unwrap(),
+    );
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket")
+        .0
+}
+
+async fn send(socket: &mut Socket, msg: &ClientMsg) {
+    let text = serde_json::to_string(msg).unwrap();
+    socket.send(Message::Text(text.into())).await.expect("send");
+}
+
+/// The next server message, within `limit`.
+async fn next(socket: &mut Socket, limit: Duration) -> Option<ServerMsg> {
+    loop {
+        match tokio::time::timeout(limit, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                return Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
+            }
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+fn logs(container: &str, resume: Option<LogCursor>) -> StreamSpec {
+    StreamSpec::Logs {
+        container: container.into(),
+        tail: None,
+        since_ms: None,
+        until_ms: None,
+        stdout: true,
+        stderr: true,
+        resume,
+    }
+}
+
+fn run(d: &Daemon, script: &str) -> String {
+    d.ok(&["run", "-d", "busybox", "sh", "-c", script])
+        .trim()
+        .to_string()
+}
+
+/// Follows a log to its end on one connection, resubscribing with the cursor whenever the
+/// server reports the client lagged; returns the lines and how many times it lagged.
+async fn follow_all(socket: &mut Socket, id: u32, container: &str) -> (Vec<String>, usize) {
+    let mut lines = Vec::new();
+    let mut lagged = 0;
+    let mut sub = id;
+    send(
+        socket,
+        &ClientMsg::Subscribe {
+            id: sub,
+            stream: logs(container, None),
+        },
+    )
+    .await;
+    loop {
+        match next(socket, Duration::from_secs(60))
+            .await
+            .expect("a message")
+        {
+            ServerMsg::Logs { id, lines: batch } if id == sub => {
+                lines.extend(batch.into_iter().map(|l| l.line))
+            }
+            ServerMsg::Lagged { id, resume } if id == sub => {
+                lagged += 1;
+                let resume = match resume {
+                    Some(Cursor::Log(c)) => Some(c),
+                    None => None,
+                    other => panic!("{other:?}"),
+                };
+                assert!(resume.is_some() || lines.is_empty());
+                sub += 1000;
+                send(
+                    socket,
+                    &ClientMsg::Subscribe {
+                        id: sub,
+                        stream: logs(container, resume),
+                    },
+                )
+                .await;
+            }
+            ServerMsg::End { id, .. } if id == sub => return (lines, lagged),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_reconnects_with_the_last_cursor_gets_every_line_once() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let c = run(
+        &d,
+        "i=1; while [ $i -le 400 ]; do echo n$i; i=$((i+1)); [ $((i%50)) = 0 ] && sleep 0.1; done",
+    );
+    let session = web::admin(&d).await;
+    let mut socket = connect(&d, &session).await;
+    send(
+        &mut socket,
+        &ClientMsg::Subscribe {
+            id: 1,
+            stream: logs(&c, None),
+        },
+    )
+    .await;
+    let mut got = Vec::new();
+    let mut last = None;
+    while got.len() < 150 {
+        match next(&mut socket, Duration::from_secs(20))
+            .await
+            .expect("lines")
+        {
+            ServerMsg::Logs { lines, .. } => {
+                for l in lines {
+                    // Stop mid-batch: the cursor of a line, not of a message, is what counts.
+                    if got.len() < 150 {
+                        got.push(l.line);
+                        last = Some(l.cursor);
+                    }
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    drop(socket);
+    let mut socket = connect(&d, &session).await;
+    send(
+        &mut socket,
+        &ClientMsg::Subscribe {
+            id: 1,
+            stream: logs(&c, last),
+        },
+    )
+    .await;
+    loop {
+        match next(&mut socket, Duration::from_secs(30))
+            .await
+            .expect("lines")
+        {
+            ServerMsg::Logs { lines, .. } => got.extend(lines.into_iter().map(|l| l.line)),
+            ServerMsg::End { .. } => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    let want: Vec<String> = (1..=400).map(|i| format!("n{i}")).collect();
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "lines lost, repeated or out of order");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_json_and_unknown_containers_are_errors_that_keep_the_connection() {
+    let d = Daemon::start();
+    let session = web::admin(&d).await;
+    let mut socket = connect(&d, &session).await;
+    socket
+        .send(Message::Text("{not json".into()))
+        .await
+        .unwrap();
+    match next(&mut socket, Duration::from_secs(10)).await {
+        Some(ServerMsg::Error { id: None, code, .. }) => {
+            assert_eq!(code, berth_wire::ErrorCode::BadRequest)
+        }
+        other => panic!("{other:?}"),
+    }
+    send(
+        &mut socket,
+        &ClientMsg::Subscribe {
+            id: 7,
+            stream: logs("nope", None),
+        },
+    )
+    .await;
+    match next(&mut socket, Duration::from_secs(10)).await {
+        Some(ServerMsg::Error {
+            id: Some(7), code, ..
+        }) => assert_eq!(code, berth_wire::ErrorCode::NotFound),
+        other => panic!("{other:?}"),
+    }
+    // Still serving: events from now on, and an event to see.
+    send(
+        &mut socket,
+        &ClientMsg::Subscribe {
+            id: 8,
+            stream: StreamSpec::Events { cursor: None },
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    d.load_busybox();
+    d.ok(&["run", "--rm", "busybox", "true"]);
+    match next(&mut socket, Duration::from_secs(10)).await {
+        Some(ServerMsg::Events { id: 8, events }) => assert!(!events.is_empty()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_viewers_of_one_containers_stats_share_one_sampler() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let c = run(&d, "sleep 60");
+    let session = web::admin(&d).await;
+    let mut a = connect(&d, &session).await;
+    let mut b = connect(&d, &session).await;
+    for s in [&mut a, &mut b] {
+        send(
+            s,
+            &ClientMsg::Subscribe {
+                id: 1,
+                stream: StreamSpec::Stats {
+                    container: c.clone(),
+                },
+            },
+        )
+        .await;
+    }
+    let mut seen = Vec::new();
+    for s in [&mut a, &mut b] {
+        // The history first, then live points; by the second message both viewers are in.
+        for _ in 0..3 {
+            match next(s, Duration::from_secs(10)).await {
+                Some(ServerMsg::Stats { samplers, .. }) => seen.push(samplers),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    println!("samplers reported: {seen:?}");
+    assert_eq!(seen.last(), Some(&1), "{seen:?}");
+    assert!(seen.iter().all(|&n| n <= 1), "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hundred_followers_of_a_fast_log_get_every_line() {
+    const CLIENTS: usize = 100;
+    const LINES: usize = 20_000;
+    let d = Daemon::start();
+    d.load_busybox();
+    // Started stopped-ish: the container waits for the clients to subscribe.
+    let c = run(&d, &format!("sleep 2; seq 1 {LINES}"));
+    let session = web::admin(&d).await;
+    // One connection per client (100 WebSockets, under the default cap of 256).
+    let mut followers = Vec::new();
+    for i in 0..CLIENTS {
+        let mut socket = connect(&d, &session).await;
+        let c = c.clone();
+        followers.push(tokio::spawn(async move {
+            follow_all(&mut socket, i as u32 + 1, &c).await
+        }));
+    }
+    let mut worst = Duration::ZERO;
+    while followers.iter().any(|f| !f.is_finished()) {
+        let t = Instant::now();
+        let answer = web::as_session(&d, &session, "GET", "/api/v1/containers", &[], b"").await;
+        assert_eq!(answer.status, 200);
+        worst = worst.max(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let want: Vec<String> = (1..=LINES).map(|i| i.to_string()).collect();
+    let mut lags = 0;
+    for f in followers {
+        let (lines, lagged) = f.await.unwrap();
+        lags += lagged;
+        assert!(
+            lines == want,
+            "a follower got {} lines, not every line once",
+            lines.len()
+        );
+    }
+    println!("{CLIENTS} followers x {LINES} lines; lagged-and-resumed {lags} times; slowest GET /api/v1/containers {worst:?}");
+    assert!(worst < Duration::from_secs(5), "{worst:?}");
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_never_reads_costs_the_daemon_a_bounded_amount_of_memory() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let pid = d.pid().expect("daemon pid");
+    let session = web::admin(&d).await;
+    // 50 MB of log: 500 000 lines of 100 bytes.
+    let c = run(
+        &d,
+        "sleep 1; yes 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789 | head -n 500000; sleep 2",
+    );
+    let mut socket = connect(&d, &session).await;
+    let before = rss_kib(pid);
+    send(
+        &mut socket,
+        &ClientMsg::Subscribe {
+            id: 1,
+            stream: logs(&c, None),
+        },
+    )
+    .await;
+    let mut peak = before;
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(60) {
+        peak = peak.max(rss_kib(pid));
+        let state = d.inspect(&c)["State"]["Status"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if state == "exited" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let log_bytes: u64 = std::fs::read_dir(d.data_root.join("containers").join(&c))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("container.log"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    println!("daemon VmRSS {before} KiB before, peak {peak} KiB (+{} KiB) while the container wrote {log_bytes} bytes of log to a client that never read", peak - before);
+    assert!(log_bytes > 40_000_000, "{log_bytes}");
+    assert!(peak - before < 64 * 1024, "grew by {} KiB", peak - before);
+    drop(socket);
+}

@@ -1,0 +1,160 @@
+//! The dashboard's one WebSocket (`GET /api/v1/ws`): many subscriptions by id over one
+//! connection. The client sends [`ClientMsg`], the server [`ServerMsg`], one JSON text message
+//! each.
+
+use crate::{ErrorCode, HostPoint, StatsPoint};
+use serde::{Deserialize, Serialize};
+
+/// Where a log line ends in the log; resume after it with `StreamSpec::Logs { resume }`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LogCursor {
+    /// The log file's sequence number.
+    pub file: u64,
+    /// The offset just past the line in that file.
+    pub offset: u64,
+}
+
+/// Where a lagged subscription resumes: a log position, or the last event's `seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Cursor {
+    Log(LogCursor),
+    Event(u64),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StreamSpec {
+    Logs {
+        container: String,
+        #[serde(default)]
+        tail: Option<u32>,
+        #[serde(default)]
+        since_ms: Option<i64>,
+        #[serde(default)]
+        until_ms: Option<i64>,
+        #[serde(default = "yes")]
+        stdout: bool,
+        #[serde(default = "yes")]
+        stderr: bool,
+        /// Only the lines after this one (takes the place of `tail` and `since_ms`).
+        #[serde(default)]
+        resume: Option<LogCursor>,
+    },
+    Stats {
+        container: String,
+    },
+    HostStats,
+    Events {
+        /// Resume after this event `seq`; without it, live events only.
+        #[serde(default)]
+        cursor: Option<u64>,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    Subscribe { id: u32, stream: StreamSpec },
+    Unsubscribe { id: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub time_ms: i64,
+    /// `stdout` or `stderr`.
+    pub stream: String,
+    pub line: String,
+    /// The line does not end here (it goes on in the next of its stream).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
+    pub cursor: LogCursor,
+}
+
+/// Why a subscription ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The container exited (logs, stats) or the `until` passed.
+    Finished,
+    /// The client unsubscribed.
+    Unsubscribed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Logs {
+        id: u32,
+        lines: Vec<LogLine>,
+    },
+    /// The first message of a subscription is the hub's history, then one point a second.
+    Stats {
+        id: u32,
+        points: Vec<StatsPoint>,
+        /// Samplers running in the hub now (one per watched container, however many viewers).
+        samplers: u32,
+    },
+    HostStats {
+        id: u32,
+        points: Vec<HostPoint>,
+    },
+    Events {
+        id: u32,
+        events: Vec<serde_json::Value>,
+    },
+    /// The client did not read fast enough: the subscription is paused for good; subscribe
+    /// again with `resume` to go on without a gap.
+    Lagged {
+        id: u32,
+        resume: Option<Cursor>,
+    },
+    End {
+        id: u32,
+        reason: EndReason,
+    },
+    Error {
+        id: Option<u32>,
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_have_their_tags() {
+        let m: ClientMsg = serde_json::from_str(
+            r#"{"type":"subscribe","id":3,"stream":{"type":"logs","container":"c","resume":{"file":1,"offset":90}}}"#,
+        )
+        .unwrap();
+        let ClientMsg::Subscribe {
+            id: 3,
+            stream: StreamSpec::Logs { stdout, resume, .. },
+        } = m
+        else {
+            panic!("{m:?}")
+        };
+        assert!(stdout);
+        assert_eq!(
+            resume,
+            Some(LogCursor {
+                file: 1,
+                offset: 90
+            })
+        );
+        let lag = ServerMsg::Lagged {
+            id: 1,
+            resume: Some(Cursor::Event(7)),
+        };
+        let json = serde_json::to_string(&lag).unwrap();
+        assert_eq!(json, r#"{"type":"lagged","id":1,"resume":7}"#);
+        assert_eq!(serde_json::from_str::<ServerMsg>(&json).unwrap(), lag);
+    }
+}
