@@ -263,7 +263,7 @@ fn LiveBoard(secret: String, snapshot: BoardSnapshot) -> impl IntoView {
                 let zero = board.with(|b| n(b) == 0);
                 format!("counter {class}{}", if zero { " zero" } else { "" })
             } data-testid=format!("count-{label}")>
-                <span class="counter-n">{move || board.with(|b| n(b))}</span>
+                <span class="counter-n">{move || board.with(n)}</span>
                 <span class="counter-label">{label}</span>
             </div>
         }
@@ -289,7 +289,7 @@ fn LiveBoard(secret: String, snapshot: BoardSnapshot) -> impl IntoView {
                         }}
                     </span>
                 </div>
-                <span class=live_class data-testid="board-live" data-status=move || live_text()>
+                <span class=live_class data-testid="board-live" data-status=live_text>
                     <span class="live-dot"></span>
                     {live_text}
                 </span>
