@@ -6,6 +6,8 @@ pub mod csrf;
 pub mod format;
 #[cfg(feature = "hydrate")]
 mod live;
+#[cfg(feature = "hydrate")]
+mod live_board;
 pub mod logbuf;
 pub mod model;
 pub mod pages;
@@ -16,6 +18,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::hooks::use_location;
 use leptos_router::{path, SsrMode};
+use pages::board::BoardPage;
 use pages::container::ContainerPage;
 use pages::containers::ContainersPage;
 use pages::login::{LoginPage, SetupPage};
@@ -47,9 +50,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Pages shown without the app's chrome: the ones for people who are not logged in yet.
+/// Pages shown without the app's chrome: the ones for people who are not logged in (yet), and
+/// the wall screens of board links.
 fn is_bare(path: &str) -> bool {
-    matches!(path.trim_end_matches('/'), "/login" | "/setup")
+    matches!(path.trim_end_matches('/'), "/login" | "/setup") || path.starts_with("/board/")
 }
 
 #[component]
@@ -67,6 +71,7 @@ pub fn App() -> impl IntoView {
                     // Async: the whole page is rendered before the response starts, so its
                     // status (404 for an unknown container) can still be set.
                     <Route path=path!("/containers") view=ContainersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/board/:secret") view=BoardPage ssr=SsrMode::Async/>
                     <Route
                         path=path!("/containers/:id")
                         view=ContainerPage

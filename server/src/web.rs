@@ -69,6 +69,8 @@ pub const SERVER_FNS: &[(&str, Access, BodyKind)] = &[
     ("list_containers", Access::VIEWER, BodyKind::None),
     ("get_container", Access::VIEWER, BodyKind::None),
     ("apply_action", Access::OPERATOR, BodyKind::Json),
+    // A board link's data: the secret it is called with is checked on every call.
+    ("board_snapshot", Access::Public, BodyKind::None),
 ];
 
 /// Pages anyone may open: the login and first-run setup pages, and board links (whose secret
@@ -323,6 +325,92 @@ mod tests {
             error,
             app::model::AppError::NotFound("no such container: ghost".into())
         );
+    }
+
+    /// A request with no principal at all: a wall screen that never logged in.
+    async fn send_anonymous(router: Router, uri: &str) -> (StatusCode, String) {
+        // A server function answers an HTML-accepting caller with a redirect.
+        let accept = if uri.starts_with("/ui/fn/") {
+            "application/json"
+        } else {
+            "text/html"
+        };
+        let request = HttpRequest::builder()
+            .uri(uri)
+            .header(header::ACCEPT, accept)
+            .body(Body::empty())
+            .expect("request");
+        let response = router.oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[tokio::test]
+    async fn board_pages_check_their_secret() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine(&dir).await;
+        let (secret, _) = engine
+            .auth()
+            .create_board_link("root", "Lobby wall", None)
+            .await
+            .expect("a board link");
+        let router = router(engine.clone());
+
+        let (status, body) = send_anonymous(router.clone(), &format!("/board/{secret}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains(r#"data-testid="board""#), "{body}");
+        assert!(body.contains("Lobby wall"), "{body}");
+        assert!(body.contains(r#"data-testid="count-running""#), "{body}");
+        assert!(body.contains(r#"data-testid="board-empty""#), "{body}");
+        assert!(!body.contains("topbar"), "a board has no chrome: {body}");
+        assert!(!body.contains("<button"), "a board has no buttons: {body}");
+
+        // Its data, for anyone holding the secret.
+        let (status, json) = send_anonymous(
+            router.clone(),
+            &format!("/ui/fn/board_snapshot?secret={secret}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{json}");
+        let snapshot: berth_wire::board::BoardSnapshot =
+            serde_json::from_str(&json).expect("a snapshot");
+        assert_eq!(snapshot.title, "Lobby wall");
+        assert!(snapshot.host.cpus > 0);
+
+        for bad in ["board_nope", "nope", &format!("{secret}x")] {
+            let (status, body) = send_anonymous(router.clone(), &format!("/board/{bad}")).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{bad}: {body}");
+            assert!(
+                body.contains("This board link is not valid (revoked or expired)"),
+                "{body}"
+            );
+            assert!(!body.contains("Lobby wall"), "{body}");
+            let (status, json) = send_anonymous(
+                router.clone(),
+                &format!("/ui/fn/board_snapshot?secret={bad}"),
+            )
+            .await;
+            assert!(status.is_server_error(), "{bad}: {status} {json}");
+            let error: app::model::AppError = serde_json::from_str(&json).expect("json error");
+            assert!(
+                matches!(error, app::model::AppError::NotFound(_)),
+                "{error:?}"
+            );
+        }
+
+        // A revoked link is dead at once.
+        let id = engine.auth().board_links().await.expect("links")[0]
+            .id
+            .clone();
+        engine.auth().revoke_board_link(&id).await.expect("revoke");
+        let (status, _) = send_anonymous(router, &format!("/board/{secret}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! it builds for wasm and a message cannot drift between its writer and its reader.
 
 pub mod auth;
+pub mod board;
 pub mod error;
 pub mod stats;
 pub mod ws;

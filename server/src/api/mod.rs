@@ -66,6 +66,7 @@ pub fn routes() -> RouteTable<Engine> {
         .add(M::GET, "/api/v1/boards", A, N, boards::list)
         .add(M::POST, "/api/v1/boards", A, J, boards::create)
         .add(M::DELETE, "/api/v1/boards/{id}", A, N, boards::revoke)
+        .add(M::GET, "/api/v1/boards/{secret}/ws", P, N, boards::live)
         .add(M::GET, "/api/v1/audit", A, N, audit::list)
         .add(M::GET, "/api/v1/events", V, N, events::events)
         .add(M::GET, "/api/v1/events/ws", V, N, events::upgrade)

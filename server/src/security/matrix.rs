@@ -31,6 +31,7 @@ DELETE /api/v1/tokens/{id} viewer
 GET /api/v1/boards admin
 POST /api/v1/boards admin
 DELETE /api/v1/boards/{id} admin
+GET /api/v1/boards/{secret}/ws public
 GET /api/v1/audit admin
 GET /api/v1/events viewer
 GET /api/v1/events/ws viewer

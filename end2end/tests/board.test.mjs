@@ -1,0 +1,86 @@
+// board.test.mjs: a board link (`/board/<secret>`) opened by a browser that never logged in: the
+// host line, the counters and a tile per container, live over the board's WebSocket, and a
+// clear page once the link is revoked.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Daemon, openBrowser, watchedPage, hydrated, uniqueName, until, screenshots } from './harness.mjs';
+
+let daemon;
+let browser;
+
+before(async () => {
+  daemon = await Daemon.start();
+  browser = await openBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await daemon?.stop();
+});
+
+const tile = (page, name) => page.locator(`[data-testid="board-tile"][data-name="${name}"]`);
+
+test('a board link shows the containers live without a login, and says so once revoked', async () => {
+  const web = uniqueName('board-web');
+  const crash = uniqueName('board-crash');
+  await daemon.runDetached(web, 'busybox', 'sleep', '300');
+  await daemon.runDetached(crash, 'busybox', 'sh', '-c', 'exit 3');
+
+  const res = await daemon.fetch('/api/v1/boards', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'Lobby wall' }),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  const created = await res.json();
+  assert.match(created.path, /^\/board\/board_/);
+
+  // A page of its own: no cookies, nobody logged in.
+  const { page, problems } = await watchedPage(browser);
+  assert.deepEqual(await page.context().cookies(), []);
+  const answer = await page.goto(`${daemon.base}${created.path}`);
+  assert.equal(answer.status(), 200);
+  assert.equal(new URL(page.url()).pathname, created.path, 'no detour to the login page');
+  await tile(page, web).waitFor();
+  assert.equal(await tile(page, web).getAttribute('data-state'), 'running');
+  assert.equal(await page.locator('.topbar').count(), 0, 'no chrome');
+  assert.equal(await page.locator('button').count(), 0, 'no buttons');
+  assert.equal(await page.locator('[data-testid="board-title"]').textContent(), 'Lobby wall');
+  // Problems first: the container that exited with 3 leads.
+  await until('the crashed tile to come first', async () =>
+    (await page.locator('[data-testid="board-tile"]').first().getAttribute('data-name')) === crash, 10_000);
+
+  await hydrated(page);
+  const live = page.locator('[data-testid="board-live"]');
+  await until('the board to be live', async () => (await live.getAttribute('data-status')) === 'live', 10_000);
+
+  // A container started now appears without a reload, within 2 s.
+  const late = uniqueName('board-late');
+  await daemon.runDetached(late, 'busybox', 'sleep', '300');
+  const started = Date.now();
+  await tile(page, late).waitFor({ timeout: 2_000 });
+  const took = Date.now() - started;
+  assert.ok(took <= 2_000, `the new tile took ${took} ms`);
+  assert.equal(await page.locator('[data-testid="count-running"] .counter-n').textContent(), '2');
+  await screenshots(page, 'board', { dark: true });
+
+  // Revoked: the open board says so (at the next snapshot, within the 10 s heartbeat) ...
+  const links = await (await daemon.fetch('/api/v1/boards')).json();
+  const link = links.find((l) => l.name === 'Lobby wall');
+  const revoke = await daemon.fetch(`/api/v1/boards/${link.id}`, { method: 'DELETE' });
+  assert.equal(revoke.status, 204);
+  await until('the open board to notice the revocation',
+    async () => (await live.getAttribute('data-status')) === 'link no longer valid', 15_000);
+  assert.ok(await page.locator('[data-testid="board-revoked"]').isVisible());
+  // ... and once reloaded it is the page of a link that is not valid, with a 404.
+  const again = await page.reload();
+  assert.equal(again.status(), 404);
+  const invalid = page.locator('[data-testid="board-invalid"]');
+  await invalid.waitFor();
+  assert.match(await invalid.textContent(), /This board link is not valid \(revoked or expired\)/);
+  await screenshots(page, 'board-invalid', { dark: true });
+
+  // The reloaded page of a revoked link is a 404 on purpose (and Chromium logs it).
+  const unexpected = problems.filter((p) => !(p.includes('/board/') || p.includes('404')));
+  assert.deepEqual(unexpected, []);
+});
