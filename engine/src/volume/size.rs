@@ -19,12 +19,22 @@ pub(crate) struct SizeCache {
 impl SizeCache {
     /// The bytes under `dir` (volume `name`), from the cache when fresh.
     pub async fn measure(&self, name: &str, dir: PathBuf) -> u64 {
+        self.measure_by(name, dir, tree_size).await
+    }
+
+    /// `measure` with the walk given, so a test can see where it runs.
+    async fn measure_by(
+        &self,
+        name: &str,
+        dir: PathBuf,
+        walk: impl FnOnce(&Path) -> u64 + Send + 'static,
+    ) -> u64 {
         if let Some((at, size)) = self.lock().get(name).copied() {
             if at.elapsed() < FRESH {
                 return size;
             }
         }
-        let size = tokio::task::spawn_blocking(move || tree_size(&dir))
+        let size = tokio::task::spawn_blocking(move || walk(&dir))
             .await
             .unwrap_or(0);
         self.lock().insert(name.to_string(), (Instant::now(), size));
@@ -86,40 +96,36 @@ mod tests {
         assert_eq!(tree_size(dir.path()), 1003);
     }
 
-    /// The walk runs off the executor: on a one-thread runtime, another task keeps running
-    /// while a volume is measured (a walk on the executor would let it run only afterwards).
+    /// The walk runs off the executor: on a one-thread runtime, the walk waits for a signal
+    /// that only another task on that runtime sends. A walk on the executor would wait in vain
+    /// (and report `u64::MAX` after its timeout).
     #[test]
     fn measuring_leaves_the_executor_free_and_caches() {
         let dir = tempfile::tempdir().expect("tempdir");
-        for i in 0..2000 {
-            std::fs::write(dir.path().join(i.to_string()), b"0123456789").expect("write");
-        }
+        std::fs::write(dir.path().join("a"), b"0123456789").expect("write");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
         let cache = SizeCache::default();
-        let (size, turns) = runtime.block_on(async {
-            let done = std::sync::atomic::AtomicBool::new(false);
-            let measuring = async {
-                let size = cache.measure("v", dir.path().to_path_buf()).await;
-                done.store(true, std::sync::atomic::Ordering::SeqCst);
-                size
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let size = runtime.block_on(async {
+            let measuring = cache.measure_by("v", dir.path().to_path_buf(), move |dir| match wait
+                .recv_timeout(Duration::from_secs(10))
+            {
+                Ok(()) => tree_size(dir),
+                Err(_) => u64::MAX,
+            });
+            let other = async move {
+                tokio::task::yield_now().await;
+                go.send(()).expect("the walk is waiting");
             };
-            let other = async {
-                let mut turns = 0u64;
-                while !done.load(std::sync::atomic::Ordering::SeqCst) {
-                    turns += 1;
-                    tokio::task::yield_now().await;
-                }
-                turns
-            };
-            tokio::join!(measuring, other)
+            tokio::join!(measuring, other).0
         });
-        assert_eq!(size, 20_000);
-        assert!(turns > 0, "the executor was blocked while measuring");
+        assert_ne!(size, u64::MAX, "the executor was blocked while measuring");
+        assert_eq!(size, 10);
         // Fresh sizes come from the cache: a file added now is not walked for yet.
         std::fs::write(dir.path().join("more"), b"x").expect("write");
         let again = runtime.block_on(cache.measure("v", dir.path().to_path_buf()));
-        assert_eq!(again, 20_000);
+        assert_eq!(again, 10);
     }
 }
