@@ -10,6 +10,7 @@ mod networks;
 mod pull;
 pub mod pull_queue;
 mod push;
+mod reconcile;
 mod restart;
 mod stats;
 mod system;
@@ -834,26 +835,6 @@ impl Engine {
             }
         }
         Ok(())
-    }
-
-    /// At start-up: re-attach to running containers' shims; record exits that happened while
-    /// no daemon was watching.
-    async fn reconcile(&self) -> Result<()> {
-        for row in ContainerRow::list(&self.inner.db, false).await? {
-            match row.shim_pid {
-                Some(pid) if is_shim_of(pid as i32, &row.id) => {
-                    if let Some(init) = row.pid {
-                        self.inner.roots.hold(&row.id, init as i32);
-                    }
-                    if let Err(e) = self.network_resume(&row).await {
-                        tracing::warn!(container = %row.id, "published ports: {e}");
-                    }
-                    self.watch_shim(row.id.clone(), pid as i32)
-                }
-                _ => self.on_exit(&row.id).await?,
-            }
-        }
-        self.restart_at_boot().await
     }
 }
 

@@ -28,7 +28,7 @@ fn busybox_layout() -> String {
 
 /// The daemon's image list as JSON.
 fn image_list(d: &Daemon) -> Vec<serde_json::Value> {
-    let (status, body) = daemon_request(&d, "GET", "/api/v1/images", None, b"");
+    let (status, body) = daemon_request(d, "GET", "/api/v1/images", None, b"");
     assert_eq!(status, 200);
     serde_json::from_slice(&body).expect("images json")
 }

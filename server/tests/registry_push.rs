@@ -164,7 +164,7 @@ fn all_pages(d: &Daemon, base: &str, n: u32) -> (Vec<String>, usize) {
         if let Some(last) = &last {
             path.push_str(&format!("&last={}", last.replace('/', "%2F")));
         }
-        let (status, body) = daemon_request(&d, "GET", &path, None, b"");
+        let (status, body) = daemon_request(d, "GET", &path, None, b"");
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
         let page: serde_json::Value = serde_json::from_slice(&body).expect("page json");
         let got: Vec<String> = page["names"]

@@ -219,6 +219,19 @@ pub(crate) async fn detach_all(db: &Db, container: &str) -> Result<()> {
     Ok(())
 }
 
+/// Containers that still hold network rows (endpoints, attachments, published ports) but have
+/// no container row: what a daemon killed mid-create or mid-remove leaves behind.
+pub(crate) async fn orphan_containers(db: &Db) -> Result<Vec<String>> {
+    let ids: Vec<(String,)> = sqlx::query_as(
+        "SELECT container_id FROM endpoints WHERE container_id NOT IN (SELECT id FROM containers) \
+         UNION SELECT container_id FROM attachments WHERE container_id NOT IN (SELECT id FROM containers) \
+         UNION SELECT container_id FROM port_bindings WHERE container_id NOT IN (SELECT id FROM containers)",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(ids.into_iter().map(|(id,)| id).collect())
+}
+
 // ----- endpoints (IPAM) -----
 
 /// Allocates the lowest free address of `network` (not the gateway) and records the endpoint.

@@ -330,6 +330,46 @@ impl Volumes {
         }
     }
 
+    /// At start-up, after a crash: every volume row gets its folder back (the row is what
+    /// `create` commits first, so a row without a folder is a create cut short: the volume is
+    /// empty), and a folder without a row is removed (`remove` deletes the row first, so such a
+    /// folder is a removal cut short). Returns what was repaired, as log lines.
+    pub async fn reconcile(&self, db: &Db) -> Result<Vec<String>> {
+        let _guard = self.lock.lock().await;
+        let names: Vec<(String,)> = sqlx::query_as("SELECT name FROM volumes")
+            .fetch_all(db)
+            .await?;
+        let known: std::collections::HashSet<String> = names.into_iter().map(|(n,)| n).collect();
+        let mut repaired = Vec::new();
+        for name in &known {
+            let data = volume_data_dir(&self.root, name);
+            if !data.is_dir() {
+                std::fs::create_dir_all(&data).map_err(|e| Error::io("create", &data, e))?;
+                repaired.push(format!(
+                    "volume {name}: folder made again (its create was cut short)"
+                ));
+            }
+        }
+        let entries =
+            std::fs::read_dir(&self.root).map_err(|e| Error::io("list", &self.root, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("list", &self.root, e))?;
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            // Only folders this store could have made (a valid volume name) are touched.
+            if known.contains(&name) || validate_volume_name(&name).is_err() {
+                continue;
+            }
+            let path = entry.path();
+            std::fs::remove_dir_all(&path).map_err(|e| Error::io("remove", &path, e))?;
+            repaired.push(format!(
+                "volume {name}: folder without a row removed (its removal was cut short)"
+            ));
+        }
+        Ok(repaired)
+    }
+
     /// Removes the unused volumes: anonymous ones, or all with `all` (docker 23+).
     pub async fn prune(&self, db: &Db, all: bool) -> Result<VolumePruneReport> {
         let unused = VolumeFilters {

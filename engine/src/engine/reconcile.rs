@@ -1,0 +1,119 @@
+//! Start-up reconciliation: after the daemon stopped (cleanly or killed mid-operation), the
+//! catalogue is made to agree with the shims that still run and with the data root.
+//!
+//! SQLite (WAL) makes each statement atomic, but an operation that writes both a row and
+//! folders can be cut between the two. Each such operation has one commit point, and this pass
+//! finishes or undoes what lies on either side of it:
+//! - container create makes its folder, then inserts the row (the commit point): a folder
+//!   without a row is a create cut short and is removed;
+//! - container remove deletes the folder, then the row: a row without a folder (and no live
+//!   process) is a removal cut short and is finished;
+//! - network rows (endpoints, attachments, published ports) of a container that has no row
+//!   are released, so its address and ports are free again;
+//! - volumes: see `Volumes::reconcile`.
+
+use super::Engine;
+use crate::container::{is_shim_of, ContainerRow};
+use crate::network::store;
+use crate::Result;
+
+impl Engine {
+    /// At start-up: re-attach to running containers' shims, record exits that happened while
+    /// no daemon was watching, repair what a crash left half-done, then start the containers
+    /// whose restart policy says so.
+    pub(super) async fn reconcile(&self) -> Result<()> {
+        for row in ContainerRow::list(&self.inner.db, false).await? {
+            match row.shim_pid {
+                Some(pid) if is_shim_of(pid as i32, &row.id) => {
+                    if let Some(init) = row.pid {
+                        self.inner.roots.hold(&row.id, init as i32);
+                    }
+                    if let Err(e) = self.network_resume(&row).await {
+                        tracing::warn!(container = %row.id, "published ports: {e}");
+                    }
+                    self.watch_shim(row.id.clone(), pid as i32)
+                }
+                _ => self.on_exit(&row.id).await?,
+            }
+        }
+        self.reconcile_data_root().await?;
+        self.restart_at_boot().await
+    }
+
+    /// Rows and folders agree again. A repair that fails is logged and the daemon starts
+    /// anyway: one stuck folder must not keep every other container from being managed.
+    async fn reconcile_data_root(&self) -> Result<()> {
+        let db = &self.inner.db;
+        let rows = ContainerRow::list(db, true).await?;
+        let known: std::collections::HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+
+        let containers = self.inner.root.join("containers");
+        let entries =
+            std::fs::read_dir(&containers).map_err(|e| crate::Error::io("list", &containers, e))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(id) = name.to_str() else { continue };
+            // Only folders the engine makes (64 hex digits) are touched.
+            if known.contains(id) || !is_container_id(id) {
+                continue;
+            }
+            match std::fs::remove_dir_all(entry.path()) {
+                Ok(()) => {
+                    tracing::warn!(container = %id, "removed a folder without a row (a create was cut short)")
+                }
+                Err(e) => {
+                    tracing::warn!(container = %id, "cannot remove a folder without a row: {e}")
+                }
+            }
+        }
+
+        for row in &rows {
+            let alive = row.state().map(|s| s.is_alive()).unwrap_or(false);
+            if alive || self.container_dir(&row.id).is_dir() {
+                continue;
+            }
+            match self.remove_container(&row.id, false, false).await {
+                Ok(()) => {
+                    tracing::warn!(container = %row.id, "finished a removal that was cut short (its folder was gone)")
+                }
+                Err(e) => {
+                    tracing::warn!(container = %row.id, "cannot finish a cut-short removal: {e}")
+                }
+            }
+        }
+
+        for id in store::orphan_containers(db).await? {
+            match self.network_forget(&id).await {
+                Ok(()) => {
+                    tracing::warn!(container = %id, "released the network of a container without a row")
+                }
+                Err(e) => {
+                    tracing::warn!(container = %id, "cannot release a removed container's network: {e}")
+                }
+            }
+        }
+
+        for line in self.inner.volumes.reconcile(db).await? {
+            tracing::warn!("{line}");
+        }
+        Ok(())
+    }
+}
+
+/// A full container id: 64 lowercase hex digits.
+fn is_container_id(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_full_ids_count_as_container_folders() {
+        assert!(is_container_id(&"ab12".repeat(16)));
+        assert!(!is_container_id("ab12"));
+        assert!(!is_container_id(&"AB12".repeat(16)));
+        assert!(!is_container_id(&format!("{}.tmp", "a".repeat(60))));
+    }
+}
