@@ -81,14 +81,14 @@ impl BoardContainer {
     }
 }
 
-/// The containers counted by state; `unhealthy` counts the problems (see
+/// The containers counted by state; `problems` counts those that need attention (see
 /// [`BoardContainer::is_problem`]), which are also counted by their state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BoardCounts {
     pub running: u32,
     pub paused: u32,
     pub exited: u32,
-    pub unhealthy: u32,
+    pub problems: u32,
     pub total: u32,
 }
 
@@ -134,7 +134,7 @@ impl BoardSnapshot {
                 BoardState::Created | BoardState::Restarting => {}
             }
             if c.is_problem() {
-                counts.unhealthy += 1;
+                counts.problems += 1;
             }
         }
         BoardSnapshot {
@@ -205,7 +205,7 @@ mod tests {
                 running: 1,
                 paused: 1,
                 exited: 2,
-                unhealthy: 2,
+                problems: 2,
                 total: 5
             }
         );

@@ -262,7 +262,7 @@ fn LiveBoard(secret: String, snapshot: BoardSnapshot) -> impl IntoView {
             <div class=move || {
                 let zero = board.with(|b| n(b) == 0);
                 format!("counter {class}{}", if zero { " zero" } else { "" })
-            } data-testid=format!("count-{label}")>
+            } data-testid=format!("count-{}", class.trim_start_matches("c-"))>
                 <span class="counter-n">{move || board.with(n)}</span>
                 <span class="counter-label">{label}</span>
             </div>
@@ -301,7 +301,7 @@ fn LiveBoard(secret: String, snapshot: BoardSnapshot) -> impl IntoView {
                 {counter("running", "c-running", |b| b.counts.running)}
                 {counter("paused", "c-paused", |b| b.counts.paused)}
                 {counter("exited", "c-exited", |b| b.counts.exited)}
-                {counter("unhealthy", "c-unhealthy", |b| b.counts.unhealthy)}
+                {counter("need attention", "c-problems", |b| b.counts.problems)}
             </section>
             <Show
                 when=move || board.with(|b| !b.containers.is_empty())
