@@ -3,14 +3,14 @@
 # and prints a table of values and ratios; not part of the test command.
 #
 # usage: scripts/bench.sh [--install-peers] [--runs N] [BENCH…]
-#   BENCH: run start50 logs rss pull api (default: all, in that order)
+#   BENCH: run start50 logs rss pull api fanout stats (default: all, in that order)
 #   --install-peers   apt-get install docker.io podman runc hyperfine wrk first
 #   --runs N          timed runs of `run --rm … true` per engine (default 20)
 # Needs root and a release build: scripts/build-site.sh (if target/site is missing), then
 # cargo build --release -p berth -p berth-testkit.
 #
 # Everything the script starts lives under one temp dir and is torn down on exit or Ctrl-C: its
-# own `berth serve` (own data root, loopback port and socket), its own dockerd (own data root,
+# own `berth serve` (own data root, loopback port, socket and cgroup parent), its own dockerd (own data root,
 # exec root and socket, --iptables=false --bridge=none, so the host network is untouched) unless
 # one already runs, podman with its own storage, runc with its own state dir. A peer that is
 # absent or fails to start gets "skipped (reason)" in its column; berth never depends on a peer.
@@ -22,7 +22,13 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BERTH_BIN="${BERTH_BIN:-$ROOT/target/release/berth}"
 TESTKIT_BIN="${TESTKIT_BIN:-$ROOT/target/release/berth-testkit}"
-ALL_BENCHES=(run start50 logs rss pull api)
+ALL_BENCHES=(run start50 logs rss pull api fanout stats)
+FANOUT_LINES=200000
+FANOUT_CLIENTS=100
+STATS_CONTAINERS=500
+STATS_CLIENTS=10
+STATS_WARMUP=10
+STATS_SECONDS=30
 API_CONTAINERS=1000
 PULL_RUNS=3
 RUNS=20
@@ -33,6 +39,7 @@ INSTALL_PEERS=0
 SELECTED=()
 PEERS=(docker podman runc skopeo)
 LABEL="berth-bench=$$"
+BERTH_CGROUP="berth-bench-$$"   # the cgroup parent of this run's berth containers
 
 say() { printf '%s\n' "bench: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -109,13 +116,17 @@ BERTH_PID=""
 BERTH_PORT=""
 DOCKERD_PID=""
 REGISTRY_PID=""
+TESTKIT_PID=""  # a berth-testkit WebSocket client running in the background
 DOCKER_CMD=()   # docker CLI with its -H, empty when docker is unavailable
 PODMAN_CMD=()
 RUNC_CMD=()
 declare -A SKIP_REASON   # engine -> why it is not measured at all
 CGROUPS_BEFORE=""
 
-cgroup_parents() { ls -d /sys/fs/cgroup/*/docker /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/*/machine.slice 2>/dev/null; }
+cgroup_parents() {
+  ls -d /sys/fs/cgroup/*/docker /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/*/machine.slice \
+    /sys/fs/cgroup/*/"$BERTH_CGROUP" /sys/fs/cgroup/"$BERTH_CGROUP" 2>/dev/null
+}
 
 stop_pid() {   # stop_pid PID: TERM, up to 15 s, then KILL
   local pid="$1" i
@@ -130,6 +141,7 @@ cleanup() {
   trap - EXIT INT TERM
   say "cleaning up"
   local id
+  stop_pid "$TESTKIT_PID"
   if [ -n "$BERTH_PID" ]; then
     for id in $(berth ps -aq 2>/dev/null); do berth rm -f "$id" >/dev/null 2>&1; done
     stop_pid "$BERTH_PID"
@@ -187,7 +199,7 @@ start_berth() {
   BERTH_PORT="$port"
   # Its own session, as a daemon would be: nothing it signals can reach this script's group.
   setsid "$BERTH_BIN" serve --data-root "$WORK/berth/data" --listen "127.0.0.1:$port" \
-    --insecure-registry "127.0.0.1:$REG_PORT" --socket "$WORK/berth/b.sock" >"$WORK/berth/serve.log" 2>&1 &
+    --cgroup-parent "$BERTH_CGROUP" --insecure-registry "127.0.0.1:$REG_PORT" --socket "$WORK/berth/b.sock" >"$WORK/berth/serve.log" 2>&1 &
   BERTH_PID=$!
   for i in $(seq 1 300); do
     [ -S "$WORK/berth/b.sock" ] && berth ps >/dev/null 2>&1 && break
@@ -559,6 +571,134 @@ bench_api() {
   else
     say "wrk said: $out"; skip api_rps berth "wrk failed"; skip api_p99 berth "wrk failed"
   fi
+  remove_all berth
+}
+
+# kv FILE KEY: the value of KEY in a berth-testkit `key value` report.
+kv() { awk -v k="$2" '$1 == k { print $2; exit }' "$1" 2>/dev/null; }
+
+# skip_peers ROW…: berth-only rows; the peers' cells say so.
+skip_peers() {
+  local r e
+  for r in "$@"; do for e in "${PEERS[@]}"; do skip "$r" "$e" "berth's API"; done; done
+}
+
+# One container prints FANOUT_LINES numbered lines (the number, then 50 characters) as fast as
+# busybox sh can, and FANOUT_CLIENTS viewers follow its log from the start over /api/v1/ws
+# (berth-testkit ws-fanout, a viewer token; a client told it lagged resumes from its cursor).
+# Lines delivered per second summed over the clients, from their subscribing to the last line
+# delivered; whether each client got every line exactly once, and whether End came before its
+# last line (the client then waits up to 2 s for the rest); GET /api/v1/containers timed
+# every 100 ms meanwhile; the daemon's RSS before (container not yet run) and its peak during
+# (VmHWM after resetting it with clear_refs, and VmRSS sampled every 50 ms).
+bench_fanout() {
+  row fanout_rate "$FANOUT_LINES log lines to $FANOUT_CLIENTS WS clients, lines/s delivered (sum)" "-"
+  row fanout_exact "… clients that got every line exactly once" "all"
+  row fanout_early "… clients whose End came before their last line" "0"
+  row fanout_api "… GET /api/v1/containers meanwhile, median ms (max)" "-"
+  row fanout_rss "… daemon RSS growth (peak − before), MiB" "≤ 64"
+  local rows=(fanout_rate fanout_exact fanout_early fanout_api fanout_rss) r
+  skip_peers "${rows[@]}"
+  remove_all berth
+  local token id before peak kib hwm="" rc out="$WORK/fanout.out"
+  token="$(berth token create --name bench-fanout --role viewer 2>/dev/null)"
+  [ -n "$token" ] || { for r in "${rows[@]}"; do skip "$r" berth "no token"; done; return; }
+  before="$(rss_kib "$BERTH_PID")"
+  echo 5 >"/proc/$BERTH_PID/clear_refs" 2>/dev/null && hwm=1   # VmHWM := VmRSS
+  id="$(berth run -d --network none "$BERTH_IMAGE" sh -c "pad=$(printf 'x%.0s' $(seq 1 50)); i=1; \
+while [ \$i -le $FANOUT_LINES ]; do echo \"\$i \$pad\"; i=\$((i+1)); done" 2>"$WORK/fanout.err" | tail -1)"
+  [ -n "$id" ] || { for r in "${rows[@]}"; do skip "$r" berth "run failed"; done; return; }
+  say "fanout: $FANOUT_CLIENTS clients follow $FANOUT_LINES lines"
+  "$TESTKIT_BIN" ws-fanout --url "ws://127.0.0.1:$BERTH_PORT/api/v1/ws" --token "$token" \
+    --container "$id" --expect "$FANOUT_LINES" --clients "$FANOUT_CLIENTS" --pid "$BERTH_PID" >"$out" 2>>"$WORK/fanout.err" &
+  TESTKIT_PID=$!
+  peak="$before"
+  while kill -0 "$TESTKIT_PID" 2>/dev/null; do
+    kib="$(rss_kib "$BERTH_PID")"; [ -n "$kib" ] && [ "$kib" -gt "$peak" ] && peak="$kib"
+    sleep 0.05
+  done
+  wait "$TESTKIT_PID"; rc=$?; TESTKIT_PID=""
+  if [ -n "$hwm" ]; then
+    hwm="$(awk '/^VmHWM:/ { print $2 }' "/proc/$BERTH_PID/status")"
+    [ -n "$hwm" ] && [ "$hwm" -gt "$peak" ] && peak="$hwm"
+  fi
+  sed 's/^/bench: fanout: /' "$out" >&2
+  if [ "$rc" -ne 0 ] || ! is_number "$(kv "$out" lines_per_s)"; then
+    tail -3 "$WORK/fanout.err" >&2
+    for r in "${rows[@]}"; do skip "$r" berth "ws-fanout failed"; done
+    remove_all berth; return
+  fi
+  put fanout_rate berth "$(kv "$out" lines_per_s)"
+  put fanout_exact berth "$(kv "$out" exact_clients)/$FANOUT_CLIENTS (lagged $(kv "$out" lagged))"
+  [ "$(kv "$out" exact_clients)" = "$FANOUT_CLIENTS" ] && verdict fanout_exact "✓" || verdict fanout_exact "✗"
+  put fanout_early berth "$(kv "$out" early_end)"
+  [ "$(kv "$out" early_end)" = 0 ] && verdict fanout_early "✓" || verdict fanout_early "✗"
+  if is_number "$(kv "$out" api_p50_ms)"; then
+    put fanout_api berth "$(kv "$out" api_p50_ms) ($(kv "$out" api_max_ms), $(kv "$out" api_probes) calls)"
+  else
+    skip fanout_api berth "no call answered"
+  fi
+  local growth; growth="$(calc "($peak - $before) / 1024" 1)"
+  put fanout_rss berth "$growth ($(calc "$before / 1024" 1) → $(calc "$peak / 1024" 1))"
+  holds "$growth <= 64" && verdict fanout_rss "✓" || verdict fanout_rss "✗"
+  remove_all berth
+}
+
+# STATS_CONTAINERS running `sleep 3600` containers; the daemon's CPU (utime + stime over
+# STATS_SECONDS, % of one core) with no viewer, with one and with STATS_CLIENTS viewers that
+# each subscribe, over /api/v1/ws, to the stats of every container and to the host's
+# (berth-testkit ws-stats, after STATS_WARMUP s; one viewer's cost is mostly the hub's
+# samplers, which all viewers share); and the points each of the STATS_CLIENTS viewers got per
+# container per second (the hub samples once a second).
+bench_stats() {
+  row stats_cpu0 "$STATS_CONTAINERS running containers, no viewer: daemon CPU, % of one core" "-"
+  row stats_cpu1 "… 1 WS viewer of all their stats + host stats: daemon CPU, % of one core" "-"
+  row stats_cpu "… $STATS_CLIENTS such viewers: daemon CPU, % of one core" "≤ 5"
+  row stats_rate "… points/s per container per viewer, mean (lowest)" "≈ 1"
+  local rows=(stats_cpu0 stats_cpu1 stats_cpu stats_rate) r
+  skip_peers "${rows[@]}"
+  remove_all berth
+  say "stats: starting $STATS_CONTAINERS containers"
+  seq 1 "$STATS_CONTAINERS" | xargs -P 4 -I{} "$BERTH_BIN" -H "unix://$WORK/berth/b.sock" \
+    run -d --network none -l "$LABEL" "$BERTH_IMAGE" sleep 3600 >/dev/null 2>>"$WORK/stats.err"
+  local ids="$WORK/stats-ids.txt" n token out="$WORK/stats.out"
+  berth ps -q >"$ids" 2>/dev/null
+  n="$(wc -l <"$ids")"
+  if [ "$n" -lt "$STATS_CONTAINERS" ]; then
+    sort "$WORK/stats.err" 2>/dev/null | uniq -c | head -3 | sed 's/^/bench: stats: /' >&2
+    for r in "${rows[@]}"; do skip "$r" berth "$n/$STATS_CONTAINERS running"; done
+    remove_all berth; return
+  fi
+  token="$(berth token create --name bench-stats --role viewer 2>/dev/null)"
+  [ -n "$token" ] || { for r in "${rows[@]}"; do skip "$r" berth "no token"; done; remove_all berth; return; }
+  local ws=(--url "ws://127.0.0.1:$BERTH_PORT/api/v1/ws" --token "$token" --containers "$ids"
+    --pid "$BERTH_PID" --seconds "$STATS_SECONDS")
+  # One ws-stats run per "VIEWERS ROW WARM-UP-SECONDS"; its daemon CPU goes to ROW.
+  local run cpu rate low
+  for run in "0 stats_cpu0 5" "1 stats_cpu1 $STATS_WARMUP" "$STATS_CLIENTS stats_cpu $STATS_WARMUP"; do
+    # shellcheck disable=SC2086 # three words on purpose
+    set -- $run
+    say "stats: $1 viewer(s) × $n containers (${3} s warm-up, $STATS_SECONDS s measured)"
+    if ! "$TESTKIT_BIN" ws-stats "${ws[@]}" --clients "$1" --warmup "$3" >"$out" 2>>"$WORK/stats.err"; then
+      tail -3 "$WORK/stats.err" >&2; skip "$2" berth "ws-stats failed"; continue
+    fi
+    sed "s/^/bench: stats: $1 viewer(s): /" "$out" >&2
+    put "$2" berth "$(kv "$out" cpu_percent)"
+  done
+  cpu="$(get stats_cpu berth)"
+  if is_number "$cpu"; then
+    holds "$cpu <= 5" && verdict stats_cpu "✓" || verdict stats_cpu "✗"
+    rate="$(kv "$out" points_per_s_per_container)"; low="$(kv "$out" min_points_per_s)"
+    put stats_rate berth "$rate ($low)"
+    if [ "$(kv "$out" errors)" = 0 ] && holds "$rate >= 0.9 && $rate <= 1.1 && $low >= 0.8"; then
+      verdict stats_rate "✓"
+    else
+      verdict stats_rate "✗"
+    fi
+  else
+    skip stats_rate berth "ws-stats failed"
+  fi
+  say "stats: removing $n containers"
   remove_all berth
 }
 

@@ -1,6 +1,15 @@
 //! `berth-testkit images OUT_DIR [--busybox PATH]`: writes the test images (busybox.tar,
 //! busybox-oci/, busybox-oci.tar, whiteout.tar) and prints what it wrote.
+//! `berth-testkit ws-fanout …` and `berth-testkit ws-stats …`: the WebSocket clients of
+//! scripts/bench.sh (see their modules).
 
+mod cputime;
+mod fanout;
+mod flags;
+mod statswatch;
+mod wsconn;
+
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,7 +17,75 @@ const USAGE: &str = "usage: berth-testkit images OUT_DIR [--busybox PATH]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (out_dir, busybox) = match args.as_slice() {
+    match args.first().map(String::as_str) {
+        Some("ws-fanout") => bench(
+            &args[1..],
+            &[
+                "url",
+                "token",
+                "container",
+                "expect",
+                "clients",
+                "timeout",
+                "probe-path",
+                "pid",
+            ],
+            fanout::USAGE,
+            fanout::run,
+        ),
+        Some("ws-stats") => bench(
+            &args[1..],
+            &[
+                "url",
+                "token",
+                "containers",
+                "clients",
+                "per-connection",
+                "warmup",
+                "seconds",
+                "pid",
+            ],
+            statswatch::USAGE,
+            statswatch::run,
+        ),
+        _ => images(&args),
+    }
+}
+
+/// Runs a bench subcommand on a tokio runtime: 2 on a usage error, 1 when it fails.
+fn bench<F, Fut>(args: &[String], known: &[&str], usage: &str, run: F) -> ExitCode
+where
+    F: FnOnce(flags::Flags) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let flags = match flags::Flags::parse(args, known) {
+        Ok(flags) => flags,
+        Err(e) => {
+            eprintln!("berth-testkit: {e}\nusage: {usage}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("berth-testkit: no tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(flags)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("berth-testkit: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn images(args: &[String]) -> ExitCode {
+    let (out_dir, busybox) = match args {
         [cmd, out] if cmd == "images" => {
             (PathBuf::from(out), PathBuf::from(berth_testkit::BUSYBOX))
         }
@@ -16,7 +93,11 @@ fn main() -> ExitCode {
             (PathBuf::from(out), PathBuf::from(path))
         }
         _ => {
-            eprintln!("{USAGE}");
+            eprintln!(
+                "{USAGE}\n       {}\n       {}",
+                fanout::USAGE,
+                statswatch::USAGE
+            );
             return ExitCode::from(2);
         }
     };
