@@ -1,4 +1,4 @@
-//! Pure text formatting for the pages: relative ages, UTC timestamps, log line times.
+//! Pure text formatting for the pages: relative ages, UTC timestamps, log line clocks.
 
 /// "5 seconds ago", "3 minutes ago", "2 days ago" for a moment `then_ms` seen at `now_ms`
 /// (both Unix milliseconds). Moments in the future (clock skew) read as "just now".
@@ -51,21 +51,17 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-/// The wall-clock part of an RFC 3339 log time, to the millisecond:
-/// `2026-11-27T21:11:12.123456789Z` → `21:11:12.123`. Anything else is returned unchanged.
-pub fn log_time(rfc3339: &str) -> &str {
-    let Some(t) = rfc3339.find('T') else {
-        return rfc3339;
-    };
-    let clock = &rfc3339[t + 1..];
-    let end = clock
-        .find(|c: char| !(c.is_ascii_digit() || c == ':' || c == '.'))
-        .unwrap_or(clock.len());
-    let clock = &clock[..end];
-    match clock.find('.') {
-        Some(dot) => clock.get(..dot + 4).unwrap_or(clock),
-        None => clock,
-    }
+/// The wall-clock time of a log line, to the millisecond, UTC: `21:11:12.123`.
+pub fn log_clock(ms: i64) -> String {
+    let day_ms = ms.rem_euclid(86_400_000);
+    let secs = day_ms / 1000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        secs / 3_600,
+        (secs % 3_600) / 60,
+        secs % 60,
+        day_ms % 1000
+    )
 }
 
 #[cfg(test)]
@@ -93,10 +89,9 @@ mod tests {
     }
 
     #[test]
-    fn log_times_are_cut_to_milliseconds() {
-        assert_eq!(log_time("2026-11-27T21:11:12.123456789Z"), "21:11:12.123");
-        assert_eq!(log_time("2026-11-27T21:11:12Z"), "21:11:12");
-        assert_eq!(log_time("2026-11-27T21:11:12.1Z"), "21:11:12.1");
-        assert_eq!(log_time("garbage"), "garbage");
+    fn log_clocks_are_utc_to_the_millisecond() {
+        assert_eq!(log_clock(1_795_900_272_123), "21:11:12.123");
+        assert_eq!(log_clock(0), "00:00:00.000");
+        assert_eq!(log_clock(-1), "23:59:59.999");
     }
 }

@@ -1,15 +1,40 @@
-//! The browser side of a container's live log (hydrate only): a WebSocket to the daemon whose
-//! lines are batched into the page at most ten times a second, less often when the log is fast.
+//! The browser side of a container's live log (hydrate only): a logs subscription on the
+//! daemon's one WebSocket (`/api/v1/ws`, messages typed by `berth_wire::ws`), whose lines are
+//! batched into the page at most ten times a second, less often when the log is fast.
+//!
+//! A dropped connection is opened again (after 1 s, then up to 10 s apart) and a lagged
+//! subscription taken up again, both from the cursor of the last line received: the page
+//! gets every line once, with no gap and no repeat.
 
-use crate::logbuf::{flush_delay, LogBuffer, LogStatus, WireLine, WsMessage, MAX_LINES};
+use crate::logbuf::{flush_delay, LogBuffer, LogStatus, MAX_LINES};
+use berth_wire::ws::{ClientMsg, Cursor, EndReason, LogCursor, LogLine, ServerMsg, StreamSpec};
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+const LAST_RETRY: Duration = Duration::from_secs(10);
+
 /// An open log connection; dropping it does not close it, [`LiveLog::close`] does.
 pub struct LiveLog {
+    shared: Rc<Shared>,
+}
+
+impl LiveLog {
+    /// Closes the connection for good.
+    pub fn close(self) {
+        self.shared.stopped.set(true);
+        if let Some(conn) = self.shared.conn.borrow_mut().take() {
+            conn.close();
+        }
+    }
+}
+
+/// One WebSocket and its handlers.
+struct Connection {
     socket: WebSocket,
     _on_open: Closure<dyn FnMut()>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
@@ -17,9 +42,8 @@ pub struct LiveLog {
     _on_close: Closure<dyn FnMut(CloseEvent)>,
 }
 
-impl LiveLog {
-    /// Detaches the handlers and closes the socket.
-    pub fn close(self) {
+impl Connection {
+    fn close(self) {
         self.socket.set_onopen(None);
         self.socket.set_onmessage(None);
         self.socket.set_onerror(None);
@@ -29,32 +53,34 @@ impl LiveLog {
     }
 }
 
-/// The log WebSocket's address for container `id` on the page's own origin.
-fn ws_url(id: &str) -> Result<String, JsValue> {
-    let location = window().location();
-    let scheme = if location.protocol()? == "https:" {
-        "wss:"
-    } else {
-        "ws:"
-    };
-    let host = location.host()?;
-    let id: String = js_sys::encode_uri_component(id).into();
-    Ok(format!(
-        "{scheme}//{host}/api/v1/containers/{id}/logs/ws?tail={MAX_LINES}"
-    ))
+/// What the connections of one log view share.
+struct Shared {
+    container: String,
+    log: RwSignal<LogBuffer>,
+    status: RwSignal<LogStatus>,
+    pending: Pending,
+    conn: RefCell<Option<Connection>>,
+    /// The subscription whose messages are taken (a resubscription gets a new id, so a late
+    /// message of the old one is ignored).
+    sub: Cell<u32>,
+    /// Where the last line received ends.
+    last: Cell<Option<LogCursor>>,
+    retry: Cell<Duration>,
+    /// The container exited, the view was closed, or the daemon refused: no reconnect.
+    stopped: Cell<bool>,
 }
 
 /// Lines received but not yet put on the page.
 #[derive(Default)]
 struct Pending {
-    lines: RefCell<Vec<WireLine>>,
+    lines: RefCell<Vec<LogLine>>,
     scheduled: Cell<bool>,
     /// How many lines the last flush put on the page; a fast log is flushed less often.
     last_batch: Cell<usize>,
 }
 
 impl Pending {
-    fn push(&self, lines: Vec<WireLine>) {
+    fn push(&self, lines: Vec<LogLine>) {
         let mut pending = self.lines.borrow_mut();
         pending.extend(lines);
         // A hidden tab's timers are slowed down: keep no more than the page would show.
@@ -75,74 +101,196 @@ impl Pending {
     }
 }
 
+/// The daemon's WebSocket on the page's own origin.
+fn ws_url() -> Result<String, JsValue> {
+    let location = window().location();
+    let scheme = if location.protocol()? == "https:" {
+        "wss:"
+    } else {
+        "ws:"
+    };
+    Ok(format!("{scheme}//{}/api/v1/ws", location.host()?))
+}
+
+impl Shared {
+    /// The subscription for the lines after the last one received (the last screenful
+    /// first, when nothing was received yet).
+    fn subscribe(&self) -> ClientMsg {
+        let resume = self.last.get();
+        ClientMsg::Subscribe {
+            id: self.sub.get(),
+            stream: StreamSpec::Logs {
+                container: self.container.clone(),
+                tail: resume.is_none().then_some(MAX_LINES as u32),
+                since_ms: None,
+                until_ms: None,
+                stdout: true,
+                stderr: true,
+                resume,
+            },
+        }
+    }
+
+    fn send(&self, msg: &ClientMsg) {
+        let Ok(text) = serde_json::to_string(msg) else {
+            return;
+        };
+        if let Some(conn) = self.conn.borrow().as_ref() {
+            // A failed send shows up as the connection's close, which reconnects.
+            let _ = conn.socket.send_with_str(&text);
+        }
+    }
+
+    fn on_message(self: &Rc<Self>, msg: ServerMsg) {
+        match msg {
+            ServerMsg::Logs { id, lines } if id == self.sub.get() => {
+                if let Some(last) = lines.last() {
+                    self.last.set(Some(last.cursor));
+                }
+                self.retry.set(FIRST_RETRY);
+                self.pending.push(lines);
+                if !self.pending.scheduled.replace(true) {
+                    let shared = Rc::clone(self);
+                    let delay = flush_delay(self.pending.last_batch.get());
+                    set_timeout(move || shared.pending.flush(shared.log), delay);
+                }
+            }
+            ServerMsg::Lagged { id, resume } if id == self.sub.get() => {
+                // The daemon's cursor is the last line it queued, which is the last one
+                // received here too; take the later of the two, to be sure.
+                if let Some(Cursor::Log(cursor)) = resume {
+                    self.last.set(self.last.get().max(Some(cursor)));
+                }
+                self.sub.set(self.sub.get() + 1);
+                self.send(&self.subscribe());
+            }
+            ServerMsg::End {
+                id,
+                reason: EndReason::Finished,
+                exit_code,
+            } if id == self.sub.get() => {
+                self.stopped.set(true);
+                self.pending.flush(self.log);
+                let status = match exit_code {
+                    Some(code) => LogStatus::Exited(code),
+                    None => LogStatus::Closed,
+                };
+                let _ = self.status.try_set(status);
+            }
+            ServerMsg::Error {
+                id: Some(id),
+                message,
+                ..
+            } if id == self.sub.get() => {
+                self.stopped.set(true);
+                let _ = self.status.try_set(LogStatus::Failed(message));
+            }
+            _ => {}
+        }
+    }
+
+    /// After a dropped connection: wait, then open a new one that resumes.
+    fn reconnect_later(self: &Rc<Self>) {
+        if self.stopped.get() {
+            return;
+        }
+        let _ = self.status.try_set(LogStatus::Reconnecting);
+        let delay = self.retry.get();
+        self.retry.set((delay * 2).min(LAST_RETRY));
+        let shared = Rc::clone(self);
+        set_timeout(
+            move || {
+                if !shared.stopped.get() {
+                    if let Err(e) = open(&shared) {
+                        let _ = shared.status.try_set(LogStatus::Failed(e));
+                    }
+                }
+            },
+            delay,
+        );
+    }
+}
+
+/// Opens a connection for `shared`, replacing the old one.
+fn open(shared: &Rc<Shared>) -> Result<(), String> {
+    let url = ws_url().map_err(|e| format!("cannot build the log address: {e:?}"))?;
+    let socket =
+        WebSocket::new(&url).map_err(|e| format!("cannot open the log connection: {e:?}"))?;
+
+    let on_open = {
+        let shared = Rc::clone(shared);
+        Closure::<dyn FnMut()>::new(move || {
+            shared.send(&shared.subscribe());
+            let _ = shared.status.try_set(LogStatus::Live);
+        })
+    };
+    let on_message = {
+        let shared = Rc::clone(shared);
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let Some(text) = event.data().as_string() else {
+                return;
+            };
+            match serde_json::from_str::<ServerMsg>(&text) {
+                Ok(msg) => shared.on_message(msg),
+                Err(e) => leptos::logging::warn!("unreadable message from the daemon: {e}"),
+            }
+        })
+    };
+    // An error is followed by a close, which decides what happens next.
+    let on_error = Closure::<dyn FnMut()>::new(move || {});
+    let on_close = {
+        let shared = Rc::clone(shared);
+        Closure::<dyn FnMut(CloseEvent)>::new(move |_event: CloseEvent| {
+            shared.pending.flush(shared.log);
+            // The handlers of this connection are dropped with it: not from inside one of
+            // them, but on the next turn.
+            let old = shared.conn.borrow_mut().take();
+            let shared = Rc::clone(&shared);
+            set_timeout(
+                move || {
+                    if let Some(old) = old {
+                        old.close();
+                    }
+                    shared.reconnect_later();
+                },
+                Duration::ZERO,
+            );
+        })
+    };
+    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    socket.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    let conn = Connection {
+        socket,
+        _on_open: on_open,
+        _on_message: on_message,
+        _on_error: on_error,
+        _on_close: on_close,
+    };
+    if let Some(old) = shared.conn.borrow_mut().replace(conn) {
+        old.close();
+    }
+    Ok(())
+}
+
 /// Opens the live log of container `id`, appending to `log` and reporting to `status`.
 pub fn connect(
     id: &str,
     log: RwSignal<LogBuffer>,
     status: RwSignal<LogStatus>,
 ) -> Result<LiveLog, String> {
-    let url = ws_url(id).map_err(|e| format!("cannot build the log address: {e:?}"))?;
-    let socket =
-        WebSocket::new(&url).map_err(|e| format!("cannot open the log connection: {e:?}"))?;
-    let pending = Rc::new(Pending::default());
-
-    let on_open = Closure::<dyn FnMut()>::new(move || {
-        let _ = status.try_set(LogStatus::Live);
+    let shared = Rc::new(Shared {
+        container: id.to_string(),
+        log,
+        status,
+        pending: Pending::default(),
+        conn: RefCell::new(None),
+        sub: Cell::new(1),
+        last: Cell::new(None),
+        retry: Cell::new(FIRST_RETRY),
+        stopped: Cell::new(false),
     });
-
-    let on_message = {
-        let pending = Rc::clone(&pending);
-        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(text) = event.data().as_string() else {
-                return;
-            };
-            match WsMessage::parse(&text) {
-                Ok(WsMessage::Lines { lines }) => {
-                    pending.push(lines);
-                    if !pending.scheduled.replace(true) {
-                        let pending = Rc::clone(&pending);
-                        let delay = flush_delay(pending.last_batch.get());
-                        set_timeout(move || pending.flush(log), delay);
-                    }
-                }
-                Ok(WsMessage::Exit { exit_code }) => {
-                    pending.flush(log);
-                    let _ = status.try_set(LogStatus::Exited(exit_code));
-                }
-                Err(e) => leptos::logging::warn!("{e}"),
-            }
-        })
-    };
-
-    let on_error = Closure::<dyn FnMut()>::new(move || {
-        let _ = status.try_update(|s| {
-            if matches!(s, LogStatus::Connecting) {
-                *s = LogStatus::Failed("the log stream could not be opened".to_string());
-            }
-        });
-    });
-
-    let on_close = {
-        let pending = Rc::clone(&pending);
-        Closure::<dyn FnMut(CloseEvent)>::new(move |_event: CloseEvent| {
-            pending.flush(log);
-            let _ = status.try_update(|s| {
-                if matches!(s, LogStatus::Live | LogStatus::Connecting) {
-                    *s = LogStatus::Closed;
-                }
-            });
-        })
-    };
-
-    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    socket.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    Ok(LiveLog {
-        socket,
-        _on_open: on_open,
-        _on_message: on_message,
-        _on_error: on_error,
-        _on_close: on_close,
-    })
+    open(&shared)?;
+    Ok(LiveLog { shared })
 }

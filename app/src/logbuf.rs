@@ -1,7 +1,8 @@
-//! The browser's model of a container log: the WebSocket message format and a bounded buffer
-//! of the most recent lines, so a log of millions of lines keeps a fixed number of DOM rows.
+//! The browser's model of a container log: a bounded buffer of the most recent lines (as the
+//! daemon's WebSocket sends them, `berth_wire::ws::LogLine`), so a log of millions of lines
+//! keeps a fixed number of DOM rows.
 
-use serde::Deserialize;
+use berth_wire::ws::LogLine as WireLine;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,42 +19,11 @@ pub fn flush_delay(last_batch: usize) -> Duration {
     Duration::from_millis(ms as u64)
 }
 
-/// One line as the log WebSocket sends it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct WireLine {
-    /// RFC 3339 with nanoseconds, UTC.
-    pub time: String,
-    /// `stdout` or `stderr`.
-    pub stream: String,
-    pub line: String,
-    /// The line did not end with a newline: the next one of the same stream continues it.
-    #[serde(default)]
-    pub partial: bool,
-}
-
-/// One text message of the log WebSocket.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
-pub enum WsMessage {
-    Lines { lines: Vec<WireLine> },
-    Exit { exit_code: i32 },
-}
-
-/// Why a log WebSocket message could not be understood.
-#[derive(Debug, thiserror::Error)]
-#[error("unreadable log message: {0}")]
-pub struct WsMessageError(#[from] serde_json::Error);
-
-impl WsMessage {
-    pub fn parse(text: &str) -> Result<WsMessage, WsMessageError> {
-        Ok(serde_json::from_str(text)?)
-    }
-}
-
 /// A line as the page shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogLine {
-    pub time: String,
+    /// Unix milliseconds.
+    pub time_ms: i64,
     pub stream: String,
     pub text: String,
     pub partial: bool,
@@ -129,7 +99,7 @@ impl LogBuffer {
                 self.push_chunk(std::mem::take(&mut current));
             }
             current.push(LogLine {
-                time: w.time,
+                time_ms: w.time_ms,
                 stream: w.stream,
                 text: w.line,
                 partial: w.partial,
@@ -205,6 +175,8 @@ fn ends_partial(lines: &[LogLine]) -> bool {
 pub enum LogStatus {
     Connecting,
     Live,
+    /// The connection dropped; a new one will resume after the last line shown.
+    Reconnecting,
     Exited(i32),
     /// The connection ended before the container did.
     Closed,
@@ -216,17 +188,20 @@ impl LogStatus {
         match self {
             LogStatus::Connecting => "connecting…".to_string(),
             LogStatus::Live => "live".to_string(),
+            LogStatus::Reconnecting => "reconnecting…".to_string(),
             LogStatus::Exited(code) => format!("exited with code {code}"),
             LogStatus::Closed => "disconnected".to_string(),
             LogStatus::Failed(why) => why.clone(),
         }
     }
 
-    /// A short word for styling and tests: connecting, live, exited, closed, failed.
+    /// A short word for styling and tests: connecting, live, reconnecting, exited, closed,
+    /// failed.
     pub fn kind(&self) -> &'static str {
         match self {
             LogStatus::Connecting => "connecting",
             LogStatus::Live => "live",
+            LogStatus::Reconnecting => "reconnecting",
             LogStatus::Exited(_) => "exited",
             LogStatus::Closed => "closed",
             LogStatus::Failed(_) => "failed",
@@ -240,44 +215,12 @@ mod tests {
 
     fn wire(stream: &str, line: &str, partial: bool) -> WireLine {
         WireLine {
-            time: "2026-11-27T21:11:12.123456789Z".into(),
+            time_ms: 1_795_900_272_123,
             stream: stream.into(),
             line: line.into(),
             partial,
+            cursor: Default::default(),
         }
-    }
-
-    #[test]
-    fn parses_both_message_kinds() {
-        let m = WsMessage::parse(
-            r#"{"lines":[{"time":"2026-11-27T21:11:12.123456789Z","stream":"stdout","line":"hi","partial":false}]}"#,
-        )
-        .expect("lines message");
-        assert_eq!(
-            m,
-            WsMessage::Lines {
-                lines: vec![wire("stdout", "hi", false)]
-            }
-        );
-        let m = WsMessage::parse(r#"{"exit_code":137}"#).expect("exit message");
-        assert_eq!(m, WsMessage::Exit { exit_code: 137 });
-    }
-
-    #[test]
-    fn partial_defaults_to_false_and_garbage_is_an_error() {
-        let m = WsMessage::parse(r#"{"lines":[{"time":"t","stream":"stderr","line":"x"}]}"#)
-            .expect("no partial field");
-        assert_eq!(
-            m,
-            WsMessage::Lines {
-                lines: vec![WireLine {
-                    time: "t".into(),
-                    ..wire("stderr", "x", false)
-                }]
-            }
-        );
-        assert!(WsMessage::parse("{}").is_err());
-        assert!(WsMessage::parse("line 1").is_err());
     }
 
     fn texts(b: &LogBuffer) -> Vec<String> {

@@ -106,6 +106,32 @@ test('a container page appends new log lines live, without a reload', async () =
   await page.close();
 });
 
+test('a live log survives a daemon restart: it reconnects and resumes, no line lost or shown twice', async () => {
+  const name = uniqueName('resume');
+  const id = await daemon.runDetached(
+    name, 'busybox', 'sh', '-c', 'i=0; while true; do echo line $i; i=$((i+1)); sleep 0.1; done',
+  );
+  const { page, problems } = await watchedPage(browser);
+  await daemon.login(page, 'admin', daemon.adminPassword, `/containers/${id}`);
+  await hydrated(page);
+  const status = page.locator('[data-testid="log-status"]');
+  const lines = page.locator('[data-testid="log-line"] .log-text');
+  await until('the log to be live', async () => (await status.textContent()) === 'live');
+  await until('some lines', async () => (await lines.count()) >= 5);
+  await page.evaluate(() => { window.__noReload = true; });
+  await daemon.restart();
+  await until('the page to reconnect', async () => (await status.textContent()) === 'live', 30_000);
+  const before = await lines.count();
+  await until('lines after the restart', async () => (await lines.count()) >= before + 10, 20_000);
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'the page reloaded');
+  const numbers = (await lines.allTextContents()).map((t) => Number(t.replace('line ', '')));
+  numbers.forEach((n, i) => assert.equal(n, numbers[0] + i, `line ${i} of the page is line ${n}`));
+  await screenshots(page, 'container-log-resumed');
+  // While the daemon was down the browser's reconnect attempts failed, as they must.
+  assert.deepEqual(problems.filter((p) => !p.includes('/api/v1/ws')), []);
+  await page.close();
+});
+
 test('a container page says when the container exited, and with which code', async () => {
   const name = uniqueName('exit');
   const id = await daemon.runDetached(name, 'busybox', 'sh', '-c', 'echo hello; sleep 2; echo bye; exit 3');

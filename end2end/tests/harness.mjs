@@ -71,7 +71,26 @@ export class Daemon {
     // Its own default bridge and cgroup parent: nothing shared with another daemon, and both
     // go when it stops.
     d.tag = `e${randomBytes(3).toString('hex')}`;
-    const log = await open(d.logFile, 'w');
+    await d.spawn();
+    try {
+      await d.ready();
+      if (adminPassword) {
+        ({ cookie: d.cookie, csrf: d.csrf } = await d.apiLogin('admin', adminPassword));
+      }
+      await run(TESTKIT, ['images', join(d.tmp, 'img')]);
+      await d.berth('load', '-i', join(d.tmp, 'img', 'busybox.tar'));
+    } catch (e) {
+      await d.stop();
+      throw e;
+    }
+    return d;
+  }
+
+  /** Starts `berth serve` on this daemon's data root, port and socket (again, after a stop). */
+  async spawn() {
+    const d = this;
+    const adminPassword = d.adminPassword;
+    const log = await open(d.logFile, 'a');
     d.proc = spawn(
       BERTH,
       [
@@ -89,25 +108,28 @@ export class Daemon {
     await log.close();
     d.exited = new Promise((ok) => d.proc.once('exit', (code, signal) => ok({ code, signal })));
     d.proc.once('error', () => {});
-    try {
-      await until('the daemon to answer', async () => {
-        if (d.proc.exitCode !== null || d.proc.signalCode !== null) {
-          throw new Error(`berth serve exited early:\n${await d.log()}`);
-        }
-        // The login page is open to anonymous callers.
-        const res = await fetch(`${d.base}/login`);
-        return res.ok;
-      }, 30_000);
-      if (adminPassword) {
-        ({ cookie: d.cookie, csrf: d.csrf } = await d.apiLogin('admin', adminPassword));
+  }
+
+  /** Waits until the daemon answers (its login page is open to anyone). */
+  async ready() {
+    const d = this;
+    await until('the daemon to answer', async () => {
+      if (d.proc.exitCode !== null || d.proc.signalCode !== null) {
+        throw new Error(`berth serve exited early:\n${await d.log()}`);
       }
-      await run(TESTKIT, ['images', join(d.tmp, 'img')]);
-      await d.berth('load', '-i', join(d.tmp, 'img', 'busybox.tar'));
-    } catch (e) {
-      await d.stop();
-      throw e;
-    }
-    return d;
+      // The login page is open to anonymous callers.
+      const res = await fetch(`${d.base}/login`);
+      return res.ok;
+    }, 30_000);
+  }
+
+  /** Stops the daemon as its service manager would (SIGTERM) and starts it again; running
+   * containers keep running meanwhile, and sessions stay valid. */
+  async restart() {
+    this.proc.kill('SIGTERM');
+    await this.exited;
+    await this.spawn();
+    await this.ready();
   }
 
   async log() {

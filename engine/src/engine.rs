@@ -12,6 +12,7 @@ pub mod pull_queue;
 mod push;
 mod reconcile;
 mod restart;
+pub mod session;
 mod stats;
 mod system;
 mod volumes;
@@ -58,6 +59,8 @@ pub struct EngineConfig {
     /// The cgroup new containers' cgroups are made in (relative to each hierarchy's root;
     /// docker's `--cgroup-parent`, default [`crate::DEFAULT_CGROUP_PARENT`]).
     pub cgroup_parent: String,
+    /// Session lifetimes, login limits and how long the audit log is kept.
+    pub auth: crate::auth::AuthPolicy,
 }
 
 /// A cheap-to-clone handle to the engine.
@@ -174,7 +177,7 @@ impl Engine {
         images.clean_tmp()?;
         let events = crate::events::EventBus::open(db.clone()).await?;
         let volumes = crate::volume::Volumes::new(&root)?;
-        let auth = crate::auth::Auth::new(db.clone(), crate::auth::AuthPolicy::default());
+        let auth = crate::auth::Auth::new(db.clone(), config.auth);
         let stats = stats::hub(db.clone());
         let engine = Engine {
             inner: Arc::new(Inner {

@@ -29,6 +29,7 @@ pub use catalog::details::{HistoryEntry, ImageInspect};
 pub use catalog::removal::ImageDeleteRecord;
 pub use catalog::ImageSummary;
 pub use container::DEFAULT_CGROUP_PARENT;
+pub use engine::session::{AttachRequest, AttachSession, OutputSession};
 pub use engine::{
     Attached, ContainerQuery, ContainerStats, Engine, EngineConfig, ExitWaiter, ImagePruneReport,
     PullResult, PushResult, SavedArchive,

@@ -4,11 +4,13 @@
 use crate::security::{Security, SecurityConfig};
 use crate::transport;
 use anyhow::{bail, Context, Result};
+use berth_engine::auth::AuthPolicy;
 use berth_engine::image::registry::RegistryConfig;
 use berth_engine::{Engine, EngineConfig};
 use berth_wire::Role;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -54,8 +56,37 @@ pub struct ServeArgs {
     /// The cgroup containers' cgroups are made in, in every hierarchy (a relative path)
     #[arg(long = "cgroup-parent", default_value = berth_engine::DEFAULT_CGROUP_PARENT, value_name = "PATH")]
     cgroup_parent: String,
+    /// A dashboard session not used for this long ends (e.g. 30m, 12h)
+    #[arg(long = "session-idle", default_value = "12h", value_name = "DURATION", value_parser = crate::cli::input::duration_secs)]
+    session_idle: u64,
+    /// A dashboard session ends this long after its login, however much it is used
+    #[arg(long = "session-max", default_value = "7d", value_name = "DURATION", value_parser = crate::cli::input::duration_secs)]
+    session_max: u64,
+    /// Audit log entries older than this are deleted
+    #[arg(long = "audit-retention", default_value = "90d", value_name = "DURATION", value_parser = crate::cli::input::duration_secs)]
+    audit_retention: u64,
     #[command(flatten)]
     transport: transport::TransportArgs,
+}
+
+impl ServeArgs {
+    /// Login and audit durations from the flags; the limits on failed logins keep their
+    /// defaults.
+    fn auth_policy(&self) -> Result<AuthPolicy> {
+        if self.session_idle > self.session_max {
+            bail!(
+                "--session-idle ({}s) is longer than --session-max ({}s): a session could never idle out",
+                self.session_idle,
+                self.session_max
+            );
+        }
+        Ok(AuthPolicy {
+            session_idle: Duration::from_secs(self.session_idle),
+            session_absolute: Duration::from_secs(self.session_max),
+            audit_retention: Duration::from_secs(self.audit_retention),
+            ..AuthPolicy::default()
+        })
+    }
 }
 
 /// The program the daemon runs as each container's shim: `berth-shim` beside the berth
@@ -90,6 +121,7 @@ pub async fn serve(args: ServeArgs, admin_password: Option<String>) -> Result<()
         },
         network: args.network.config()?,
         cgroup_parent: args.cgroup_parent.clone(),
+        auth: args.auth_policy()?,
     })
     .await
     .with_context(|| format!("cannot open the data root {}", args.data_root.display()))?;

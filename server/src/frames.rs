@@ -1,7 +1,9 @@
 //! The multiplexed stream of `logs` and `attach` responses, as docker frames it: an 8-byte
 //! header (stream byte, three zero bytes, big-endian u32 length) then the payload.
-//! Stream 1 is stdout, 2 stderr, 3 a system message (JSON, e.g. `{"exit_code":3}`).
+//! Stream 1 is stdout, 2 stderr, 3 a system message: the stream's end, a
+//! [`berth_wire::stream::StreamEnd`] as JSON (e.g. `{"exit_code":3}`).
 
+use berth_wire::stream::StreamEnd;
 use bytes::{BufMut, Bytes, BytesMut};
 
 pub const STDOUT: u8 = 1;
@@ -17,6 +19,20 @@ pub fn encode(out: &mut BytesMut, stream: u8, payload: &[u8]) {
     out.put_bytes(0, 3);
     out.put_u32(payload.len() as u32);
     out.put_slice(payload);
+}
+
+/// Appends the frame that ends a stream.
+pub fn encode_end(out: &mut BytesMut, end: &StreamEnd) {
+    // A StreamEnd is plain data: serializing it cannot fail.
+    let json = serde_json::to_vec(end).unwrap_or_default();
+    encode(out, SYSTEM, &json);
+}
+
+/// The frame that ends a stream, alone.
+pub fn end_frame(end: &StreamEnd) -> Bytes {
+    let mut out = BytesMut::new();
+    encode_end(&mut out, end);
+    out.freeze()
 }
 
 /// Splits a byte stream back into frames, whatever the chunking of the transport.

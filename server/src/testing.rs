@@ -10,6 +10,7 @@ pub async fn engine(dir: &tempfile::TempDir) -> Engine {
         registry: Default::default(),
         network: Default::default(),
         cgroup_parent: berth_engine::DEFAULT_CGROUP_PARENT.into(),
+        auth: Default::default(),
     })
     .await
     .expect("engine opens on an empty data root")

@@ -4,7 +4,7 @@
 
 mod common;
 
-use berth_wire::ws::{ClientMsg, Cursor, LogCursor, ServerMsg, StreamSpec};
+use berth_wire::ws::{ClientMsg, Cursor, EndReason, LogCursor, ServerMsg, StreamSpec};
 use common::web::{self, Session};
 use common::Daemon;
 use futures::{SinkExt, StreamExt};
@@ -108,6 +108,56 @@ async fn follow_all(socket: &mut Socket, id: u32, container: &str) -> (Vec<Strin
             other => panic!("unexpected {other:?}"),
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_log_subscription_gets_old_and_new_lines_then_the_exit_code() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let c = run(
+        &d,
+        "i=0; while [ $i -lt 15 ]; do echo line $i; i=$((i+1)); sleep 0.1; done; exit 5",
+    );
+    assert!(common::eventually(Duration::from_secs(10), || d
+        .ok(&["logs", &c])
+        .contains("line 2")));
+    let session = web::admin(&d).await;
+    let mut socket = connect(&d, &session).await;
+    send(
+        &mut socket,
+        &ClientMsg::Subscribe {
+            id: 4,
+            stream: logs(&c, None),
+        },
+    )
+    .await;
+    let mut lines = Vec::new();
+    let exit_code = loop {
+        match next(&mut socket, Duration::from_secs(20))
+            .await
+            .expect("a message")
+        {
+            ServerMsg::Logs {
+                id: 4,
+                lines: batch,
+            } => {
+                for l in batch {
+                    assert_eq!(l.stream, "stdout");
+                    assert!(l.time_ms > 1_700_000_000_000, "{}", l.time_ms);
+                    lines.push(l.line);
+                }
+            }
+            ServerMsg::End {
+                id: 4,
+                reason: EndReason::Finished,
+                exit_code,
+            } => break exit_code,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let expected: Vec<String> = (0..15).map(|i| format!("line {i}")).collect();
+    assert_eq!(lines, expected);
+    assert_eq!(exit_code, Some(5));
 }
 
 #[tokio::test(flavor = "multi_thread")]

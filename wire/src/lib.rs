@@ -6,6 +6,7 @@ pub mod auth;
 pub mod board;
 pub mod error;
 pub mod stats;
+pub mod stream;
 pub mod ws;
 
 pub use auth::Role;

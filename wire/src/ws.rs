@@ -116,6 +116,9 @@ pub enum ServerMsg {
     End {
         id: u32,
         reason: EndReason,
+        /// A log subscription that finished because its container exited: the exit code.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
     },
     Error {
         id: Option<u32>,

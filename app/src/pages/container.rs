@@ -1,7 +1,7 @@
 //! A container's page: its details and its log, followed live over the log WebSocket.
 
 use crate::auth::use_caller;
-use crate::format::{format_utc, log_time};
+use crate::format::{format_utc, log_clock};
 use crate::logbuf::{LogBuffer, LogLine, LogStatus};
 use crate::model::{exit_text, AppError, ContainerAction, ContainerView, StateView};
 use crate::pages::containers::ApplyAction;
@@ -319,8 +319,8 @@ fn log_row(line: &LogLine) -> impl IntoView {
     };
     view! {
         <div class=class data-testid="log-line">
-            <span class="log-time" title=line.time.clone()>
-                {log_time(&line.time).to_string()}
+            <span class="log-time" title=format_utc(line.time_ms)>
+                {log_clock(line.time_ms)}
             </span>
             <span class="log-text">{line.text.clone()}</span>
         </div>

@@ -4,7 +4,7 @@
 //! Docker's detach keys are read from the input here, as docker's daemon does.
 //! Also `POST …/containers/{id}/resize?h=&w=`.
 
-use super::logs::{encode_record, now_ns};
+use super::logs::{encode_record, exit_end};
 use super::{ApiError, ApiResult};
 use crate::frames;
 use axum::body::Body;
@@ -13,8 +13,8 @@ use axum::http::{header, StatusCode};
 use axum::response::Response;
 use berth_engine::attach::detach::{parse_detach_keys, DetachMatcher, DEFAULT_DETACH_KEYS};
 use berth_engine::attach::AttachInput;
-use berth_engine::container::{ContainerState, LogFollower, LogOptions};
-use berth_engine::{Engine, ExitWaiter};
+use berth_engine::{AttachRequest, AttachSession, Engine, OutputSession};
+use berth_wire::stream::StreamEnd;
 use bytes::{Bytes, BytesMut};
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
@@ -52,59 +52,17 @@ pub async fn attach(
     let upgrade = hyper::upgrade::on(&mut request);
     let keys = query.detach_keys.as_deref().unwrap_or(DEFAULT_DETACH_KEYS);
     let detach_keys = parse_detach_keys(keys)?;
-
-    // The output is the log from now on. A container that never ran is followed from before
-    // its start; one that ran before, from the time of this start (its old exit is not this
-    // one's).
-    let fresh = engine.container(&id).await?.state == ContainerState::Created;
-    let output = |since| {
-        let options = LogOptions {
-            follow: true,
-            since,
-            tail: since.is_none().then_some(0),
-            ..Default::default()
-        };
-        let engine = engine.clone();
-        let id = id.clone();
-        async move {
-            let waiter = engine.exit_waiter(&id).await?;
-            let follower = engine.logs(&id, options).await?;
-            Ok::<_, ApiError>((follower, waiter))
-        }
+    let request = AttachRequest {
+        start,
+        stdin: query.stdin.unwrap_or(false),
+        output_only: false,
+        size: query.h.zip(query.w),
     };
-    let (follower, waiter, input) = if start {
-        let since = now_ns();
-        let early = match fresh {
-            true => Some(output(None).await?),
-            false => None,
-        };
-        engine.start(&id).await?;
-        let (follower, waiter) = match early {
-            Some(early) => early,
-            None => output(Some(since)).await?,
-        };
-        // A command that is over already takes no input; its output is still shown.
-        let input = match engine.attach(&id, query.stdin.unwrap_or(false)).await {
-            Ok(attached) => attached.input,
-            Err(berth_engine::Error::Conflict(_) | berth_engine::Error::NotFound { .. }) => None,
-            Err(e) => return Err(e.into()),
-        };
-        (follower, waiter, input)
-    } else {
-        let attached = engine.attach(&id, query.stdin.unwrap_or(false)).await?;
-        let (follower, waiter) = output(None).await?;
-        (follower, waiter, attached.input)
-    };
-    if let (Some(rows), Some(columns)) = (query.h, query.w) {
-        // Only a container with a terminal has a size; a failure here is not the attach's.
-        let _ = engine.resize(&id, rows, columns).await;
-    }
+    let AttachSession { output, input } = engine.attach_session(&id, request).await?;
 
     tokio::spawn(async move {
         match upgrade.await {
-            Ok(upgraded) => {
-                bridge(TokioIo::new(upgraded), input, follower, waiter, detach_keys).await
-            }
+            Ok(upgraded) => bridge(TokioIo::new(upgraded), input, output, detach_keys).await,
             Err(e) => tracing::warn!("attach stream upgrade failed: {e}"),
         }
     });
@@ -120,26 +78,20 @@ pub async fn attach(
         .map_err(|e| ApiError::internal(e.to_string()))
 }
 
-fn system_frame(message: serde_json::Value) -> Bytes {
-    let mut out = BytesMut::new();
-    frames::encode(&mut out, frames::SYSTEM, message.to_string().as_bytes());
-    out.freeze()
-}
-
 /// Relays until the container has exited (its output is all sent, then its exit code), the
 /// client typed the detach keys, or the client went away. The client's end of input ends the
 /// container's stdin (if it was created with StdinOnce) but not the output.
 async fn bridge<S>(
     io: S,
     mut input: Option<AttachInput>,
-    mut follower: LogFollower,
-    waiter: ExitWaiter,
+    output: OutputSession,
     detach_keys: Vec<u8>,
 ) where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
     let (mut from_client, mut to_client) = tokio::io::split(io);
     let (out_tx, mut out_rx) = mpsc::channel::<Bytes>(4);
+    let OutputSession { mut follower, exit } = output;
     let output = tokio::spawn(async move {
         while let Some(batch) = follower.next_batch().await {
             let mut out = BytesMut::new();
@@ -148,9 +100,8 @@ async fn bridge<S>(
                     .iter()
                     .for_each(|r| encode_record(&mut out, r, false)),
                 Err(e) => {
-                    let _ = out_tx
-                        .send(system_frame(serde_json::json!({ "error": e.to_string() })))
-                        .await;
+                    let end = StreamEnd::Error(ApiError::from(e).detail());
+                    let _ = out_tx.send(frames::end_frame(&end)).await;
                     return;
                 }
             }
@@ -158,11 +109,8 @@ async fn bridge<S>(
                 return;
             }
         }
-        let end = match waiter.wait().await {
-            Ok(code) => serde_json::json!({ "exit_code": code }),
-            Err(e) => serde_json::json!({ "error": e.to_string() }),
-        };
-        let _ = out_tx.send(system_frame(end)).await;
+        let end = exit_end(exit.wait().await);
+        let _ = out_tx.send(frames::end_frame(&end)).await;
     });
     let mut matcher = DetachMatcher::new(detach_keys);
     let mut buf = vec![0u8; 32 * 1024];
@@ -193,7 +141,7 @@ async fn bridge<S>(
                         }
                     }
                     if detached {
-                        let frame = system_frame(serde_json::json!({ "detached": true }));
+                        let frame = frames::end_frame(&StreamEnd::Detached(true));
                         let _ = to_client.write_all(&frame).await;
                         break;
                     }

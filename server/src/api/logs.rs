@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use berth_engine::container::units::parse_time;
 use berth_engine::container::{LogFollower, LogOptions};
 use berth_engine::logs::{LogRecord, Stream};
-use berth_engine::{Engine, ExitWaiter};
+use berth_engine::{AttachRequest, Engine, ExitWaiter};
+use berth_wire::stream::StreamEnd;
 use bytes::BytesMut;
 use serde::Deserialize;
 
@@ -63,21 +64,25 @@ pub async fn logs(
 /// `attach` without an upgrade: the output only, from the first line, optionally starting
 /// the container, ending with its exit code.
 pub(super) async fn attach_output(engine: Engine, id: &str, start: bool) -> ApiResult<Response> {
-    // Subscribe to the exit and open the log before starting, so nothing is missed.
-    let waiter = engine.exit_waiter(id).await?;
-    let follower = engine
-        .logs(
-            id,
-            LogOptions {
-                follow: true,
-                ..Default::default()
-            },
-        )
-        .await?;
-    if start {
-        engine.start(id).await?;
+    let request = AttachRequest {
+        start,
+        output_only: true,
+        ..Default::default()
+    };
+    let session = engine.attach_session(id, request).await?;
+    Ok(stream_response(
+        session.output.follower,
+        Some(session.output.exit),
+        false,
+    ))
+}
+
+/// How a stream of a container's output ends: its exit code, or why there is none.
+pub(super) fn exit_end(exit: berth_engine::Result<i32>) -> StreamEnd {
+    match exit {
+        Ok(code) => StreamEnd::ExitCode(code),
+        Err(e) => StreamEnd::Error(ApiError::from(e).detail()),
     }
-    Ok(stream_response(follower, Some(waiter), false))
 }
 
 /// Renders log records as frames; with a waiter, a last SYSTEM frame carries the exit code.
@@ -92,28 +97,21 @@ fn stream_response(
     }
     let body = futures::stream::unfold(Some(Pump { follower, waiter }), move |state| async move {
         let mut pump = state?;
+        let mut out = BytesMut::new();
         match pump.follower.next_batch().await {
             Some(Ok(batch)) => {
-                let mut out = BytesMut::new();
                 for record in &batch {
                     encode_record(&mut out, record, timestamps);
                 }
                 Some((Ok::<_, std::io::Error>(out.freeze()), Some(pump)))
             }
             Some(Err(e)) => {
-                let mut out = BytesMut::new();
-                let message = serde_json::json!({ "error": e.to_string() }).to_string();
-                frames::encode(&mut out, frames::SYSTEM, message.as_bytes());
+                frames::encode_end(&mut out, &StreamEnd::Error(ApiError::from(e).detail()));
                 Some((Ok(out.freeze()), None))
             }
             None => {
                 let waiter = pump.waiter.take()?;
-                let message = match waiter.wait().await {
-                    Ok(code) => serde_json::json!({ "exit_code": code }),
-                    Err(e) => serde_json::json!({ "error": e.to_string() }),
-                };
-                let mut out = BytesMut::new();
-                frames::encode(&mut out, frames::SYSTEM, message.to_string().as_bytes());
+                frames::encode_end(&mut out, &exit_end(waiter.wait().await));
                 Some((Ok(out.freeze()), None))
             }
         }

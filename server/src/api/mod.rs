@@ -10,7 +10,6 @@ mod events;
 mod exec;
 mod images;
 pub(crate) mod logs;
-mod logs_ws;
 mod networks;
 mod registry;
 mod system;
@@ -194,13 +193,6 @@ pub fn routes() -> RouteTable<Engine> {
             N,
             attach::resize,
         )
-        .add(
-            M::GET,
-            "/api/v1/containers/{id}/logs/ws",
-            V,
-            N,
-            logs_ws::upgrade,
-        )
         .add(M::POST, "/api/v1/containers/{id}/exec", O, J, exec::create)
         .add(M::GET, "/api/v1/networks", V, N, networks::list)
         .add(M::POST, "/api/v1/networks", O, J, networks::create)
@@ -283,6 +275,14 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+        }
+    }
+
+    /// The error as the inside of an error body (or of a stream's end).
+    pub fn detail(self) -> berth_wire::ErrorDetail {
+        berth_wire::ErrorDetail {
+            code: self.code,
+            message: self.message,
         }
     }
 

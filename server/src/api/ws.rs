@@ -19,7 +19,7 @@ use axum::Extension;
 use berth_engine::container::LogOptions;
 use berth_engine::events::{EventQuery, Since};
 use berth_engine::logs::{LogPos, Stream};
-use berth_engine::Engine;
+use berth_engine::{Engine, OutputSession};
 use berth_wire::ws::{ClientMsg, Cursor, EndReason, LogCursor, LogLine, ServerMsg, StreamSpec};
 use berth_wire::ErrorCode;
 use futures::{SinkExt, StreamExt};
@@ -37,6 +37,8 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Log lines per message, at most about this many bytes.
 const LOG_MESSAGE_BYTES: usize = 32 * 1024;
 const MAX_SUBSCRIPTIONS: usize = 128;
+/// How long a finished log subscription waits for its container's exit code.
+const EXIT_WAIT: Duration = Duration::from_secs(5);
 /// Control messages waiting beyond this mean a client that sends but does not read: dropped.
 const MAX_CONTROL: usize = 1024;
 
@@ -203,6 +205,7 @@ async fn serve(socket: WebSocket, engine: Engine) {
                     out.control(&ServerMsg::End {
                         id,
                         reason: EndReason::Unsubscribed,
+                        exit_code: None,
                     });
                 }
                 None => out.error(
@@ -224,6 +227,7 @@ async fn produce(engine: Engine, id: u32, spec: StreamSpec, out: Outbox) {
         out.control(&ServerMsg::End {
             id,
             reason: EndReason::Finished,
+            exit_code: None,
         })
     };
     match spec {
@@ -237,7 +241,6 @@ async fn produce(engine: Engine, id: u32, spec: StreamSpec, out: Outbox) {
             resume,
         } => {
             let options = LogOptions {
-                follow: true,
                 tail: if resume.is_some() {
                     None
                 } else {
@@ -253,11 +256,16 @@ async fn produce(engine: Engine, id: u32, spec: StreamSpec, out: Outbox) {
                     file: c.file,
                     offset: c.offset,
                 }),
+                ..Default::default()
             };
-            let mut follower = match engine.logs(&container, options).await {
-                Ok(f) => f,
-                Err(e) => return out.engine_error(id, e),
-            };
+            // Until a time: the end may come before the container's exit, which is not
+            // waited for then.
+            let bounded = options.until.is_some();
+            let OutputSession { mut follower, exit } =
+                match engine.follow_output(&container, options).await {
+                    Ok(session) => session,
+                    Err(e) => return out.engine_error(id, e),
+                };
             // The last line queued: where a lagged client resumes.
             let mut last = resume;
             let mut lines = Vec::new();
@@ -311,7 +319,20 @@ async fn produce(engine: Engine, id: u32, spec: StreamSpec, out: Outbox) {
                     }
                 }
             }
-            end(&out);
+            // A container restarted by its policy may be running again already: its exit
+            // code is then not waited for long.
+            let exit_code = match bounded {
+                true => None,
+                false => tokio::time::timeout(EXIT_WAIT, exit.wait())
+                    .await
+                    .ok()
+                    .and_then(Result::ok),
+            };
+            out.control(&ServerMsg::End {
+                id,
+                reason: EndReason::Finished,
+                exit_code,
+            });
         }
         StreamSpec::Stats { container } => {
             let mut sub = match engine.stats_subscribe(&container).await {

@@ -6,6 +6,7 @@ use super::session::print_output;
 use super::{segment, terminal};
 use crate::client::Client;
 use anyhow::{anyhow, bail, Result};
+use berth_wire::stream::StreamEnd;
 use hyper::Method;
 use std::io::IsTerminal;
 use tokio::io::AsyncWriteExt;
@@ -124,17 +125,12 @@ enum End {
 }
 
 fn system_message(payload: &[u8]) -> Result<End> {
-    let message: serde_json::Value = serde_json::from_slice(payload)
+    let end: StreamEnd = serde_json::from_slice(payload)
         .map_err(|e| anyhow!("unreadable message from the daemon: {e}"))?;
-    if let Some(code) = message.get("exit_code").and_then(|c| c.as_i64()) {
-        return Ok(End::Exited(code as i32));
-    }
-    if message.get("detached").and_then(|d| d.as_bool()) == Some(true) {
-        return Ok(End::Detached);
-    }
-    match message.get("error").and_then(|e| e.as_str()) {
-        Some(error) => Err(anyhow!("{error}")),
-        None => Err(anyhow!("unexpected message from the daemon: {message}")),
+    match end {
+        StreamEnd::ExitCode(code) => Ok(End::Exited(code)),
+        StreamEnd::Detached(_) => Ok(End::Detached),
+        StreamEnd::Error(error) => Err(anyhow!("{}", error.message)),
     }
 }
 
@@ -152,7 +148,7 @@ mod tests {
             system_message(br#"{"detached":true}"#).unwrap(),
             End::Detached
         );
-        let err = system_message(br#"{"error":"boom"}"#).unwrap_err();
+        let err = system_message(br#"{"error":{"code":"internal","message":"boom"}}"#).unwrap_err();
         assert_eq!(err.to_string(), "boom");
         assert!(system_message(b"{}").is_err());
         assert!(system_message(b"not json").is_err());

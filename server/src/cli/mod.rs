@@ -39,6 +39,7 @@ pub mod whoami;
 use crate::client::{Client, Host, Options, DEFAULT_SOCKET};
 use crate::frames;
 use anyhow::{anyhow, Result};
+use berth_wire::stream::StreamEnd;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use std::collections::BTreeMap;
@@ -184,12 +185,12 @@ pub async fn print_stream(mut body: Incoming) -> Result<Option<i32>> {
                     stderr.lock().write_all(&payload)?;
                 }
                 _ => {
-                    let message: serde_json::Value = serde_json::from_slice(&payload)
+                    let end: StreamEnd = serde_json::from_slice(&payload)
                         .map_err(|e| anyhow!("unreadable message from the daemon: {e}"))?;
-                    if let Some(code) = message.get("exit_code").and_then(|c| c.as_i64()) {
-                        exit_code = Some(code as i32);
-                    } else if let Some(error) = message.get("error").and_then(|e| e.as_str()) {
-                        return Err(anyhow!("{error}"));
+                    match end {
+                        StreamEnd::ExitCode(code) => exit_code = Some(code),
+                        StreamEnd::Detached(_) => {}
+                        StreamEnd::Error(error) => return Err(anyhow!("{}", error.message)),
                     }
                 }
             }

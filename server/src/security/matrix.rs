@@ -69,7 +69,6 @@ POST /api/v1/containers/{id}/wait viewer
 GET /api/v1/containers/{id}/logs viewer
 POST /api/v1/containers/{id}/attach operator
 POST /api/v1/containers/{id}/resize operator
-GET /api/v1/containers/{id}/logs/ws viewer
 POST /api/v1/containers/{id}/exec operator
 GET /api/v1/networks viewer
 POST /api/v1/networks operator

@@ -24,6 +24,8 @@ pub struct Daemon {
     pub port: u16,
     /// More `berth serve` options (e.g. `--insecure-registry`), kept for restarts.
     pub serve_args: Vec<String>,
+    /// More environment for `berth serve` (e.g. `BERTH_LOG`), kept for restarts.
+    pub serve_env: Vec<(String, String)>,
     /// Names this daemon's bridges: its default bridge is `<tag>0`, user networks' `<tag>-…`
     /// (unique, so that parallel test daemons never share a bridge; removed on drop).
     pub bridge_tag: String,
@@ -69,6 +71,11 @@ impl Daemon {
 
     /// A daemon started with more `berth serve` options.
     pub fn start_with(serve_args: &[String]) -> Daemon {
+        Daemon::start_with_env(serve_args, &[])
+    }
+
+    /// A daemon started with more `berth serve` options and environment variables.
+    pub fn start_with_env(serve_args: &[String], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("berth-test-")
             .tempdir()
@@ -82,6 +89,10 @@ impl Daemon {
             socket,
             port,
             serve_args: serve_args.to_vec(),
+            serve_env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             bridge_tag: bridge_tag(),
             child: None,
         };
@@ -105,6 +116,7 @@ impl Daemon {
             .arg("--cgroup-parent")
             .arg(self.cgroup_parent())
             .env("BERTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .envs(self.serve_env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
