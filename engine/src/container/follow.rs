@@ -15,6 +15,8 @@ use tokio::io::Interest;
 use tokio::sync::{mpsc, watch};
 
 const BATCH: usize = 1024;
+/// Batches a follower reads ahead of its consumer.
+const READ_AHEAD: usize = 1;
 /// How often a follower looks at the log when it cannot be woken by inotify, or has an `until`.
 const POLL: Duration = Duration::from_millis(25);
 /// How often a woken-by-inotify follower looks anyway (a missed event costs at most this).
@@ -82,7 +84,9 @@ impl LogFollower {
             }
             _ => Error::io("open log", &path, e),
         })?;
-        let (tx, rx) = mpsc::channel(8);
+        // Batches read ahead of the reader: a follower holds at most this many (of up to
+        // BATCH records), so a hundred followers of a fast log cost the daemon little.
+        let (tx, rx) = mpsc::channel(READ_AHEAD);
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();

@@ -5,10 +5,11 @@
 //! [`QUEUE_BYTES`] bytes). A subscription whose message does not fit is paused for good: its
 //! producer stops reading (so the daemon holds no more than the queue for a slow client) and
 //! the client gets `Lagged` with the cursor to resubscribe from. `Lagged`, `End` and `Error`
-//! go through a small control queue ahead of the data (one per subscription at most, plus
-//! one per client message, capped). A client that does not take a message for
-//! [`WRITE_TIMEOUT`] is dropped. Subscriptions never wait on each other: producers only ever
-//! `try_send`.
+//! are outside the budget (one per subscription at most, plus one per client message,
+//! capped) but in the same queue, *behind* the data produced before them: a client that
+//! stops reading at `End` has had every line. A client that does not take a message for
+//! [`WRITE_TIMEOUT`] is dropped. Subscriptions never wait on each other: producers never
+//! block on the queue.
 
 use super::ApiError;
 use crate::transport::limits::WsLimiter;
@@ -24,14 +25,17 @@ use berth_wire::ws::{ClientMsg, Cursor, EndReason, LogCursor, LogLine, ServerMsg
 use berth_wire::ErrorCode;
 use futures::{SinkExt, StreamExt};
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 pub const QUEUE_MESSAGES: usize = 256;
-pub const QUEUE_BYTES: usize = 4 * 1024 * 1024;
+/// A connection's data budget. Small on purpose: a hundred followers of a fast log cost the
+/// daemon at most this much each, and a client that falls behind loses nothing (it resumes).
+pub const QUEUE_BYTES: usize = 128 * 1024;
+/// Messages written to the socket before one flush.
+const WRITE_BATCH: usize = 64;
 /// A client that takes no message for this long is dropped.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Log lines per message, at most about this many bytes.
@@ -57,37 +61,94 @@ pub async fn upgrade(
     })
 }
 
-/// The connection's outgoing side, shared by its producers.
+/// The connection's outgoing side, shared by its producers: one queue in the order messages
+/// were produced, so a subscription's `End` or `Lagged` never overtakes its own data.
 #[derive(Clone)]
 struct Outbox {
-    data: mpsc::Sender<String>,
-    bytes: Arc<AtomicUsize>,
-    control: Arc<Mutex<VecDeque<String>>>,
+    queue: Arc<Mutex<Queue>>,
     wake: Arc<Notify>,
 }
 
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<Item>,
+    /// Data messages queued, and their bytes: bounded by the budget.
+    data: usize,
+    data_bytes: usize,
+    /// Control messages queued (`End`, `Lagged`, `Error`): outside the budget, capped.
+    control: usize,
+}
+
+struct Item {
+    text: String,
+    control: bool,
+}
+
 impl Outbox {
-    /// Queues a data message, or returns false when the queue is full.
+    fn new() -> Outbox {
+        Outbox {
+            queue: Arc::default(),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a data message, or returns false when the budget is spent.
     fn try_push(&self, msg: &ServerMsg) -> bool {
         let text = encode(msg);
-        let len = text.len();
-        if self.bytes.fetch_add(len, Ordering::AcqRel) + len > QUEUE_BYTES {
-            self.bytes.fetch_sub(len, Ordering::AcqRel);
+        let mut queue = self.lock();
+        if queue.data >= QUEUE_MESSAGES || queue.data_bytes + text.len() > QUEUE_BYTES {
             return false;
         }
-        if self.data.try_send(text).is_err() {
-            self.bytes.fetch_sub(len, Ordering::AcqRel);
-            return false;
-        }
+        queue.data += 1;
+        queue.data_bytes += text.len();
+        queue.items.push_back(Item {
+            text,
+            control: false,
+        });
+        drop(queue);
+        self.wake.notify_one();
         true
     }
 
+    /// Queues a control message, which is never refused (its count is checked per client
+    /// message: see [`MAX_CONTROL`]).
     fn control(&self, msg: &ServerMsg) {
-        self.control
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_back(encode(msg));
+        let mut queue = self.lock();
+        queue.control += 1;
+        queue.items.push_back(Item {
+            text: encode(msg),
+            control: true,
+        });
+        drop(queue);
         self.wake.notify_one();
+    }
+
+    fn control_queued(&self) -> usize {
+        self.lock().control
+    }
+
+    /// Takes up to `max` queued messages, oldest first.
+    fn take(&self, max: usize) -> Vec<String> {
+        let mut queue = self.lock();
+        let n = queue.items.len().min(max);
+        let mut taken = Vec::with_capacity(n);
+        for _ in 0..n {
+            let Some(item) = queue.items.pop_front() else {
+                break;
+            };
+            if item.control {
+                queue.control -= 1;
+            } else {
+                queue.data -= 1;
+                queue.data_bytes -= item.text.len();
+            }
+            taken.push(item.text);
+        }
+        taken
     }
 
     fn error(&self, id: Option<u32>, code: ErrorCode, message: impl Into<String>) {
@@ -112,37 +173,24 @@ fn encode(msg: &ServerMsg) -> String {
 
 async fn serve(socket: WebSocket, engine: Engine) {
     let (mut sink, mut incoming) = socket.split();
-    let (data_tx, mut data_rx) = mpsc::channel::<String>(QUEUE_MESSAGES);
-    let out = Outbox {
-        data: data_tx,
-        bytes: Arc::new(AtomicUsize::new(0)),
-        control: Arc::default(),
-        wake: Arc::new(Notify::new()),
-    };
+    let out = Outbox::new();
     let writer_out = out.clone();
     let mut writer = tokio::spawn(async move {
         let out = writer_out;
         loop {
-            let next = out
-                .control
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .pop_front();
-            let text = match next {
-                Some(text) => text,
-                None => tokio::select! {
-                    biased;
-                    () = out.wake.notified() => continue,
-                    text = data_rx.recv() => match text {
-                        Some(text) => {
-                            out.bytes.fetch_sub(text.len(), Ordering::AcqRel);
-                            text
-                        }
-                        None => return,
-                    },
-                },
+            let batch = out.take(WRITE_BATCH);
+            if batch.is_empty() {
+                out.wake.notified().await;
+                continue;
+            }
+            // Queued messages go out together, with one flush.
+            let write = async {
+                for text in batch {
+                    sink.feed(Message::Text(text.into())).await?;
+                }
+                sink.flush().await
             };
-            match tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Text(text.into()))).await {
+            match tokio::time::timeout(WRITE_TIMEOUT, write).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return,
                 Err(_) => {
@@ -169,7 +217,7 @@ async fn serve(socket: WebSocket, engine: Engine) {
             }
             Some(Ok(_)) => continue,
         };
-        if out.control.lock().unwrap_or_else(|e| e.into_inner()).len() > MAX_CONTROL {
+        if out.control_queued() > MAX_CONTROL {
             break;
         }
         let msg: ClientMsg = match serde_json::from_str(text.as_str()) {

@@ -22,6 +22,10 @@ pub const UPLOAD_RESERVE: u64 = 256 * 1024 * 1024;
 pub const UPLOAD_CHECK_EVERY: u64 = 4 * 1024 * 1024;
 /// The largest WebSocket message and frame a client may send (the dashboard only listens).
 pub const WS_MESSAGE_LIMIT: usize = 64 * 1024;
+/// Bytes read from a WebSocket at a time.
+const WS_READ_BUFFER: usize = 8 * 1024;
+/// Bytes of outgoing frames gathered before they are written to the socket.
+const WS_WRITE_BUFFER: usize = 32 * 1024;
 
 /// A limit was hit: the status and error body the client gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,10 +91,15 @@ impl WsLimiter {
         self.max - self.slots.available_permits()
     }
 
-    /// The message and frame limits every upgrade gets.
+    /// The message and frame limits every upgrade gets, and small buffers: clients send
+    /// little, and what the daemon sends is bounded by each connection's own queue, so the
+    /// 128 KiB read and write buffers tungstenite would give each connection are memory a
+    /// hundred viewers of a log would hold for nothing.
     pub fn bounded(ws: WebSocketUpgrade) -> WebSocketUpgrade {
         ws.max_message_size(WS_MESSAGE_LIMIT)
             .max_frame_size(WS_MESSAGE_LIMIT)
+            .read_buffer_size(WS_READ_BUFFER)
+            .write_buffer_size(WS_WRITE_BUFFER)
     }
 }
 
