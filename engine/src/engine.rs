@@ -92,6 +92,8 @@ struct Inner {
     volumes: crate::volume::Volumes,
     /// Back-off and pending restarts of containers with a restart policy.
     restarts: restart::RestartTimers,
+    /// Containers' parsed configs, for lists.
+    configs: crate::container::ConfigCache,
     /// `exec` instances, in memory as docker keeps them.
     execs: crate::exec::ExecStore,
     /// Network settings and the published ports' proxies.
@@ -194,6 +196,7 @@ impl Engine {
                 events,
                 volumes,
                 restarts: restart::RestartTimers::default(),
+                configs: Default::default(),
                 execs: Default::default(),
                 net: crate::network::NetState {
                     config: config.network,
@@ -638,6 +641,7 @@ impl Engine {
             std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
         }
         ContainerRow::delete(&self.inner.db, &row.id).await?;
+        self.inner.configs.forget(&row.id);
         self.emit_container(&row, "destroy", &[]);
         self.release_volumes(&row.config()?, volumes).await;
         self.inner.status.publish(

@@ -2,6 +2,7 @@
 //! The lifecycle itself (create, start, stop, remove, wait, logs) is driven by [`crate::Engine`].
 
 mod config;
+mod config_cache;
 pub mod filter;
 mod follow;
 mod monitor;
@@ -16,6 +17,7 @@ pub mod units;
 pub use config::{
     resolve_user, ContainerConfig, CreateOptions, ImageDefaults, DEFAULT_CGROUP_PARENT,
 };
+pub(crate) use config_cache::ConfigCache;
 pub use filter::ContainerFilter;
 pub use follow::{LogFollower, LogOptions, PositionedBatch};
 pub(crate) use monitor::{ExitWatch, Status};

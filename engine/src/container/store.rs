@@ -37,11 +37,11 @@ impl ContainerRow {
     }
 
     pub fn summary(&self) -> Result<ContainerSummary> {
-        self.summary_with(self.config()?)
+        self.summary_with(&self.config()?)
     }
 
     /// The summary, given this row's config already read.
-    pub fn summary_with(&self, config: ContainerConfig) -> Result<ContainerSummary> {
+    pub fn summary_with(&self, config: &ContainerConfig) -> Result<ContainerSummary> {
         Ok(ContainerSummary {
             id: self.id.clone(),
             name: self.name.clone(),
@@ -66,7 +66,7 @@ impl ContainerRow {
                     destination: m.destination.clone(),
                 })
                 .collect(),
-            labels: config.labels,
+            labels: config.labels.clone(),
             networks: Vec::new(),
             size_rw: None,
             size_root_fs: None,

@@ -51,9 +51,10 @@ impl Engine {
         let mut published = store::all_ports(db).await?;
         let mut networks = store::all_attachments(db).await?;
         let mut list = Vec::new();
-        for row in self.rows_to_list(all).await? {
+        let rows = self.rows_to_list(all).await?;
+        let configs = self.inner.configs.get_all(&rows, all)?;
+        for (row, config) in rows.iter().zip(configs) {
             let restarting = self.restart_pending(&row.id);
-            let config = row.config()?;
             let ports = crate::container::list_ports(
                 &config.exposed_ports,
                 published.remove(&row.id).unwrap_or_default(),
@@ -63,7 +64,7 @@ impl Engine {
                 id: config.network.clone(),
                 name: config.network.clone(),
             };
-            let mut summary = row.summary_with(config)?;
+            let mut summary = row.summary_with(&config)?;
             summary.restarting = restarting;
             summary.ports = ports;
             summary.networks = networks.remove(&row.id).unwrap_or_else(|| vec![mode]);
