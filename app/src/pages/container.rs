@@ -4,6 +4,7 @@ use crate::auth::use_caller;
 use crate::format::{format_utc, log_clock};
 use crate::logbuf::{LogBuffer, LogLine, LogStatus};
 use crate::model::{exit_text, AppError, ContainerAction, ContainerView, StateView};
+use crate::pages::actions::{ContainerButtons, ReadOnly};
 use crate::pages::containers::ApplyAction;
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -144,7 +145,8 @@ fn ContainerDetails(c: ContainerView, action: ServerAction<ApplyAction>) -> impl
     }
 }
 
-/// The header's buttons for operators and admins; a read-only hint for viewers.
+/// The header's buttons for operators and admins (following the container's state); a
+/// read-only hint for viewers.
 #[component]
 fn ContainerActions(
     id: String,
@@ -153,77 +155,13 @@ fn ContainerActions(
     action: ServerAction<ApplyAction>,
 ) -> impl IntoView {
     if !use_caller().can_operate() {
-        return view! {
-            <span
-                class="read-only page-actions"
-                data-testid="read-only"
-                title="Your role lets you look, not start, stop or remove"
-            >
-                "read-only"
-            </span>
-        }
-        .into_any();
+        return view! { <ReadOnly class="page-actions"/> }.into_any();
     }
-    let busy = move || action.pending().get();
-    let run = move |what: ContainerAction| {
-        action.dispatch(ApplyAction {
-            id: id.clone(),
-            action: what,
-        });
-    };
     view! {
         <div class="page-actions">
             {move || {
-                let run = run.clone();
-                let name = name.clone();
-                if state.get() == StateView::Running {
-                    let stop = run.clone();
-                    view! {
-                        <button
-                            class="btn"
-                            data-testid="stop-button"
-                            disabled=busy
-                            on:click=move |_| stop(ContainerAction::Stop)
-                        >
-                            "Stop"
-                        </button>
-                        <button
-                            class="btn danger"
-                            data-testid="force-remove-button"
-                            disabled=busy
-                            on:click=move |_| {
-                                if super::containers::confirm(
-                                    &format!("Container {name} is running. Kill and remove it?"),
-                                ) {
-                                    run(ContainerAction::ForceRemove)
-                                }
-                            }
-                        >
-                            "Remove…"
-                        </button>
-                    }
-                        .into_any()
-                } else {
-                    let start = run.clone();
-                    view! {
-                        <button
-                            class="btn"
-                            data-testid="start-button"
-                            disabled=busy
-                            on:click=move |_| start(ContainerAction::Start)
-                        >
-                            "Start"
-                        </button>
-                        <button
-                            class="btn danger"
-                            data-testid="remove-button"
-                            disabled=busy
-                            on:click=move |_| run(ContainerAction::Remove)
-                        >
-                            "Remove"
-                        </button>
-                    }
-                        .into_any()
+                view! {
+                    <ContainerButtons id=id.clone() name=name.clone() state=state.get() action/>
                 }
             }}
         </div>

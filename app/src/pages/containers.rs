@@ -4,6 +4,7 @@ use crate::auth::use_caller;
 use crate::csrf::CsrfClient;
 use crate::format::{format_utc, humanize_age};
 use crate::model::{AppError, ContainerAction, ContainerList, ContainerView, StateView};
+use crate::pages::actions::{ContainerButtons, ReadOnly};
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
 use leptos_meta::Title;
@@ -49,19 +50,6 @@ mod ssr {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-    }
-}
-
-/// Asks the user to confirm; outside the browser there is nobody to ask.
-pub(crate) fn confirm(message: &str) -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        window().confirm_with_message(message).unwrap_or(false)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = message;
-        false
     }
 }
 
@@ -163,78 +151,17 @@ fn ContainerTable(
 
 #[component]
 fn ContainerRow(c: ContainerView, now_ms: i64, action: ServerAction<ApplyAction>) -> impl IntoView {
-    let busy = move || action.pending().get();
     let href = format!("/containers/{}", c.id);
     let short_id = c.short_id().to_string();
     let state = c.state;
     let exit_code = c.exit_text();
-    let run = {
-        let id = c.id.clone();
-        move |what: ContainerAction| {
-            action.dispatch(ApplyAction {
-                id: id.clone(),
-                action: what,
-            });
-        }
-    };
-    let name = c.name.clone();
-    let buttons = if !use_caller().can_operate() {
+    let buttons = if use_caller().can_operate() {
         view! {
-            <span
-                class="read-only"
-                data-testid="read-only"
-                title="Your role lets you look, not start, stop or remove"
-            >
-                "read-only"
-            </span>
-        }
-        .into_any()
-    } else if state == StateView::Running {
-        let stop = run.clone();
-        view! {
-            <button
-                class="btn"
-                data-testid="stop-button"
-                disabled=busy
-                on:click=move |_| stop(ContainerAction::Stop)
-            >
-                "Stop"
-            </button>
-            <button
-                class="btn danger"
-                data-testid="force-remove-button"
-                disabled=busy
-                on:click=move |_| {
-                    if confirm(&format!("Container {name} is running. Kill and remove it?")) {
-                        run(ContainerAction::ForceRemove)
-                    }
-                }
-            >
-                "Remove…"
-            </button>
+            <ContainerButtons id=c.id.clone() name=c.name.clone() state action/>
         }
         .into_any()
     } else {
-        let start = run.clone();
-        view! {
-            <button
-                class="btn"
-                data-testid="start-button"
-                disabled=busy
-                on:click=move |_| start(ContainerAction::Start)
-            >
-                "Start"
-            </button>
-            <button
-                class="btn danger"
-                data-testid="remove-button"
-                disabled=busy
-                on:click=move |_| run(ContainerAction::Remove)
-            >
-                "Remove"
-            </button>
-        }
-        .into_any()
+        view! { <ReadOnly/> }.into_any()
     };
     let row_name = c.name.clone();
     let row_id = c.id.clone();

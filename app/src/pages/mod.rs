@@ -1,5 +1,6 @@
 //! The dashboard's pages, one module each, plus the page for unknown addresses.
 
+pub mod actions;
 pub mod board;
 pub mod container;
 pub mod containers;

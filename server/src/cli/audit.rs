@@ -1,7 +1,7 @@
 //! `berth audit`: the daemon's audit log, newest first (admin only).
 
 use super::format;
-use super::user::print_objects;
+use super::listing::print_objects;
 use crate::client::Client;
 use anyhow::Result;
 use berth_wire::auth::{AuditEntry, AuditPage};

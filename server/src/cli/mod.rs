@@ -13,6 +13,7 @@ pub mod import;
 pub mod input;
 pub mod inspect;
 pub mod lifecycle;
+pub mod listing;
 pub mod load;
 pub mod login;
 pub mod logs;

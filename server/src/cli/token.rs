@@ -1,6 +1,6 @@
 //! `berth token create|ls|revoke`: API tokens, for the CLI over TCP and for scripts.
 
-use super::user::{print_objects, remove_each};
+use super::listing::{print_objects, remove_each, IdsArgs, LsArgs};
 use super::{format, input};
 use crate::client::Client;
 use anyhow::Result;
@@ -17,7 +17,7 @@ pub enum Command {
     Ls(LsArgs),
     /// Revoke one or more tokens by id
     #[command(alias = "rm")]
-    Revoke(RevokeArgs),
+    Revoke(IdsArgs),
 }
 
 #[derive(clap::Args)]
@@ -31,19 +31,6 @@ pub struct CreateArgs {
     /// How long it stays valid (30d, 12h, 90m, 3600s); default: until revoked
     #[arg(long, value_parser = input::duration_secs)]
     expires: Option<u64>,
-}
-
-#[derive(clap::Args)]
-pub struct LsArgs {
-    /// Format output: 'table', 'json' (the API's objects, one a line) or a template
-    #[arg(long)]
-    format: Option<String>,
-}
-
-#[derive(clap::Args)]
-pub struct RevokeArgs {
-    #[arg(required = true)]
-    ids: Vec<String>,
 }
 
 pub async fn run(client: &Client, command: Command) -> Result<i32> {

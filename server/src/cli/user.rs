@@ -1,6 +1,7 @@
 //! `berth user add|ls|rm|passwd|role`: the daemon's users (admin only).
 
-use super::{format, input, segment, template};
+use super::listing::{print_objects, remove_each, IdsArgs, LsArgs};
+use super::{format, input, segment};
 use crate::client::Client;
 use anyhow::Result;
 use berth_wire::auth::{CreateUser, SetPassword, SetRole, User};
@@ -16,7 +17,7 @@ pub enum Command {
     Ls(LsArgs),
     /// Remove one or more users (and their sessions and tokens)
     #[command(alias = "remove")]
-    Rm(RmArgs),
+    Rm(IdsArgs),
     /// Set a user's password
     Passwd(PasswdArgs),
     /// Set a user's role
@@ -32,19 +33,6 @@ pub struct AddArgs {
     /// Read the password from stdin (one line) instead of asking on the terminal
     #[arg(long)]
     password_stdin: bool,
-}
-
-#[derive(clap::Args)]
-pub struct LsArgs {
-    /// Format output: 'table', 'json' (the API's objects, one a line) or a template
-    #[arg(long)]
-    format: Option<String>,
-}
-
-#[derive(clap::Args)]
-pub struct RmArgs {
-    #[arg(required = true)]
-    names: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -66,7 +54,7 @@ pub async fn run(client: &Client, command: Command) -> Result<i32> {
     match command {
         Command::Add(a) => add(client, a).await,
         Command::Ls(a) => ls(client, a).await,
-        Command::Rm(a) => remove_each(client, "/api/v1/users", &a.names).await,
+        Command::Rm(a) => remove_each(client, "/api/v1/users", &a.ids).await,
         Command::Passwd(a) => passwd(client, a).await,
         Command::Role(a) => role(client, a).await,
     }
@@ -108,36 +96,6 @@ fn row(user: &User) -> Vec<String> {
         format::ago_ms(user.created_at_ms),
         format::ago_ms(user.password_changed_at_ms),
     ]
-}
-
-/// `--format json` (one API object a line) or a template over the API's objects.
-pub(crate) fn print_objects(format: &str, items: &[impl serde::Serialize]) -> Result<()> {
-    let values = items
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<Vec<_>, _>>()?;
-    let header = |field: &str| field.to_uppercase().replace('_', " ");
-    print!("{}", template::render_list(format, &values, &header)?);
-    Ok(())
-}
-
-/// `DELETE {base}/{id}` for each: the id printed when gone, an error line when not; 1 if
-/// any failed.
-pub(crate) async fn remove_each(client: &Client, base: &str, ids: &[String]) -> Result<i32> {
-    let mut failed = false;
-    for id in ids {
-        match client
-            .call(Method::DELETE, &format!("{base}/{}", segment(id)))
-            .await
-        {
-            Ok(()) => println!("{id}"),
-            Err(e) => {
-                eprintln!("Error: {e:#}");
-                failed = true;
-            }
-        }
-    }
-    Ok(i32::from(failed))
 }
 
 async fn passwd(client: &Client, args: PasswdArgs) -> Result<i32> {
