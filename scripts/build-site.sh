@@ -37,11 +37,27 @@ unset LEPTOS_OUTPUT_NAME
 # -p keeps the `ssr` feature of the server out of this build (features unify across a workspace build).
 cargo build --target wasm32-unknown-unknown --release -p app --lib --features hydrate
 
-mkdir -p "$site/pkg"
-"$bindgen" --target web --no-typescript --out-dir "$site/pkg" --out-name "$name" "$wasm"
-cp style/berth.css "$site/berth.css"
+# Written to a scratch folder first; only files whose bytes changed are copied over, so that an
+# unchanged front end leaves the site's files (and so the release build that embeds them)
+# untouched: a rerun of ./dev.sh builds nothing.
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+mkdir -p "$scratch/pkg"
+"$bindgen" --target web --no-typescript --out-dir "$scratch/pkg" --out-name "$name" "$wasm"
+cp style/berth.css "$scratch/berth.css"
+appeared=0
+[ -d "$site/pkg" ] || appeared=1
+while IFS= read -r file; do
+  if ! cmp -s "$scratch/$file" "$site/$file"; then
+    [ -e "$site/$file" ] || appeared=1
+    mkdir -p "$(dirname "$site/$file")"
+    cp "$scratch/$file" "$site/$file"
+  fi
+done < <(cd "$scratch" && find . -type f | sed 's|^\./||')
 
-# rust-embed notices changed files but not a folder that appeared after the last build.
-touch server/src/web.rs
+# rust-embed notices changed files but not a folder or file that appeared after the last build.
+if [ "$appeared" = 1 ]; then
+  touch server/src/web.rs
+fi
 
 echo "build-site: wrote $(cd "$site" && find . -type f | sort | tr '\n' ' ')"
