@@ -35,52 +35,44 @@ pub fn ContainerButtons(
             action: what,
         });
     };
-    if state == StateView::Running {
-        let stop = run.clone();
-        view! {
-            <button
-                class="btn"
-                data-testid="stop-button"
-                disabled=busy
-                on:click=move |_| stop(ContainerAction::Stop)
-            >
-                "Stop"
-            </button>
-            <button
-                class="btn danger"
-                data-testid="force-remove-button"
-                disabled=busy
-                on:click=move |_| {
-                    if confirm(&format!("Container {name} is running. Kill and remove it?")) {
-                        run(ContainerAction::ForceRemove)
-                    }
+    let running = state == StateView::Running;
+    // A running container is stopped, or killed and removed after a confirmation; any other
+    // is started, or removed.
+    let (first, first_label, first_id) = match running {
+        true => (ContainerAction::Stop, "Stop", "stop-button"),
+        false => (ContainerAction::Start, "Start", "start-button"),
+    };
+    let (removal, removal_label, removal_id) = match running {
+        true => (
+            ContainerAction::ForceRemove,
+            "Remove…",
+            "force-remove-button",
+        ),
+        false => (ContainerAction::Remove, "Remove", "remove-button"),
+    };
+    let ask = running.then(|| format!("Container {name} is running. Kill and remove it?"));
+    let run_first = run.clone();
+    view! {
+        <button
+            class="btn"
+            data-testid=first_id
+            disabled=busy
+            on:click=move |_| run_first(first)
+        >
+            {first_label}
+        </button>
+        <button
+            class="btn danger"
+            data-testid=removal_id
+            disabled=busy
+            on:click=move |_| {
+                if ask.as_deref().is_none_or(confirm) {
+                    run(removal)
                 }
-            >
-                "Remove…"
-            </button>
-        }
-        .into_any()
-    } else {
-        let start = run.clone();
-        view! {
-            <button
-                class="btn"
-                data-testid="start-button"
-                disabled=busy
-                on:click=move |_| start(ContainerAction::Start)
-            >
-                "Start"
-            </button>
-            <button
-                class="btn danger"
-                data-testid="remove-button"
-                disabled=busy
-                on:click=move |_| run(ContainerAction::Remove)
-            >
-                "Remove"
-            </button>
-        }
-        .into_any()
+            }
+        >
+            {removal_label}
+        </button>
     }
 }
 

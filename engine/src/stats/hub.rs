@@ -111,6 +111,13 @@ struct Slot<P> {
     _task: Option<Task>,
 }
 
+impl<P> Slot<P> {
+    /// No viewer for the whole linger: the sampler ends.
+    fn expired(&self, linger: Duration) -> bool {
+        self.viewers == 0 && self.idle_since.is_some_and(|t| t.elapsed() >= linger)
+    }
+}
+
 #[derive(Default)]
 struct Track {
     history: History<StatsPoint>,
@@ -230,7 +237,7 @@ impl HubInner {
         let linger = self.config.linger;
         match &state.host_sampler {
             Some(s) if s.serial == serial => {
-                if s.viewers == 0 && s.idle_since.is_some_and(|t| t.elapsed() >= linger) {
+                if s.expired(linger) {
                     state.host_sampler = None;
                     return false;
                 }
@@ -314,9 +321,7 @@ async fn watched_pass(hub: Weak<HubInner>, tick: Duration) {
         let (source, targets) = {
             let mut state = h.lock();
             let linger = h.config.linger;
-            state.samplers.retain(|_, s| {
-                !(s.viewers == 0 && s.idle_since.is_some_and(|t| t.elapsed() >= linger))
-            });
+            state.samplers.retain(|_, s| !s.expired(linger));
             if state.samplers.is_empty() {
                 // The next subscription starts a new pass (under this same lock).
                 state.watched = None;

@@ -135,20 +135,16 @@ impl Outbox {
     fn take(&self, max: usize) -> Vec<String> {
         let mut queue = self.lock();
         let n = queue.items.len().min(max);
-        let mut taken = Vec::with_capacity(n);
-        for _ in 0..n {
-            let Some(item) = queue.items.pop_front() else {
-                break;
-            };
+        let taken: Vec<Item> = queue.items.drain(..n).collect();
+        for item in &taken {
             if item.control {
                 queue.control -= 1;
             } else {
                 queue.data -= 1;
                 queue.data_bytes -= item.text.len();
             }
-            taken.push(item.text);
         }
-        taken
+        taken.into_iter().map(|item| item.text).collect()
     }
 
     fn error(&self, id: Option<u32>, code: ErrorCode, message: impl Into<String>) {
