@@ -19,7 +19,7 @@ mod volumes;
 
 pub use attach::Attached;
 pub use images::{ImagePruneReport, SavedArchive};
-pub use list::ContainerQuery;
+pub use list::{ContainerQuery, ListStamp};
 pub use pull::PullResult;
 pub use push::PushResult;
 
@@ -94,6 +94,8 @@ struct Inner {
     restarts: restart::RestartTimers,
     /// Containers' parsed configs, for lists.
     configs: crate::container::ConfigCache,
+    /// The container list as of the catalogue's last change.
+    lists: crate::container::ListCache,
     /// `exec` instances, in memory as docker keeps them.
     execs: crate::exec::ExecStore,
     /// Network settings and the published ports' proxies.
@@ -197,6 +199,7 @@ impl Engine {
                 volumes,
                 restarts: restart::RestartTimers::default(),
                 configs: Default::default(),
+                lists: Default::default(),
                 execs: Default::default(),
                 net: crate::network::NetState {
                     config: config.network,

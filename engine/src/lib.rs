@@ -32,6 +32,6 @@ pub use container::DEFAULT_CGROUP_PARENT;
 pub use engine::session::{AttachRequest, AttachSession, OutputSession};
 pub use engine::{
     Attached, ContainerQuery, ContainerStats, Engine, EngineConfig, ExitWaiter, ImagePruneReport,
-    PullResult, PushResult, SavedArchive,
+    ListStamp, PullResult, PushResult, SavedArchive,
 };
 pub use error::{Error, Result};

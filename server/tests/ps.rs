@@ -253,3 +253,46 @@ fn restarting_containers_say_so_and_are_listed_without_all() {
     d.ok(&["rm", "-f", "flap"]);
     assert!(names(&d, &["-a"]).is_empty());
 }
+
+/// The daemon keeps list answers between changes: every change is in the very next list of
+/// the same query, with no wait (create, rename, start, a published port, a network attached,
+/// stop, remove).
+#[test]
+fn every_change_is_in_the_next_list_of_the_same_query() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let list = || {
+        d.ok(&[
+            "ps",
+            "-a",
+            "--format",
+            "{{.Names}} {{.State}} {{.Ports}} {{.Networks}}",
+        ])
+    };
+    assert_eq!(list(), "");
+    d.ok(&["network", "create", "cachenet"]);
+    d.ok(&[
+        "create",
+        "--name",
+        "c1",
+        "-p",
+        "127.0.0.1::80",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    assert!(list().starts_with("c1 created"), "{}", list());
+    d.ok(&["rename", "c1", "c2"]);
+    assert!(list().starts_with("c2 created"), "{}", list());
+    d.ok(&["start", "c2"]);
+    let running = list();
+    assert!(running.starts_with("c2 running 127.0.0.1:"), "{running}");
+    assert!(running.trim_end().ends_with("bridge"), "{running}");
+    d.ok(&["network", "connect", "cachenet", "c2"]);
+    assert!(list().trim_end().ends_with("bridge,cachenet"), "{}", list());
+    d.ok(&["stop", "-t", "0", "c2"]);
+    assert!(list().starts_with("c2 exited"), "{}", list());
+    d.ok(&["rm", "c2"]);
+    assert_eq!(list(), "");
+    d.ok(&["network", "rm", "cachenet"]);
+}

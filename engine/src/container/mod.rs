@@ -5,6 +5,7 @@ mod config;
 mod config_cache;
 pub mod filter;
 mod follow;
+pub(crate) mod list_cache;
 mod monitor;
 mod names;
 pub mod restart;
@@ -20,6 +21,7 @@ pub use config::{
 pub(crate) use config_cache::ConfigCache;
 pub use filter::ContainerFilter;
 pub use follow::{LogFollower, LogOptions, PositionedBatch};
+pub(crate) use list_cache::ListCache;
 pub(crate) use monitor::{ExitWatch, Status};
 pub(crate) use names::{generate_name, new_id, validate_name};
 pub(crate) use root_hold::RootHolds;

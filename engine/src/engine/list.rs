@@ -1,9 +1,11 @@
 //! `ps`: the container list, newest first, with docker's filters and `--last`.
 
-use crate::container::{ContainerFilter, ContainerRow, ContainerSummary, ListedNetwork};
+use crate::container::list_cache::{self, ListSnapshot};
+use crate::container::{ContainerFilter, ContainerRow, ContainerSummary};
 use crate::filters::Filters;
 use crate::network::store;
-use crate::{catalog, Engine, Error, Result};
+use crate::{catalog, Engine, Result};
+use std::sync::Arc;
 
 /// What a container list asks for.
 #[derive(Debug, Clone, Default)]
@@ -18,7 +20,25 @@ pub struct ContainerQuery {
     pub size: bool,
 }
 
+/// What a container list shows, as of one moment: equal stamps mean equal lists (for a query
+/// whose filters name no image). Read it *before* listing, so that an answer kept with it is
+/// never older than it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListStamp {
+    catalogue: i64,
+    restarts: u64,
+}
+
 impl Engine {
+    /// The container list's current stamp: one counter row and one in-memory counter.
+    pub async fn container_list_stamp(&self) -> Result<ListStamp> {
+        let restarts = self.inner.restarts.changes();
+        Ok(ListStamp {
+            catalogue: list_cache::generation(&self.inner.db).await?,
+            restarts,
+        })
+    }
+
     /// Every container (`all`) or the running, paused and restarting ones.
     pub async fn list_containers(&self, all: bool) -> Result<Vec<ContainerSummary>> {
         self.find_containers(ContainerQuery {
@@ -48,31 +68,23 @@ impl Engine {
                 filter.ancestor_ids.push(row.id);
             }
         }
-        let mut published = store::all_ports(db).await?;
-        let mut networks = store::all_attachments(db).await?;
+        let snapshot = self.list_snapshot().await?;
         let mut list = Vec::new();
-        let rows = self.rows_to_list(all).await?;
-        let configs = self.inner.configs.get_all(&rows, all)?;
-        for (row, config) in rows.iter().zip(configs) {
-            let restarting = self.restart_pending(&row.id);
-            let ports = crate::container::list_ports(
-                &config.exposed_ports,
-                published.remove(&row.id).unwrap_or_default(),
-            );
-            // `none` and `host` have no attachment rows: the mode is the network.
-            let mode = ListedNetwork {
-                id: config.network.clone(),
-                name: config.network.clone(),
-            };
-            let mut summary = row.summary_with(&config)?;
+        for listed in &snapshot.all {
+            // Without `all`: the running and paused ones plus those waiting out a restart
+            // back-off.
+            let restarting = self.restart_pending(&listed.id);
+            if !all && !restarting && !listed.state.is_alive() {
+                continue;
+            }
+            let mut summary = listed.clone();
             summary.restarting = restarting;
-            summary.ports = ports;
-            summary.networks = networks.remove(&row.id).unwrap_or_else(|| vec![mode]);
-            if filter.matches(&summary) {
-                list.push(summary);
-                if query.limit.is_some_and(|n| list.len() >= n) {
-                    break;
-                }
+            if !filter.matches(&summary) {
+                continue;
+            }
+            list.push(summary);
+            if query.limit.is_some_and(|n| list.len() >= n) {
+                break;
             }
         }
         if query.size {
@@ -87,25 +99,32 @@ impl Engine {
         Ok(list)
     }
 
-    /// Every row, or (without `all`) the running and paused ones plus those waiting out a
-    /// restart back-off: a plain `ps` reads no stopped container's row.
-    async fn rows_to_list(&self, all: bool) -> Result<Vec<ContainerRow>> {
+    /// Every container's summary as of the catalogue's current generation: built once per
+    /// change (see [`crate::container::ListCache`]).
+    async fn list_snapshot(&self) -> Result<Arc<ListSnapshot>> {
         let db = &self.inner.db;
-        let mut rows = ContainerRow::list(db, all).await?;
-        if all {
-            return Ok(rows);
+        let generation = list_cache::generation(db).await?;
+        if let Some(snapshot) = self.inner.lists.get(generation) {
+            return Ok(snapshot);
         }
-        for id in self.inner.restarts.pending() {
-            match ContainerRow::find(db, &id).await {
-                Ok(row) if !rows.iter().any(|r| r.id == row.id) => rows.push(row),
-                Ok(_) | Err(Error::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
+        let mut published = store::all_ports(db).await?;
+        let mut networks = store::all_attachments(db).await?;
+        let rows = ContainerRow::list(db, true).await?;
+        let configs = self.inner.configs.get_all(&rows, true)?;
+        let mut all = Vec::with_capacity(rows.len());
+        for (row, config) in rows.iter().zip(configs) {
+            let mut summary = row.summary_with(&config)?;
+            summary.ports = crate::container::list_ports(
+                &config.exposed_ports,
+                published.remove(&row.id).unwrap_or_default(),
+            );
+            summary.networks = networks
+                .remove(&row.id)
+                .unwrap_or_else(|| vec![list_cache::mode_network(&config.network)]);
+            all.push(summary);
         }
-        // The catalogue's order: newest first, then by id.
-        rows.sort_by(|a, b| {
-            (std::cmp::Reverse(a.created_at), &a.id).cmp(&(std::cmp::Reverse(b.created_at), &b.id))
-        });
-        Ok(rows)
+        let snapshot = Arc::new(ListSnapshot { generation, all });
+        self.inner.lists.put(Arc::clone(&snapshot));
+        Ok(snapshot)
     }
 }

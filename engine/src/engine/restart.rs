@@ -9,6 +9,7 @@ use crate::container::restart::next_delay;
 use crate::container::ContainerRow;
 use crate::{Error, Result};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ use std::time::Duration;
 #[derive(Default)]
 pub(super) struct RestartTimers {
     timers: Mutex<HashMap<String, Timer>>,
+    /// Bumped whenever a container's pending restart begins or ends: lists show it.
+    changes: AtomicU64,
 }
 
 #[derive(Default)]
@@ -32,8 +35,18 @@ impl RestartTimers {
         self.timers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// How many times a pending restart began or ended.
+    pub(super) fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// Cancels a pending restart; with `forget`, the back-off starts over too.
     fn cancel(&self, id: &str, forget: bool) {
+        self.changed();
         let mut timers = self.lock();
         if forget {
             timers.remove(id);
@@ -45,16 +58,6 @@ impl RestartTimers {
 
     pub(super) fn is_pending(&self, id: &str) -> bool {
         self.lock().get(id).is_some_and(|t| t.pending)
-    }
-
-    /// The containers whose restart is pending.
-    pub(super) fn pending(&self) -> Vec<String> {
-        let timers = self.lock();
-        timers
-            .iter()
-            .filter(|(_, t)| t.pending)
-            .map(|(id, _)| id.clone())
-            .collect()
     }
 }
 
@@ -128,6 +131,7 @@ impl Engine {
             timer.pending = true;
             (delay, timer.generation)
         };
+        self.inner.restarts.changed();
         sqlx::query("UPDATE containers SET restart_count = restart_count + 1 WHERE id = ?")
             .bind(&row.id)
             .execute(&self.inner.db)
@@ -154,6 +158,7 @@ impl Engine {
                 if let Some(timer) = timers.get_mut(&id) {
                     timer.pending = false;
                 }
+                engine.inner.restarts.changed();
             }
         });
         Ok(())

@@ -1,15 +1,19 @@
 //! Container endpoints: list, create, inspect, start, stop, kill, wait, remove.
 
+use super::list_answers::ListAnswers;
 use super::{ApiError, ApiResult};
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use berth_engine::container::inspect::ContainerInspect;
 use berth_engine::container::units::parse_signal;
 use berth_engine::container::{ContainerSummary, CreateOptions};
 use berth_engine::filters::Filters;
 use berth_engine::{ContainerQuery, Engine};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Deserialize)]
@@ -27,19 +31,48 @@ pub struct ListQuery {
 
 pub async fn list(
     State(engine): State<Engine>,
+    Extension(answers): Extension<Arc<ListAnswers>>,
+    RawQuery(raw): RawQuery,
     Query(query): Query<ListQuery>,
-) -> ApiResult<Json<Vec<ContainerSummary>>> {
+) -> ApiResult<Response> {
     let filters = Filters::from_json(query.filters.as_deref().unwrap_or_default())?;
-    Ok(Json(
-        engine
-            .find_containers(ContainerQuery {
-                all: query.all.unwrap_or(true),
-                filters,
-                limit: query.limit.filter(|n| *n > 0),
-                size: query.size.unwrap_or(false),
-            })
-            .await?,
-    ))
+    let size = query.size.unwrap_or(false);
+    // Sizes walk the files and `ancestor` names images (not in the list's stamp): those
+    // answers are built each time.
+    let keep = !size && !filters.contains("ancestor");
+    let raw = raw.unwrap_or_default();
+    let stamp = match keep {
+        true => Some(engine.container_list_stamp().await?),
+        false => None,
+    };
+    if let Some(body) = stamp.and_then(|s| answers.get(s, &raw)) {
+        return Ok(json_bytes(body));
+    }
+    let list = engine
+        .find_containers(ContainerQuery {
+            all: query.all.unwrap_or(true),
+            filters,
+            limit: query.limit.filter(|n| *n > 0),
+            size,
+        })
+        .await?;
+    let body =
+        Bytes::from(serde_json::to_vec(&list).map_err(|e| ApiError::internal(e.to_string()))?);
+    if let Some(stamp) = stamp {
+        answers.put(stamp, &raw, body.clone());
+    }
+    Ok(json_bytes(body))
+}
+
+fn json_bytes(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 pub async fn create(

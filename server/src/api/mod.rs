@@ -9,6 +9,7 @@ mod containers;
 mod events;
 mod exec;
 mod images;
+mod list_answers;
 pub(crate) mod logs;
 mod networks;
 mod registry;
@@ -229,7 +230,11 @@ pub fn routes() -> RouteTable<Engine> {
 
 pub fn router(engine: Engine) -> Router {
     let (router, _) = routes().into_parts();
-    router.with_state(engine)
+    router
+        .with_state(engine)
+        .layer(axum::Extension(std::sync::Arc::new(
+            list_answers::ListAnswers::default(),
+        )))
 }
 
 async fn healthz() -> &'static str {
