@@ -46,12 +46,14 @@ mkdir -p "$scratch/pkg"
 "$bindgen" --target web --no-typescript --out-dir "$scratch/pkg" --out-name "$name" "$wasm"
 cp style/berth.css "$scratch/berth.css"
 appeared=0
+changed=()
 [ -d "$site/pkg" ] || appeared=1
 while IFS= read -r file; do
   if ! cmp -s "$scratch/$file" "$site/$file"; then
     [ -e "$site/$file" ] || appeared=1
     mkdir -p "$(dirname "$site/$file")"
     cp "$scratch/$file" "$site/$file"
+    changed+=("$file")
   fi
 done < <(cd "$scratch" && find . -type f | sed 's|^\./||')
 
@@ -60,4 +62,8 @@ if [ "$appeared" = 1 ]; then
   touch server/src/web.rs
 fi
 
-echo "build-site: wrote $(cd "$site" && find . -type f | sort | tr '\n' ' ')"
+if [ "${#changed[@]}" -gt 0 ]; then
+  echo "build-site: updated ${changed[*]}"
+else
+  echo "build-site: unchanged ($(cd "$site" && find . -type f | sort | tr '\n' ' '))"
+fi
