@@ -14,13 +14,9 @@ pub(crate) struct ConfigCache {
 }
 
 impl ConfigCache {
-    /// The configs of `rows`, in their order; parsed once per container. With `complete`
-    /// (`rows` are every container), the configs of containers gone since are dropped.
-    pub fn get_all(
-        &self,
-        rows: &[ContainerRow],
-        complete: bool,
-    ) -> Result<Vec<Arc<ContainerConfig>>> {
+    /// The configs of `rows` (every container), in their order; parsed once per container.
+    /// The configs of containers gone since are dropped.
+    pub fn get_all(&self, rows: &[ContainerRow]) -> Result<Vec<Arc<ContainerConfig>>> {
         let mut parsed = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -34,7 +30,7 @@ impl ConfigCache {
             };
             out.push(config);
         }
-        if complete && parsed.len() > rows.len() {
+        if parsed.len() > rows.len() {
             let live: HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
             parsed.retain(|id, _| live.contains(id.as_str()));
         }

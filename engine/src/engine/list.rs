@@ -20,9 +20,8 @@ pub struct ContainerQuery {
     pub size: bool,
 }
 
-/// What a container list shows, as of one moment: equal stamps mean equal lists (for a query
-/// whose filters name no image). Read it *before* listing, so that an answer kept with it is
-/// never older than it.
+/// What a container list shows, as of one moment: equal stamps mean equal answers to one
+/// query. Read it *before* listing, so that an answer kept with it is never older than it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListStamp {
     catalogue: i64,
@@ -30,13 +29,18 @@ pub struct ListStamp {
 }
 
 impl Engine {
-    /// The container list's current stamp: one counter row and one in-memory counter.
-    pub async fn container_list_stamp(&self) -> Result<ListStamp> {
+    /// The container list's current stamp for `query` (one counter row and one in-memory
+    /// counter), or `None` when its answer depends on more: sizes walk the files, and an
+    /// `ancestor` filter names images, which the stamp does not cover.
+    pub async fn container_list_stamp(&self, query: &ContainerQuery) -> Result<Option<ListStamp>> {
+        if query.size || query.filters.contains("ancestor") {
+            return Ok(None);
+        }
         let restarts = self.inner.restarts.changes();
-        Ok(ListStamp {
+        Ok(Some(ListStamp {
             catalogue: list_cache::generation(&self.inner.db).await?,
             restarts,
-        })
+        }))
     }
 
     /// Every container (`all`) or the running, paused and restarting ones.
@@ -110,7 +114,7 @@ impl Engine {
         let mut published = store::all_ports(db).await?;
         let mut networks = store::all_attachments(db).await?;
         let rows = ContainerRow::list(db, true).await?;
-        let configs = self.inner.configs.get_all(&rows, true)?;
+        let configs = self.inner.configs.get_all(&rows)?;
         let mut all = Vec::with_capacity(rows.len());
         for (row, config) in rows.iter().zip(configs) {
             let mut summary = row.summary_with(&config)?;

@@ -36,26 +36,18 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Response> {
     let filters = Filters::from_json(query.filters.as_deref().unwrap_or_default())?;
-    let size = query.size.unwrap_or(false);
-    // Sizes walk the files and `ancestor` names images (not in the list's stamp): those
-    // answers are built each time.
-    let keep = !size && !filters.contains("ancestor");
-    let raw = raw.unwrap_or_default();
-    let stamp = match keep {
-        true => Some(engine.container_list_stamp().await?),
-        false => None,
+    let query = ContainerQuery {
+        all: query.all.unwrap_or(true),
+        filters,
+        limit: query.limit.filter(|n| *n > 0),
+        size: query.size.unwrap_or(false),
     };
+    let raw = raw.unwrap_or_default();
+    let stamp = engine.container_list_stamp(&query).await?;
     if let Some(body) = stamp.and_then(|s| answers.get(s, &raw)) {
         return Ok(json_bytes(body));
     }
-    let list = engine
-        .find_containers(ContainerQuery {
-            all: query.all.unwrap_or(true),
-            filters,
-            limit: query.limit.filter(|n| *n > 0),
-            size,
-        })
-        .await?;
+    let list = engine.find_containers(query).await?;
     let body =
         Bytes::from(serde_json::to_vec(&list).map_err(|e| ApiError::internal(e.to_string()))?);
     if let Some(stamp) = stamp {
