@@ -1,6 +1,7 @@
 //! The dashboard's one WebSocket (`/api/v1/ws`) against a real daemon: log resume by cursor,
 //! many followers of one fast log, a client that never reads, one stats sampler for two
-//! viewers, and errors that stay with their subscription.
+//! viewers, one stats message a tick per connection, and errors that stay with their
+//! subscription.
 
 mod common;
 
@@ -302,6 +303,95 @@ async fn two_viewers_of_one_containers_stats_share_one_sampler() {
     println!("samplers reported: {seen:?}");
     assert_eq!(seen.last(), Some(&1), "{seen:?}");
     assert!(seen.iter().all(|&n| n <= 1), "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_message_a_tick_carries_every_stats_subscription_of_a_connection() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let ids: Vec<String> = (0..3).map(|_| run(&d, "sleep 60")).collect();
+    let session = web::admin(&d).await;
+    let mut s = connect(&d, &session).await;
+    for (i, c) in ids.iter().enumerate() {
+        send(
+            &mut s,
+            &ClientMsg::Subscribe {
+                id: i as u32 + 1,
+                stream: StreamSpec::Stats {
+                    container: c.clone(),
+                },
+            },
+        )
+        .await;
+    }
+    // Each subscription's history first, alone; then every message carries the three.
+    let mut histories = Vec::new();
+    let mut together = 0;
+    while together < 2 {
+        match next(&mut s, Duration::from_secs(10)).await {
+            Some(ServerMsg::Stats { updates, .. }) => {
+                let subs: Vec<u32> = updates.iter().map(|u| u.id).collect();
+                if histories.len() < 3 {
+                    assert_eq!(subs.len(), 1, "a history comes alone: {subs:?}");
+                    histories.push(subs[0]);
+                } else if together > 0 || subs.len() == 3 {
+                    // A sampler's first read is only the base of its CPU %: the first tick
+                    // may have points of the containers watched first only.
+                    assert_eq!(subs, [1, 2, 3], "one message for all three");
+                    assert!(updates.iter().all(|u| u.points.len() == 1));
+                    together += 1;
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    histories.sort_unstable();
+    assert_eq!(histories, [1, 2, 3]);
+    // Unsubscribed: End, and the next messages leave it out; stopped: End Finished.
+    send(&mut s, &ClientMsg::Unsubscribe { id: 1 }).await;
+    d.ok(&["kill", &ids[1]]);
+    let (mut unsubscribed, mut finished, mut after) = (false, false, 0);
+    while !(unsubscribed && finished && after >= 2) {
+        match next(&mut s, Duration::from_secs(10)).await {
+            Some(ServerMsg::End { id: 1, reason, .. }) => {
+                assert_eq!(reason, EndReason::Unsubscribed);
+                unsubscribed = true;
+            }
+            Some(ServerMsg::End { id: 2, reason, .. }) => {
+                assert_eq!(reason, EndReason::Finished);
+                finished = true;
+            }
+            Some(ServerMsg::Stats { updates, .. }) => {
+                let subs: Vec<u32> = updates.iter().map(|u| u.id).collect();
+                if unsubscribed {
+                    assert!(!subs.contains(&1), "{subs:?} after the unsubscribe");
+                }
+                if finished {
+                    assert_eq!(subs, [3], "only the one left");
+                    after += 1;
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Its id is free again: subscribing anew works.
+    send(
+        &mut s,
+        &ClientMsg::Subscribe {
+            id: 1,
+            stream: StreamSpec::Stats {
+                container: ids[2].clone(),
+            },
+        },
+    )
+    .await;
+    loop {
+        match next(&mut s, Duration::from_secs(10)).await {
+            Some(ServerMsg::Stats { updates, .. }) if updates.len() == 2 => break,
+            Some(ServerMsg::Stats { .. }) => continue,
+            other => panic!("{other:?}"),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -74,13 +74,11 @@ async fn watch(
             };
             let counting = Instant::now() >= start;
             match msg {
-                ServerMsg::Stats {
-                    id,
-                    points,
-                    samplers,
-                } => {
+                ServerMsg::Stats { updates, samplers } => {
                     if counting {
-                        t.points[id as usize - 1] += points.len() as u64;
+                        for u in updates {
+                            t.points[u.id as usize - 1] += u.points.len() as u64;
+                        }
                         t.samplers = Some(samplers);
                     }
                 }

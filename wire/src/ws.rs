@@ -75,6 +75,13 @@ pub struct LogLine {
     pub cursor: LogCursor,
 }
 
+/// New points of one stats subscription, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsUpdate {
+    pub id: u32,
+    pub points: Vec<StatsPoint>,
+}
+
 /// Why a subscription ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -92,10 +99,11 @@ pub enum ServerMsg {
         id: u32,
         lines: Vec<LogLine>,
     },
-    /// The first message of a subscription is the hub's history, then one point a second.
+    /// Container stats. A subscription's first is its history alone; after that one message
+    /// a second carries the new point of every stats subscription of the connection (500
+    /// watched containers are one message a second, not 500).
     Stats {
-        id: u32,
-        points: Vec<StatsPoint>,
+        updates: Vec<StatsUpdate>,
         /// Samplers running in the hub now (one per watched container, however many viewers).
         samplers: u32,
     },

@@ -33,11 +33,11 @@ struct EngineSource {
 }
 
 /// What is worth keeping between passes: each running container's cgroup path (its config
-/// parsed once) and its opened cgroup.
+/// parsed once) and its sampler (opened cgroup, kept files) for that path and init pid.
 #[derive(Default)]
 struct Cache {
     paths: HashMap<String, String>,
-    samplers: HashMap<String, (String, Sampler)>,
+    samplers: HashMap<String, ((String, i32), Arc<Sampler>)>,
 }
 
 impl StatsSource for EngineSource {
@@ -93,21 +93,21 @@ impl StatsSource for EngineSource {
             cache
                 .samplers
                 .get(&target.id)
-                .filter(|(path, _)| path == &target.cgroup_path)
+                .filter(|((path, pid), _)| path == &target.cgroup_path && *pid == target.pid)
                 .map(|(_, s)| s.clone())
         };
         let sampler = match cached {
             Some(sampler) => sampler,
             None => {
-                let sampler = Sampler::open(
+                let sampler = Arc::new(Sampler::open(
                     Path::new(CGROUP_ROOT),
                     Path::new("/proc"),
                     &target.cgroup_path,
-                )?;
+                )?);
                 let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
                 cache.samplers.insert(
                     target.id.clone(),
-                    (target.cgroup_path.clone(), sampler.clone()),
+                    ((target.cgroup_path.clone(), target.pid), sampler.clone()),
                 );
                 sampler
             }

@@ -26,7 +26,7 @@ use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio::task::AbortHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -88,6 +88,9 @@ struct HubInner {
     source: Arc<dyn StatsSource>,
     config: HubConfig,
     state: Mutex<State>,
+    /// Moves after every watched pass has sent its points and whenever a sampler ends, so
+    /// one task can poll many subscriptions ([`StatsHub::ticks`], [`Subscription::try_recv`]).
+    ticks: watch::Sender<u64>,
 }
 
 /// A spawned task, aborted when this is dropped.
@@ -164,7 +167,31 @@ pub struct Subscription<P: Clone> {
 pub type StatsSubscription = Subscription<StatsPoint>;
 pub type HostSubscription = Subscription<HostPoint>;
 
+/// What [`Subscription::try_recv`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Polled<P> {
+    Point(P),
+    /// Nothing new yet.
+    Empty,
+    /// The sampler has ended, as when [`Subscription::recv`] returns `None`.
+    Ended,
+}
+
 impl<P: Clone> Subscription<P> {
+    /// The next point if one is waiting, without waiting. A subscriber that fell behind
+    /// skips to the newest points.
+    pub fn try_recv(&mut self) -> Polled<P> {
+        use broadcast::error::TryRecvError;
+        loop {
+            return match self.rx.try_recv() {
+                Ok(p) => Polled::Point(p),
+                Err(TryRecvError::Empty) => Polled::Empty,
+                Err(TryRecvError::Lagged(_)) => continue,
+                Err(TryRecvError::Closed) => Polled::Ended,
+            };
+        }
+    }
+
     /// The next point; `None` once the sampler has ended (the container stopped, was
     /// removed or cannot be read). A subscriber that fell behind skips to the newest points.
     pub async fn recv(&mut self) -> Option<P> {
@@ -303,6 +330,16 @@ impl State {
     }
 }
 
+/// Moves the hub's tick when dropped. Declared before the state's guard, it drops after it
+/// (locals drop in reverse order): a woken viewer finds the points sent and the lock free.
+struct Tick<'a>(&'a watch::Sender<u64>);
+
+impl Drop for Tick<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
 fn interval(every: Duration) -> tokio::time::Interval {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -359,6 +396,7 @@ async fn watched_pass(hub: Weak<HubInner>, tick: Duration) {
                 continue;
             }
         };
+        let _ticked = Tick(&h.ticks);
         let mut state = h.lock();
         for (id, serial, result) in results {
             // Stopped, forgotten or started anew meanwhile: not this reading's any more.
@@ -485,8 +523,16 @@ impl StatsHub {
                 source,
                 config,
                 state: Mutex::default(),
+                ticks: watch::Sender::new(0),
             }),
         }
+    }
+
+    /// Moves each time watched containers' points have been sent or a sampler has ended:
+    /// a viewer of many containers waits on this, then polls its subscriptions with
+    /// [`Subscription::try_recv`] (one task and one message per tick instead of one each).
+    pub fn ticks(&self) -> watch::Receiver<u64> {
+        self.inner.ticks.subscribe()
     }
 
     /// Starts the background pass (once; inside a tokio runtime). Its first pass is now.
@@ -660,6 +706,7 @@ impl StatsHub {
     /// The container stopped: its sampler ends (its streams end) and its next reading starts
     /// CPU % afresh; its history stays.
     pub fn stopped(&self, id: &str) {
+        let _ticked = Tick(&self.inner.ticks);
         let mut state = self.inner.lock();
         state.samplers.remove(id);
         if let Some(track) = state.containers.get_mut(id) {
@@ -669,6 +716,7 @@ impl StatsHub {
 
     /// The container was removed: its sampler and its history go.
     pub fn forget(&self, id: &str) {
+        let _ticked = Tick(&self.inner.ticks);
         let mut state = self.inner.lock();
         state.samplers.remove(id);
         state.containers.remove(id);
@@ -840,6 +888,41 @@ mod tests {
         assert!(ids.iter().all(|id| fake.reads(id) == 3));
         let host_reads = fake.host_reads.load(std::sync::atomic::Ordering::Relaxed);
         assert_eq!(host_reads, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_task_polls_many_subscriptions_at_each_tick_and_sees_them_end() {
+        let fake = Fake::new();
+        let hub = hub(&fake);
+        let mut ticks = hub.ticks();
+        let mut subs: Vec<_> = ["c1", "c2", "c3"]
+            .iter()
+            .map(|id| hub.subscribe(target(id)))
+            .collect();
+        assert!(subs.iter_mut().all(|s| s.try_recv() == Polled::Empty));
+        // The pass at 0 s only sets the CPU base; at 1 s each has its point when the tick moves.
+        for _ in 0..2 {
+            ticks.changed().await.unwrap();
+        }
+        for sub in &mut subs {
+            let Polled::Point(p) = sub.try_recv() else {
+                panic!("a point at the tick")
+            };
+            assert!((p.cpu_percent - 50.0).abs() < 1e-6);
+            assert_eq!(sub.try_recv(), Polled::Empty, "one point a tick");
+        }
+        // A container that stops moves the tick at once (with no pass after it, a poller
+        // would wait for ever), and only its subscription ends.
+        hub.stopped("c2");
+        tokio::time::timeout(Duration::from_millis(1), ticks.changed())
+            .await
+            .expect("the tick moved on the stop")
+            .unwrap();
+        assert_eq!(subs[1].try_recv(), Polled::Ended);
+        assert_eq!(subs[0].try_recv(), Polled::Empty);
+        ticks.changed().await.unwrap();
+        assert!(matches!(subs[0].try_recv(), Polled::Point(_)));
+        assert!(matches!(subs[2].try_recv(), Polled::Point(_)));
     }
 
     #[tokio::test(start_paused = true)]

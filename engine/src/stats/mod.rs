@@ -6,6 +6,7 @@
 //! number of viewers, and every running container every 10 s in one pass, keeping the last
 //! hour of each ([`history`]) and of the host ([`host`]).
 
+mod files;
 pub mod history;
 pub mod host;
 mod hub;
@@ -13,13 +14,17 @@ mod parse;
 
 pub use history::History;
 pub use host::HostReading;
-pub use hub::{HostSubscription, HubConfig, StatsHub, StatsSource, StatsSubscription, Target};
+pub use hub::{
+    HostSubscription, HubConfig, Polled, StatsHub, StatsSource, StatsSubscription, Target,
+};
 
 use crate::runtime::cgroup::{Cgroup, CgroupError, CGROUP_ROOT};
 pub use berth_wire::stats::{HostPoint, StatsPoint};
+use files::{Budget, KeptFiles};
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One reading of a container's usage. Units are normalised here, once: time in
@@ -95,11 +100,13 @@ pub fn cpu_percent(prev: &Sample, cur: &Sample) -> f64 {
     container as f64 / system as f64 * f64::from(cur.online_cpus.max(1)) * 100.0
 }
 
-/// Samples one container again and again: its cgroup is opened once.
-#[derive(Debug, Clone)]
+/// Samples one container again and again: its cgroup is opened once, and the files it reads
+/// stay open between samples while the process's descriptor budget allows (files.rs).
+#[derive(Debug)]
 pub struct Sampler {
     cgroup: Cgroup,
     proc_root: PathBuf,
+    files: Mutex<KeptFiles>,
 }
 
 impl Sampler {
@@ -121,20 +128,23 @@ impl Sampler {
         Self {
             cgroup,
             proc_root: proc_root.to_path_buf(),
+            files: Mutex::new(KeptFiles::new(Budget::process())),
         }
     }
 
     /// Reads everything once. `pid` is the container's init on the host; its
-    /// `net/dev` is the container's network namespace's.
+    /// `net/dev` is the container's network namespace's (a sampler is for one pid: a kept
+    /// `net/dev` of an exited init would read its dead namespace's counters).
     pub fn sample(&self, pid: i32) -> Result<Sample, StatsError> {
         self.sample_with_host(pid, &host::read(&self.proc_root)?)
     }
 
     /// [`Sampler::sample`] with the host's files already read (once for a whole pass).
     pub fn sample_with_host(&self, pid: i32, host: &HostReading) -> Result<Sample, StatsError> {
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         let mut s = match &self.cgroup {
-            Cgroup::V1(v1) => parse::v1(v1)?,
-            Cgroup::V2(v2) => parse::v2(&v2.dir())?,
+            Cgroup::V1(v1) => parse::v1(&mut files, v1)?,
+            Cgroup::V2(v2) => parse::v2(&mut files, &v2.dir())?,
         };
         s.read_at_ns = now_ns();
         s.system_cpu_ns = host.system_cpu_ns;
@@ -142,7 +152,8 @@ impl Sampler {
         if s.memory_limit_bytes == 0 || s.memory_limit_bytes > host.memory_total_bytes {
             s.memory_limit_bytes = host.memory_total_bytes;
         }
-        let (rx, tx) = parse::net_dev(&self.proc_root.join(pid.to_string()).join("net/dev"))?;
+        let net_dev = self.proc_root.join(pid.to_string()).join("net/dev");
+        let (rx, tx) = parse::net_dev(&mut files, &net_dev)?;
         s.net_rx_bytes = rx;
         s.net_tx_bytes = tx;
         Ok(s)

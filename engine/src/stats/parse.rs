@@ -1,13 +1,14 @@
 //! Reading and parsing the files a [`super::Sample`] comes from: the cgroup's (v1 or v2) and
 //! the host's /proc/stat, /proc/meminfo and the container's /proc/<pid>/net/dev.
 
+use super::files::KeptFiles;
 use super::{Sample, StatsError};
 use crate::runtime::cgroup::CgroupV1;
 use std::io;
 use std::path::Path;
 
-fn read(path: &Path) -> Result<String, StatsError> {
-    std::fs::read_to_string(path).map_err(|source| StatsError::Io {
+fn read(files: &mut KeptFiles, path: &Path) -> Result<String, StatsError> {
+    files.read(path).map_err(|source| StatsError::Io {
         path: path.to_path_buf(),
         source,
     })
@@ -23,8 +24,8 @@ pub(crate) fn vm_rss_bytes(status: &str) -> Option<u64> {
 
 /// Like [`read`], but a missing file (a controller without that file, e.g. no pids or blkio
 /// accounting) reads as empty.
-fn read_or_empty(path: &Path) -> Result<String, StatsError> {
-    match std::fs::read_to_string(path) {
+fn read_or_empty(files: &mut KeptFiles, path: &Path) -> Result<String, StatsError> {
+    match files.read(path) {
         Ok(s) => Ok(s),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(String::new()),
         Err(source) => Err(StatsError::Io {
@@ -42,13 +43,13 @@ fn number(path: &Path, text: &str) -> Result<u64, StatsError> {
 }
 
 /// A single-number file such as `memory.current`.
-fn read_number(path: &Path) -> Result<u64, StatsError> {
-    number(path, &read(path)?)
+fn read_number(files: &mut KeptFiles, path: &Path) -> Result<u64, StatsError> {
+    number(path, &read(files, path)?)
 }
 
 /// A limit file: a number, or `max` (v2) meaning none (0 here).
-fn read_limit(path: &Path) -> Result<u64, StatsError> {
-    let text = read(path)?;
+fn read_limit(files: &mut KeptFiles, path: &Path) -> Result<u64, StatsError> {
+    let text = read(files, path)?;
     if text.trim() == "max" {
         return Ok(0);
     }
@@ -65,8 +66,8 @@ fn keyed(text: &str, key: &str) -> Option<u64> {
 
 /// Bytes received and sent over every interface but `lo`, from a `net/dev` file (proc(5)):
 /// two header lines, then "name: rx_bytes rx_packets … (8 receive fields) tx_bytes …".
-pub(super) fn net_dev(path: &Path) -> Result<(u64, u64), StatsError> {
-    let text = read(path)?;
+pub(super) fn net_dev(files: &mut KeptFiles, path: &Path) -> Result<(u64, u64), StatsError> {
+    let text = read(files, path)?;
     let (mut rx, mut tx) = (0u64, 0u64);
     for line in text.lines().skip(2) {
         let Some((name, counters)) = line.split_once(':') else {
@@ -90,28 +91,31 @@ pub(super) fn net_dev(path: &Path) -> Result<(u64, u64), StatsError> {
 
 /// v1: cpuacct, memory, pids and blkio hierarchies (cgroup-v1/cpuacct.rst, memory.rst,
 /// blkio-controller.rst).
-pub(super) fn v1(cg: &CgroupV1) -> Result<Sample, StatsError> {
+pub(super) fn v1(files: &mut KeptFiles, cg: &CgroupV1) -> Result<Sample, StatsError> {
     let dir = |c: &'static str| cg.controller_dir(c).ok_or(StatsError::NoController(c));
     let cpuacct = dir("cpuacct")?;
     let memory = dir("memory")?;
-    let usage = read_number(&memory.join("memory.usage_in_bytes"))?;
-    let stat = read(&memory.join("memory.stat"))?;
+    let usage = read_number(files, &memory.join("memory.usage_in_bytes"))?;
+    let stat = read(files, &memory.join("memory.stat"))?;
     let inactive = keyed(&stat, "total_inactive_file").unwrap_or(0);
     let pids = match cg.controller_dir("pids") {
-        Some(p) => read_or_empty(&p.join("pids.current"))?,
+        Some(p) => read_or_empty(files, &p.join("pids.current"))?,
         None => String::new(),
     };
     let (block_read_bytes, block_write_bytes) = match cg.controller_dir("blkio") {
-        Some(b) => blkio_service_bytes(&read_or_empty(&b.join("blkio.throttle.io_service_bytes"))?),
+        Some(b) => blkio_service_bytes(&read_or_empty(
+            files,
+            &b.join("blkio.throttle.io_service_bytes"),
+        )?),
         None => (0, 0),
     };
     Ok(Sample {
         // cpuacct.usage: ns already.
-        cpu_usage_ns: read_number(&cpuacct.join("cpuacct.usage"))?,
+        cpu_usage_ns: read_number(files, &cpuacct.join("cpuacct.usage"))?,
         memory_usage_bytes: usage,
         memory_working_set_bytes: usage.saturating_sub(inactive),
         // Unlimited reads as PAGE_COUNTER_MAX pages in bytes; capped to the host later.
-        memory_limit_bytes: read_limit(&memory.join("memory.limit_in_bytes"))?,
+        memory_limit_bytes: read_limit(files, &memory.join("memory.limit_in_bytes"))?,
         pids: pids.trim().parse().unwrap_or(0),
         block_read_bytes,
         block_write_bytes,
@@ -139,24 +143,25 @@ fn blkio_service_bytes(text: &str) -> (u64, u64) {
 
 /// v2: the one directory (cgroup-v2.rst: cpu.stat, memory.current, memory.stat, memory.max,
 /// pids.current, io.stat).
-pub(super) fn v2(dir: &Path) -> Result<Sample, StatsError> {
+pub(super) fn v2(files: &mut KeptFiles, dir: &Path) -> Result<Sample, StatsError> {
     let cpu_path = dir.join("cpu.stat");
-    let cpu = read(&cpu_path)?;
+    let cpu = read(files, &cpu_path)?;
     let usage_usec = keyed(&cpu, "usage_usec").ok_or_else(|| StatsError::Parse {
         path: cpu_path.clone(),
         detail: "no usage_usec".into(),
     })?;
-    let usage = read_number(&dir.join("memory.current"))?;
-    let stat = read(&dir.join("memory.stat"))?;
+    let usage = read_number(files, &dir.join("memory.current"))?;
+    let stat = read(files, &dir.join("memory.stat"))?;
     let inactive = keyed(&stat, "inactive_file").unwrap_or(0);
-    let pids = read_or_empty(&dir.join("pids.current"))?;
-    let (block_read_bytes, block_write_bytes) = io_stat(&read_or_empty(&dir.join("io.stat"))?);
+    let pids = read_or_empty(files, &dir.join("pids.current"))?;
+    let (block_read_bytes, block_write_bytes) =
+        io_stat(&read_or_empty(files, &dir.join("io.stat"))?);
     Ok(Sample {
         // usage_usec is µs.
         cpu_usage_ns: usage_usec * 1000,
         memory_usage_bytes: usage,
         memory_working_set_bytes: usage.saturating_sub(inactive),
-        memory_limit_bytes: read_limit(&dir.join("memory.max"))?,
+        memory_limit_bytes: read_limit(files, &dir.join("memory.max"))?,
         pids: pids.trim().parse().unwrap_or(0),
         block_read_bytes,
         block_write_bytes,
@@ -179,6 +184,7 @@ fn io_stat(text: &str) -> (u64, u64) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::files::Budget;
     use super::super::Sampler;
     use super::*;
     use crate::runtime::cgroup::{Cgroup, CgroupV2};
@@ -237,8 +243,12 @@ mod tests {
     #[test]
     fn net_dev_sums_all_but_loopback() {
         let p = fake_proc();
-        assert_eq!(net_dev(&p.path().join("77/net/dev")).unwrap(), (1230, 344));
-        let err = net_dev(&p.path().join("78/net/dev")).unwrap_err();
+        let mut files = KeptFiles::new(Budget::process());
+        assert_eq!(
+            net_dev(&mut files, &p.path().join("77/net/dev")).unwrap(),
+            (1230, 344)
+        );
+        let err = net_dev(&mut files, &p.path().join("78/net/dev")).unwrap_err();
         assert!(err.to_string().contains("78/net/dev"), "{err}");
     }
 
@@ -328,9 +338,14 @@ mod tests {
             sampler.sample(77).unwrap().memory_limit_bytes,
             2_048_000 * 1024
         );
-        // Gone cgroup: the error names the file.
+        // Gone cgroup: the error names the file. (A kept descriptor of a removed cgroup file
+        // fails with ENODEV; an unlinked regular file stays readable, so a new sampler.)
         fs::remove_file(d.join("cpu.stat")).unwrap();
-        let err = sampler.sample(77).unwrap_err().to_string();
+        let cg = Cgroup::V2(CgroupV2::new(root.path(), "berth/c2").unwrap());
+        let err = Sampler::new(cg, proc.path())
+            .sample(77)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("berth/c2/cpu.stat"), "{err}");
     }
 

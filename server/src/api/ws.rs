@@ -9,7 +9,14 @@
 //! capped) but in the same queue, *behind* the data produced before them: a client that
 //! stops reading at `End` has had every line. A client that does not take a message for
 //! [`WRITE_TIMEOUT`] is dropped. Subscriptions never wait on each other: producers never
-//! block on the queue.
+//! block on the queue. One data message may exceed the byte budget when nothing else is
+//! queued (an hour of a container's stats history is about 140 KB), so no message is
+//! refused for ever.
+//!
+//! Stats subscriptions are not a task each: their subscriptions sit in the connection's
+//! [`StatsGroup`], which one task polls at each of the hub's ticks, sending the new points of
+//! all of them as one message (a viewer of 128 containers: 1 wake-up and 1 frame a second,
+//! not 128).
 
 use super::ApiError;
 use crate::transport::limits::WsLimiter;
@@ -20,8 +27,11 @@ use axum::Extension;
 use berth_engine::container::LogOptions;
 use berth_engine::events::{EventQuery, Since};
 use berth_engine::logs::{LogPos, Stream};
+use berth_engine::stats::{Polled, StatsSubscription};
 use berth_engine::{Engine, OutputSession};
-use berth_wire::ws::{ClientMsg, Cursor, EndReason, LogCursor, LogLine, ServerMsg, StreamSpec};
+use berth_wire::ws::{
+    ClientMsg, Cursor, EndReason, LogCursor, LogLine, ServerMsg, StatsUpdate, StreamSpec,
+};
 use berth_wire::ErrorCode;
 use futures::{SinkExt, StreamExt};
 use std::collections::{HashMap, VecDeque};
@@ -96,11 +106,14 @@ impl Outbox {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues a data message, or returns false when the budget is spent.
+    /// Queues a data message, or returns false when the budget is spent (a message larger
+    /// than the whole budget goes when no other data is queued).
     fn try_push(&self, msg: &ServerMsg) -> bool {
         let text = encode(msg);
         let mut queue = self.lock();
-        if queue.data >= QUEUE_MESSAGES || queue.data_bytes + text.len() > QUEUE_BYTES {
+        if queue.data > 0
+            && (queue.data >= QUEUE_MESSAGES || queue.data_bytes + text.len() > QUEUE_BYTES)
+        {
             return false;
         }
         queue.data += 1;
@@ -167,9 +180,26 @@ fn encode(msg: &ServerMsg) -> String {
     })
 }
 
+/// A subscription of the connection: a producer task, or a stats subscription, whose
+/// setup task (finding the container, sending the history) puts it in the [`StatsGroup`].
+enum Sub {
+    Task(AbortHandle),
+    Stats { setup: AbortHandle },
+}
+
+/// The connection's stats subscriptions, by id, polled together at each hub tick.
+type StatsGroup = Arc<Mutex<HashMap<u32, StatsSubscription>>>;
+
+fn lock_group(group: &StatsGroup) -> std::sync::MutexGuard<'_, HashMap<u32, StatsSubscription>> {
+    group.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 async fn serve(socket: WebSocket, engine: Engine) {
     let (mut sink, mut incoming) = socket.split();
     let out = Outbox::new();
+    let stats: StatsGroup = Arc::default();
+    // Started with the first stats subscription.
+    let mut stats_task: Option<tokio::task::JoinHandle<()>> = None;
     let writer_out = out.clone();
     let mut writer = tokio::spawn(async move {
         let out = writer_out;
@@ -198,7 +228,7 @@ async fn serve(socket: WebSocket, engine: Engine) {
             }
         }
     });
-    let mut subs: HashMap<u32, AbortHandle> = HashMap::new();
+    let mut subs: HashMap<u32, Sub> = HashMap::new();
     loop {
         let message = tokio::select! {
             _ = &mut writer => break,
@@ -223,7 +253,10 @@ async fn serve(socket: WebSocket, engine: Engine) {
                 continue;
             }
         };
-        subs.retain(|_, h| !h.is_finished());
+        subs.retain(|id, sub| match sub {
+            Sub::Task(task) => !task.is_finished(),
+            Sub::Stats { setup } => !setup.is_finished() || lock_group(&stats).contains_key(id),
+        });
         match msg {
             ClientMsg::Subscribe { id, stream } => {
                 if subs.contains_key(&id) {
@@ -239,13 +272,32 @@ async fn serve(socket: WebSocket, engine: Engine) {
                         format!("at most {MAX_SUBSCRIPTIONS} subscriptions per connection"),
                     );
                 } else {
-                    let task = tokio::spawn(produce(engine.clone(), id, stream, out.clone()));
-                    subs.insert(id, task.abort_handle());
+                    let is_stats = matches!(stream, StreamSpec::Stats { .. });
+                    if is_stats && stats_task.is_none() {
+                        let ticks = stats_ticks(engine.clone(), stats.clone(), out.clone());
+                        stats_task = Some(tokio::spawn(ticks));
+                    }
+                    let task = produce(engine.clone(), id, stream, out.clone(), stats.clone());
+                    let task = tokio::spawn(task).abort_handle();
+                    subs.insert(
+                        id,
+                        match is_stats {
+                            true => Sub::Stats { setup: task },
+                            false => Sub::Task(task),
+                        },
+                    );
                 }
             }
             ClientMsg::Unsubscribe { id } => match subs.remove(&id) {
-                Some(task) => {
-                    task.abort();
+                Some(sub) => {
+                    match sub {
+                        Sub::Task(task) => task.abort(),
+                        Sub::Stats { setup } => {
+                            setup.abort();
+                            // Under the group's lock: a message with its points went before.
+                            lock_group(&stats).remove(&id);
+                        }
+                    }
                     out.control(&ServerMsg::End {
                         id,
                         reason: EndReason::Unsubscribed,
@@ -260,13 +312,95 @@ async fn serve(socket: WebSocket, engine: Engine) {
             },
         }
     }
-    for task in subs.values() {
+    for sub in subs.values() {
+        match sub {
+            Sub::Task(task) | Sub::Stats { setup: task } => task.abort(),
+        }
+    }
+    if let Some(task) = stats_task {
         task.abort();
     }
+    // The viewers are released now, not when the last clone of the group goes.
+    lock_group(&stats).clear();
     writer.abort();
 }
 
-async fn produce(engine: Engine, id: u32, spec: StreamSpec, out: Outbox) {
+/// Subscribes to a container's stats, sends its history and hands the subscription to the
+/// connection's group.
+async fn stats_setup(engine: Engine, id: u32, container: String, out: Outbox, group: StatsGroup) {
+    let mut sub = match engine.stats_subscribe(&container).await {
+        Ok(sub) => sub,
+        Err(e) => return out.engine_error(id, e),
+    };
+    let points = sub.take_history();
+    let samplers = engine.stats_hub().sampler_count() as u32;
+    // Under the group's lock, so no tick's message overtakes the history.
+    let mut group = lock_group(&group);
+    let history = ServerMsg::Stats {
+        updates: vec![StatsUpdate { id, points }],
+        samplers,
+    };
+    if out.try_push(&history) {
+        group.insert(id, sub);
+    } else {
+        out.control(&ServerMsg::Lagged { id, resume: None });
+    }
+}
+
+/// At each hub tick: the new points of every stats subscription of the connection, in one
+/// message; `End` for those whose container stopped. A message that does not fit pauses all
+/// the subscriptions in it (`Lagged`), as a producer's would.
+async fn stats_ticks(engine: Engine, group: StatsGroup, out: Outbox) {
+    let mut ticks = engine.stats_hub().ticks();
+    while ticks.changed().await.is_ok() {
+        let mut subs = lock_group(&group);
+        let mut updates = Vec::new();
+        let mut ended = Vec::new();
+        for (&id, sub) in subs.iter_mut() {
+            let mut points = Vec::new();
+            loop {
+                match sub.try_recv() {
+                    Polled::Point(p) => points.push(p),
+                    Polled::Empty => break,
+                    Polled::Ended => {
+                        ended.push(id);
+                        break;
+                    }
+                }
+            }
+            if !points.is_empty() {
+                updates.push(StatsUpdate { id, points });
+            }
+        }
+        if !updates.is_empty() {
+            updates.sort_by_key(|u| u.id);
+            let ids: Vec<u32> = updates.iter().map(|u| u.id).collect();
+            let msg = ServerMsg::Stats {
+                updates,
+                samplers: engine.stats_hub().sampler_count() as u32,
+            };
+            if !out.try_push(&msg) {
+                for id in ids {
+                    subs.remove(&id);
+                    out.control(&ServerMsg::Lagged { id, resume: None });
+                }
+            }
+        }
+        ended.sort_unstable();
+        for id in ended {
+            if subs.remove(&id).is_some() {
+                out.control(&ServerMsg::End {
+                    id,
+                    reason: EndReason::Finished,
+                    exit_code: None,
+                });
+            }
+        }
+    }
+}
+
+/// A subscription's producer; a stats subscription's only sets it up in the `group`.
+async fn produce(engine: Engine, id: u32, spec: StreamSpec, out: Outbox, group: StatsGroup) {
     let end = |out: &Outbox| {
         out.control(&ServerMsg::End {
             id,
@@ -378,29 +512,7 @@ async fn produce(engine: Engine, id: u32, spec: StreamSpec, out: Outbox) {
                 exit_code,
             });
         }
-        StreamSpec::Stats { container } => {
-            let mut sub = match engine.stats_subscribe(&container).await {
-                Ok(sub) => sub,
-                Err(e) => return out.engine_error(id, e),
-            };
-            let samplers = || engine.stats_hub().sampler_count() as u32;
-            let mut points = sub.take_history();
-            loop {
-                let msg = ServerMsg::Stats {
-                    id,
-                    points,
-                    samplers: samplers(),
-                };
-                if !out.try_push(&msg) {
-                    return out.control(&ServerMsg::Lagged { id, resume: None });
-                }
-                match sub.recv().await {
-                    Some(p) => points = vec![p],
-                    None => break,
-                }
-            }
-            end(&out);
-        }
+        StreamSpec::Stats { container } => stats_setup(engine, id, container, out, group).await,
         StreamSpec::HostStats => {
             let mut sub = engine.stats_subscribe_host();
             let mut points = sub.take_history();
