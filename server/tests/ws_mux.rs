@@ -1,11 +1,14 @@
 //! The dashboard's one WebSocket (`/api/v1/ws`) against a real daemon: log resume by cursor,
 //! many followers of one fast log, a client that never reads, one stats sampler for two
-//! viewers, one stats message a tick per connection, and errors that stay with their
-//! subscription.
+//! viewers, one stats message a tick per connection, a terminal (exec) with binary frames and
+//! resizes, and errors that stay with their subscription.
 
 mod common;
 
-use berth_wire::ws::{ClientMsg, Cursor, EndReason, LogCursor, ServerMsg, StreamSpec};
+use berth_wire::ws::{
+    split_terminal_frame, terminal_frame, ClientMsg, Cursor, EndReason, LogCursor, ServerMsg,
+    StreamSpec,
+};
 use common::web::{self, Session};
 use common::Daemon;
 use futures::{SinkExt, StreamExt};
@@ -392,6 +395,184 @@ async fn one_message_a_tick_carries_every_stats_subscription_of_a_connection() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+fn terminal(container: &str, cmd: &[&str]) -> StreamSpec {
+    StreamSpec::Terminal {
+        container: container.into(),
+        cmd: cmd.iter().map(|s| s.to_string()).collect(),
+        user: None,
+        working_dir: None,
+        rows: 24,
+        columns: 80,
+    }
+}
+
+/// Terminal output of subscription `id` until it contains `want` (or an `End` of it comes:
+/// returned with the output so far).
+async fn read_terminal(socket: &mut Socket, id: u32, want: &str) -> (String, Option<ServerMsg>) {
+    let mut seen = String::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
+            Ok(Some(Ok(Message::Binary(frame)))) => {
+                let (sub, data) = split_terminal_frame(&frame).expect("a framed message");
+                assert_eq!(sub, id);
+                seen.push_str(&String::from_utf8_lossy(data));
+                if seen.contains(want) {
+                    return (seen, None);
+                }
+            }
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let msg: ServerMsg = serde_json::from_str(&text).unwrap();
+                match msg {
+                    ServerMsg::End { .. } | ServerMsg::Error { .. } => return (seen, Some(msg)),
+                    other => panic!("{other:?} while reading the terminal: {seen:?}"),
+                }
+            }
+            other => panic!("{other:?} while waiting for {want:?} in {seen:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_terminal_runs_a_shell_with_its_size_input_and_exit_code() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let c = run(&d, "sleep 60");
+    let session = web::admin(&d).await;
+    let mut s = connect(&d, &session).await;
+    send(
+        &mut s,
+        &ClientMsg::Subscribe {
+            id: 4,
+            stream: terminal(&c, &[]),
+        },
+    )
+    .await;
+    // Typed before the shell is up: kept until it reads.
+    let input = |text: &str| Message::Binary(terminal_frame(4, text.as_bytes()).into());
+    s.send(input("stty size; echo sum-$((40+2))\n"))
+        .await
+        .unwrap();
+    let (out, end) = read_terminal(&mut s, 4, "sum-42").await;
+    assert!(end.is_none(), "{end:?}: {out:?}");
+    assert!(out.contains("24 80"), "the size asked for: {out:?}");
+    send(
+        &mut s,
+        &ClientMsg::Resize {
+            id: 4,
+            rows: 50,
+            columns: 132,
+        },
+    )
+    .await;
+    s.send(input("stty size\n")).await.unwrap();
+    let (out, _) = read_terminal(&mut s, 4, "50 132").await;
+    assert!(out.contains("50 132"), "{out:?}");
+    // Input to a subscription that is no terminal is refused, the connection stays.
+    s.send(Message::Binary(terminal_frame(9, b"x").into()))
+        .await
+        .unwrap();
+    match next(&mut s, Duration::from_secs(10)).await {
+        Some(ServerMsg::Error { code, .. }) => {
+            assert_eq!(code, berth_wire::ErrorCode::BadRequest)
+        }
+        other => panic!("{other:?}"),
+    }
+    s.send(input("exit 7\n")).await.unwrap();
+    let (out, end) = read_terminal(&mut s, 4, "never printed").await;
+    match end {
+        Some(ServerMsg::End {
+            id: 4,
+            reason: EndReason::Finished,
+            exit_code: Some(7),
+        }) => {}
+        other => panic!("{other:?} after {out:?}"),
+    }
+    // Unsubscribing hangs the terminal up: the shell exits (no sh left beside the sleep).
+    send(
+        &mut s,
+        &ClientMsg::Subscribe {
+            id: 5,
+            stream: terminal(&c, &["/bin/sh"]),
+        },
+    )
+    .await;
+    let input5 = |text: &str| Message::Binary(terminal_frame(5, text.as_bytes()).into());
+    s.send(input5("echo ready-$((2*3))\n")).await.unwrap();
+    read_terminal(&mut s, 5, "ready-6").await;
+    send(&mut s, &ClientMsg::Unsubscribe { id: 5 }).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ps = d.ok(&["exec", &c, "ps", "-o", "comm"]);
+        if !ps.lines().any(|l| l.trim() == "sh") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the detached shell still runs:\n{ps}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Both starts are in the audit log, with the container.
+    let audit = web::as_session(&d, &session, "GET", "/api/v1/audit", &[], b"").await;
+    let entries = audit.json()["entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let terminals = entries
+        .iter()
+        .filter(|e| e["action"] == "WS terminal" && e["object"] == c.as_str())
+        .count();
+    assert_eq!(terminals, 2, "{entries:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_viewer_gets_no_terminal() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let c = run(&d, "sleep 60");
+    let admin = web::admin(&d).await;
+    let body =
+        serde_json::json!({"name": "val", "role": "viewer", "password": "a long viewer password"});
+    let made = web::as_session(
+        &d,
+        &admin,
+        "POST",
+        "/api/v1/users",
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{made:?}");
+    let viewer = web::login(&d, "val", "a long viewer password").await;
+    let mut s = connect(&d, &viewer).await;
+    send(
+        &mut s,
+        &ClientMsg::Subscribe {
+            id: 1,
+            stream: terminal(&c, &["touch", "/viewer-was-here"]),
+        },
+    )
+    .await;
+    match next(&mut s, Duration::from_secs(10)).await {
+        Some(ServerMsg::Error {
+            id: Some(1), code, ..
+        }) => {
+            assert_eq!(code, berth_wire::ErrorCode::Forbidden)
+        }
+        other => panic!("{other:?}"),
+    }
+    let out = d.berth(&["exec", &c, "ls", "/viewer-was-here"]);
+    assert!(!out.status.success(), "the command ran");
+    let audit = web::as_session(&d, &admin, "GET", "/api/v1/audit", &[], b"").await;
+    let refused = audit.json()["entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .any(|e| e["action"] == "WS terminal" && e["actor"] == "val" && e["status"] == 403);
+    assert!(refused, "the refusal is audited");
 }
 
 #[tokio::test(flavor = "multi_thread")]

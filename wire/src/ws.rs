@@ -1,6 +1,7 @@
 //! The dashboard's one WebSocket (`GET /api/v1/ws`): many subscriptions by id over one
 //! connection. The client sends [`ClientMsg`], the server [`ServerMsg`], one JSON text message
-//! each.
+//! each. A terminal's bytes travel in binary messages instead, both ways: the subscription id
+//! (4 bytes, big-endian), then the bytes ([`terminal_frame`], [`split_terminal_frame`]).
 
 use crate::{ErrorCode, HostPoint, StatsPoint};
 use serde::{Deserialize, Serialize};
@@ -50,6 +51,23 @@ pub enum StreamSpec {
         #[serde(default)]
         cursor: Option<u64>,
     },
+    /// A command with a terminal in a running container (an exec; operators and admins
+    /// only): its output comes as binary messages of this id, the client's binary messages of
+    /// this id are its input, [`ClientMsg::Resize`] sizes it; `End` carries its exit code.
+    /// Unsubscribing (or closing the connection) hangs its terminal up: a shell then exits.
+    Terminal {
+        container: String,
+        /// The command; `/bin/sh` when empty.
+        #[serde(default)]
+        cmd: Vec<String>,
+        /// `USER[:GROUP]`; else the container's.
+        #[serde(default)]
+        user: Option<String>,
+        #[serde(default)]
+        working_dir: Option<String>,
+        rows: u16,
+        columns: u16,
+    },
 }
 
 fn yes() -> bool {
@@ -59,8 +77,33 @@ fn yes() -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
-    Subscribe { id: u32, stream: StreamSpec },
-    Unsubscribe { id: u32 },
+    Subscribe {
+        id: u32,
+        stream: StreamSpec,
+    },
+    Unsubscribe {
+        id: u32,
+    },
+    /// A terminal subscription's new window size.
+    Resize {
+        id: u32,
+        rows: u16,
+        columns: u16,
+    },
+}
+
+/// The bytes of terminal subscription `id` as one binary message.
+pub fn terminal_frame(id: u32, data: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(4 + data.len());
+    frame.extend_from_slice(&id.to_be_bytes());
+    frame.extend_from_slice(data);
+    frame
+}
+
+/// A binary message's subscription id and bytes; `None` when it is shorter than the id.
+pub fn split_terminal_frame(frame: &[u8]) -> Option<(u32, &[u8])> {
+    let (id, data) = frame.split_first_chunk::<4>()?;
+    Some((u32::from_be_bytes(*id), data))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,5 +210,39 @@ mod tests {
         let json = serde_json::to_string(&lag).unwrap();
         assert_eq!(json, r#"{"type":"lagged","id":1,"resume":7}"#);
         assert_eq!(serde_json::from_str::<ServerMsg>(&json).unwrap(), lag);
+    }
+
+    #[test]
+    fn terminal_frames_carry_their_subscription() {
+        let frame = terminal_frame(0x0102_0304, b"ls\n");
+        assert_eq!(frame, b"\x01\x02\x03\x04ls\n");
+        assert_eq!(
+            split_terminal_frame(&frame),
+            Some((0x0102_0304, &b"ls\n"[..]))
+        );
+        assert_eq!(
+            split_terminal_frame(&frame[..4]),
+            Some((0x0102_0304, &b""[..]))
+        );
+        assert_eq!(split_terminal_frame(b"\x00\x01"), None);
+        let m: ClientMsg = serde_json::from_str(
+            r#"{"type":"subscribe","id":2,"stream":{"type":"terminal","container":"web","rows":24,"columns":80}}"#,
+        )
+        .unwrap();
+        let ClientMsg::Subscribe {
+            stream:
+                StreamSpec::Terminal {
+                    cmd,
+                    user,
+                    rows: 24,
+                    columns: 80,
+                    ..
+                },
+            ..
+        } = m
+        else {
+            panic!("{m:?}")
+        };
+        assert!(cmd.is_empty() && user.is_none());
     }
 }

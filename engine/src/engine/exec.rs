@@ -107,6 +107,13 @@ impl Engine {
         self.inner.execs.get(exec_id)?.resize(rows, columns)
     }
 
+    /// Hangs up a running exec's terminal (its client has gone): the command gets SIGHUP, as
+    /// from a closed terminal window. Nothing when it has ended or has no terminal.
+    pub fn exec_hangup(&self, exec_id: &str) -> Result<()> {
+        self.inner.execs.get(exec_id)?.hangup();
+        Ok(())
+    }
+
     /// An exec instance as docker's `GET /exec/{id}/json` shows it.
     pub fn exec_inspect(&self, exec_id: &str) -> Result<ExecInspect> {
         Ok(self.inner.execs.get(exec_id)?.inspect())

@@ -205,6 +205,24 @@ impl Instance {
             .map_err(|e| Error::Conflict(format!("cannot resize the terminal: {e}")))
     }
 
+    /// Hangs up a running exec's terminal, as closing a terminal window does (termios(3)):
+    /// SIGHUP to the terminal's foreground process group and to the command. Nothing when it
+    /// has ended or has no terminal. Sent under the state's lock, which the exit is recorded
+    /// under, so the command's pid is not a recycled one.
+    pub fn hangup(&self) {
+        use nix::sys::signal::{kill, killpg, Signal};
+        let state = self.state();
+        let Some(terminal) = state.terminal.as_ref().filter(|_| state.running) else {
+            return;
+        };
+        if let Ok(group) = nix::unistd::tcgetpgrp(terminal.as_ref()) {
+            let _ = killpg(group, Signal::SIGHUP);
+        }
+        if state.pid > 0 {
+            let _ = kill(nix::unistd::Pid::from_raw(state.pid), Signal::SIGHUP);
+        }
+    }
+
     fn failed(&self, code: i32) {
         let mut state = self.state();
         state.exit_code = Some(code);

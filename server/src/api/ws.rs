@@ -13,12 +13,19 @@
 //! queued (an hour of a container's stats history is about 140 KB), so no message is
 //! refused for ever.
 //!
+//! A terminal subscription (an exec with a TTY: ws_terminal.rs) needs an operator; its output
+//! is never dropped: its producer waits for room in the queue instead of lagging.
+//!
 //! Stats subscriptions are not a task each: their subscriptions sit in the connection's
 //! [`StatsGroup`], which one task polls at each of the hub's ticks, sending the new points of
 //! all of them as one message (a viewer of 128 containers: 1 wake-up and 1 frame a second,
 //! not 128).
 
+use super::ws_terminal::{self, TerminalInput, INPUT_QUEUE};
 use super::ApiError;
+use crate::peer::Peer;
+use crate::security::principal::Principal;
+use crate::security::Security;
 use crate::transport::limits::WsLimiter;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -56,17 +63,33 @@ const EXIT_WAIT: Duration = Duration::from_secs(5);
 /// Control messages waiting beyond this mean a client that sends but does not read: dropped.
 const MAX_CONTROL: usize = 1024;
 
+/// Who opened the connection: what a terminal subscription checks and audits.
+#[derive(Clone)]
+pub(super) struct Caller {
+    pub principal: Principal,
+    pub security: Security,
+    pub peer: Peer,
+}
+
 pub async fn upgrade(
     State(engine): State<Engine>,
     Extension(limiter): Extension<WsLimiter>,
+    Extension(principal): Extension<Principal>,
+    Extension(security): Extension<Security>,
+    peer: Option<Extension<Peer>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let permit = match limiter.try_acquire() {
         Ok(permit) => permit,
         Err(refused) => return refused.into_response(),
     };
+    let caller = Caller {
+        principal,
+        security,
+        peer: peer.map_or(Peer::Unix { uid: None }, |p| p.0),
+    };
     WsLimiter::bounded(ws).on_upgrade(move |socket| async move {
-        serve(socket, engine).await;
+        serve(socket, engine, caller).await;
         drop(permit);
     })
 }
@@ -74,9 +97,11 @@ pub async fn upgrade(
 /// The connection's outgoing side, shared by its producers: one queue in the order messages
 /// were produced, so a subscription's `End` or `Lagged` never overtakes its own data.
 #[derive(Clone)]
-struct Outbox {
+pub(super) struct Outbox {
     queue: Arc<Mutex<Queue>>,
     wake: Arc<Notify>,
+    /// Told whenever the writer has taken messages (or the connection ended).
+    drained: Arc<Notify>,
 }
 
 #[derive(Default)]
@@ -87,11 +112,28 @@ struct Queue {
     data_bytes: usize,
     /// Control messages queued (`End`, `Lagged`, `Error`): outside the budget, capped.
     control: usize,
+    /// The connection has ended: nothing is queued any more.
+    closed: bool,
 }
 
 struct Item {
-    text: String,
+    message: Outgoing,
     control: bool,
+}
+
+/// A message for the socket: JSON text, or a terminal's binary frame.
+enum Outgoing {
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+impl Outgoing {
+    fn len(&self) -> usize {
+        match self {
+            Outgoing::Text(text) => text.len(),
+            Outgoing::Binary(bytes) => bytes.len(),
+        }
+    }
 }
 
 impl Outbox {
@@ -99,6 +141,7 @@ impl Outbox {
         Outbox {
             queue: Arc::default(),
             wake: Arc::new(Notify::new()),
+            drained: Arc::new(Notify::new()),
         }
     }
 
@@ -109,31 +152,62 @@ impl Outbox {
     /// Queues a data message, or returns false when the budget is spent (a message larger
     /// than the whole budget goes when no other data is queued).
     fn try_push(&self, msg: &ServerMsg) -> bool {
-        let text = encode(msg);
+        self.try_push_data(Outgoing::Text(encode(msg))).is_ok()
+    }
+
+    /// Queues a data message, or hands it back when the budget is spent or the connection
+    /// has ended.
+    fn try_push_data(&self, message: Outgoing) -> Result<(), Outgoing> {
         let mut queue = self.lock();
-        if queue.data > 0
-            && (queue.data >= QUEUE_MESSAGES || queue.data_bytes + text.len() > QUEUE_BYTES)
+        let len = message.len();
+        if queue.closed
+            || (queue.data > 0
+                && (queue.data >= QUEUE_MESSAGES || queue.data_bytes + len > QUEUE_BYTES))
         {
-            return false;
+            return Err(message);
         }
         queue.data += 1;
-        queue.data_bytes += text.len();
+        queue.data_bytes += len;
         queue.items.push_back(Item {
-            text,
+            message,
             control: false,
         });
         drop(queue);
         self.wake.notify_one();
-        true
+        Ok(())
+    }
+
+    /// Queues a binary message, waiting for room as long as the connection lasts; false once
+    /// it has ended.
+    pub(super) async fn push_binary(&self, bytes: Vec<u8>) -> bool {
+        let mut message = Outgoing::Binary(bytes);
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            // Registered before trying, so a take between the try and the wait is not missed.
+            drained.as_mut().enable();
+            match self.try_push_data(message) {
+                Ok(()) => return true,
+                Err(back) if !self.lock().closed => message = back,
+                Err(_) => return false,
+            }
+            drained.await;
+        }
+    }
+
+    /// The connection has ended: producers waiting for room stop.
+    fn close(&self) {
+        self.lock().closed = true;
+        self.drained.notify_waiters();
     }
 
     /// Queues a control message, which is never refused (its count is checked per client
     /// message: see [`MAX_CONTROL`]).
-    fn control(&self, msg: &ServerMsg) {
+    pub(super) fn control(&self, msg: &ServerMsg) {
         let mut queue = self.lock();
         queue.control += 1;
         queue.items.push_back(Item {
-            text: encode(msg),
+            message: Outgoing::Text(encode(msg)),
             control: true,
         });
         drop(queue);
@@ -145,7 +219,7 @@ impl Outbox {
     }
 
     /// Takes up to `max` queued messages, oldest first.
-    fn take(&self, max: usize) -> Vec<String> {
+    fn take(&self, max: usize) -> Vec<Outgoing> {
         let mut queue = self.lock();
         let n = queue.items.len().min(max);
         let taken: Vec<Item> = queue.items.drain(..n).collect();
@@ -154,13 +228,17 @@ impl Outbox {
                 queue.control -= 1;
             } else {
                 queue.data -= 1;
-                queue.data_bytes -= item.text.len();
+                queue.data_bytes -= item.message.len();
             }
         }
-        taken.into_iter().map(|item| item.text).collect()
+        drop(queue);
+        if n > 0 {
+            self.drained.notify_waiters();
+        }
+        taken.into_iter().map(|item| item.message).collect()
     }
 
-    fn error(&self, id: Option<u32>, code: ErrorCode, message: impl Into<String>) {
+    pub(super) fn error(&self, id: Option<u32>, code: ErrorCode, message: impl Into<String>) {
         self.control(&ServerMsg::Error {
             id,
             code,
@@ -168,7 +246,7 @@ impl Outbox {
         });
     }
 
-    fn engine_error(&self, id: u32, e: berth_engine::Error) {
+    pub(super) fn engine_error(&self, id: u32, e: berth_engine::Error) {
         let e = ApiError::from(e);
         self.error(Some(id), e.code, e.message);
     }
@@ -184,7 +262,15 @@ fn encode(msg: &ServerMsg) -> String {
 /// setup task (finding the container, sending the history) puts it in the [`StatsGroup`].
 enum Sub {
     Task(AbortHandle),
-    Stats { setup: AbortHandle },
+    Stats {
+        setup: AbortHandle,
+    },
+    /// Not aborted when it goes: dropping `input` detaches it (its input closes, its output
+    /// is drained until the command ends).
+    Terminal {
+        task: AbortHandle,
+        input: tokio::sync::mpsc::Sender<TerminalInput>,
+    },
 }
 
 /// The connection's stats subscriptions, by id, polled together at each hub tick.
@@ -194,7 +280,7 @@ fn lock_group(group: &StatsGroup) -> std::sync::MutexGuard<'_, HashMap<u32, Stat
     group.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn serve(socket: WebSocket, engine: Engine) {
+async fn serve(socket: WebSocket, engine: Engine, caller: Caller) {
     let (mut sink, mut incoming) = socket.split();
     let out = Outbox::new();
     let stats: StatsGroup = Arc::default();
@@ -211,8 +297,12 @@ async fn serve(socket: WebSocket, engine: Engine) {
             }
             // Queued messages go out together, with one flush.
             let write = async {
-                for text in batch {
-                    sink.feed(Message::Text(text.into())).await?;
+                for message in batch {
+                    sink.feed(match message {
+                        Outgoing::Text(text) => Message::Text(text.into()),
+                        Outgoing::Binary(bytes) => Message::Binary(bytes.into()),
+                    })
+                    .await?;
                 }
                 sink.flush().await
             };
@@ -237,8 +327,25 @@ async fn serve(socket: WebSocket, engine: Engine) {
         let text = match message {
             None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
             Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Binary(_))) => {
-                out.error(None, ErrorCode::BadRequest, "messages are JSON text");
+            Some(Ok(Message::Binary(frame))) => {
+                let terminal =
+                    berth_wire::ws::split_terminal_frame(&frame).and_then(|(id, data)| match subs
+                        .get(&id)
+                    {
+                        Some(Sub::Terminal { input, .. }) => Some((id, input, data)),
+                        _ => None,
+                    });
+                match terminal {
+                    Some((id, input, data)) => {
+                        let data = bytes::Bytes::copy_from_slice(data);
+                        to_terminal(&out, id, input, TerminalInput::Data(data));
+                    }
+                    None => out.error(
+                        None,
+                        ErrorCode::BadRequest,
+                        "binary messages are a terminal subscription's input",
+                    ),
+                }
                 continue;
             }
             Some(Ok(_)) => continue,
@@ -254,7 +361,7 @@ async fn serve(socket: WebSocket, engine: Engine) {
             }
         };
         subs.retain(|id, sub| match sub {
-            Sub::Task(task) => !task.is_finished(),
+            Sub::Task(task) | Sub::Terminal { task, .. } => !task.is_finished(),
             Sub::Stats { setup } => !setup.is_finished() || lock_group(&stats).contains_key(id),
         });
         match msg {
@@ -271,6 +378,18 @@ async fn serve(socket: WebSocket, engine: Engine) {
                         ErrorCode::TooManyRequests,
                         format!("at most {MAX_SUBSCRIPTIONS} subscriptions per connection"),
                     );
+                } else if let StreamSpec::Terminal { .. } = stream {
+                    let (input, inputs) = tokio::sync::mpsc::channel(INPUT_QUEUE);
+                    let task = ws_terminal::run(
+                        engine.clone(),
+                        caller.clone(),
+                        id,
+                        stream,
+                        out.clone(),
+                        inputs,
+                    );
+                    let task = tokio::spawn(task).abort_handle();
+                    subs.insert(id, Sub::Terminal { task, input });
                 } else {
                     let is_stats = matches!(stream, StreamSpec::Stats { .. });
                     if is_stats && stats_task.is_none() {
@@ -292,6 +411,8 @@ async fn serve(socket: WebSocket, engine: Engine) {
                 Some(sub) => {
                     match sub {
                         Sub::Task(task) => task.abort(),
+                        // Dropped: detached.
+                        Sub::Terminal { .. } => {}
                         Sub::Stats { setup } => {
                             setup.abort();
                             // Under the group's lock: a message with its points went before.
@@ -310,11 +431,24 @@ async fn serve(socket: WebSocket, engine: Engine) {
                     format!("no subscription {id}"),
                 ),
             },
+            ClientMsg::Resize { id, rows, columns } => match subs.get(&id) {
+                Some(Sub::Terminal { input, .. }) => {
+                    to_terminal(&out, id, input, TerminalInput::Resize { rows, columns });
+                }
+                _ => out.error(
+                    Some(id),
+                    ErrorCode::NotFound,
+                    format!("no terminal subscription {id}"),
+                ),
+            },
         }
     }
+    out.close();
     for sub in subs.values() {
         match sub {
             Sub::Task(task) | Sub::Stats { setup: task } => task.abort(),
+            // Detached when `subs` drops.
+            Sub::Terminal { .. } => {}
         }
     }
     if let Some(task) = stats_task {
@@ -323,6 +457,23 @@ async fn serve(socket: WebSocket, engine: Engine) {
     // The viewers are released now, not when the last clone of the group goes.
     lock_group(&stats).clear();
     writer.abort();
+}
+
+/// Hands a terminal its input without waiting: input the command does not read for
+/// [`INPUT_QUEUE`] messages is dropped, with an error, rather than stalling the connection.
+fn to_terminal(
+    out: &Outbox,
+    id: u32,
+    input: &tokio::sync::mpsc::Sender<TerminalInput>,
+    message: TerminalInput,
+) {
+    if input.try_send(message).is_err() {
+        out.error(
+            Some(id),
+            ErrorCode::TooManyRequests,
+            "the terminal is not reading its input: input dropped",
+        );
+    }
 }
 
 /// Subscribes to a container's stats, sends its history and hands the subscription to the
@@ -513,6 +664,8 @@ async fn produce(engine: Engine, id: u32, spec: StreamSpec, out: Outbox, group: 
             });
         }
         StreamSpec::Stats { container } => stats_setup(engine, id, container, out, group).await,
+        // Run by ws_terminal, with its input (see `serve`).
+        StreamSpec::Terminal { .. } => {}
         StreamSpec::HostStats => {
             let mut sub = engine.stats_subscribe_host();
             let mut points = sub.take_history();
