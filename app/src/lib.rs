@@ -8,6 +8,8 @@ pub mod format;
 mod live;
 #[cfg(feature = "hydrate")]
 mod live_board;
+#[cfg(feature = "hydrate")]
+mod live_events;
 pub mod logbuf;
 pub mod model;
 pub mod pages;

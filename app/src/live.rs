@@ -102,7 +102,7 @@ impl Pending {
 }
 
 /// The daemon's WebSocket on the page's own origin.
-fn ws_url() -> Result<String, JsValue> {
+pub(crate) fn ws_url() -> Result<String, JsValue> {
     let location = window().location();
     let scheme = if location.protocol()? == "https:" {
         "wss:"

@@ -1,5 +1,6 @@
 // dashboard.test.mjs: the dashboard in a real Chromium against a real daemon: the containers
-// list (server-rendered, then hydrated actions), a container's live log, and the 404 page,
+// list (server-rendered, then hydrated actions, then kept current by the daemon's events), a
+// container's live log, and the 404 page,
 // all as the admin (each page logs in through the login form first).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -146,6 +147,31 @@ test('a container page says when the container exited, and with which code', asy
   assert.equal(await page.locator('[data-testid="container-state"]').textContent(), 'exited');
   assert.equal(await page.locator('[data-testid="container-exit-code"]').textContent(), '3');
   await screenshots(page, 'container-exited', { dark: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('the containers list follows changes made elsewhere (the CLI) from the events, without a reload or polling', async () => {
+  const { page, problems } = await watchedPage(browser);
+  await daemon.login(page);
+  await page.goto(`${daemon.base}/containers`);
+  await hydrated(page);
+  await page.evaluate(() => { window.__noReload = true; });
+  // No list request without an event: the list is not polled.
+  const listCalls = [];
+  page.on('request', (r) => { if (r.url().includes('/list_containers')) listCalls.push(Date.now()); });
+  await new Promise((r) => setTimeout(r, 2_500));
+  assert.equal(listCalls.length, 0, 'the list was fetched with nothing changed');
+
+  const name = uniqueName('elsewhere');
+  await daemon.runDetached(name, 'busybox', 'sleep', '300');
+  const row = page.locator(`[data-testid="container-row"][data-name="${name}"]`);
+  await row.and(page.locator('[data-state="running"]')).waitFor({ timeout: 15_000 });
+  await daemon.berth('kill', name);
+  await row.and(page.locator('[data-state="exited"]')).waitFor({ timeout: 15_000 });
+  await daemon.berth('rm', name);
+  await row.waitFor({ state: 'detached', timeout: 15_000 });
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'the page reloaded');
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -56,8 +56,31 @@ mod ssr {
 #[component]
 pub fn ContainersPage() -> impl IntoView {
     let action = ServerAction::<ApplyAction>::new();
-    let containers = Resource::new(move || action.version().get(), |_| list_containers());
+    // Bumped by the daemon's events (live_events.rs): a change made anywhere is fetched.
+    let changes = RwSignal::new(0u64);
+    let containers = Resource::new(
+        move || (action.version().get(), changes.get()),
+        |_| list_containers(),
+    );
     let running_only = RwSignal::new(false);
+
+    #[cfg(feature = "hydrate")]
+    {
+        let live = StoredValue::new_local(None::<crate::live_events::LiveEvents>);
+        Effect::new(move |_| {
+            if live.with_value(Option::is_none) {
+                match crate::live_events::connect(changes) {
+                    Ok(l) => live.set_value(Some(l)),
+                    Err(e) => leptos::logging::warn!("{e}"),
+                }
+            }
+        });
+        on_cleanup(move || {
+            if let Some(l) = live.try_update_value(Option::take).flatten() {
+                l.close();
+            }
+        });
+    }
 
     view! {
         <Title text="Containers · berth"/>

@@ -1,0 +1,193 @@
+//! The browser side of "the list changed" (hydrate only): an events subscription on the
+//! daemon's one WebSocket (`/api/v1/ws`), which bumps a counter signal when events arrive, at
+//! most every [`SETTLE`], so a page's list is fetched again after a change made anywhere (the
+//! CLI, another tab, a restart policy) instead of by polling. A dropped connection is opened
+//! again (1 s, doubling to 10 s) and bumps the counter once open: what happened meanwhile is
+//! in the next fetch.
+
+use berth_wire::ws::{ClientMsg, ServerMsg, StreamSpec};
+use leptos::prelude::*;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::prelude::*;
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+/// Events closer together than this make one refresh (a `run` is create, attach, start).
+const SETTLE: Duration = Duration::from_millis(250);
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+const LAST_RETRY: Duration = Duration::from_secs(10);
+
+/// The events connection of a page; [`LiveEvents::close`] ends it.
+pub struct LiveEvents {
+    shared: Rc<Shared>,
+}
+
+impl LiveEvents {
+    pub fn close(self) {
+        self.shared.stopped.set(true);
+        if let Some(conn) = self.shared.conn.borrow_mut().take() {
+            conn.close();
+        }
+    }
+}
+
+struct Connection {
+    socket: WebSocket,
+    _on_open: Closure<dyn FnMut()>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+impl Connection {
+    fn close(self) {
+        self.socket.set_onopen(None);
+        self.socket.set_onmessage(None);
+        self.socket.set_onclose(None);
+        let _ = self.socket.close();
+    }
+}
+
+struct Shared {
+    changes: RwSignal<u64>,
+    conn: RefCell<Option<Connection>>,
+    /// A bump is scheduled.
+    scheduled: Cell<bool>,
+    /// A connection was open before: the next open is a reconnect (events may be missed).
+    opened_before: Cell<bool>,
+    retry: Cell<Duration>,
+    stopped: Cell<bool>,
+}
+
+impl Shared {
+    fn changed(self: &Rc<Self>) {
+        if self.scheduled.replace(true) {
+            return;
+        }
+        let shared = Rc::clone(self);
+        set_timeout(
+            move || {
+                shared.scheduled.set(false);
+                if !shared.stopped.get() {
+                    // The page may be gone already.
+                    let _ = shared.changes.try_update(|n| *n += 1);
+                }
+            },
+            SETTLE,
+        );
+    }
+
+    fn reconnect_later(self: &Rc<Self>) {
+        if self.stopped.get() {
+            return;
+        }
+        let delay = self.retry.get();
+        self.retry.set((delay * 2).min(LAST_RETRY));
+        let shared = Rc::clone(self);
+        set_timeout(
+            move || {
+                if !shared.stopped.get() {
+                    if let Err(e) = open(&shared) {
+                        leptos::logging::warn!("{e}");
+                        shared.reconnect_later();
+                    }
+                }
+            },
+            delay,
+        );
+    }
+}
+
+fn open(shared: &Rc<Shared>) -> Result<(), String> {
+    let url =
+        crate::live::ws_url().map_err(|e| format!("cannot build the events address: {e:?}"))?;
+    let socket =
+        WebSocket::new(&url).map_err(|e| format!("cannot open the events connection: {e:?}"))?;
+    let on_open = {
+        let shared = Rc::clone(shared);
+        let socket = socket.clone();
+        Closure::<dyn FnMut()>::new(move || {
+            let subscribe = ClientMsg::Subscribe {
+                id: 1,
+                stream: StreamSpec::Events { cursor: None },
+            };
+            if let Ok(text) = serde_json::to_string(&subscribe) {
+                let _ = socket.send_with_str(&text);
+            }
+            shared.retry.set(FIRST_RETRY);
+            if shared.opened_before.replace(true) {
+                shared.changed();
+            }
+        })
+    };
+    let on_message = {
+        let shared = Rc::clone(shared);
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let Some(text) = event.data().as_string() else {
+                return;
+            };
+            match serde_json::from_str::<ServerMsg>(&text) {
+                Ok(ServerMsg::Events { .. }) => shared.changed(),
+                // Behind: subscribe again (live from now) and refresh for what was skipped.
+                Ok(ServerMsg::Lagged { .. }) => {
+                    shared.changed();
+                    if let Some(conn) = shared.conn.borrow().as_ref() {
+                        let again = ClientMsg::Subscribe {
+                            id: 1,
+                            stream: StreamSpec::Events { cursor: None },
+                        };
+                        if let Ok(text) = serde_json::to_string(&again) {
+                            let _ = conn.socket.send_with_str(&text);
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => leptos::logging::warn!("unreadable message from the daemon: {e}"),
+            }
+        })
+    };
+    let on_close = {
+        let shared = Rc::clone(shared);
+        Closure::<dyn FnMut(CloseEvent)>::new(move |_event: CloseEvent| {
+            // Dropped on the next turn, not from inside its own handler.
+            let old = shared.conn.borrow_mut().take();
+            let shared = Rc::clone(&shared);
+            set_timeout(
+                move || {
+                    if let Some(old) = old {
+                        old.close();
+                    }
+                    shared.reconnect_later();
+                },
+                Duration::ZERO,
+            );
+        })
+    };
+    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    let conn = Connection {
+        socket,
+        _on_open: on_open,
+        _on_message: on_message,
+        _on_close: on_close,
+    };
+    if let Some(old) = shared.conn.borrow_mut().replace(conn) {
+        old.close();
+    }
+    Ok(())
+}
+
+/// Watches the daemon's events, bumping `changes` after each burst of them.
+pub fn connect(changes: RwSignal<u64>) -> Result<LiveEvents, String> {
+    let shared = Rc::new(Shared {
+        changes,
+        conn: RefCell::new(None),
+        scheduled: Cell::new(false),
+        opened_before: Cell::new(false),
+        retry: Cell::new(FIRST_RETRY),
+        stopped: Cell::new(false),
+    });
+    open(&shared)?;
+    Ok(LiveEvents { shared })
+}
