@@ -13,6 +13,8 @@ mod live_events;
 pub mod logbuf;
 pub mod model;
 pub mod pages;
+#[cfg(feature = "hydrate")]
+mod socket;
 
 use auth::{use_caller, Caller};
 use leptos::prelude::*;

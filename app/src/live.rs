@@ -7,13 +7,14 @@
 //! gets every line once, with no gap and no repeat.
 
 use crate::logbuf::{flush_delay, LogBuffer, LogStatus, MAX_LINES};
-use berth_wire::ws::{ClientMsg, Cursor, EndReason, LogCursor, LogLine, ServerMsg, StreamSpec};
+use crate::socket::Socket;
+use berth_wire::ws::{
+    ClientMsg, Cursor, EndReason, LogCursor, LogLine, LogsSpec, ServerMsg, StreamSpec,
+};
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
-use wasm_bindgen::prelude::*;
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LAST_RETRY: Duration = Duration::from_secs(10);
@@ -33,33 +34,13 @@ impl LiveLog {
     }
 }
 
-/// One WebSocket and its handlers.
-struct Connection {
-    socket: WebSocket,
-    _on_open: Closure<dyn FnMut()>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut()>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
-}
-
-impl Connection {
-    fn close(self) {
-        self.socket.set_onopen(None);
-        self.socket.set_onmessage(None);
-        self.socket.set_onerror(None);
-        self.socket.set_onclose(None);
-        // Closing an already closed socket is not an error worth reporting.
-        let _ = self.socket.close();
-    }
-}
-
 /// What the connections of one log view share.
 struct Shared {
     container: String,
     log: RwSignal<LogBuffer>,
     status: RwSignal<LogStatus>,
     pending: Pending,
-    conn: RefCell<Option<Connection>>,
+    conn: RefCell<Option<Socket>>,
     /// The subscription whose messages are taken (a resubscription gets a new id, so a late
     /// message of the old one is ignored).
     sub: Cell<u32>,
@@ -101,17 +82,6 @@ impl Pending {
     }
 }
 
-/// The daemon's WebSocket on the page's own origin.
-pub(crate) fn ws_url() -> Result<String, JsValue> {
-    let location = window().location();
-    let scheme = if location.protocol()? == "https:" {
-        "wss:"
-    } else {
-        "ws:"
-    };
-    Ok(format!("{scheme}//{}/api/v1/ws", location.host()?))
-}
-
 impl Shared {
     /// The subscription for the lines after the last one received (the last screenful
     /// first, when nothing was received yet).
@@ -119,7 +89,7 @@ impl Shared {
         let resume = self.last.get();
         ClientMsg::Subscribe {
             id: self.sub.get(),
-            stream: StreamSpec::Logs {
+            stream: StreamSpec::Logs(LogsSpec {
                 container: self.container.clone(),
                 tail: resume.is_none().then_some(MAX_LINES as u32),
                 since_ms: None,
@@ -127,17 +97,13 @@ impl Shared {
                 stdout: true,
                 stderr: true,
                 resume,
-            },
+            }),
         }
     }
 
     fn send(&self, msg: &ClientMsg) {
-        let Ok(text) = serde_json::to_string(msg) else {
-            return;
-        };
         if let Some(conn) = self.conn.borrow().as_ref() {
-            // A failed send shows up as the connection's close, which reconnects.
-            let _ = conn.socket.send_with_str(&text);
+            conn.send(msg);
         }
     }
 
@@ -213,34 +179,23 @@ impl Shared {
 
 /// Opens a connection for `shared`, replacing the old one.
 fn open(shared: &Rc<Shared>) -> Result<(), String> {
-    let url = ws_url().map_err(|e| format!("cannot build the log address: {e:?}"))?;
-    let socket =
-        WebSocket::new(&url).map_err(|e| format!("cannot open the log connection: {e:?}"))?;
-
     let on_open = {
         let shared = Rc::clone(shared);
-        Closure::<dyn FnMut()>::new(move || {
+        move || {
             shared.send(&shared.subscribe());
             let _ = shared.status.try_set(LogStatus::Live);
-        })
+        }
     };
-    let on_message = {
+    let on_text = {
         let shared = Rc::clone(shared);
-        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(text) = event.data().as_string() else {
-                return;
-            };
-            match serde_json::from_str::<ServerMsg>(&text) {
-                Ok(msg) => shared.on_message(msg),
-                Err(e) => leptos::logging::warn!("unreadable message from the daemon: {e}"),
-            }
-        })
+        move |text: String| match serde_json::from_str::<ServerMsg>(&text) {
+            Ok(msg) => shared.on_message(msg),
+            Err(e) => leptos::logging::warn!("unreadable message from the daemon: {e}"),
+        }
     };
-    // An error is followed by a close, which decides what happens next.
-    let on_error = Closure::<dyn FnMut()>::new(move || {});
     let on_close = {
         let shared = Rc::clone(shared);
-        Closure::<dyn FnMut(CloseEvent)>::new(move |_event: CloseEvent| {
+        move || {
             shared.pending.flush(shared.log);
             // The handlers of this connection are dropped with it: not from inside one of
             // them, but on the next turn.
@@ -255,19 +210,9 @@ fn open(shared: &Rc<Shared>) -> Result<(), String> {
                 },
                 Duration::ZERO,
             );
-        })
+        }
     };
-    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    socket.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    let conn = Connection {
-        socket,
-        _on_open: on_open,
-        _on_message: on_message,
-        _on_error: on_error,
-        _on_close: on_close,
-    };
+    let conn = Socket::open("/api/v1/ws", on_open, on_text, on_close)?;
     if let Some(old) = shared.conn.borrow_mut().replace(conn) {
         old.close();
     }

@@ -4,32 +4,15 @@
 
 use crate::model::AppError;
 use crate::pages::board::{load_board, LiveStatus};
+use crate::socket::Socket;
 use berth_wire::board::{BoardMessage, BoardSnapshot};
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
-use wasm_bindgen::prelude::*;
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 const FIRST_DELAY_MS: u64 = 1_000;
 const MAX_DELAY_MS: u64 = 30_000;
-
-struct Socket {
-    socket: WebSocket,
-    _on_open: Closure<dyn FnMut()>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
-}
-
-impl Socket {
-    fn close(self) {
-        self.socket.set_onopen(None);
-        self.socket.set_onmessage(None);
-        self.socket.set_onclose(None);
-        let _ = self.socket.close();
-    }
-}
 
 struct Follower {
     secret: String,
@@ -63,55 +46,30 @@ pub fn follow(secret: String, board: RwSignal<BoardSnapshot>, status: RwSignal<L
     });
 }
 
-fn ws_url(secret: &str) -> Result<String, JsValue> {
-    let location = window().location();
-    let scheme = if location.protocol()? == "https:" {
-        "wss:"
-    } else {
-        "ws:"
-    };
-    let host = location.host()?;
-    let secret: String = js_sys::encode_uri_component(secret).into();
-    Ok(format!("{scheme}//{host}/api/v1/boards/{secret}/ws"))
-}
-
 fn connect(f: &Rc<Follower>) {
     if f.stopped.get() {
         return;
     }
-    let socket = match ws_url(&f.secret).and_then(|url| WebSocket::new(&url)) {
-        Ok(socket) => socket,
-        Err(e) => {
-            leptos::logging::warn!("cannot open the board connection: {e:?}");
-            retry_later(f);
-            return;
-        }
-    };
     let on_open = {
         let f = Rc::clone(f);
-        Closure::<dyn FnMut()>::new(move || {
+        move || {
             f.delay_ms.set(FIRST_DELAY_MS);
             let _ = f.status.try_set(LiveStatus::Connected);
-        })
+        }
     };
-    let on_message = {
+    let on_text = {
         let f = Rc::clone(f);
-        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(text) = event.data().as_string() else {
-                return;
-            };
-            match serde_json::from_str::<BoardMessage>(&text) {
-                Ok(BoardMessage::Snapshot { snapshot }) => {
-                    let _ = f.board.try_set(snapshot);
-                }
-                Ok(BoardMessage::Invalid) => invalid(&f),
-                Err(e) => leptos::logging::warn!("a board message that does not parse: {e}"),
+        move |text: String| match serde_json::from_str::<BoardMessage>(&text) {
+            Ok(BoardMessage::Snapshot { snapshot }) => {
+                let _ = f.board.try_set(snapshot);
             }
-        })
+            Ok(BoardMessage::Invalid) => invalid(&f),
+            Err(e) => leptos::logging::warn!("a board message that does not parse: {e}"),
+        }
     };
     let on_close = {
         let f = Rc::clone(f);
-        Closure::<dyn FnMut(CloseEvent)>::new(move |_event: CloseEvent| {
+        move || {
             // Drop the closed socket's handlers later, not from inside one of them.
             let old = f.socket.borrow_mut().take();
             set_timeout(move || drop(old), Duration::ZERO);
@@ -119,17 +77,17 @@ fn connect(f: &Rc<Follower>) {
                 let _ = f.status.try_set(LiveStatus::Reconnecting);
                 retry_later(&f);
             }
-        })
+        }
     };
-    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    *f.socket.borrow_mut() = Some(Socket {
-        socket,
-        _on_open: on_open,
-        _on_message: on_message,
-        _on_close: on_close,
-    });
+    let secret: String = js_sys::encode_uri_component(&f.secret).into();
+    let path = format!("/api/v1/boards/{secret}/ws");
+    match Socket::open(&path, on_open, on_text, on_close) {
+        Ok(socket) => *f.socket.borrow_mut() = Some(socket),
+        Err(e) => {
+            leptos::logging::warn!("{e}");
+            retry_later(f);
+        }
+    }
 }
 
 fn invalid(f: &Rc<Follower>) {

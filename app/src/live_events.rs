@@ -5,13 +5,12 @@
 //! again (1 s, doubling to 10 s) and bumps the counter once open: what happened meanwhile is
 //! in the next fetch.
 
+use crate::socket::Socket;
 use berth_wire::ws::{ClientMsg, ServerMsg, StreamSpec};
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
-use wasm_bindgen::prelude::*;
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 /// Events closer together than this make one refresh (a `run` is create, attach, start).
 const SETTLE: Duration = Duration::from_millis(250);
@@ -32,25 +31,9 @@ impl LiveEvents {
     }
 }
 
-struct Connection {
-    socket: WebSocket,
-    _on_open: Closure<dyn FnMut()>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
-}
-
-impl Connection {
-    fn close(self) {
-        self.socket.set_onopen(None);
-        self.socket.set_onmessage(None);
-        self.socket.set_onclose(None);
-        let _ = self.socket.close();
-    }
-}
-
 struct Shared {
     changes: RwSignal<u64>,
-    conn: RefCell<Option<Connection>>,
+    conn: RefCell<Option<Socket>>,
     /// A bump is scheduled.
     scheduled: Cell<bool>,
     /// A connection was open before: the next open is a reconnect (events may be missed).
@@ -60,6 +43,12 @@ struct Shared {
 }
 
 impl Shared {
+    fn send(&self, msg: &ClientMsg) {
+        if let Some(conn) = self.conn.borrow().as_ref() {
+            conn.send(msg);
+        }
+    }
+
     fn changed(self: &Rc<Self>) {
         if self.scheduled.replace(true) {
             return;
@@ -98,57 +87,39 @@ impl Shared {
     }
 }
 
+/// Live events from now on (what came before is in the list already).
+const SUBSCRIBE: ClientMsg = ClientMsg::Subscribe {
+    id: 1,
+    stream: StreamSpec::Events { cursor: None },
+};
+
 fn open(shared: &Rc<Shared>) -> Result<(), String> {
-    let url =
-        crate::live::ws_url().map_err(|e| format!("cannot build the events address: {e:?}"))?;
-    let socket =
-        WebSocket::new(&url).map_err(|e| format!("cannot open the events connection: {e:?}"))?;
     let on_open = {
         let shared = Rc::clone(shared);
-        let socket = socket.clone();
-        Closure::<dyn FnMut()>::new(move || {
-            let subscribe = ClientMsg::Subscribe {
-                id: 1,
-                stream: StreamSpec::Events { cursor: None },
-            };
-            if let Ok(text) = serde_json::to_string(&subscribe) {
-                let _ = socket.send_with_str(&text);
-            }
+        move || {
+            shared.send(&SUBSCRIBE);
             shared.retry.set(FIRST_RETRY);
             if shared.opened_before.replace(true) {
                 shared.changed();
             }
-        })
+        }
     };
-    let on_message = {
+    let on_text = {
         let shared = Rc::clone(shared);
-        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(text) = event.data().as_string() else {
-                return;
-            };
-            match serde_json::from_str::<ServerMsg>(&text) {
-                Ok(ServerMsg::Events { .. }) => shared.changed(),
-                // Behind: subscribe again (live from now) and refresh for what was skipped.
-                Ok(ServerMsg::Lagged { .. }) => {
-                    shared.changed();
-                    if let Some(conn) = shared.conn.borrow().as_ref() {
-                        let again = ClientMsg::Subscribe {
-                            id: 1,
-                            stream: StreamSpec::Events { cursor: None },
-                        };
-                        if let Ok(text) = serde_json::to_string(&again) {
-                            let _ = conn.socket.send_with_str(&text);
-                        }
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => leptos::logging::warn!("unreadable message from the daemon: {e}"),
+        move |text: String| match serde_json::from_str::<ServerMsg>(&text) {
+            Ok(ServerMsg::Events { .. }) => shared.changed(),
+            // Behind: subscribe again (live from now) and refresh for what was skipped.
+            Ok(ServerMsg::Lagged { .. }) => {
+                shared.changed();
+                shared.send(&SUBSCRIBE);
             }
-        })
+            Ok(_) => {}
+            Err(e) => leptos::logging::warn!("unreadable message from the daemon: {e}"),
+        }
     };
     let on_close = {
         let shared = Rc::clone(shared);
-        Closure::<dyn FnMut(CloseEvent)>::new(move |_event: CloseEvent| {
+        move || {
             // Dropped on the next turn, not from inside its own handler.
             let old = shared.conn.borrow_mut().take();
             let shared = Rc::clone(&shared);
@@ -161,17 +132,9 @@ fn open(shared: &Rc<Shared>) -> Result<(), String> {
                 },
                 Duration::ZERO,
             );
-        })
+        }
     };
-    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    let conn = Connection {
-        socket,
-        _on_open: on_open,
-        _on_message: on_message,
-        _on_close: on_close,
-    };
+    let conn = Socket::open("/api/v1/ws", on_open, on_text, on_close)?;
     if let Some(old) = shared.conn.borrow_mut().replace(conn) {
         old.close();
     }

@@ -167,6 +167,7 @@ test('the containers list follows changes made elsewhere (the CLI) from the even
   await daemon.runDetached(name, 'busybox', 'sleep', '300');
   const row = page.locator(`[data-testid="container-row"][data-name="${name}"]`);
   await row.and(page.locator('[data-state="running"]')).waitFor({ timeout: 15_000 });
+  await screenshots(page, 'containers-live');
   await daemon.berth('kill', name);
   await row.and(page.locator('[data-state="exited"]')).waitFor({ timeout: 15_000 });
   await daemon.berth('rm', name);

@@ -51,7 +51,7 @@ async fn next(socket: &mut Socket, limit: Duration) -> Option<ServerMsg> {
 }
 
 fn logs(container: &str, resume: Option<LogCursor>) -> StreamSpec {
-    StreamSpec::Logs {
+    StreamSpec::Logs(berth_wire::ws::LogsSpec {
         container: container.into(),
         tail: None,
         since_ms: None,
@@ -59,7 +59,7 @@ fn logs(container: &str, resume: Option<LogCursor>) -> StreamSpec {
         stdout: true,
         stderr: true,
         resume,
-    }
+    })
 }
 
 fn run(d: &Daemon, script: &str) -> String {
@@ -398,14 +398,14 @@ async fn one_message_a_tick_carries_every_stats_subscription_of_a_connection() {
 }
 
 fn terminal(container: &str, cmd: &[&str]) -> StreamSpec {
-    StreamSpec::Terminal {
+    StreamSpec::Terminal(berth_wire::ws::TerminalSpec {
         container: container.into(),
         cmd: cmd.iter().map(|s| s.to_string()).collect(),
         user: None,
         working_dir: None,
         rows: 24,
         columns: 80,
-    }
+    })
 }
 
 /// Terminal output of subscription `id` until it contains `want` (or an `End` of it comes:

@@ -58,7 +58,7 @@ impl Seen {
 }
 
 fn logs_from(container: &str, resume: Option<berth_wire::ws::LogCursor>) -> StreamSpec {
-    StreamSpec::Logs {
+    StreamSpec::Logs(berth_wire::ws::LogsSpec {
         container: container.to_string(),
         tail: None,
         since_ms: None,
@@ -66,7 +66,7 @@ fn logs_from(container: &str, resume: Option<berth_wire::ws::LogCursor>) -> Stre
         stdout: true,
         stderr: true,
         resume,
-    }
+    })
 }
 
 /// Follows the log to its end (`End`), or until `deadline`.

@@ -6,7 +6,7 @@
 use crate::{ErrorCode, HostPoint, StatsPoint};
 use serde::{Deserialize, Serialize};
 
-/// Where a log line ends in the log; resume after it with `StreamSpec::Logs { resume }`.
+/// Where a log line ends in the log; resume after it with [`LogsSpec::resume`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct LogCursor {
     /// The log file's sequence number.
@@ -26,22 +26,7 @@ pub enum Cursor {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StreamSpec {
-    Logs {
-        container: String,
-        #[serde(default)]
-        tail: Option<u32>,
-        #[serde(default)]
-        since_ms: Option<i64>,
-        #[serde(default)]
-        until_ms: Option<i64>,
-        #[serde(default = "yes")]
-        stdout: bool,
-        #[serde(default = "yes")]
-        stderr: bool,
-        /// Only the lines after this one (takes the place of `tail` and `since_ms`).
-        #[serde(default)]
-        resume: Option<LogCursor>,
-    },
+    Logs(LogsSpec),
     Stats {
         container: String,
     },
@@ -51,23 +36,45 @@ pub enum StreamSpec {
         #[serde(default)]
         cursor: Option<u64>,
     },
-    /// A command with a terminal in a running container (an exec; operators and admins
-    /// only): its output comes as binary messages of this id, the client's binary messages of
-    /// this id are its input, [`ClientMsg::Resize`] sizes it; `End` carries its exit code.
-    /// Unsubscribing (or closing the connection) hangs its terminal up: a shell then exits.
-    Terminal {
-        container: String,
-        /// The command; `/bin/sh` when empty.
-        #[serde(default)]
-        cmd: Vec<String>,
-        /// `USER[:GROUP]`; else the container's.
-        #[serde(default)]
-        user: Option<String>,
-        #[serde(default)]
-        working_dir: Option<String>,
-        rows: u16,
-        columns: u16,
-    },
+    Terminal(TerminalSpec),
+}
+
+/// A container's log (its fields sit beside `"type": "logs"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogsSpec {
+    pub container: String,
+    #[serde(default)]
+    pub tail: Option<u32>,
+    #[serde(default)]
+    pub since_ms: Option<i64>,
+    #[serde(default)]
+    pub until_ms: Option<i64>,
+    #[serde(default = "yes")]
+    pub stdout: bool,
+    #[serde(default = "yes")]
+    pub stderr: bool,
+    /// Only the lines after this one (takes the place of `tail` and `since_ms`).
+    #[serde(default)]
+    pub resume: Option<LogCursor>,
+}
+
+/// A command with a terminal in a running container (an exec; operators and admins only):
+/// its output comes as binary messages of the subscription's id, the client's binary messages
+/// of that id are its input, [`ClientMsg::Resize`] sizes it; `End` carries its exit code.
+/// Unsubscribing (or closing the connection) hangs its terminal up: a shell then exits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TerminalSpec {
+    pub container: String,
+    /// The command; `/bin/sh` when empty.
+    #[serde(default)]
+    pub cmd: Vec<String>,
+    /// `USER[:GROUP]`; else the container's.
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub working_dir: Option<String>,
+    pub rows: u16,
+    pub columns: u16,
 }
 
 fn yes() -> bool {
@@ -190,14 +197,14 @@ mod tests {
         .unwrap();
         let ClientMsg::Subscribe {
             id: 3,
-            stream: StreamSpec::Logs { stdout, resume, .. },
-        } = m
+            stream: StreamSpec::Logs(logs),
+        } = &m
         else {
             panic!("{m:?}")
         };
-        assert!(stdout);
+        assert!(logs.stdout && logs.stderr, "both streams by default");
         assert_eq!(
-            resume,
+            logs.resume,
             Some(LogCursor {
                 file: 1,
                 offset: 90
@@ -230,19 +237,17 @@ mod tests {
         )
         .unwrap();
         let ClientMsg::Subscribe {
-            stream:
-                StreamSpec::Terminal {
-                    cmd,
-                    user,
-                    rows: 24,
-                    columns: 80,
-                    ..
-                },
+            stream: StreamSpec::Terminal(t),
             ..
-        } = m
+        } = &m
         else {
             panic!("{m:?}")
         };
-        assert!(cmd.is_empty() && user.is_none());
+        assert_eq!((t.rows, t.columns, t.container.as_str()), (24, 80, "web"));
+        assert!(t.cmd.is_empty() && t.user.is_none());
+        // The fields sit beside the tag, as before they were a struct.
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["stream"]["type"], "terminal");
+        assert_eq!(json["stream"]["rows"], 24);
     }
 }

@@ -213,19 +213,16 @@ mod tests {
         files.read(&path).unwrap();
         // A kept descriptor that cannot be read (a directory stands in for a removed
         // cgroup's file, whose reads fail with ENODEV).
-        let broken = File::open(dir.path()).unwrap();
-        let lease = files.budget.take().unwrap();
-        files.files.insert(path.clone(), (broken, lease));
+        let break_it = |files: &mut KeptFiles| {
+            let broken = File::open(dir.path()).unwrap();
+            let lease = files.budget.take().unwrap();
+            files.files.insert(path.clone(), (broken, lease));
+        };
+        break_it(&mut files);
         assert_eq!(files.read(&path).unwrap(), "usage_usec 1\n");
         assert_eq!(files.kept(), 1);
         fs::remove_file(&path).unwrap();
-        files.files.insert(
-            path.clone(),
-            (
-                File::open(dir.path()).unwrap(),
-                files.budget.take().unwrap(),
-            ),
-        );
+        break_it(&mut files);
         assert_eq!(
             files.read(&path).unwrap_err().kind(),
             io::ErrorKind::NotFound

@@ -19,7 +19,6 @@ mod users;
 mod volumes;
 mod ws;
 mod ws_close;
-mod ws_terminal;
 
 pub use containers::{PruneResponse, WaitResponse};
 pub use exec::{ExecCreated, StartBody as ExecStartBody};

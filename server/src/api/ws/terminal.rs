@@ -11,12 +11,13 @@
 //! ends. (docker leaves an exec's shell running when its client goes; a browser tab closed
 //! would leave one shell behind each time.)
 
-use super::ws::{Caller, Outbox};
-use super::ApiError;
+use super::outbox::Outbox;
+use super::Caller;
+use crate::api::ApiError;
 use crate::security::write_audit;
 use berth_engine::exec::ExecConfig;
 use berth_engine::Engine;
-use berth_wire::ws::{terminal_frame, EndReason, ServerMsg, StreamSpec};
+use berth_wire::ws::{terminal_frame, EndReason, ServerMsg, TerminalSpec};
 use berth_wire::{ErrorCode, Role};
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
@@ -32,26 +33,23 @@ pub(super) enum TerminalInput {
     Resize { rows: u16, columns: u16 },
 }
 
-/// Runs terminal subscription `id` (a `StreamSpec::Terminal`) until its command ends.
+/// Runs terminal subscription `id` until its command ends.
 pub(super) async fn run(
     engine: Engine,
     caller: Caller,
     id: u32,
-    spec: StreamSpec,
+    spec: TerminalSpec,
     out: Outbox,
     inputs: mpsc::Receiver<TerminalInput>,
 ) {
-    let StreamSpec::Terminal {
+    let TerminalSpec {
         container,
         cmd,
         user,
         working_dir,
         rows,
         columns,
-    } = spec
-    else {
-        return;
-    };
+    } = spec;
     let audit = |status: u16| {
         write_audit(
             &caller.security,
