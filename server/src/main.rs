@@ -219,7 +219,7 @@ fn main() {
     std::process::exit(code);
 }
 
-async fn image(client: &client::Client, command: ImageCommand) -> anyhow::Result<i32> {
+async fn image(client: &cli::api::Api, command: ImageCommand) -> anyhow::Result<i32> {
     match command {
         ImageCommand::Ls(a) => cli::images::run(client, a).await,
         ImageCommand::Rm(a) => cli::rmi::run(client, a).await,

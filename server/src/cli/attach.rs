@@ -2,12 +2,11 @@
 //! the container (the daemon watches for the detach keys), its output comes back, and the
 //! exit status is the container's (0 after detaching).
 
+use super::api::Api;
 use super::session::print_output;
-use super::{segment, terminal};
-use crate::client::Client;
+use super::terminal;
 use anyhow::{anyhow, bail, Result};
 use berth_wire::stream::StreamEnd;
-use hyper::Method;
 use std::io::IsTerminal;
 use tokio::io::AsyncWriteExt;
 
@@ -34,14 +33,8 @@ pub struct Session {
     pub detach_keys: Option<String>,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
-    let inspect: serde_json::Value = client
-        .json(
-            Method::GET,
-            &format!("/api/v1/containers/{}", segment(&args.container)),
-            None::<&()>,
-        )
-        .await?;
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
+    let inspect = api.container_inspect(&args.container).await?;
     let config = &inspect["Config"];
     let flag = |name: &str| config[name].as_bool().unwrap_or(false);
     let session = Session {
@@ -50,41 +43,35 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
         tty: flag("Tty"),
         detach_keys: args.detach_keys,
     };
-    attach(client, &args.container, session).await
+    attach(api, &args.container, session).await
 }
 
 /// Attaches (and starts, if asked) and relays until the container exits or the user detaches.
-pub async fn attach(client: &Client, container: &str, session: Session) -> Result<i32> {
+pub async fn attach(api: &Api, container: &str, session: Session) -> Result<i32> {
     let interactive_tty = session.tty && session.stdin;
     if interactive_tty && !std::io::stdin().is_terminal() {
         bail!("the input device is not a TTY");
     }
-    let id = segment(container);
-    let mut path = format!(
-        "/api/v1/containers/{id}/attach?stdin={}&start={}",
-        session.stdin, session.start
-    );
-    if let Some(keys) = &session.detach_keys {
-        path.push_str(&format!("&detachKeys={}", segment(keys)));
-    }
     let size = session.tty.then(terminal::size).flatten();
-    if let Some((rows, columns)) = size {
-        path.push_str(&format!("&h={rows}&w={columns}"));
-    }
+    let query = super::api::Attach {
+        stdin: session.stdin,
+        start: session.start,
+        detach_keys: session.detach_keys.as_deref(),
+        size,
+    };
     let raw = match interactive_tty {
         true => terminal::RawMode::enable()?,
         false => None,
     };
-    let stream = client.upgrade(&path, &serde_json::json!({})).await?;
+    let stream = api.container_attach(container, &query).await?;
     let resizer = match size {
         Some(_) => {
-            let client = client.clone();
-            let id = id.clone();
+            let api = api.clone();
+            let id = container.to_string();
             Some(terminal::follow_size(move |rows, columns| {
-                let client = client.clone();
-                let path = format!("/api/v1/containers/{id}/resize?h={rows}&w={columns}");
+                let (api, id) = (api.clone(), id.clone());
                 async move {
-                    let _ = client.call(Method::POST, &path).await;
+                    let _ = api.container_resize(&id, rows, columns).await;
                 }
             })?)
         }

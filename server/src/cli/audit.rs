@@ -1,11 +1,10 @@
 //! `berth audit`: the daemon's audit log, newest first (admin only).
 
+use super::api::Api;
 use super::format;
 use super::listing::print_objects;
-use crate::client::Client;
 use anyhow::Result;
-use berth_wire::auth::{AuditEntry, AuditPage};
-use hyper::Method;
+use berth_wire::auth::AuditEntry;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -17,8 +16,8 @@ pub struct Args {
     format: Option<String>,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
-    let entries = fetch(client, args.limit).await?;
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
+    let entries = fetch(api, args.limit).await?;
     match args.format.as_deref() {
         None | Some("") | Some("table") => {
             let rows: Vec<Vec<String>> = entries.iter().map(row).collect();
@@ -33,16 +32,12 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
 }
 
 /// Up to `limit` entries, following the pages if the daemon sends fewer at once.
-async fn fetch(client: &Client, limit: usize) -> Result<Vec<AuditEntry>> {
+async fn fetch(api: &Api, limit: usize) -> Result<Vec<AuditEntry>> {
     let mut entries = Vec::new();
     let mut before: Option<i64> = None;
     while entries.len() < limit {
         let want = limit - entries.len();
-        let path = match before {
-            Some(seq) => format!("/api/v1/audit?limit={want}&before={seq}"),
-            None => format!("/api/v1/audit?limit={want}"),
-        };
-        let page: AuditPage = client.json(Method::GET, &path, None::<&()>).await?;
+        let page = api.audit(want, before).await?;
         let got = page.entries.len();
         entries.extend(page.entries.into_iter().take(want));
         match page.next {

@@ -1,11 +1,10 @@
 //! `berth board create|ls|revoke`: read-only status board links, for a wall screen.
 
+use super::api::Api;
 use super::listing::{print_objects, remove_each, IdsArgs, LsArgs};
 use super::{format, input};
-use crate::client::Client;
 use anyhow::Result;
-use berth_wire::auth::{BoardLink, CreateBoardLink, CreatedBoardLink};
-use hyper::Method;
+use berth_wire::auth::CreateBoardLink;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -29,23 +28,23 @@ pub struct CreateArgs {
     expires: Option<u64>,
 }
 
-pub async fn run(client: &Client, command: Command) -> Result<i32> {
+pub async fn run(api: &Api, command: Command) -> Result<i32> {
     match command {
-        Command::Create(a) => create(client, a).await,
-        Command::Ls(a) => ls(client, a).await,
-        Command::Revoke(a) => remove_each(client, "/api/v1/boards", &a.ids).await,
+        Command::Create(a) => create(api, a).await,
+        Command::Ls(a) => ls(api, a).await,
+        Command::Revoke(a) => {
+            remove_each(&a.ids, |id| async move { api.board_revoke(&id).await }).await
+        }
     }
 }
 
-async fn create(client: &Client, args: CreateArgs) -> Result<i32> {
+async fn create(api: &Api, args: CreateArgs) -> Result<i32> {
     let body = CreateBoardLink {
         name: args.name,
         expires_in_secs: args.expires,
     };
-    let created: CreatedBoardLink = client
-        .json(Method::POST, "/api/v1/boards", Some(&body))
-        .await?;
-    match address(client.host().public_url().as_deref(), &created.path) {
+    let created = api.board_create(&body).await?;
+    match address(api.host().public_url().as_deref(), &created.path) {
         Some(url) => println!("{url}"),
         None => {
             println!("{}", created.path);
@@ -70,10 +69,8 @@ fn address(public_url: Option<&str>, path: &str) -> Option<String> {
     Some(format!("{base}/{}", path.trim_start_matches('/')))
 }
 
-async fn ls(client: &Client, args: LsArgs) -> Result<i32> {
-    let links: Vec<BoardLink> = client
-        .json(Method::GET, "/api/v1/boards", None::<&()>)
-        .await?;
+async fn ls(api: &Api, args: LsArgs) -> Result<i32> {
+    let links = api.boards().await?;
     match args.format.as_deref() {
         None | Some("") | Some("table") => {
             let now = format::now_ms();

@@ -2,13 +2,12 @@
 //! events as docker does (`TIME TYPE ACTION ID (k=v, …)`), streaming until `--until` passes or
 //! the user interrupts.
 
-use super::{segment, template};
+use super::api::{Api, Events};
+use super::template;
 use crate::api::logs::rfc3339;
-use crate::client::Client;
 use anyhow::{anyhow, Context, Result};
 use berth_engine::events::{Event, EventFilter};
 use http_body_util::BodyExt;
-use hyper::Method;
 use std::io::Write;
 
 #[derive(clap::Args)]
@@ -28,22 +27,17 @@ pub struct Args {
     format: Option<String>,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
     let mut filter = EventFilter::default();
     for text in &args.filter {
         filter.add_text(text)?;
     }
-    let mut path = String::from("/api/v1/events?");
-    for (key, value) in [("since", &args.since), ("until", &args.until)] {
-        if let Some(value) = value {
-            path.push_str(&format!("{key}={}&", segment(value)));
-        }
-    }
-    path.push_str(&format!(
-        "filters={}",
-        segment(&serde_json::to_string(&filter)?)
-    ));
-    let mut body = client.stream(Method::GET, &path).await?;
+    let query = Events {
+        since: args.since.as_deref(),
+        until: args.until.as_deref(),
+        filters: &filter,
+    };
+    let mut body = api.events(&query).await?;
     let mut pending: Vec<u8> = Vec::new();
     let stdout = std::io::stdout();
     while let Some(frame) = body.frame().await {

@@ -1,15 +1,14 @@
 //! `berth exec`: runs a command in a running container, docker's flags; with `-t` the local
 //! terminal is raw and its size follows; the exit status is the command's.
 
+use super::api::Api;
 use super::run::with_host_value;
 use super::session::{print_output, send_input, InputEnd};
-use super::{segment, terminal};
-use crate::api::{ExecCreated, ExecStartBody};
-use crate::client::Client;
+use super::terminal;
+use crate::api::ExecStartBody;
 use anyhow::Result;
 use berth_engine::attach::detach::{parse_detach_keys, DEFAULT_DETACH_KEYS};
 use berth_engine::exec::{ExecConfig, ExecInspect};
-use hyper::Method;
 use std::io::IsTerminal;
 
 #[derive(clap::Args)]
@@ -45,7 +44,7 @@ pub struct Args {
     command: Vec<String>,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
     if args.tty && args.interactive && !args.detach && !std::io::stdin().is_terminal() {
         anyhow::bail!("the input device is not a TTY");
     }
@@ -59,23 +58,10 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
         attach_stdin: args.interactive && !args.detach,
         privileged: args.privileged,
     };
-    let created: ExecCreated = client
-        .json(
-            Method::POST,
-            &format!("/api/v1/containers/{}/exec", segment(&args.container)),
-            Some(&config),
-        )
-        .await?;
-    let id = segment(&created.id);
-    let start_path = format!("/api/v1/exec/{id}/start");
+    let created = api.exec_create(&args.container, &config).await?;
+    let id = created.id;
     if args.detach {
-        let body = ExecStartBody {
-            detach: true,
-            console_size: None,
-        };
-        client
-            .json::<serde_json::Value>(Method::POST, &start_path, Some(&body))
-            .await?;
+        api.exec_start_detached(&id).await?;
         return Ok(0);
     }
     let raw = match args.tty && args.interactive {
@@ -86,16 +72,13 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
         detach: false,
         console_size: args.tty.then(terminal::size).flatten().map(|(r, c)| [r, c]),
     };
-    let stream = match client.upgrade(&start_path, &body).await {
+    let stream = match api.exec_start(&id, &body).await {
         Ok(stream) => stream,
         Err(e) => {
             drop(raw);
             // A command that could not be run has docker's status: 127 not found, 126 not
             // executable.
-            let inspect: Option<ExecInspect> = client
-                .json(Method::GET, &format!("/api/v1/exec/{id}/json"), None::<&()>)
-                .await
-                .ok();
+            let inspect: Option<ExecInspect> = api.exec_inspect(&id).await.ok();
             return match inspect.and_then(|i| i.exit_code) {
                 Some(code) => {
                     eprintln!("Error: {e:#}");
@@ -107,13 +90,12 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
     };
     let resizer = match args.tty {
         true => {
-            let client = client.clone();
+            let api = api.clone();
             let id = id.clone();
             Some(terminal::follow_size(move |rows, columns| {
-                let client = client.clone();
-                let path = format!("/api/v1/exec/{id}/resize?h={rows}&w={columns}");
+                let (api, id) = (api.clone(), id.clone());
                 async move {
-                    let _ = client.call(Method::POST, &path).await;
+                    let _ = api.exec_resize(&id, rows, columns).await;
                 }
             })?)
         }
@@ -151,8 +133,6 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
     }
     drop(raw);
     printed?;
-    let inspect: ExecInspect = client
-        .json(Method::GET, &format!("/api/v1/exec/{id}/json"), None::<&()>)
-        .await?;
+    let inspect = api.exec_inspect(&id).await?;
     Ok(inspect.exit_code.unwrap_or(0))
 }

@@ -1,11 +1,9 @@
 //! `berth history IMAGE`: the image's build steps, newest first, with the size each layer adds.
 
+use super::api::Api;
 use super::format::{self, short_id};
-use super::segment;
-use crate::client::Client;
 use anyhow::Result;
 use berth_engine::HistoryEntry;
-use hyper::Method;
 
 /// docker cuts CREATED BY to this many characters unless `--no-trunc`.
 const CREATED_BY_WIDTH: usize = 45;
@@ -21,14 +19,8 @@ pub struct Args {
     image: String,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
-    let entries: Vec<HistoryEntry> = client
-        .json(
-            Method::GET,
-            &format!("/api/v1/images/{}/history", segment(&args.image)),
-            None::<&()>,
-        )
-        .await?;
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
+    let entries = api.image_history(&args.image).await?;
     let id = |entry: &HistoryEntry| {
         if args.no_trunc || entry.id == "<missing>" {
             entry.id.clone()

@@ -1,10 +1,8 @@
 //! `berth image prune [-a] [-f]`: removes dangling images (or every image no container uses).
 
+use super::api::Api;
 use super::{confirm, format, rmi};
-use crate::client::Client;
 use anyhow::Result;
-use berth_engine::ImagePruneReport;
-use hyper::Method;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -16,7 +14,7 @@ pub struct Args {
     force: bool,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
     let warning = if args.all {
         "WARNING! This will remove all images without at least one container associated to them."
     } else {
@@ -25,13 +23,7 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
     if !args.force && !confirm(warning)? {
         return Ok(0);
     }
-    let report: ImagePruneReport = client
-        .json(
-            Method::POST,
-            &format!("/api/v1/images/prune?all={}", args.all),
-            None::<&()>,
-        )
-        .await?;
+    let report = api.image_prune(args.all).await?;
     if !report.images_deleted.is_empty() {
         println!("Deleted Images:");
         rmi::print_records(&report.images_deleted, "untagged", "deleted");

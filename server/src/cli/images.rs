@@ -1,13 +1,12 @@
 //! `berth images [-a] [-q] [--digests] [--no-trunc] [-f K=V]… [--format T] [REPOSITORY[:TAG]]`:
 //! the image table (repository, tag, id, created, size), one row per tag, as docker prints it.
 
+use super::api::Api;
 use super::format;
-use super::{segment, template};
-use crate::client::Client;
+use super::template;
 use anyhow::Result;
 use berth_engine::filters::Filters;
 use berth_engine::ImageSummary;
-use hyper::Method;
 use serde_json::{json, Value};
 
 #[derive(clap::Args)]
@@ -42,13 +41,9 @@ struct Row<'a> {
     tag: String,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
     let filters = Filters::from_args(&args.filter)?;
-    let path = format!(
-        "/api/v1/images?filters={}",
-        segment(&serde_json::to_string(&filters)?)
-    );
-    let images: Vec<ImageSummary> = client.json(Method::GET, &path, None::<&()>).await?;
+    let images = api.images(&filters).await?;
     let filter = args.repository.as_deref().map(split_repo_tag);
     let rows: Vec<Row> = images
         .iter()

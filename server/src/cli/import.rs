@@ -1,10 +1,8 @@
 //! `berth import FILE|- [REPOSITORY[:TAG]]`: uploads a root file system tarball (plain or gzip)
 //! and prints the id of the one-layer image the daemon makes of it.
 
-use super::segment;
-use crate::client::Client;
+use super::api::{Api, Upload};
 use anyhow::{bail, Result};
-use berth_engine::ImageSummary;
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -19,26 +17,21 @@ pub struct Args {
     message: Option<String>,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
-    let mut path = String::from("/api/v1/images/import?");
-    if let Some(reference) = &args.reference {
-        path.push_str(&format!("repo={}&", segment(reference)));
-    }
-    if let Some(message) = &args.message {
-        path.push_str(&format!("message={}", segment(message)));
-    }
-    let image: ImageSummary = if args.file == "-" {
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
+    let source = if args.file == "-" {
         if std::io::stdin().is_terminal() {
             bail!("requested import from stdin, but stdin is a terminal");
         }
-        client.upload_from(&path, tokio::io::stdin()).await?
+        Upload::Stdin
     } else {
         let file = Path::new(&args.file);
         if !file.is_file() {
             bail!("open {}: no such file", file.display());
         }
-        client.upload(&path, file).await?
+        Upload::File(file)
     };
+    let (repo, message) = (args.reference.as_deref(), args.message.as_deref());
+    let image = api.image_import(repo, message, source).await?;
     println!("{}", image.id);
     Ok(0)
 }

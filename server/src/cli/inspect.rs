@@ -1,14 +1,30 @@
 //! `berth inspect NAME…` and `berth image inspect IMAGE…`: each object's JSON, printed as one
 //! array; `inspect` looks for a container first, then an image, as docker does.
 
-use super::segment;
-use crate::client::{Client, DaemonError};
+use super::api::Api;
+use crate::client::DaemonError;
 use anyhow::{anyhow, Result};
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 
-/// Where an object of each kind is read: the API path with `{}` for the name.
-pub const CONTAINER: &str = "/api/v1/containers/{}";
-pub const IMAGE: &str = "/api/v1/images/{}/json";
+/// The kinds of object an `inspect` reads, each from its own route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Container,
+    Image,
+    Network,
+    Volume,
+}
+
+impl Kind {
+    async fn read(self, api: &Api, name: &str) -> Result<serde_json::Value> {
+        match self {
+            Kind::Container => api.container_inspect(name).await,
+            Kind::Image => api.image_inspect(name).await,
+            Kind::Network => api.network_inspect(name).await,
+            Kind::Volume => api.volume_inspect(name).await,
+        }
+    }
+}
 
 #[derive(clap::Args)]
 pub struct ImageArgs {
@@ -16,17 +32,17 @@ pub struct ImageArgs {
     images: Vec<String>,
 }
 
-pub async fn image(client: &Client, args: ImageArgs) -> Result<i32> {
-    each(client, &args.images, &[IMAGE]).await
+pub async fn image(api: &Api, args: ImageArgs) -> Result<i32> {
+    each(api, &args.images, &[Kind::Image]).await
 }
 
 /// Prints the first object found for each name among `kinds`; exit code 1 if any was
 /// not found (its error printed), as docker does.
-pub async fn each(client: &Client, names: &[String], kinds: &[&str]) -> Result<i32> {
+pub async fn each(api: &Api, names: &[String], kinds: &[Kind]) -> Result<i32> {
     let mut found = Vec::new();
     let mut failed = false;
     for name in names {
-        match first_of(client, name, kinds).await {
+        match first_of(api, name, kinds).await {
             Ok(value) => found.push(value),
             Err(e) => {
                 eprintln!("Error: {e:#}");
@@ -39,14 +55,10 @@ pub async fn each(client: &Client, names: &[String], kinds: &[&str]) -> Result<i
     Ok(if failed { 1 } else { 0 })
 }
 
-async fn first_of(client: &Client, name: &str, kinds: &[&str]) -> Result<serde_json::Value> {
+async fn first_of(api: &Api, name: &str, kinds: &[Kind]) -> Result<serde_json::Value> {
     let mut last = None;
     for kind in kinds {
-        let path = kind.replace("{}", &segment(name));
-        match client
-            .json::<serde_json::Value>(Method::GET, &path, None::<&()>)
-            .await
-        {
+        match kind.read(api, name).await {
             Ok(value) => return Ok(value),
             Err(e) if is_not_found(&e) && kinds.len() > 1 => last = Some(e),
             Err(e) => return Err(e),

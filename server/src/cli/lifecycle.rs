@@ -1,11 +1,8 @@
 //! `berth start|stop|kill|rm|wait|inspect`: verbs that act on containers by id or name and
 //! print each name as docker does, going on with the others when one fails.
 
-use super::segment;
-use crate::client::Client;
+use super::api::Api;
 use anyhow::Result;
-use berth_engine::container::ContainerSummary;
-use hyper::Method;
 
 #[derive(clap::Args)]
 pub struct StartArgs {
@@ -99,7 +96,7 @@ where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = Result<Option<String>>>,
 {
-    let results = futures::future::join_all(containers.iter().map(|c| action(segment(c)))).await;
+    let results = futures::future::join_all(containers.iter().map(|c| action(c.clone()))).await;
     let mut failed = 0;
     for (container, result) in containers.iter().zip(results) {
         match result {
@@ -114,43 +111,30 @@ where
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
-/// `POST /api/v1/containers/<id>/<action><query>` for every container, as [`each`] does.
-async fn post_each(
-    client: &Client,
-    containers: &[String],
-    action: &str,
-    query: &str,
-) -> Result<i32> {
-    each(containers, |id| async move {
-        client
-            .call(
-                Method::POST,
-                &format!("/api/v1/containers/{id}/{action}{query}"),
-            )
-            .await?;
-        Ok(None)
+/// Runs `action` on every container as [`each`] does, printing each name.
+async fn act_on_each<F, Fut, T>(containers: &[String], action: F) -> Result<i32>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    each(containers, |id| {
+        let done = action(id);
+        async move { done.await.map(|_| None) }
     })
     .await
 }
 
-fn grace_query(time: Option<u64>) -> String {
-    time.map(|t| format!("?t={t}")).unwrap_or_default()
-}
-
-pub async fn start(client: &Client, args: StartArgs) -> Result<i32> {
+pub async fn start(api: &Api, args: StartArgs) -> Result<i32> {
     if !args.attach && !args.interactive {
-        return post_each(client, &args.containers, "start", "").await;
+        return act_on_each(&args.containers, |id| async move {
+            api.container_start(&id).await
+        })
+        .await;
     }
     let [container] = args.containers.as_slice() else {
         anyhow::bail!("you cannot start and attach multiple containers at once");
     };
-    let inspect: serde_json::Value = client
-        .json(
-            Method::GET,
-            &format!("/api/v1/containers/{}", segment(container)),
-            None::<&()>,
-        )
-        .await?;
+    let inspect = api.container_inspect(container).await?;
     let flag = |name: &str| inspect["Config"][name].as_bool().unwrap_or(false);
     let session = super::attach::Session {
         start: true,
@@ -158,83 +142,78 @@ pub async fn start(client: &Client, args: StartArgs) -> Result<i32> {
         tty: flag("Tty"),
         detach_keys: args.detach_keys,
     };
-    super::attach::attach(client, container, session).await
+    super::attach::attach(api, container, session).await
 }
 
-pub async fn stop(client: &Client, args: StopArgs) -> Result<i32> {
-    post_each(client, &args.containers, "stop", &grace_query(args.time)).await
-}
-
-pub async fn restart(client: &Client, args: RestartArgs) -> Result<i32> {
-    post_each(client, &args.containers, "restart", &grace_query(args.time)).await
-}
-
-/// `pause` or `unpause`.
-pub async fn pause(client: &Client, args: PauseArgs, verb: &str) -> Result<i32> {
-    post_each(client, &args.containers, verb, "").await
-}
-
-pub async fn kill(client: &Client, args: KillArgs) -> Result<i32> {
-    let query = format!("?signal={}", segment(&args.signal));
-    post_each(client, &args.containers, "kill", &query).await
-}
-
-pub async fn rm(client: &Client, args: RmArgs) -> Result<i32> {
-    let (force, volumes) = (args.force, args.volumes);
-    each(&args.containers, |id| async move {
-        client
-            .call(
-                Method::DELETE,
-                &format!("/api/v1/containers/{id}?force={force}&v={volumes}"),
-            )
-            .await?;
-        Ok(None)
+pub async fn stop(api: &Api, args: StopArgs) -> Result<i32> {
+    let grace = args.time;
+    act_on_each(&args.containers, |id| async move {
+        api.container_stop(&id, grace).await
     })
     .await
 }
 
-pub async fn wait(client: &Client, args: WaitArgs) -> Result<i32> {
+pub async fn restart(api: &Api, args: RestartArgs) -> Result<i32> {
+    let grace = args.time;
+    act_on_each(&args.containers, |id| async move {
+        api.container_restart(&id, grace).await
+    })
+    .await
+}
+
+/// `pause` or `unpause`.
+pub async fn pause(api: &Api, args: PauseArgs, verb: &str) -> Result<i32> {
+    let unpause = verb == "unpause";
+    act_on_each(&args.containers, |id| async move {
+        match unpause {
+            true => api.container_unpause(&id).await,
+            false => api.container_pause(&id).await,
+        }
+    })
+    .await
+}
+
+pub async fn kill(api: &Api, args: KillArgs) -> Result<i32> {
+    let signal = args.signal.as_str();
+    act_on_each(&args.containers, |id| async move {
+        api.container_kill(&id, signal).await
+    })
+    .await
+}
+
+pub async fn rm(api: &Api, args: RmArgs) -> Result<i32> {
+    let (force, volumes) = (args.force, args.volumes);
+    act_on_each(&args.containers, |id| async move {
+        api.container_remove(&id, force, volumes).await
+    })
+    .await
+}
+
+pub async fn wait(api: &Api, args: WaitArgs) -> Result<i32> {
     each(&args.containers, |id| async move {
-        let waited: crate::api::WaitResponse = client
-            .json(
-                Method::POST,
-                &format!("/api/v1/containers/{id}/wait"),
-                None::<&()>,
-            )
-            .await?;
+        let waited = api.container_wait(&id).await?;
         Ok(Some(waited.exit_code.to_string()))
     })
     .await
 }
 
 /// A container, or else an image, by name or id (docker's `inspect`).
-pub async fn inspect(client: &Client, args: InspectArgs) -> Result<i32> {
-    use super::inspect::{each, CONTAINER, IMAGE};
-    each(client, &args.containers, &[CONTAINER, IMAGE]).await
+pub async fn inspect(api: &Api, args: InspectArgs) -> Result<i32> {
+    use super::inspect::{each, Kind};
+    each(api, &args.containers, &[Kind::Container, Kind::Image]).await
 }
 
-pub async fn rename(client: &Client, args: RenameArgs) -> Result<i32> {
-    client
-        .json::<ContainerSummary>(
-            Method::POST,
-            &format!(
-                "/api/v1/containers/{}/rename?name={}",
-                segment(&args.container),
-                segment(&args.new_name)
-            ),
-            None::<&()>,
-        )
+pub async fn rename(api: &Api, args: RenameArgs) -> Result<i32> {
+    api.container_rename(&args.container, &args.new_name)
         .await?;
     Ok(0)
 }
 
-pub async fn prune(client: &Client, args: PruneArgs) -> Result<i32> {
+pub async fn prune(api: &Api, args: PruneArgs) -> Result<i32> {
     if !args.force && !super::confirm("WARNING! This will remove all stopped containers.")? {
         return Ok(0);
     }
-    let pruned: crate::api::PruneResponse = client
-        .json(Method::POST, "/api/v1/containers/prune", None::<&()>)
-        .await?;
+    let pruned = api.container_prune().await?;
     super::print_deleted("Containers", &pruned.containers_deleted);
     println!(
         "Total reclaimed space: {}",

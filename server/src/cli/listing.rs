@@ -2,10 +2,8 @@
 //! the `--format` flag, the names or ids to remove, printing the API's objects, and removing
 //! each of several.
 
-use super::{segment, template};
-use crate::client::Client;
+use super::template;
 use anyhow::Result;
-use hyper::Method;
 
 /// `ls`'s flags.
 #[derive(clap::Args)]
@@ -33,15 +31,16 @@ pub fn print_objects(format: &str, items: &[impl serde::Serialize]) -> Result<()
     Ok(())
 }
 
-/// `DELETE {base}/{id}` for each: the id printed when gone, an error line when not; 1 if
+/// `remove` for each, in order: the id printed when gone, an error line when not; 1 if
 /// any failed.
-pub async fn remove_each(client: &Client, base: &str, ids: &[String]) -> Result<i32> {
+pub async fn remove_each<F, Fut>(ids: &[String], remove: F) -> Result<i32>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
     let mut failed = false;
     for id in ids {
-        match client
-            .call(Method::DELETE, &format!("{base}/{}", segment(id)))
-            .await
-        {
+        match remove(id.clone()).await {
             Ok(()) => println!("{id}"),
             Err(e) => {
                 eprintln!("Error: {e:#}");

@@ -1,9 +1,8 @@
 //! `berth load [-i FILE]`: uploads a `docker save` tar or an OCI archive (from FILE, or from
 //! stdin when no file is given) to the daemon.
 
-use crate::client::Client;
+use super::api::{Api, Upload};
 use anyhow::{bail, Result};
-use berth_engine::ImageSummary;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -17,21 +16,19 @@ pub struct Args {
     quiet: bool,
 }
 
-const PATH: &str = "/api/v1/images/load";
-
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
-    let loaded: Vec<ImageSummary> = match args.input.filter(|i| i.as_os_str() != "-") {
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
+    let loaded = match args.input.filter(|i| i.as_os_str() != "-") {
         Some(input) => {
             if !input.is_file() {
                 bail!("open {}: no such file", input.display());
             }
-            client.upload(PATH, &input).await?
+            api.image_load(Upload::File(&input)).await?
         }
         None => {
             if std::io::stdin().is_terminal() {
                 bail!("requested load from stdin, but stdin is empty");
             }
-            client.upload_from(PATH, tokio::io::stdin()).await?
+            api.image_load(Upload::Stdin).await?
         }
     };
     if !args.quiet {

@@ -2,10 +2,8 @@
 //! [REGISTRY]`: the daemon checks the credentials against the registry and keeps them; the
 //! password is read from stdin or a prompt without echo, as docker's `login` does.
 
-use crate::api::LoginResponse;
-use crate::client::Client;
+use super::api::Api;
 use anyhow::{anyhow, bail, Context, Result};
-use hyper::Method;
 use std::io::{BufRead, IsTerminal, Read, Write};
 
 /// Docker Hub, the registry of `login` without an argument.
@@ -32,7 +30,7 @@ pub struct LogoutArgs {
     registry: Option<String>,
 }
 
-pub async fn login(client: &Client, args: LoginArgs) -> Result<i32> {
+pub async fn login(api: &Api, args: LoginArgs) -> Result<i32> {
     let registry = args
         .registry
         .clone()
@@ -62,26 +60,16 @@ pub async fn login(client: &Client, args: LoginArgs) -> Result<i32> {
     if username.is_empty() || password.is_empty() {
         bail!("a username and a password are required");
     }
-    let body = serde_json::json!({
-        "registry": registry,
-        "username": username,
-        "password": password,
-    });
-    let answer: LoginResponse = client
-        .json(Method::POST, "/api/v1/registries/login", Some(&body))
-        .await?;
+    let answer = api.registry_login(&registry, &username, &password).await?;
     println!("{}", answer.status);
     Ok(0)
 }
 
-pub async fn logout(client: &Client, args: LogoutArgs) -> Result<i32> {
+pub async fn logout(api: &Api, args: LogoutArgs) -> Result<i32> {
     let registry = args
         .registry
         .unwrap_or_else(|| DEFAULT_REGISTRY.to_string());
-    let body = serde_json::json!({ "registry": registry });
-    let answer: LoginResponse = client
-        .json(Method::POST, "/api/v1/registries/logout", Some(&body))
-        .await?;
+    let answer = api.registry_logout(&registry).await?;
     println!("{}", answer.status);
     Ok(0)
 }

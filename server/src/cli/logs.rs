@@ -1,9 +1,8 @@
 //! `berth logs [-f] [--tail N] [-t] CONTAINER`.
 
-use super::{print_stream, segment};
-use crate::client::Client;
+use super::api::{Api, Logs};
+use super::print_stream;
 use anyhow::Result;
-use hyper::Method;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -25,20 +24,15 @@ pub struct Args {
     container: String,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
-    let mut path = format!(
-        "/api/v1/containers/{}/logs?follow={}&tail={}&timestamps={}",
-        segment(&args.container),
-        args.follow,
-        segment(&args.tail),
-        args.timestamps
-    );
-    for (key, value) in [("since", &args.since), ("until", &args.until)] {
-        if let Some(value) = value {
-            path.push_str(&format!("&{key}={}", segment(value)));
-        }
-    }
-    let body = client.stream(Method::GET, &path).await?;
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
+    let query = Logs {
+        follow: args.follow,
+        tail: &args.tail,
+        timestamps: args.timestamps,
+        since: args.since.as_deref(),
+        until: args.until.as_deref(),
+    };
+    let body = api.container_logs(&args.container, &query).await?;
     print_stream(body).await?;
     Ok(0)
 }

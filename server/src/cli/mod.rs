@@ -1,5 +1,6 @@
 //! The CLI verbs: each file parses one verb's arguments, calls the daemon's API, and prints.
 
+pub mod api;
 pub mod attach;
 pub mod audit;
 pub mod board;
@@ -63,7 +64,7 @@ fn env(name: &str) -> Option<String> {
 
 /// The daemon to talk to: `-H`, else `BERTH_HOST`, else the default socket; over TCP with
 /// the token of `BERTH_TOKEN`, else of `--token-file`.
-pub fn connect(how: &Connect) -> Result<Client> {
+pub fn connect(how: &Connect) -> Result<api::Api> {
     let text = how
         .host
         .clone()
@@ -81,7 +82,7 @@ pub fn connect(how: &Connect) -> Result<Client> {
         .tls_ca
         .clone()
         .or_else(|| env("BERTH_TLS_CA").map(Into::into));
-    Client::with_options(host, Options { token, tls_ca })
+    Client::with_options(host, Options { token, tls_ca }).map(api::Api::new)
 }
 
 /// A token file's content, trimmed; an empty one is an error, not "no token".
@@ -149,19 +150,6 @@ pub fn print_deleted(what: &str, names: &[String]) {
     }
 }
 
-/// Percent-encodes a path segment (container names and ids are plain, but be safe).
-pub fn segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 /// Copies a multiplexed stream to stdout/stderr; returns the exit code if the stream ends
 /// with one (attach), or `None` (logs).
 pub async fn print_stream(mut body: Incoming) -> Result<Option<i32>> {
@@ -202,16 +190,4 @@ pub async fn print_stream(mut body: Incoming) -> Result<Option<i32>> {
         return Err(anyhow!("the log stream ended in the middle of a frame"));
     }
     Ok(exit_code)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::segment;
-
-    #[test]
-    fn segments_are_escaped() {
-        assert_eq!(segment("web-1.a_b"), "web-1.a_b");
-        assert_eq!(segment("../x"), "..%2Fx");
-        assert_eq!(segment("a b?"), "a%20b%3F");
-    }
 }

@@ -1,13 +1,12 @@
 //! `berth network ls/create/rm/inspect/connect/disconnect`, `berth port`, and the network
 //! options of `berth serve` (the default bridge's name and subnet).
 
-use super::{format, segment, template};
-use crate::api::ContainerRef;
-use crate::client::Client;
+use super::api::Api;
+use super::inspect::Kind;
+use super::{format, template};
 use anyhow::{anyhow, Result};
 use berth_engine::filters::Filters;
 use berth_engine::network::{NetworkConfig, NetworkCreate, NetworkRow, Subnet};
-use hyper::Method;
 
 /// `berth serve` options for networking.
 #[derive(clap::Args)]
@@ -126,15 +125,11 @@ pub struct ConnectArgs {
     container: String,
 }
 
-pub async fn run(client: &Client, command: Command) -> Result<i32> {
+pub async fn run(api: &Api, command: Command) -> Result<i32> {
     match command {
         Command::Ls(args) => {
             let filters = Filters::from_args(&args.filter)?;
-            let path = format!(
-                "/api/v1/networks?filters={}",
-                segment(&serde_json::to_string(&filters)?)
-            );
-            let networks: Vec<NetworkRow> = client.json(Method::GET, &path, None::<&()>).await?;
+            let networks = api.networks(&filters).await?;
             let id = |n: &NetworkRow| format::list_id(&n.id, args.no_trunc);
             if args.quiet {
                 networks.iter().for_each(|n| println!("{}", id(n)));
@@ -176,57 +171,38 @@ pub async fn run(client: &Client, command: Command) -> Result<i32> {
                 subnet: args.subnet,
                 gateway: args.gateway,
             };
-            let created: NetworkRow = client
-                .json(Method::POST, "/api/v1/networks", Some(&request))
-                .await?;
+            let created = api.network_create(&request).await?;
             println!("{}", created.id);
             Ok(0)
         }
         Command::Rm(args) => {
             each(&args.networks, |name| async move {
-                client
-                    .call(
-                        Method::DELETE,
-                        &format!("/api/v1/networks/{}", segment(&name)),
-                    )
-                    .await
-                    .map(|()| println!("{name}"))
+                api.network_remove(&name).await.map(|_| println!("{name}"))
             })
             .await
         }
-        Command::Inspect(args) => {
-            super::inspect::each(client, &args.networks, &["/api/v1/networks/{}"]).await
+        Command::Inspect(args) => super::inspect::each(api, &args.networks, &[Kind::Network]).await,
+        Command::Connect(args) => {
+            api.network_connect(&args.network, &args.container).await?;
+            Ok(0)
         }
-        Command::Connect(args) => connect(client, args, "connect").await,
-        Command::Disconnect(args) => connect(client, args, "disconnect").await,
-        Command::Prune(args) => prune(client, args).await,
+        Command::Disconnect(args) => {
+            api.network_disconnect(&args.network, &args.container)
+                .await?;
+            Ok(0)
+        }
+        Command::Prune(args) => prune(api, args).await,
     }
 }
 
-async fn prune(client: &Client, args: PruneArgs) -> Result<i32> {
+async fn prune(api: &Api, args: PruneArgs) -> Result<i32> {
     let warning =
         "WARNING! This will remove all custom networks not used by at least one container.";
     if !args.force && !super::confirm(warning)? {
         return Ok(0);
     }
-    let report: crate::api::NetworkPruneResponse = client
-        .json(Method::POST, "/api/v1/networks/prune", None::<&()>)
-        .await?;
+    let report = api.network_prune().await?;
     super::print_deleted("Networks", &report.networks_deleted);
-    Ok(0)
-}
-
-async fn connect(client: &Client, args: ConnectArgs, verb: &str) -> Result<i32> {
-    let path = format!("/api/v1/networks/{}/{verb}", segment(&args.network));
-    client
-        .call_with(
-            Method::POST,
-            &path,
-            &ContainerRef {
-                container: args.container,
-            },
-        )
-        .await?;
     Ok(0)
 }
 
@@ -254,9 +230,8 @@ pub struct PortArgs {
 }
 
 /// `berth port CONTAINER [PRIVATE_PORT[/PROTO]]`: the container's published ports.
-pub async fn port(client: &Client, args: PortArgs) -> Result<i32> {
-    let path = super::inspect::CONTAINER.replace("{}", &segment(&args.container));
-    let inspect: serde_json::Value = client.json(Method::GET, &path, None::<&()>).await?;
+pub async fn port(api: &Api, args: PortArgs) -> Result<i32> {
+    let inspect = api.container_inspect(&args.container).await?;
     let wanted = args.private_port.map(|p| {
         if p.contains('/') {
             p

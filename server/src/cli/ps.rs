@@ -1,11 +1,10 @@
 //! `berth ps [-a] [-q] [-s] [-f K=V]… [-n N|-l] [--no-trunc] [--format T]`: the container table.
 
-use super::{format, segment, template};
-use crate::client::Client;
+use super::api::{Api, ContainerList};
+use super::{format, template};
 use anyhow::Result;
 use berth_engine::container::ContainerSummary;
 use berth_engine::filters::Filters;
-use hyper::Method;
 use serde_json::{json, Value};
 
 /// docker's default columns.
@@ -41,18 +40,15 @@ pub struct Args {
     format: Option<String>,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
     let filters = Filters::from_args(&args.filter)?;
-    let mut path = format!(
-        "/api/v1/containers?all={}&size={}&filters={}",
-        args.all,
-        args.size || args.format.as_deref().is_some_and(|f| f.contains(".Size")),
-        segment(&serde_json::to_string(&filters)?)
-    );
-    if let Some(n) = if args.latest { Some(1) } else { args.last } {
-        path.push_str(&format!("&limit={n}"));
-    }
-    let containers: Vec<ContainerSummary> = client.json(Method::GET, &path, None::<&()>).await?;
+    let list = ContainerList {
+        all: Some(args.all),
+        size: Some(args.size || args.format.as_deref().is_some_and(|f| f.contains(".Size"))),
+        filters: Some(&filters),
+        limit: if args.latest { Some(1) } else { args.last },
+    };
+    let containers = api.containers(&list).await?;
     if args.quiet {
         for c in &containers {
             println!("{}", format::list_id(&c.id, args.no_trunc));

@@ -2,13 +2,13 @@
 //! stream as docker does — one line per layer with a progress bar, redrawn in place with ANSI
 //! escapes on a terminal, plain status lines otherwise. `run`/`create` reuse it on stderr.
 
+use super::api::Api;
 use super::format;
 use crate::api::ProgressEnd;
-use crate::client::Client;
 use anyhow::{anyhow, bail, Result};
 use berth_engine::image::registry::JsonMessage;
 use http_body_util::BodyExt;
-use hyper::Method;
+use hyper::body::Incoming;
 use std::io::{IsTerminal, Write};
 
 #[derive(clap::Args)]
@@ -23,13 +23,13 @@ pub struct Args {
     reference: String,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
     let output = if args.quiet {
         Output::Quiet
     } else {
         Output::Stdout
     };
-    let result = pull(client, &args.reference, args.platform.as_deref(), output).await?;
+    let result = pull(api, &args.reference, args.platform.as_deref(), output).await?;
     if args.quiet {
         println!("{}", full_name(&result.reference));
     }
@@ -46,31 +46,22 @@ pub enum Output {
 
 /// Pulls through the daemon, rendering its progress; fails with the pull's error.
 pub async fn pull(
-    client: &Client,
+    api: &Api,
     reference: &str,
     platform: Option<&str>,
     output: Output,
 ) -> Result<berth_engine::PullResult> {
-    let mut path = format!(
-        "/api/v1/images/pull?reference={}",
-        super::segment(reference)
-    );
-    if let Some(platform) = platform {
-        path.push_str(&format!("&platform={}", super::segment(platform)));
-    }
-    follow(client, &path, output, "pull").await
+    let body = api.image_pull(reference, platform).await?;
+    follow(body, output, "pull").await
 }
 
-/// Posts to `path` and renders the daemon's progress stream (docker messages, then a
-/// `{"result"}` or `{"error"}` line); returns the result or fails with the error. Shared by
-/// pull and push.
+/// Renders the daemon's progress stream (docker messages, then a `{"result"}` or `{"error"}`
+/// line); returns the result or fails with the error. Shared by pull and push.
 pub async fn follow<R: serde::de::DeserializeOwned>(
-    client: &Client,
-    path: &str,
+    mut body: Incoming,
     output: Output,
     verb: &str,
 ) -> Result<R> {
-    let mut body = client.stream(Method::POST, path).await?;
     let mut renderer = match output {
         Output::Stdout => Some(Renderer::new(
             Box::new(std::io::stdout()),

@@ -2,9 +2,8 @@
 //! progress as docker does (`Preparing`, `Pushing [==>  ]`, `Pushed`, `Layer already exists`,
 //! `Mounted from …`, then `TAG: digest: … size: …`).
 
+use super::api::Api;
 use super::pull::{follow, Output};
-use super::segment;
-use crate::client::Client;
 use anyhow::Result;
 use berth_engine::PushResult;
 
@@ -17,14 +16,14 @@ pub struct Args {
     name: String,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
     let output = if args.quiet {
         Output::Quiet
     } else {
         Output::Stdout
     };
-    let path = format!("/api/v1/images/{}/push", segment(&args.name));
-    let result: PushResult = follow(client, &path, output, "push").await?;
+    let body = api.image_push(&args.name).await?;
+    let result: PushResult = follow(body, output, "push").await?;
     if args.quiet {
         println!("{}", result.reference);
     }

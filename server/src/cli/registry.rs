@@ -2,11 +2,8 @@
 //! registry's repositories or a repository's tags, one per line, fetching every page
 //! (`--limit` names per request) the registry announces.
 
-use super::segment;
-use crate::client::Client;
+use super::api::{Api, PageQuery};
 use anyhow::{bail, Result};
-use berth_engine::image::registry::browse::Page;
-use hyper::Method;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -34,39 +31,27 @@ pub struct TagsArgs {
     repository: String,
 }
 
-pub async fn run(client: &Client, command: Command) -> Result<i32> {
-    let (base, limit) = match command {
-        Command::Catalog(a) => (
-            format!("/api/v1/registries/{}/catalog", segment(&a.registry)),
-            a.limit,
-        ),
+pub async fn run(api: &Api, command: Command) -> Result<i32> {
+    // The registry, and the repository when listing its tags.
+    let (host, repository, limit) = match &command {
+        Command::Catalog(a) => (a.registry.as_str(), None, a.limit),
         Command::Tags(a) => {
             let Some((host, repo)) = a.repository.split_once('/') else {
                 bail!("expected HOST[:PORT]/REPOSITORY, got {:?}", a.repository);
             };
-            let base = format!(
-                "/api/v1/registries/{}/repositories/{}/tags",
-                segment(host),
-                segment(repo)
-            );
-            (base, a.limit)
+            (host, Some(repo), a.limit)
         }
     };
     let mut last: Option<String> = None;
     loop {
-        let mut query = Vec::new();
-        if let Some(n) = limit {
-            query.push(format!("n={n}"));
-        }
-        if let Some(last) = &last {
-            query.push(format!("last={}", segment(last)));
-        }
-        let path = if query.is_empty() {
-            base.clone()
-        } else {
-            format!("{base}?{}", query.join("&"))
+        let query = PageQuery {
+            n: limit,
+            last: last.as_deref(),
         };
-        let page: Page = client.json(Method::GET, &path, None::<&()>).await?;
+        let page = match repository {
+            None => api.registry_catalog(host, &query).await?,
+            Some(repo) => api.registry_tags(host, repo, &query).await?,
+        };
         for name in &page.names {
             println!("{name}");
         }

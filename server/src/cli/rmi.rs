@@ -1,11 +1,9 @@
 //! `berth rmi [-f] IMAGE…`: untags or deletes images, printing what happened to each as docker
 //! does (`Untagged: …`, `Deleted: sha256:…`), going on with the others when one fails.
 
-use super::segment;
-use crate::client::Client;
+use super::api::Api;
 use anyhow::Result;
 use berth_engine::ImageDeleteRecord;
-use hyper::Method;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -17,15 +15,11 @@ pub struct Args {
     images: Vec<String>,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
     let mut failed = false;
     // One at a time, in order: two names of one image must not race.
     for image in &args.images {
-        let path = format!("/api/v1/images/{}?force={}", segment(image), args.force);
-        match client
-            .json::<Vec<ImageDeleteRecord>>(Method::DELETE, &path, None::<&()>)
-            .await
-        {
+        match api.image_remove(image, args.force).await {
             Ok(records) => print_records(&records, "Untagged", "Deleted"),
             Err(e) => {
                 eprintln!("Error: {e:#}");

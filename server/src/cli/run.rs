@@ -1,14 +1,14 @@
 //! `berth run` and `berth create`: create a container from an image; `run` also starts it and,
 //! unless detached, streams its output and exits with its exit code.
 
+use super::api::Api;
+use super::print_stream;
 use super::pull::{self, Output};
-use super::{print_stream, segment};
-use crate::client::{has_code, Client};
+use crate::client::has_code;
 use anyhow::Result;
 use berth_engine::container::units::{parse_size, parse_swap};
 use berth_engine::container::{ContainerSummary, CreateOptions};
 use berth_wire::ErrorCode;
-use hyper::Method;
 use std::io::IsTerminal;
 
 /// Options shared by `create` and `run`.
@@ -252,20 +252,13 @@ pub(crate) fn with_host_value(pair: &str) -> String {
 }
 
 async fn create_container(
-    client: &Client,
+    api: &Api,
     args: &CreateArgs,
     attached: bool,
 ) -> Result<ContainerSummary> {
     let options = args.options(attached)?;
-    let pull = || {
-        pull::pull(
-            client,
-            &args.image,
-            args.platform.as_deref(),
-            Output::Stderr,
-        )
-    };
-    let create = || client.json(Method::POST, "/api/v1/containers", Some(&options));
+    let pull = || pull::pull(api, &args.image, args.platform.as_deref(), Output::Stderr);
+    let create = || api.container_create(&options);
     if args.pull == PullPolicy::Always {
         pull().await?;
         return create().await;
@@ -290,16 +283,16 @@ async fn create_container(
     create().await
 }
 
-pub async fn create(client: &Client, args: CreateArgs) -> Result<i32> {
-    let container = create_container(client, &args, true).await?;
+pub async fn create(api: &Api, args: CreateArgs) -> Result<i32> {
+    let container = create_container(api, &args, true).await?;
     println!("{}", container.id);
     Ok(0)
 }
 
 /// Exit codes as docker's: 125 when the daemon refuses, 127 when the command is not found,
 /// 126 when it cannot be run; otherwise the container's own exit code.
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
-    match run_inner(client, args).await {
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
+    match run_inner(api, args).await {
         Ok(code) => Ok(code),
         Err(e) => {
             eprintln!("berth: {e:#}");
@@ -308,30 +301,22 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
     }
 }
 
-async fn run_inner(client: &Client, args: Args) -> Result<i32> {
+async fn run_inner(api: &Api, args: Args) -> Result<i32> {
     let create = &args.create;
     if create.tty && create.interactive && !args.detach && !std::io::stdin().is_terminal() {
         anyhow::bail!("the input device is not a TTY");
     }
-    let container = create_container(client, create, !args.detach).await?;
-    let id = segment(&container.id);
+    let container = create_container(api, create, !args.detach).await?;
+    let id = container.id.as_str();
+    // `--rm`: a container that could not be started goes.
+    let discard = || async move {
+        if args.create.rm {
+            let _ = api.container_remove(id, true, false).await;
+        }
+    };
     if args.detach {
-        let started = client
-            .json::<ContainerSummary>(
-                Method::POST,
-                &format!("/api/v1/containers/{id}/start"),
-                None::<&()>,
-            )
-            .await;
-        if let Err(e) = started {
-            if args.create.rm {
-                let _ = client
-                    .call(
-                        Method::DELETE,
-                        &format!("/api/v1/containers/{id}?force=true"),
-                    )
-                    .await;
-            }
+        if let Err(e) = api.container_start(id).await {
+            discard().await;
             return Err(e);
         }
         println!("{}", container.id);
@@ -344,48 +329,21 @@ async fn run_inner(client: &Client, args: Args) -> Result<i32> {
             tty: create.tty,
             detach_keys: args.detach_keys.clone(),
         };
-        let attached = super::attach::attach(client, &container.id, session).await;
-        if attached.is_err() && create.rm {
-            let _ = client
-                .call(
-                    Method::DELETE,
-                    &format!("/api/v1/containers/{id}?force=true"),
-                )
-                .await;
+        let attached = super::attach::attach(api, id, session).await;
+        if attached.is_err() {
+            discard().await;
         }
         return attached;
     }
-    let attached = client
-        .stream(
-            Method::POST,
-            &format!("/api/v1/containers/{id}/attach?start=true"),
-        )
-        .await;
-    let body = match attached {
+    let body = match api.container_attach_output(id, true).await {
         Ok(body) => body,
         Err(e) => {
-            if args.create.rm {
-                let _ = client
-                    .call(
-                        Method::DELETE,
-                        &format!("/api/v1/containers/{id}?force=true"),
-                    )
-                    .await;
-            }
+            discard().await;
             return Err(e);
         }
     };
     match print_stream(body).await? {
         Some(code) => Ok(code),
-        None => {
-            let waited: crate::api::WaitResponse = client
-                .json(
-                    Method::POST,
-                    &format!("/api/v1/containers/{id}/wait"),
-                    None::<&()>,
-                )
-                .await?;
-            Ok(waited.exit_code)
-        }
+        None => Ok(api.container_wait(id).await?.exit_code),
     }
 }

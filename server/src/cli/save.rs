@@ -2,12 +2,10 @@
 //! archive and streams it here, to FILE (written beside it, then renamed, so a failed save
 //! leaves no partial file) or to a redirected stdout.
 
-use super::segment;
-use crate::client::Client;
+use super::api::Api;
 use anyhow::{anyhow, bail, Context, Result};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::Method;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -23,27 +21,27 @@ pub struct Args {
     images: Vec<String>,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
-    let names: Vec<String> = args.images.iter().map(|i| segment(i)).collect();
-    let path = format!(
-        "/api/v1/images/get?names={}&format={}",
-        names.join(","),
-        segment(&args.format)
-    );
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
+    let archive = || api.image_save(&args.images, &args.format);
     match &args.output {
-        Some(output) => save_to_file(client, &path, output).await?,
+        Some(output) => save_to_file(archive, output).await?,
         None => {
             if std::io::stdout().is_terminal() {
                 bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
             }
-            let body = client.stream(Method::GET, &path).await?;
+            let body = archive().await?;
             copy_body(body, &mut std::io::stdout().lock()).await?;
         }
     }
     Ok(0)
 }
 
-async fn save_to_file(client: &Client, path: &str, output: &Path) -> Result<()> {
+/// `archive` asks for the archive once the output file can be written.
+async fn save_to_file<F, Fut>(archive: F, output: &Path) -> Result<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Incoming>>,
+{
     let dir = match output.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -71,7 +69,7 @@ async fn save_to_file(client: &Client, path: &str, output: &Path) -> Result<()> 
         .open(&partial)
         .with_context(|| format!("cannot write {}", output.display()))?;
     let result = async {
-        let body = client.stream(Method::GET, path).await?;
+        let body = archive().await?;
         copy_body(body, &mut file).await?;
         file.sync_all()
             .with_context(|| format!("cannot write {}", output.display()))?;

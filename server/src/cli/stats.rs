@@ -1,12 +1,10 @@
 //! `berth stats [--no-stream] [CONTAINER…]`: live CPU, memory, network, block I/O and pids,
 //! refreshed every second (or printed once), for the named or all running containers.
 
-use super::{format, segment};
-use crate::client::Client;
+use super::api::{Api, ContainerList};
+use super::format;
 use anyhow::Result;
-use berth_engine::container::ContainerSummary;
 use berth_engine::ContainerStats;
-use hyper::Method;
 use std::io::Write;
 use std::time::Duration;
 
@@ -19,12 +17,14 @@ pub struct Args {
     containers: Vec<String>,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
+    let running = ContainerList {
+        all: Some(false),
+        ..ContainerList::default()
+    };
     loop {
         let names = if args.containers.is_empty() {
-            let running: Vec<ContainerSummary> = client
-                .json(Method::GET, "/api/v1/containers?all=false", None::<&()>)
-                .await?;
+            let running = api.containers(&running).await?;
             running.into_iter().map(|c| c.id).collect()
         } else {
             args.containers.clone()
@@ -32,11 +32,7 @@ pub async fn run(client: &Client, args: Args) -> Result<i32> {
         let mut rows = Vec::new();
         let mut failed = false;
         for name in &names {
-            let path = format!("/api/v1/containers/{}/stats", segment(name));
-            match client
-                .json::<ContainerStats>(Method::GET, &path, None::<&()>)
-                .await
-            {
+            match api.container_stats(name).await {
                 Ok(s) => rows.push(row(&s)),
                 Err(e) if args.containers.is_empty() => {
                     // A container may stop between the list and its sample.

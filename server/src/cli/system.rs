@@ -1,12 +1,11 @@
 //! `berth system df [-v]`, `berth system prune [-a] [--volumes] [-f]` and `berth info` (also
 //! `berth system info`): docker's tables and sections, sizes in docker's units.
 
+use super::api::Api;
 use super::{format, template};
-use crate::client::Client;
 use anyhow::Result;
 use berth_engine::container::ContainerState;
-use berth_engine::system::{DiskUsage, SystemInfo, SystemPruneReport};
-use hyper::Method;
+use berth_engine::system::SystemInfo;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -45,15 +44,15 @@ pub struct InfoArgs {
     format: Option<String>,
 }
 
-pub async fn run(client: &Client, command: Command) -> Result<i32> {
+pub async fn run(api: &Api, command: Command) -> Result<i32> {
     match command {
-        Command::Df(args) => df(client, args).await,
-        Command::Info(args) => info(client, args).await,
-        Command::Prune(args) => prune(client, args).await,
+        Command::Df(args) => df(api, args).await,
+        Command::Info(args) => info(api, args).await,
+        Command::Prune(args) => prune(api, args).await,
     }
 }
 
-async fn prune(client: &Client, args: PruneArgs) -> Result<i32> {
+async fn prune(api: &Api, args: PruneArgs) -> Result<i32> {
     let mut warning = String::from(
         "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container",
     );
@@ -68,11 +67,7 @@ async fn prune(client: &Client, args: PruneArgs) -> Result<i32> {
     if !args.force && !super::confirm(&warning)? {
         return Ok(0);
     }
-    let path = format!(
-        "/api/v1/system/prune?all={}&volumes={}",
-        args.all, args.volumes
-    );
-    let report: SystemPruneReport = client.json(Method::POST, &path, None::<&()>).await?;
+    let report = api.system_prune(args.all, args.volumes).await?;
     super::print_deleted("Containers", &report.containers_deleted);
     super::print_deleted("Networks", &report.networks_deleted);
     super::print_deleted("Volumes", &report.volumes_deleted);
@@ -98,10 +93,8 @@ fn reclaimable(bytes: u64, total: u64) -> String {
     format!("{} ({percent}%)", human_size(bytes))
 }
 
-async fn df(client: &Client, args: DfArgs) -> Result<i32> {
-    let usage: DiskUsage = client
-        .json(Method::GET, "/api/v1/system/df", None::<&()>)
-        .await?;
+async fn df(api: &Api, args: DfArgs) -> Result<i32> {
+    let usage = api.system_df().await?;
     let active_images = usage.images.iter().filter(|i| i.containers > 0).count();
     // What removing every unused image would free: their layers no used image shares.
     let used_images: u64 = usage
@@ -277,10 +270,8 @@ async fn df(client: &Client, args: DfArgs) -> Result<i32> {
     Ok(0)
 }
 
-pub async fn info(client: &Client, args: InfoArgs) -> Result<i32> {
-    let info: serde_json::Value = client
-        .json(Method::GET, "/api/v1/info", None::<&()>)
-        .await?;
+pub async fn info(api: &Api, args: InfoArgs) -> Result<i32> {
+    let info = api.info().await?;
     if let Some(format) = &args.format {
         println!("{}", template::render(format, &info)?);
         return Ok(0);

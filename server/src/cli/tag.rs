@@ -1,9 +1,7 @@
 //! `berth tag SOURCE TARGET`: gives an image another name.
 
-use super::segment;
-use crate::client::Client;
+use super::api::Api;
 use anyhow::Result;
-use hyper::Method;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -13,16 +11,7 @@ pub struct Args {
     target: String,
 }
 
-pub async fn run(client: &Client, args: Args) -> Result<i32> {
-    client
-        .call(
-            Method::POST,
-            &format!(
-                "/api/v1/images/{}/tag?target={}",
-                segment(&args.source),
-                segment(&args.target)
-            ),
-        )
-        .await?;
+pub async fn run(api: &Api, args: Args) -> Result<i32> {
+    api.image_tag(&args.source, &args.target).await?;
     Ok(0)
 }

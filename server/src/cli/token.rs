@@ -1,12 +1,11 @@
 //! `berth token create|ls|revoke`: API tokens, for the CLI over TCP and for scripts.
 
+use super::api::Api;
 use super::listing::{print_objects, remove_each, IdsArgs, LsArgs};
 use super::{format, input};
-use crate::client::Client;
 use anyhow::Result;
-use berth_wire::auth::{CreateToken, CreatedToken, Token};
+use berth_wire::auth::{CreateToken, Token};
 use berth_wire::Role;
-use hyper::Method;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -33,23 +32,23 @@ pub struct CreateArgs {
     expires: Option<u64>,
 }
 
-pub async fn run(client: &Client, command: Command) -> Result<i32> {
+pub async fn run(api: &Api, command: Command) -> Result<i32> {
     match command {
-        Command::Create(a) => create(client, a).await,
-        Command::Ls(a) => ls(client, a).await,
-        Command::Revoke(a) => remove_each(client, "/api/v1/tokens", &a.ids).await,
+        Command::Create(a) => create(api, a).await,
+        Command::Ls(a) => ls(api, a).await,
+        Command::Revoke(a) => {
+            remove_each(&a.ids, |id| async move { api.token_revoke(&id).await }).await
+        }
     }
 }
 
-async fn create(client: &Client, args: CreateArgs) -> Result<i32> {
+async fn create(api: &Api, args: CreateArgs) -> Result<i32> {
     let body = CreateToken {
         name: args.name,
         role: args.role,
         expires_in_secs: args.expires,
     };
-    let created: CreatedToken = client
-        .json(Method::POST, "/api/v1/tokens", Some(&body))
-        .await?;
+    let created = api.token_create(&body).await?;
     println!("{}", created.token);
     let info = &created.info;
     eprintln!(
@@ -62,10 +61,8 @@ async fn create(client: &Client, args: CreateArgs) -> Result<i32> {
     Ok(0)
 }
 
-async fn ls(client: &Client, args: LsArgs) -> Result<i32> {
-    let tokens: Vec<Token> = client
-        .json(Method::GET, "/api/v1/tokens", None::<&()>)
-        .await?;
+async fn ls(api: &Api, args: LsArgs) -> Result<i32> {
+    let tokens = api.tokens().await?;
     match args.format.as_deref() {
         None | Some("") | Some("table") => {
             let now = format::now_ms();

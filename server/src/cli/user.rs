@@ -1,12 +1,11 @@
 //! `berth user add|ls|rm|passwd|role`: the daemon's users (admin only).
 
+use super::api::Api;
 use super::listing::{print_objects, remove_each, IdsArgs, LsArgs};
-use super::{format, input, segment};
-use crate::client::Client;
+use super::{format, input};
 use anyhow::Result;
 use berth_wire::auth::{CreateUser, SetPassword, SetRole, User};
 use berth_wire::Role;
-use hyper::Method;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -50,34 +49,30 @@ pub struct RoleArgs {
     role: Role,
 }
 
-pub async fn run(client: &Client, command: Command) -> Result<i32> {
+pub async fn run(api: &Api, command: Command) -> Result<i32> {
     match command {
-        Command::Add(a) => add(client, a).await,
-        Command::Ls(a) => ls(client, a).await,
-        Command::Rm(a) => remove_each(client, "/api/v1/users", &a.ids).await,
-        Command::Passwd(a) => passwd(client, a).await,
-        Command::Role(a) => role(client, a).await,
+        Command::Add(a) => add(api, a).await,
+        Command::Ls(a) => ls(api, a).await,
+        Command::Rm(a) => remove_each(&a.ids, |id| async move { api.user_remove(&id).await }).await,
+        Command::Passwd(a) => passwd(api, a).await,
+        Command::Role(a) => role(api, a).await,
     }
 }
 
-async fn add(client: &Client, args: AddArgs) -> Result<i32> {
+async fn add(api: &Api, args: AddArgs) -> Result<i32> {
     let password = input::password(args.password_stdin)?;
     let body = CreateUser {
         name: args.name,
         role: args.role,
         password,
     };
-    let user: User = client
-        .json(Method::POST, "/api/v1/users", Some(&body))
-        .await?;
+    let user = api.user_create(&body).await?;
     println!("{}", user.name);
     Ok(0)
 }
 
-async fn ls(client: &Client, args: LsArgs) -> Result<i32> {
-    let users: Vec<User> = client
-        .json(Method::GET, "/api/v1/users", None::<&()>)
-        .await?;
+async fn ls(api: &Api, args: LsArgs) -> Result<i32> {
+    let users = api.users().await?;
     match args.format.as_deref() {
         None | Some("") | Some("table") => {
             let rows: Vec<Vec<String>> = users.iter().map(row).collect();
@@ -98,20 +93,16 @@ fn row(user: &User) -> Vec<String> {
     ]
 }
 
-async fn passwd(client: &Client, args: PasswdArgs) -> Result<i32> {
+async fn passwd(api: &Api, args: PasswdArgs) -> Result<i32> {
     let password = input::password(args.password_stdin)?;
-    let path = format!("/api/v1/users/{}/password", segment(&args.name));
-    client
-        .call_with(Method::PUT, &path, &SetPassword { password })
+    api.user_set_password(&args.name, &SetPassword { password })
         .await?;
     eprintln!("Password of {} changed.", args.name);
     Ok(0)
 }
 
-async fn role(client: &Client, args: RoleArgs) -> Result<i32> {
-    let path = format!("/api/v1/users/{}/role", segment(&args.name));
-    client
-        .call_with(Method::PUT, &path, &SetRole { role: args.role })
+async fn role(api: &Api, args: RoleArgs) -> Result<i32> {
+    api.user_set_role(&args.name, &SetRole { role: args.role })
         .await?;
     println!("{}: {}", args.name, args.role);
     Ok(0)

@@ -1,11 +1,10 @@
 //! `berth volume create|ls|inspect|rm|prune`: the volume verbs, printed as docker prints them.
 
-use super::{format, inspect, segment, template};
+use super::api::Api;
+use super::{format, inspect, template};
 use crate::api::CreateVolume;
-use crate::client::Client;
 use anyhow::{anyhow, Result};
-use berth_engine::volume::{Volume, VolumePruneReport};
-use hyper::Method;
+use berth_engine::volume::VolumeFilters;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -73,17 +72,17 @@ pub struct PruneArgs {
     force: bool,
 }
 
-pub async fn run(client: &Client, command: Command) -> Result<i32> {
+pub async fn run(api: &Api, command: Command) -> Result<i32> {
     match command {
-        Command::Create(a) => create(client, a).await,
-        Command::Ls(a) => ls(client, a).await,
-        Command::Inspect(a) => inspect::each(client, &a.volumes, &["/api/v1/volumes/{}"]).await,
-        Command::Rm(a) => rm(client, a).await,
-        Command::Prune(a) => prune(client, a).await,
+        Command::Create(a) => create(api, a).await,
+        Command::Ls(a) => ls(api, a).await,
+        Command::Inspect(a) => inspect::each(api, &a.volumes, &[inspect::Kind::Volume]).await,
+        Command::Rm(a) => rm(api, a).await,
+        Command::Prune(a) => prune(api, a).await,
     }
 }
 
-async fn create(client: &Client, args: CreateArgs) -> Result<i32> {
+async fn create(api: &Api, args: CreateArgs) -> Result<i32> {
     if args.driver != "local" {
         anyhow::bail!(
             "plugin \"{}\" not found: only the local driver exists",
@@ -94,34 +93,14 @@ async fn create(client: &Client, args: CreateArgs) -> Result<i32> {
         name: args.name,
         labels: super::labels(args.label.iter().map(String::as_str)),
     };
-    let volume: Volume = client
-        .json(Method::POST, "/api/v1/volumes", Some(&body))
-        .await?;
+    let volume = api.volume_create(&body).await?;
     println!("{}", volume.name);
     Ok(0)
 }
 
-async fn ls(client: &Client, args: LsArgs) -> Result<i32> {
-    let mut query = Vec::new();
-    for filter in &args.filter {
-        match filter.split_once('=') {
-            Some((key @ ("dangling" | "name" | "label"), value)) => {
-                query.push(format!("{key}={}", segment(value)))
-            }
-            _ => {
-                return Err(anyhow!(
-                    "invalid filter {filter:?}: dangling=true|false, name=…, label=…"
-                ))
-            }
-        }
-    }
-    let volumes: Vec<Volume> = client
-        .json(
-            Method::GET,
-            &format!("/api/v1/volumes?{}", query.join("&")),
-            None::<&()>,
-        )
-        .await?;
+async fn ls(api: &Api, args: LsArgs) -> Result<i32> {
+    let filters = volume_filters(&args.filter)?;
+    let volumes = api.volumes(&filters).await?;
     if args.quiet {
         for volume in &volumes {
             println!("{}", volume.name);
@@ -155,11 +134,34 @@ async fn ls(client: &Client, args: LsArgs) -> Result<i32> {
     Ok(0)
 }
 
-async fn rm(client: &Client, args: RmArgs) -> Result<i32> {
+/// `--filter`s as the daemon takes them: each of dangling, name and label at most once.
+fn volume_filters(texts: &[String]) -> Result<VolumeFilters> {
+    let mut filters = VolumeFilters::default();
+    for text in texts {
+        let invalid = || anyhow!("invalid filter {text:?}: dangling=true|false, name=…, label=…");
+        let (key, value) = text.split_once('=').ok_or_else(invalid)?;
+        let twice = match key {
+            "dangling" => filters
+                .dangling
+                .replace(value.parse().map_err(|_| invalid())?)
+                .is_some(),
+            "name" => filters.name.replace(value.to_string()).is_some(),
+            "label" => filters.label.replace(value.to_string()).is_some(),
+            _ => return Err(invalid()),
+        };
+        if twice {
+            return Err(anyhow!(
+                "invalid filter {text:?}: only one {key} filter is taken"
+            ));
+        }
+    }
+    Ok(filters)
+}
+
+async fn rm(api: &Api, args: RmArgs) -> Result<i32> {
     let mut failed = false;
     for name in &args.volumes {
-        let path = format!("/api/v1/volumes/{}?force={}", segment(name), args.force);
-        match client.call(Method::DELETE, &path).await {
+        match api.volume_remove(name, args.force).await {
             Ok(()) => println!("{name}"),
             Err(e) => {
                 eprintln!("Error: {e:#}");
@@ -170,7 +172,7 @@ async fn rm(client: &Client, args: RmArgs) -> Result<i32> {
     Ok(if failed { 1 } else { 0 })
 }
 
-async fn prune(client: &Client, args: PruneArgs) -> Result<i32> {
+async fn prune(api: &Api, args: PruneArgs) -> Result<i32> {
     let warning = if args.all {
         "WARNING! This will remove all local volumes not used by at least one container."
     } else {
@@ -179,17 +181,28 @@ async fn prune(client: &Client, args: PruneArgs) -> Result<i32> {
     if !args.force && !super::confirm(warning)? {
         return Ok(0);
     }
-    let report: VolumePruneReport = client
-        .json(
-            Method::POST,
-            &format!("/api/v1/volumes/prune?all={}", args.all),
-            None::<&()>,
-        )
-        .await?;
+    let report = api.volume_prune(args.all).await?;
     super::print_deleted("Volumes", &report.volumes_deleted);
     println!(
         "Total reclaimed space: {}",
         format::size(report.space_reclaimed as i64)
     );
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volume_filters_are_typed() {
+        let texts = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let filters = volume_filters(&texts(&["dangling=true", "label=a=b"])).unwrap();
+        assert_eq!(filters.dangling, Some(true));
+        assert_eq!(filters.label.as_deref(), Some("a=b"));
+        assert_eq!(filters.name, None);
+        assert!(volume_filters(&texts(&["dangling=maybe"])).is_err());
+        assert!(volume_filters(&texts(&["driver=local"])).is_err());
+        assert!(volume_filters(&texts(&["name=a", "name=b"])).is_err());
+    }
 }

@@ -1,15 +1,12 @@
 //! `berth whoami`: who the daemon takes the CLI for (`GET /api/v1/auth/me`).
 
+use super::api::Api;
 use super::format;
-use crate::client::Client;
 use anyhow::Result;
 use berth_wire::auth::{Me, PrincipalKind};
-use hyper::Method;
 
-pub async fn run(client: &Client) -> Result<i32> {
-    let me: Me = client
-        .json(Method::GET, "/api/v1/auth/me", None::<&()>)
-        .await?;
+pub async fn run(api: &Api) -> Result<i32> {
+    let me = api.me().await?;
     print!("{}", describe(&me, format::now_ms()));
     Ok(0)
 }
