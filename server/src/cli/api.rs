@@ -178,6 +178,10 @@ impl Api {
         self.client.json(Method::POST, path, Some(body)).await
     }
 
+    async fn delete(&self, path: &str) -> Result<()> {
+        self.client.call(Method::DELETE, path).await
+    }
+
     async fn upload<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
@@ -256,8 +260,7 @@ impl Api {
     }
 
     pub async fn user_remove(&self, name: &str) -> Result<()> {
-        let path = format!("{V1}/users/{}", segment(name));
-        self.client.call(Method::DELETE, &path).await
+        self.delete(&format!("{V1}/users/{}", segment(name))).await
     }
 
     pub async fn user_set_password(&self, name: &str, password: &SetPassword) -> Result<()> {
@@ -279,8 +282,7 @@ impl Api {
     }
 
     pub async fn token_revoke(&self, id: &str) -> Result<()> {
-        let path = format!("{V1}/tokens/{}", segment(id));
-        self.client.call(Method::DELETE, &path).await
+        self.delete(&format!("{V1}/tokens/{}", segment(id))).await
     }
 
     pub async fn boards(&self) -> Result<Vec<BoardLink>> {
@@ -292,8 +294,7 @@ impl Api {
     }
 
     pub async fn board_revoke(&self, id: &str) -> Result<()> {
-        let path = format!("{V1}/boards/{}", segment(id));
-        self.client.call(Method::DELETE, &path).await
+        self.delete(&format!("{V1}/boards/{}", segment(id))).await
     }
 
     // Registries.
@@ -483,7 +484,7 @@ impl Api {
             v: bool,
         }
         let path = query(container(id, ""), &Q { force, v: volumes })?;
-        self.client.call(Method::DELETE, &path).await
+        self.delete(&path).await
     }
 
     pub async fn container_start(&self, id: &str) -> Result<ContainerSummary> {
@@ -680,7 +681,7 @@ impl Api {
             force: bool,
         }
         let path = query(volume(name), &Q { force })?;
-        self.client.call(Method::DELETE, &path).await
+        self.delete(&path).await
     }
 
     pub async fn volume_prune(&self, all: bool) -> Result<VolumePruneReport> {
