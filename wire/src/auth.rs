@@ -212,6 +212,21 @@ pub struct AuditPage {
     pub next: Option<i64>,
 }
 
+/// The query of `GET /api/v1/audit`: one page of the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditPageQuery {
+    /// At most this many entries (default 100, at most 1000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Entries older than this sequence number (the previous page's `next`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+    /// Entries from this unix millisecond on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<i64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

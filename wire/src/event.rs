@@ -63,3 +63,19 @@ pub struct Event {
     /// Strictly increasing over the engine's life, across restarts: a resume cursor.
     pub seq: u64,
 }
+
+/// The query of `GET /api/v1/events`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventsQuery {
+    /// RFC 3339, unix seconds (with a fraction) or a duration ago.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// Resume after this sequence number (takes precedence over `since`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<u64>,
+    /// docker's JSON filters: `{"type":["container"],"event":["die"]}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filters: Option<String>,
+}

@@ -51,3 +51,22 @@ pub struct ProcessConfig {
     pub privileged: bool,
     pub user: String,
 }
+
+/// The answer of exec create: the new instance's id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExecCreated {
+    #[serde(rename = "Id")]
+    pub id: String,
+}
+
+/// docker's exec start body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StartBody {
+    /// Run it in the background; the answer comes once it started.
+    #[serde(default)]
+    pub detach: bool,
+    /// The terminal's first size, `[rows, columns]`.
+    #[serde(default)]
+    pub console_size: Option<[u16; 2]>,
+}

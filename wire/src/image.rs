@@ -171,3 +171,69 @@ pub struct ProgressDetail {
     pub current: u64,
     pub total: u64,
 }
+
+/// The query of image import.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImportQuery {
+    /// The name the image gets, e.g. `app:v1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    /// The history comment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The query of tag: the new name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TagQuery {
+    pub target: String,
+}
+
+/// The query of `DELETE /api/v1/images/{name}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RemoveQuery {
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// The query of image prune.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PruneQuery {
+    /// Every image without a container, not only dangling ones.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// The query of image save.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SaveQuery {
+    /// Comma-separated image names or ids.
+    pub names: String,
+    /// `docker` (the default) or `oci`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+}
+
+/// The query of `POST /api/v1/images/pull`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PullQuery {
+    pub reference: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+}
+
+/// The query of `POST /api/v1/images/{name}/push`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PushQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+}
+
+/// The `{"result"}` or `{"error"}` line that ends a progress stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressEnd<R> {
+    #[serde(default = "Option::default", skip_serializing_if = "Option::is_none")]
+    pub result: Option<R>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}

@@ -8,6 +8,7 @@ pub mod container;
 pub mod error;
 pub mod event;
 pub mod exec;
+pub mod filters;
 pub mod image;
 pub mod network;
 pub mod registry;

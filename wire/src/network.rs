@@ -161,3 +161,17 @@ pub struct NetworkCreate {
     #[serde(default)]
     pub gateway: Option<String>,
 }
+
+/// What `network prune` removed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkPruneResponse {
+    #[serde(rename = "NetworksDeleted")]
+    pub networks_deleted: Vec<String>,
+}
+
+/// The body of connect and disconnect (docker's wire name).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerRef {
+    #[serde(rename = "Container")]
+    pub container: String,
+}

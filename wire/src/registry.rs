@@ -8,3 +8,38 @@ pub struct Page {
     pub names: Vec<String>,
     pub next: Option<String>,
 }
+
+/// The query of the browse endpoints: at most `n` names after `last`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PageQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<String>,
+}
+
+/// Credentials: a misspelt field (`passwd`) is refused rather than silently dropped.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub registry: String,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+/// The body of registry logout.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    pub registry: String,
+}
+
+/// What registry login and logout answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// The registry's normalised name.
+    pub registry: String,
+    pub status: String,
+}

@@ -91,3 +91,21 @@ pub struct SystemInfo {
     pub default_bridge: String,
     pub default_bridge_subnet: String,
 }
+
+/// The query of system prune.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PruneQuery {
+    /// Every unused image, not only dangling ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub all: Option<bool>,
+    /// Unused anonymous volumes too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<bool>,
+}
+
+/// `GET /api/v1/version`: the daemon's version and its API's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Version {
+    pub version: String,
+    pub api: String,
+}

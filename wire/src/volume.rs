@@ -52,3 +52,29 @@ pub struct VolumePruneReport {
     pub volumes_deleted: Vec<String>,
     pub space_reclaimed: u64,
 }
+
+/// The body of `POST /api/v1/volumes` (docker's wire names).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateVolume {
+    /// Empty or absent: an anonymous (64-hex) name.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The query of `DELETE /api/v1/volumes/{name}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RemoveQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub force: Option<bool>,
+}
+
+/// The query of volume prune.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PruneQuery {
+    /// Also named volumes, not only anonymous ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub all: Option<bool>,
+}

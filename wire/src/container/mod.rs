@@ -268,3 +268,112 @@ pub struct CreateOptions {
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
 }
+
+/// `GET /api/v1/containers`'s query.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListQuery {
+    /// All containers (the default), or only running, paused and restarting ones with
+    /// `all=false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub all: Option<bool>,
+    /// docker's JSON filters: `{"status":["exited"],"label":["tier=web"]}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filters: Option<String>,
+    /// Only the newest N (of every state).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Measure each container's writable layer (`SizeRw`, `SizeRootFs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<bool>,
+}
+
+/// The query of stop and restart.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StopQuery {
+    /// Seconds to wait after SIGTERM before SIGKILL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub t: Option<u64>,
+}
+
+/// The query of kill: the signal, by name or number (default SIGKILL).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KillQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+}
+
+/// The query of `DELETE /api/v1/containers/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RemoveQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub force: Option<bool>,
+    /// Also remove the container's anonymous volumes (`rm -v`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub v: Option<bool>,
+}
+
+/// The query of rename: the new name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RenameQuery {
+    pub name: String,
+}
+
+/// What wait answers once the container has exited.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WaitResponse {
+    pub exit_code: i32,
+}
+
+/// What `container prune` removed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PruneResponse {
+    #[serde(rename = "ContainersDeleted")]
+    pub containers_deleted: Vec<String>,
+    #[serde(rename = "SpaceReclaimed")]
+    pub space_reclaimed: u64,
+}
+
+/// The query of attach.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachQuery {
+    /// Start the container once attached (`run`, `start -a`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<bool>,
+    /// Send the client's input to the container's stdin (if it keeps one open, `-i`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<bool>,
+    /// docker's `--detach-keys` format; empty for none. Default ctrl-p,ctrl-q.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detach_keys: Option<String>,
+    /// The client's terminal size, given to the container's terminal once it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub h: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub w: Option<u16>,
+}
+
+/// `?h=ROWS&w=COLUMNS` of a resize (containers and exec instances).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResizeQuery {
+    pub h: u16,
+    pub w: u16,
+}
+
+/// The query of `GET /api/v1/containers/{id}/logs`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogsQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow: Option<bool>,
+    /// A number of lines, or `all`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamps: Option<bool>,
+    /// Only records at or after this time (RFC 3339, unix seconds, or a duration ago).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Only records before this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
