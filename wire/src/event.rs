@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 /// What an event is about (docker's event `Type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Container,
@@ -37,6 +38,7 @@ impl Scope {
 /// Who an event is about: an id (or a reference, for pulls) and docker's attributes
 /// (`name`, `image`, `exitCode`, `signal` …), sorted by key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Actor {
     #[serde(rename = "ID")]
     pub id: String,
@@ -46,6 +48,7 @@ pub struct Actor {
 
 /// One event, shaped as docker's API sends it, plus berth's sequence number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     #[serde(rename = "Type")]
     pub kind: Scope,
@@ -66,6 +69,9 @@ pub struct Event {
 
 /// The query of `GET /api/v1/events`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct EventsQuery {
     /// RFC 3339, unix seconds (with a fraction) or a duration ago.
     #[serde(skip_serializing_if = "Option::is_none")]

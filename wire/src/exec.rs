@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// What `exec` asks for (docker's exec create body).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct ExecConfig {
     pub cmd: Vec<String>,
@@ -27,6 +28,7 @@ pub struct ExecConfig {
 
 /// `GET /exec/{id}/json`, docker's shape.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct ExecInspect {
     #[serde(rename = "ID")]
@@ -44,6 +46,7 @@ pub struct ExecInspect {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProcessConfig {
     pub tty: bool,
     pub entrypoint: String,
@@ -54,6 +57,7 @@ pub struct ProcessConfig {
 
 /// The answer of exec create: the new instance's id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecCreated {
     #[serde(rename = "Id")]
     pub id: String,
@@ -61,6 +65,7 @@ pub struct ExecCreated {
 
 /// docker's exec start body.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct StartBody {
     /// Run it in the background; the answer comes once it started.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// What `images` shows of one image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageSummary {
     /// `sha256:<hex>` of the config.
     pub id: String,
@@ -25,6 +26,7 @@ pub struct ImageSummary {
 
 /// `image inspect`: docker's fields and wire names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageInspect {
     #[serde(rename = "Id")]
     pub id: String,
@@ -44,6 +46,7 @@ pub struct ImageInspect {
     pub author: String,
     /// The config's `config` object as stored (Cmd, Entrypoint, Env, …); `null` if absent.
     #[serde(rename = "Config")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: serde_json::Value,
     #[serde(rename = "Architecture")]
     pub architecture: String,
@@ -59,6 +62,7 @@ pub struct ImageInspect {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InspectRootFs {
     #[serde(rename = "Type")]
     pub kind: String,
@@ -69,6 +73,7 @@ pub struct InspectRootFs {
 
 /// One row of `history`, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     /// The image id on the newest row, `<missing>` below it (as docker shows pulled images).
     pub id: String,
@@ -83,6 +88,7 @@ pub struct HistoryEntry {
 
 /// One line of what `rmi` and `image prune` did (docker's wire form: `{"Untagged": "…"}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ImageDeleteRecord {
     /// A tag removed, as docker shows it (`busybox:latest`).
     Untagged(String),
@@ -92,6 +98,7 @@ pub enum ImageDeleteRecord {
 
 /// What `image prune` removed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImagePruneReport {
     pub images_deleted: Vec<ImageDeleteRecord>,
     /// Bytes of blobs and unpacked layers freed.
@@ -100,6 +107,7 @@ pub struct ImagePruneReport {
 
 /// The outcome of a pull.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullResult {
     /// The reference as docker shows it, e.g. `busybox:latest`.
     pub reference: String,
@@ -113,6 +121,7 @@ pub struct PullResult {
 
 /// The outcome of a push.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResult {
     /// The full reference pushed, e.g. `127.0.0.1:5000/test/busybox:1`.
     pub reference: String,
@@ -124,6 +133,7 @@ pub struct PushResult {
 
 /// Where a layer is in its pull.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LayerState {
     Waiting,
@@ -150,6 +160,7 @@ impl LayerState {
 
 /// A docker-style progress message, one JSON object per line.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JsonMessage {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub status: String,
@@ -167,6 +178,7 @@ pub struct JsonMessage {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProgressDetail {
     pub current: u64,
     pub total: u64,
@@ -174,6 +186,9 @@ pub struct ProgressDetail {
 
 /// The query of image import.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ImportQuery {
     /// The name the image gets, e.g. `app:v1`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -185,12 +200,18 @@ pub struct ImportQuery {
 
 /// The query of tag: the new name.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct TagQuery {
     pub target: String,
 }
 
 /// The query of `DELETE /api/v1/images/{name}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct RemoveQuery {
     #[serde(default)]
     pub force: bool,
@@ -198,6 +219,9 @@ pub struct RemoveQuery {
 
 /// The query of image prune.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct PruneQuery {
     /// Every image without a container, not only dangling ones.
     #[serde(default)]
@@ -206,6 +230,9 @@ pub struct PruneQuery {
 
 /// The query of image save.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct SaveQuery {
     /// Comma-separated image names or ids.
     pub names: String,
@@ -216,6 +243,9 @@ pub struct SaveQuery {
 
 /// The query of `POST /api/v1/images/pull`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct PullQuery {
     pub reference: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -224,6 +254,9 @@ pub struct PullQuery {
 
 /// The query of `POST /api/v1/images/{name}/push`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct PushQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
@@ -231,6 +264,7 @@ pub struct PushQuery {
 
 /// The `{"result"}` or `{"error"}` line that ends a progress stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProgressEnd<R> {
     #[serde(default = "Option::default", skip_serializing_if = "Option::is_none")]
     pub result: Option<R>,

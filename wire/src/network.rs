@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 /// A port's protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Proto {
     Tcp,
@@ -33,6 +34,7 @@ impl Proto {
 /// One port of a container as `ps` and the list API show it (docker's `Ports` entries): a
 /// published one has the host address and port.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct PortSummary {
     #[serde(rename = "IP", default, skip_serializing_if = "Option::is_none")]
@@ -46,6 +48,7 @@ pub struct PortSummary {
 
 /// One host socket a container port is published on (`{"HostIp": "0.0.0.0", "HostPort": "8080"}`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct HostPort {
     pub host_ip: String,
@@ -54,6 +57,7 @@ pub struct HostPort {
 
 /// An interface's addressing (in NetworkSettings, that of the first network).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Addressing {
     #[serde(rename = "Gateway")]
     pub gateway: String,
@@ -67,6 +71,7 @@ pub struct Addressing {
 
 /// A container's interface on one network.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndpointSettings {
     #[serde(rename = "NetworkID")]
     pub network_id: String,
@@ -80,6 +85,7 @@ pub struct EndpointSettings {
 
 /// `inspect`'s NetworkSettings.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NetworkSettings {
     /// The network namespace file, empty when the container has none of berth's.
     #[serde(rename = "SandboxKey")]
@@ -95,6 +101,7 @@ pub struct NetworkSettings {
 
 /// A container on a network, in `network inspect`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NetworkContainer {
     #[serde(rename = "Name")]
     pub name: String,
@@ -107,6 +114,7 @@ pub struct NetworkContainer {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IpamConfig {
     #[serde(rename = "Subnet")]
     pub subnet: String,
@@ -115,6 +123,7 @@ pub struct IpamConfig {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ipam {
     #[serde(rename = "Driver")]
     pub driver: String,
@@ -124,6 +133,7 @@ pub struct Ipam {
 
 /// `network inspect` of one network.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NetworkInspect {
     #[serde(rename = "Name")]
     pub name: String,
@@ -151,6 +161,7 @@ pub struct NetworkInspect {
 
 /// What `network create` asks for.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NetworkCreate {
     pub name: String,
     /// Only `bridge` (the default).
@@ -164,6 +175,7 @@ pub struct NetworkCreate {
 
 /// What `network prune` removed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NetworkPruneResponse {
     #[serde(rename = "NetworksDeleted")]
     pub networks_deleted: Vec<String>,
@@ -171,6 +183,7 @@ pub struct NetworkPruneResponse {
 
 /// The body of connect and disconnect (docker's wire name).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContainerRef {
     #[serde(rename = "Container")]
     pub container: String,

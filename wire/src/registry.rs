@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One page of names, and where the next page starts (its `last=`), if there is one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page {
     pub names: Vec<String>,
     pub next: Option<String>,
@@ -11,6 +12,9 @@ pub struct Page {
 
 /// The query of the browse endpoints: at most `n` names after `last`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct PageQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n: Option<u32>,
@@ -20,6 +24,7 @@ pub struct PageQuery {
 
 /// Credentials: a misspelt field (`passwd`) is refused rather than silently dropped.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub registry: String,
@@ -31,6 +36,7 @@ pub struct LoginRequest {
 
 /// The body of registry logout.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LogoutRequest {
     pub registry: String,
@@ -38,6 +44,7 @@ pub struct LogoutRequest {
 
 /// What registry login and logout answer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     /// The registry's normalised name.
     pub registry: String,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// One reading of one container.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatsPoint {
     /// When it was read, ms since the Unix epoch.
     pub time_ms: i64,
@@ -31,6 +32,7 @@ pub struct StatsPoint {
 
 /// One reading of the host and of its containers together.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostPoint {
     /// When it was read, ms since the Unix epoch.
     pub time_ms: i64,
@@ -57,6 +59,7 @@ pub struct HostPoint {
 /// nanoseconds, sizes in bytes; counters (CPU, block I/O, network) only grow while the
 /// container runs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sample {
     /// When it was taken, in nanoseconds since the Unix epoch (for rates between samples).
     pub read_at_ns: i64,
@@ -92,6 +95,7 @@ pub struct Sample {
 
 /// One container's usage as `stats` shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContainerStats {
     pub id: String,
     pub name: String,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// What `system prune` removed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct SystemPruneReport {
     pub containers_deleted: Vec<String>,
@@ -18,6 +19,7 @@ pub struct SystemPruneReport {
 
 /// `system df`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct DiskUsage {
     /// Bytes of every stored layer, each counted once however many images share it.
@@ -28,6 +30,7 @@ pub struct DiskUsage {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageUsage {
     pub id: String,
@@ -49,6 +52,7 @@ impl ImageUsage {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct ContainerUsage {
     pub container: ContainerSummary,
@@ -60,6 +64,7 @@ pub struct ContainerUsage {
 
 /// `info`, with docker's field names.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct SystemInfo {
     #[serde(rename = "ID")]
@@ -94,6 +99,9 @@ pub struct SystemInfo {
 
 /// The query of system prune.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct PruneQuery {
     /// Every unused image, not only dangling ones.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,6 +113,7 @@ pub struct PruneQuery {
 
 /// `GET /api/v1/version`: the daemon's version and its API's.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Version {
     pub version: String,
     pub api: String,

@@ -7,10 +7,12 @@ use std::path::PathBuf;
 
 /// A volume as `volume inspect` and the API show it (docker's wire names).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct Volume {
     pub name: String,
     pub driver: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub mountpoint: PathBuf,
     /// RFC 3339.
     pub created_at: String,
@@ -23,6 +25,7 @@ pub struct Volume {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct UsageData {
     /// Bytes of the files in the volume (hard links counted once).
@@ -33,6 +36,9 @@ pub struct UsageData {
 
 /// `volume ls --filter …`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct VolumeFilters {
     /// `dangling=true`: only volumes no container uses; `false`: only used ones.
     #[serde(default)]
@@ -47,6 +53,7 @@ pub struct VolumeFilters {
 
 /// What `volume prune` removed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct VolumePruneReport {
     pub volumes_deleted: Vec<String>,
@@ -55,6 +62,7 @@ pub struct VolumePruneReport {
 
 /// The body of `POST /api/v1/volumes` (docker's wire names).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct CreateVolume {
     /// Empty or absent: an anonymous (64-hex) name.
@@ -66,6 +74,9 @@ pub struct CreateVolume {
 
 /// The query of `DELETE /api/v1/volumes/{name}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct RemoveQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub force: Option<bool>,
@@ -73,6 +84,9 @@ pub struct RemoveQuery {
 
 /// The query of volume prune.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct PruneQuery {
     /// Also named volumes, not only anonymous ones.
     #[serde(skip_serializing_if = "Option::is_none")]

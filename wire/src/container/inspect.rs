@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct ContainerInspect {
     pub id: String,
@@ -16,9 +17,11 @@ pub struct ContainerInspect {
     pub state: State,
     pub image: String,
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub log_path: PathBuf,
     pub host_config: HostConfig,
     pub config: Config,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub mounts: Vec<serde_json::Value>,
     pub network_settings: NetworkSettings,
     pub graph_driver: GraphDriver,
@@ -27,6 +30,7 @@ pub struct ContainerInspect {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct State {
     pub status: String,
@@ -44,6 +48,7 @@ pub struct State {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct HostConfig {
     pub memory: i64,
@@ -69,6 +74,7 @@ pub struct HostConfig {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct LogConfig {
     #[serde(rename = "Type")]
@@ -77,6 +83,7 @@ pub struct LogConfig {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct Config {
     pub hostname: String,
@@ -96,6 +103,7 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct GraphDriver {
     pub name: String,

@@ -10,6 +10,7 @@ use std::fmt;
 
 /// Where a container is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ContainerState {
     Created,
@@ -54,6 +55,7 @@ impl fmt::Display for ContainerState {
 
 /// What a list or an inspect shows of one container.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContainerSummary {
     pub id: String,
     pub name: String,
@@ -111,6 +113,7 @@ impl ContainerSummary {
 
 /// A mount as lists show it: a volume's name or a bind mount's host path, and where it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListedMount {
     pub kind: MountType,
     /// The volume's name, the host path of a bind mount, empty for tmpfs.
@@ -120,6 +123,7 @@ pub struct ListedMount {
 
 /// A network a listed container is connected to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListedNetwork {
     pub id: String,
     pub name: String,
@@ -127,6 +131,7 @@ pub struct ListedNetwork {
 
 /// What a container mount is backed by.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum MountType {
     Volume,
@@ -146,6 +151,7 @@ impl MountType {
 
 /// docker's `HostConfig.RestartPolicy`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RestartPolicy {
     /// `no`, `on-failure`, `always` or `unless-stopped`.
     #[serde(rename = "Name")]
@@ -170,6 +176,7 @@ impl RestartPolicy {
 /// to the confined value). The credential-bearing bodies (logins, users, tokens) refuse
 /// unknown fields instead.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateOptions {
     /// Image reference or id, as the user typed it.
     pub image: String,
@@ -271,6 +278,9 @@ pub struct CreateOptions {
 
 /// `GET /api/v1/containers`'s query.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ListQuery {
     /// All containers (the default), or only running, paused and restarting ones with
     /// `all=false`.
@@ -289,6 +299,9 @@ pub struct ListQuery {
 
 /// The query of stop and restart.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct StopQuery {
     /// Seconds to wait after SIGTERM before SIGKILL.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -297,6 +310,9 @@ pub struct StopQuery {
 
 /// The query of kill: the signal, by name or number (default SIGKILL).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct KillQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signal: Option<String>,
@@ -304,6 +320,9 @@ pub struct KillQuery {
 
 /// The query of `DELETE /api/v1/containers/{id}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct RemoveQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub force: Option<bool>,
@@ -314,18 +333,23 @@ pub struct RemoveQuery {
 
 /// The query of rename: the new name.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct RenameQuery {
     pub name: String,
 }
 
 /// What wait answers once the container has exited.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WaitResponse {
     pub exit_code: i32,
 }
 
 /// What `container prune` removed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PruneResponse {
     #[serde(rename = "ContainersDeleted")]
     pub containers_deleted: Vec<String>,
@@ -335,6 +359,9 @@ pub struct PruneResponse {
 
 /// The query of attach.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct AttachQuery {
     /// Start the container once attached (`run`, `start -a`).
@@ -355,6 +382,9 @@ pub struct AttachQuery {
 
 /// `?h=ROWS&w=COLUMNS` of a resize (containers and exec instances).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ResizeQuery {
     pub h: u16,
     pub w: u16,
@@ -362,6 +392,9 @@ pub struct ResizeQuery {
 
 /// The query of `GET /api/v1/containers/{id}/logs`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct LogsQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub follow: Option<bool>,
@@ -376,4 +409,71 @@ pub struct LogsQuery {
     /// Only records before this time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+}
+
+#[cfg(all(test, feature = "openapi"))]
+mod openapi_tests {
+    use super::*;
+    use crate::network::{PortSummary, Proto};
+    use std::collections::BTreeSet;
+    use utoipa::PartialSchema;
+
+    fn keys(value: &serde_json::Value) -> BTreeSet<String> {
+        value
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// The schema's properties are the JSON's fields, and what may be left out (or has a
+    /// default) is not required.
+    #[test]
+    fn a_summary_schema_names_its_fields_as_its_json_does() {
+        let summary = ContainerSummary {
+            id: "abc".into(),
+            name: "web".into(),
+            image: "busybox".into(),
+            image_id: "sha256:00".into(),
+            command: "sh".into(),
+            state: ContainerState::Running,
+            exit_code: None,
+            oom_killed: false,
+            pid: Some(7),
+            created_at_ms: 1,
+            started_at_ms: Some(2),
+            finished_at_ms: None,
+            restarting: false,
+            ports: vec![PortSummary {
+                ip: Some("0.0.0.0".into()),
+                private_port: 80,
+                public_port: Some(8080),
+                proto: Proto::Tcp,
+            }],
+            labels: BTreeMap::new(),
+            mounts: vec![],
+            networks: vec![],
+            size_rw: Some(1),
+            size_root_fs: Some(2),
+        };
+        let json = serde_json::to_value(&summary).unwrap();
+        let schema = serde_json::to_value(ContainerSummary::schema()).unwrap();
+        assert_eq!(keys(&schema["properties"]), keys(&json));
+        let required: BTreeSet<String> =
+            serde_json::from_value(schema["required"].clone()).unwrap();
+        for optional in ["oom_killed", "ports", "labels", "size_rw", "exit_code"] {
+            assert!(!required.contains(optional), "{optional} is required");
+        }
+        assert!(required.contains("id") && required.contains("state"));
+
+        // docker's PascalCase names with their exceptions (`IP`, `Type`).
+        let port = serde_json::to_value(PortSummary::schema()).unwrap();
+        assert_eq!(keys(&port["properties"]), keys(&json["ports"][0]));
+        let state = serde_json::to_value(ContainerState::schema()).unwrap();
+        assert_eq!(
+            state["enum"],
+            serde_json::json!(["created", "running", "paused", "exited"])
+        );
+    }
 }
