@@ -12,27 +12,9 @@ use crate::container::ImageDefaults;
 use crate::db::{now_ms, Db};
 use crate::image::{LayerInfo, LoadedImage, Reference};
 use crate::{Error, Result};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// What `images` shows of one image.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImageSummary {
-    /// `sha256:<hex>` of the config.
-    pub id: String,
-    /// Familiar names, e.g. `busybox:latest`.
-    pub repo_tags: Vec<String>,
-    /// `repository@sha256:<manifest>` for each repository it is tagged in, when the
-    /// manifest digest is known (docker's RepoDigests).
-    #[serde(default)]
-    pub repo_digests: Vec<String>,
-    /// The config's creation time (RFC 3339), if it has one.
-    pub created: Option<String>,
-    /// Bytes of the unpacked layers.
-    pub size: i64,
-    /// The image config's labels.
-    #[serde(default)]
-    pub labels: std::collections::BTreeMap<String, String>,
-}
+pub use berth_wire::image::ImageSummary;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct ImageRow {

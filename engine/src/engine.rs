@@ -35,7 +35,7 @@ use crate::db::{self, now_ms, Db};
 use crate::image::registry::{Registries, RegistryConfig};
 use crate::image::ImageStore;
 use crate::runtime::{self, ContainerSpec, MountKind, MountSpec, RootfsSpec};
-use crate::stats::{Sample, StatsHub};
+use crate::stats::StatsHub;
 use crate::{Error, Result};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
@@ -108,22 +108,7 @@ struct Inner {
     pulls: pull_queue::PullQueue<PullResult, crate::image::registry::PullEvent>,
 }
 
-/// One container's usage as `stats` shows it.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct ContainerStats {
-    pub id: String,
-    pub name: String,
-    /// CPU use in percent of one CPU since the previous sample.
-    pub cpu_percent: f64,
-    /// Working set in percent of the limit.
-    pub memory_percent: f64,
-    /// Resident memory of the container's shim (its monitor process), outside the container's
-    /// cgroup: what each running container costs the host beyond its own processes.
-    #[serde(default)]
-    pub shim_rss_bytes: Option<u64>,
-    #[serde(flatten)]
-    pub sample: Sample,
-}
+pub use berth_wire::stats::ContainerStats;
 
 /// Resolves to a container's exit code once it has exited.
 pub struct ExitWaiter {
@@ -585,7 +570,8 @@ impl Engine {
             .rev()
             .map(|layer| self.inner.images.layer_dir(&layer.chain_id))
             .collect();
-        let mut inspect = ContainerInspect::new(&row, &self.container_dir(&row.id), &lower)?;
+        let mut inspect =
+            crate::container::inspect::build(&row, &self.container_dir(&row.id), &lower)?;
         inspect.mounts = self.inspect_mounts(&row.config()?);
         inspect.restart_count = self.restart_count(&row.id).await?;
         inspect.state.restarting = self.restart_pending(&row.id);

@@ -1,65 +1,13 @@
 //! The host-wide views: disk usage (`system df`: images with shared layers counted once,
 //! containers' writable layers, volumes) and `info` (counts, kernel, cgroup version, storage).
 
-use crate::container::ContainerSummary;
 use crate::image::LayerInfo;
-use crate::volume::Volume;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 
-/// What `system prune` removed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SystemPruneReport {
-    pub containers_deleted: Vec<String>,
-    pub networks_deleted: Vec<String>,
-    pub volumes_deleted: Vec<String>,
-    pub images_deleted: Vec<crate::ImageDeleteRecord>,
-    pub space_reclaimed: u64,
-}
-
-/// `system df`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct DiskUsage {
-    /// Bytes of every stored layer, each counted once however many images share it.
-    pub layers_size: u64,
-    pub images: Vec<ImageUsage>,
-    pub containers: Vec<ContainerUsage>,
-    pub volumes: Vec<Volume>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct ImageUsage {
-    pub id: String,
-    pub repo_tags: Vec<String>,
-    pub created: Option<String>,
-    /// Bytes of all its layers.
-    pub size: u64,
-    /// Bytes of its layers that another image uses too.
-    pub shared_size: u64,
-    /// Containers created from it (running or not).
-    pub containers: u64,
-}
-
-impl ImageUsage {
-    /// Bytes only this image holds: what removing it frees.
-    pub fn unique_size(&self) -> u64 {
-        self.size - self.shared_size
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct ContainerUsage {
-    pub container: ContainerSummary,
-    /// Bytes written into its writable layer.
-    pub size_rw: u64,
-    /// Volumes it mounts.
-    pub local_volumes: u64,
-}
+pub use berth_wire::system::{
+    ContainerUsage, DiskUsage, ImageUsage, SystemInfo, SystemPruneReport,
+};
 
 /// Layer accounting over every image: (total of distinct layers, per image (size, shared)).
 pub fn layer_usage(images: &[(String, Vec<LayerInfo>)]) -> (u64, HashMap<String, (u64, u64)>) {
@@ -93,40 +41,6 @@ pub fn layer_usage(images: &[(String, Vec<LayerInfo>)]) -> (u64, HashMap<String,
         })
         .collect();
     (total, per_image)
-}
-
-/// `info`, with docker's field names.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct SystemInfo {
-    #[serde(rename = "ID")]
-    pub id: String,
-    pub name: String,
-    pub server_version: String,
-    pub containers: u64,
-    pub containers_running: u64,
-    pub containers_paused: u64,
-    pub containers_stopped: u64,
-    pub images: u64,
-    pub volumes: u64,
-    pub networks: u64,
-    pub driver: String,
-    /// `Backing Filesystem` of the data root.
-    pub backing_filesystem: String,
-    pub logging_driver: String,
-    pub cgroup_driver: String,
-    pub cgroup_version: String,
-    pub kernel_version: String,
-    pub operating_system: String,
-    #[serde(rename = "OSType")]
-    pub os_type: String,
-    pub architecture: String,
-    #[serde(rename = "NCPU")]
-    pub ncpu: u64,
-    pub mem_total: u64,
-    pub docker_root_dir: String,
-    pub default_bridge: String,
-    pub default_bridge_subnet: String,
 }
 
 /// The kernel's name for the machine and its release (uname(2)).

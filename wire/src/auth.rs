@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 /// What a principal may do. Ordered: each role may do all that the roles below it may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads everything but secrets: lists, inspect, logs, stats, events (the status board).
@@ -53,6 +54,7 @@ impl FromStr for Role {
 
 /// `POST /api/v1/auth/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
@@ -61,6 +63,7 @@ pub struct LoginRequest {
 
 /// How the caller of a request is authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PrincipalKind {
     /// A browser session (cookie).
@@ -75,6 +78,7 @@ pub enum PrincipalKind {
 
 /// `GET /api/v1/auth/me` (and the answer to a login): who the caller is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// The user name; for a token its owner's; `root` on the unix socket.
     pub username: String,
@@ -90,6 +94,7 @@ pub struct Me {
 
 /// A user as the API lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub name: String,
     pub role: Role,
@@ -99,6 +104,7 @@ pub struct User {
 
 /// `POST /api/v1/users`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     pub name: String,
@@ -108,6 +114,7 @@ pub struct CreateUser {
 
 /// `PUT /api/v1/users/{name}/password`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
     pub password: String,
@@ -115,6 +122,7 @@ pub struct SetPassword {
 
 /// `PUT /api/v1/users/{name}/role`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetRole {
     pub role: Role,
@@ -122,6 +130,7 @@ pub struct SetRole {
 
 /// An API token as the API lists it (never its value).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Token {
     /// A short public id, for `token revoke`.
     pub id: String,
@@ -137,6 +146,7 @@ pub struct Token {
 
 /// `POST /api/v1/tokens`: the role defaults to the creator's and may not exceed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     pub name: String,
@@ -149,6 +159,7 @@ pub struct CreateToken {
 
 /// The answer to `POST /api/v1/tokens`: the value, shown this once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedToken {
     pub token: String,
     pub info: Token,
@@ -156,6 +167,7 @@ pub struct CreatedToken {
 
 /// A read-only board link as the API lists it (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BoardLink {
     pub id: String,
     pub name: String,
@@ -167,6 +179,7 @@ pub struct BoardLink {
 
 /// `POST /api/v1/boards`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateBoardLink {
     pub name: String,
@@ -176,6 +189,7 @@ pub struct CreateBoardLink {
 
 /// The answer to `POST /api/v1/boards`: the address path (`/board/<secret>`), shown this once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedBoardLink {
     pub path: String,
     pub info: BoardLink,
@@ -183,6 +197,7 @@ pub struct CreatedBoardLink {
 
 /// One line of the audit log: who did what, on which object, from where, and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub seq: i64,
     pub time_ms: i64,
@@ -206,10 +221,29 @@ pub struct AuditEntry {
 
 /// `GET /api/v1/audit` answers a page, newest first; pass `next` as `before` for the next one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<i64>,
+}
+
+/// The query of `GET /api/v1/audit`: one page of the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct AuditPageQuery {
+    /// At most this many entries (default 100, at most 1000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Entries older than this sequence number (the previous page's `next`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+    /// Entries from this unix millisecond on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<i64>,
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a container is in its life, as a board shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum BoardState {
     Created,
@@ -29,6 +30,7 @@ impl BoardState {
 
 /// A published port: `host_port` on the host reaches `container_port` inside.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BoardPort {
     pub host_port: u16,
     pub container_port: u16,
@@ -38,6 +40,7 @@ pub struct BoardPort {
 
 /// One container's tile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BoardContainer {
     pub name: String,
     pub image: String,
@@ -84,6 +87,7 @@ impl BoardContainer {
 /// The containers counted by state; `problems` counts those that need attention (see
 /// [`BoardContainer::is_problem`]), which are also counted by their state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BoardCounts {
     pub running: u32,
     pub paused: u32,
@@ -94,6 +98,7 @@ pub struct BoardCounts {
 
 /// The host line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BoardHost {
     pub name: String,
     pub cpus: u64,
@@ -104,6 +109,7 @@ pub struct BoardHost {
 /// Everything one board shows at one moment; `now_ms` is the server's clock, so that uptimes
 /// render the same on the server and in the browser.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BoardSnapshot {
     /// The link's own name, as its admin gave it.
     pub title: String,
@@ -149,6 +155,7 @@ impl BoardSnapshot {
 
 /// A message of the board's WebSocket (`/api/v1/boards/<secret>/ws`), tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BoardMessage {
     /// The board as it is now.

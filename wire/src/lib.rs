@@ -4,9 +4,18 @@
 
 pub mod auth;
 pub mod board;
+pub mod container;
 pub mod error;
+pub mod event;
+pub mod exec;
+pub mod filters;
+pub mod image;
+pub mod network;
+pub mod registry;
 pub mod stats;
 pub mod stream;
+pub mod system;
+pub mod volume;
 pub mod ws;
 
 pub use auth::Role;

@@ -2,11 +2,13 @@
 //! [`StatsPoint`] per reading of a container, one [`HostPoint`] per reading of the host.
 //! Sizes are bytes, times milliseconds since the Unix epoch; counters (network, block I/O)
 //! are totals since the container started, so a client draws rates from two points.
+//! [`Sample`] is one raw reading and [`ContainerStats`] what `GET /containers/{id}/stats` answers.
 
 use serde::{Deserialize, Serialize};
 
 /// One reading of one container.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatsPoint {
     /// When it was read, ms since the Unix epoch.
     pub time_ms: i64,
@@ -30,6 +32,7 @@ pub struct StatsPoint {
 
 /// One reading of the host and of its containers together.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostPoint {
     /// When it was read, ms since the Unix epoch.
     pub time_ms: i64,
@@ -50,6 +53,62 @@ pub struct HostPoint {
     /// The sum of the running containers' latest `memory_bytes`.
     #[serde(default)]
     pub containers_memory_bytes: u64,
+}
+
+/// One reading of a container's usage. Units are normalised here, once: time in
+/// nanoseconds, sizes in bytes; counters (CPU, block I/O, network) only grow while the
+/// container runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Sample {
+    /// When it was taken, in nanoseconds since the Unix epoch (for rates between samples).
+    pub read_at_ns: i64,
+    /// CPU time used by the container's processes, ns (v1 `cpuacct.usage`; v2 `cpu.stat`
+    /// `usage_usec` × 1000).
+    pub cpu_usage_ns: u64,
+    /// CPU time of the whole host, every CPU and every state (idle too), ns, from the `cpu`
+    /// line of /proc/stat: the denominator of CPU %.
+    pub system_cpu_ns: u64,
+    /// CPUs online on the host (the `cpuN` lines of /proc/stat).
+    pub online_cpus: u32,
+    /// Memory charged to the cgroup, page cache included, bytes (v1 `memory.usage_in_bytes`,
+    /// v2 `memory.current`).
+    pub memory_usage_bytes: u64,
+    /// `memory_usage_bytes` minus the inactive file cache the kernel can drop at once (v1
+    /// `total_inactive_file`, v2 `inactive_file` of memory.stat): what docker shows as used.
+    pub memory_working_set_bytes: u64,
+    /// The memory limit, bytes; the host's total memory when the container has no (or a
+    /// larger) limit.
+    pub memory_limit_bytes: u64,
+    /// Tasks (processes and threads) in the cgroup.
+    pub pids: u64,
+    /// Bytes read from block devices (v1 `blkio.throttle.io_service_bytes` Read, v2 io.stat
+    /// `rbytes`), summed over devices.
+    pub block_read_bytes: u64,
+    /// Bytes written to block devices (Write / `wbytes`), summed over devices.
+    pub block_write_bytes: u64,
+    /// Bytes received on the container's interfaces except `lo`.
+    pub net_rx_bytes: u64,
+    /// Bytes sent on the container's interfaces except `lo`.
+    pub net_tx_bytes: u64,
+}
+
+/// One container's usage as `stats` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContainerStats {
+    pub id: String,
+    pub name: String,
+    /// CPU use in percent of one CPU since the previous sample.
+    pub cpu_percent: f64,
+    /// Working set in percent of the limit.
+    pub memory_percent: f64,
+    /// Resident memory of the container's shim (its monitor process), outside the container's
+    /// cgroup: what each running container costs the host beyond its own processes.
+    #[serde(default)]
+    pub shim_rss_bytes: Option<u64>,
+    #[serde(flatten)]
+    pub sample: Sample,
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// `{"exit_code": 7}`, `{"detached": true}` or `{"error": {"code": …, "message": …}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StreamEnd {
     /// The container (or exec'd process) exited with this code; all its output came first.

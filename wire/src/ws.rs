@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a log line ends in the log; resume after it with [`LogsSpec::resume`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogCursor {
     /// The log file's sequence number.
     pub file: u64,
@@ -17,6 +18,7 @@ pub struct LogCursor {
 
 /// Where a lagged subscription resumes: a log position, or the last event's `seq`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Cursor {
     Log(LogCursor),
@@ -24,6 +26,7 @@ pub enum Cursor {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StreamSpec {
     Logs(LogsSpec),
@@ -41,6 +44,7 @@ pub enum StreamSpec {
 
 /// A container's log (its fields sit beside `"type": "logs"`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogsSpec {
     pub container: String,
     #[serde(default)]
@@ -63,6 +67,7 @@ pub struct LogsSpec {
 /// of that id are its input, [`ClientMsg::Resize`] sizes it; `End` carries its exit code.
 /// Unsubscribing (or closing the connection) hangs its terminal up: a shell then exits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TerminalSpec {
     pub container: String,
     /// The command; `/bin/sh` when empty.
@@ -82,6 +87,7 @@ fn yes() -> bool {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
     Subscribe {
@@ -114,6 +120,7 @@ pub fn split_terminal_frame(frame: &[u8]) -> Option<(u32, &[u8])> {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogLine {
     pub time_ms: i64,
     /// `stdout` or `stderr`.
@@ -127,6 +134,7 @@ pub struct LogLine {
 
 /// New points of one stats subscription, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatsUpdate {
     pub id: u32,
     pub points: Vec<StatsPoint>,
@@ -134,6 +142,7 @@ pub struct StatsUpdate {
 
 /// Why a subscription ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
     /// The container exited (logs, stats) or the `until` passed.
@@ -143,6 +152,7 @@ pub enum EndReason {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
     Logs {
@@ -163,6 +173,7 @@ pub enum ServerMsg {
     },
     Events {
         id: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
         events: Vec<serde_json::Value>,
     },
     /// The client did not read fast enough: the subscription is paused for good; subscribe

@@ -4,65 +4,8 @@ use super::{tags, ImageRow};
 use crate::db::Db;
 use crate::image::{ImageConfig, LayerInfo};
 use crate::{Error, Result};
-use serde::{Deserialize, Serialize};
 
-/// `image inspect`: docker's fields and wire names.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImageInspect {
-    #[serde(rename = "Id")]
-    pub id: String,
-    #[serde(rename = "RepoTags")]
-    pub repo_tags: Vec<String>,
-    #[serde(rename = "RepoDigests")]
-    pub repo_digests: Vec<String>,
-    /// Always empty: berth builds no parent chains.
-    #[serde(rename = "Parent")]
-    pub parent: String,
-    #[serde(rename = "Comment")]
-    pub comment: String,
-    /// RFC 3339, empty when the config has no time.
-    #[serde(rename = "Created")]
-    pub created: String,
-    #[serde(rename = "Author")]
-    pub author: String,
-    /// The config's `config` object as stored (Cmd, Entrypoint, Env, …); `null` if absent.
-    #[serde(rename = "Config")]
-    pub config: serde_json::Value,
-    #[serde(rename = "Architecture")]
-    pub architecture: String,
-    #[serde(rename = "Variant", default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-    #[serde(rename = "Os")]
-    pub os: String,
-    /// Bytes of the unpacked layers.
-    #[serde(rename = "Size")]
-    pub size: i64,
-    #[serde(rename = "RootFS")]
-    pub root_fs: InspectRootFs,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InspectRootFs {
-    #[serde(rename = "Type")]
-    pub kind: String,
-    /// Diff ids, bottom first.
-    #[serde(rename = "Layers")]
-    pub layers: Vec<String>,
-}
-
-/// One row of `history`, newest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HistoryEntry {
-    /// The image id on the newest row, `<missing>` below it (as docker shows pulled images).
-    pub id: String,
-    pub created: Option<String>,
-    pub created_by: String,
-    /// Bytes the step's layer adds unpacked; 0 for steps without a layer.
-    pub size: u64,
-    pub comment: String,
-    /// The image's tags, on the newest row.
-    pub tags: Vec<String>,
-}
+pub use berth_wire::image::{HistoryEntry, ImageInspect, InspectRootFs};
 
 pub(crate) async fn inspect(db: &Db, key: &str) -> Result<ImageInspect> {
     let row = super::resolve(db, key).await?;

@@ -14,17 +14,9 @@ use crate::db::Db;
 use crate::digest::Digest;
 use crate::image::{LayerInfo, Reference};
 use crate::{Error, Result};
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
-/// One line of what `rmi` and `image prune` did (docker's wire form: `{"Untagged": "…"}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ImageDeleteRecord {
-    /// A tag removed, as docker shows it (`busybox:latest`).
-    Untagged(String),
-    /// An image id (`sha256:<hex>`) deleted.
-    Deleted(String),
-}
+pub use berth_wire::image::ImageDeleteRecord;
 
 /// A container that uses an image.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -1,7 +1,7 @@
 //! The settings a container is created with, and how they are derived from the image's config
 //! and the user's options (docker's rules for Entrypoint/Cmd, Env, WorkingDir and User).
 
-use super::restart::{check_auto_remove, RestartPolicy};
+use super::restart::{check_auto_remove, RestartPolicy, RestartPolicyExt};
 use super::units::{cpus_to_quota, parse_signal};
 use crate::runtime::capabilities::canonical_name;
 use crate::runtime::{LogSpec, Resources, SecuritySpec};
@@ -13,112 +13,9 @@ use std::path::{Path, PathBuf};
 
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// What the user asks for when creating a container (`berth create/run`).
-///
-/// Unknown fields are ignored on purpose, as docker's create does: clients written for a
-/// newer API (or docker's own field names) still create the container with what berth
-/// knows, and no field left out loosens isolation (every security-relevant setting defaults
-/// to the confined value). The credential-bearing bodies (logins, users, tokens) refuse
-/// unknown fields instead.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct CreateOptions {
-    /// Image reference or id, as the user typed it.
-    pub image: String,
-    pub name: Option<String>,
-    /// Replaces the image's Cmd when non-empty.
-    #[serde(default)]
-    pub cmd: Vec<String>,
-    /// Replaces the image's Entrypoint (and then the image's Cmd is not used).
-    pub entrypoint: Option<Vec<String>>,
-    /// Extra `KEY=VALUE` pairs; they win over the image's.
-    #[serde(default)]
-    pub env: Vec<String>,
-    pub workdir: Option<String>,
-    pub hostname: Option<String>,
-    /// `UID[:GID]` or a user name from the image's /etc/passwd.
-    pub user: Option<String>,
-    /// Remove the container when it exits (`--rm`).
-    #[serde(default)]
-    pub auto_remove: bool,
-    /// Memory limit in bytes (`--memory`).
-    #[serde(default)]
-    pub memory: Option<i64>,
-    /// Memory plus swap in bytes, -1 for unlimited (`--memory-swap`).
-    #[serde(default)]
-    pub memory_swap: Option<i64>,
-    /// Number of CPUs (`--cpus 0.5`).
-    #[serde(default)]
-    pub cpus: Option<f64>,
-    /// Relative CPU weight (`--cpu-shares`, default 1024).
-    #[serde(default)]
-    pub cpu_shares: Option<u64>,
-    /// Maximum number of processes (`--pids-limit`).
-    #[serde(default)]
-    pub pids_limit: Option<i64>,
-    #[serde(default)]
-    pub privileged: bool,
-    #[serde(default)]
-    pub cap_add: Vec<String>,
-    #[serde(default)]
-    pub cap_drop: Vec<String>,
-    /// `--security-opt no-new-privileges[=true|false]`; berth's default is true.
-    #[serde(default)]
-    pub no_new_privileges: Option<bool>,
-    /// Run a minimal init as PID 1 (`--init`).
-    #[serde(default)]
-    pub init: bool,
-    /// Mount the root filesystem read-only (`--read-only`).
-    #[serde(default)]
-    pub read_only: bool,
-    /// `--log-opt max-size=…` in bytes and `max-file=…`.
-    #[serde(default)]
-    pub log_max_size: Option<u64>,
-    #[serde(default)]
-    pub log_max_files: Option<u32>,
-    /// `--stop-signal` (else the image's StopSignal, else SIGTERM).
-    #[serde(default)]
-    pub stop_signal: Option<String>,
-    /// `--stop-timeout` in seconds (else 10).
-    #[serde(default)]
-    pub stop_timeout: Option<u64>,
-    /// Allocate a pseudo-terminal (`-t`).
-    #[serde(default)]
-    pub tty: bool,
-    /// Keep the command's stdin open for attach clients (`-i`), docker's OpenStdin.
-    #[serde(default)]
-    pub open_stdin: bool,
-    /// Close the command's stdin once the first attached client's input ends (docker's
-    /// StdinOnce, which `run -i` sets).
-    #[serde(default)]
-    pub stdin_once: bool,
-    /// `-v [SOURCE:]DEST[:OPTIONS]` (volumes and bind mounts).
-    #[serde(default)]
-    pub volumes: Vec<String>,
-    /// `--mount type=…,source=…,target=…` specs.
-    #[serde(default)]
-    pub mounts: Vec<String>,
-    /// `--tmpfs PATH[:OPTIONS]`.
-    #[serde(default)]
-    pub tmpfs: Vec<String>,
-    /// `--restart` text (`no`, `on-failure[:N]`, `always`, `unless-stopped`).
-    #[serde(default)]
-    pub restart: Option<String>,
-    /// `--network`: none, host, bridge (the default) or a user network's name or id.
-    #[serde(default)]
-    pub network: Option<String>,
-    /// `-p` values, docker's syntax.
-    #[serde(default)]
-    pub publish: Vec<String>,
-    /// `-P`: publish every exposed port on a free host port.
-    #[serde(default)]
-    pub publish_all: bool,
-    /// `--expose PORT[/PROTO]` or `START-END[/PROTO]`, added to the image's ExposedPorts.
-    #[serde(default)]
-    pub expose: Vec<String>,
-    /// `--label KEY=VALUE`: set over the image's labels.
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-}
+/// What the user asks for when creating a container (`berth create/run`), the body of
+/// `POST /api/v1/containers`.
+pub use berth_wire::container::CreateOptions;
 
 /// The image config's defaults that a container inherits.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -3,7 +3,6 @@
 //! and docker's back-off (100 ms, doubling, at most 1 min, reset after a run of 10 s or more).
 
 use crate::{Error, Result};
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// The first delay before a policy restart.
@@ -13,20 +12,26 @@ const MAX_DELAY: Duration = Duration::from_secs(60);
 /// A run at least this long resets the back-off.
 const STEADY_RUN: Duration = Duration::from_secs(10);
 
-/// docker's `HostConfig.RestartPolicy`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct RestartPolicy {
-    /// `no`, `on-failure`, `always` or `unless-stopped`.
-    #[serde(rename = "Name")]
-    pub name: String,
-    /// For `on-failure`: restarts allowed, 0 = unlimited.
-    #[serde(rename = "MaximumRetryCount")]
-    pub max_retries: u32,
+pub use berth_wire::container::RestartPolicy;
+
+/// The engine's side of a restart policy: parsing `--restart` with docker's validation and
+/// errors, and the decisions whether an exit is followed by a restart.
+pub trait RestartPolicyExt: Sized {
+    /// Parses and validates `--restart` text as docker's CLI and daemon do.
+    fn parse(text: &str) -> Result<Self>;
+
+    /// Whether an exit with `exit_code` is followed by a restart, given the restarts done so
+    /// far and whether a user stopped the container (docker's `ShouldRestart`).
+    fn restarts_after(&self, exit_code: i32, manually_stopped: bool, restarts: u32) -> bool;
+
+    /// Whether the daemon starts a stopped container when it comes up: `always` ones always
+    /// (even after a manual stop), `unless-stopped` ones unless a user stopped them,
+    /// `on-failure` ones that failed and have restarts left.
+    fn starts_at_boot(&self, exit_code: i32, manually_stopped: bool, restarts: u32) -> bool;
 }
 
-impl RestartPolicy {
-    /// Parses and validates `--restart` text as docker's CLI and daemon do.
-    pub fn parse(text: &str) -> Result<RestartPolicy> {
+impl RestartPolicyExt for RestartPolicy {
+    fn parse(text: &str) -> Result<RestartPolicy> {
         let invalid = |why: &str| Error::InvalidInput(format!("invalid restart policy{why}"));
         let (name, count) = match text.split_once(':') {
             Some(("", _)) => {
@@ -67,13 +72,7 @@ impl RestartPolicy {
         }
     }
 
-    pub fn is_none(&self) -> bool {
-        self.name.is_empty() || self.name == "no"
-    }
-
-    /// Whether an exit with `exit_code` is followed by a restart, given the restarts done so
-    /// far and whether a user stopped the container (docker's `ShouldRestart`).
-    pub fn restarts_after(&self, exit_code: i32, manually_stopped: bool, restarts: u32) -> bool {
+    fn restarts_after(&self, exit_code: i32, manually_stopped: bool, restarts: u32) -> bool {
         match self.name.as_str() {
             "always" | "unless-stopped" => !manually_stopped,
             "on-failure" => {
@@ -85,10 +84,7 @@ impl RestartPolicy {
         }
     }
 
-    /// Whether the daemon starts a stopped container when it comes up: `always` ones always
-    /// (even after a manual stop), `unless-stopped` ones unless a user stopped them,
-    /// `on-failure` ones that failed and have restarts left.
-    pub fn starts_at_boot(&self, exit_code: i32, manually_stopped: bool, restarts: u32) -> bool {
+    fn starts_at_boot(&self, exit_code: i32, manually_stopped: bool, restarts: u32) -> bool {
         match self.name.as_str() {
             "always" => true,
             _ => self.restarts_after(exit_code, manually_stopped, restarts),

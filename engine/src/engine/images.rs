@@ -13,16 +13,9 @@ use crate::image::save::{self, ArchiveFormat, SaveImage};
 use crate::image::store::TempPath;
 use crate::image::{LoadedImage, Reference};
 use crate::{Error, Result};
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// What `image prune` removed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImagePruneReport {
-    pub images_deleted: Vec<ImageDeleteRecord>,
-    /// Bytes of blobs and unpacked layers freed.
-    pub space_reclaimed: u64,
-}
+pub use berth_wire::image::ImagePruneReport;
 
 /// An archive written by [`Engine::save_images`] under the data root's `tmp/`; deleted
 /// when dropped.

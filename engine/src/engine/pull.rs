@@ -7,21 +7,9 @@ use crate::image::registry::progress::ProgressSink;
 use crate::image::registry::{self, Credentials, PlatformSpec, PullEvent};
 use crate::image::Reference;
 use crate::Result;
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 
-/// The outcome of a pull.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PullResult {
-    /// The reference as docker shows it, e.g. `busybox:latest`.
-    pub reference: String,
-    /// The image id (`sha256:` of its config).
-    pub id: String,
-    /// What the reference names in the registry (the index, for a multi-platform image).
-    pub digest: String,
-    /// `Downloaded newer image for …` or `Image is up to date for …`.
-    pub status: String,
-}
+pub use berth_wire::image::PullResult;
 
 impl Engine {
     /// Pulls `reference` for `platform` (`os/arch[/variant]`, default linux and this CPU),

@@ -9,19 +9,9 @@ use crate::image::registry::push::{self, PushImage, PushSink};
 use crate::image::registry::{JsonMessage, RegistryError};
 use crate::image::{ImageError, Reference};
 use crate::{Error, Result};
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 
-/// The outcome of a push.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PushResult {
-    /// The full reference pushed, e.g. `127.0.0.1:5000/test/busybox:1`.
-    pub reference: String,
-    /// The manifest's digest in the registry.
-    pub digest: String,
-    /// The manifest's size in bytes.
-    pub size: u64,
-}
+pub use berth_wire::image::PushResult;
 
 impl Engine {
     /// Pushes the local image `name` (tag `latest` when none is given) to the registry its

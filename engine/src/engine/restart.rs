@@ -5,7 +5,7 @@
 //! says so are started again. The rules themselves are in `container::restart`.
 
 use super::Engine;
-use crate::container::restart::next_delay;
+use crate::container::restart::{next_delay, RestartPolicyExt};
 use crate::container::ContainerRow;
 use crate::{Error, Result};
 use std::collections::HashMap;

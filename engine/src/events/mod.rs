@@ -15,69 +15,7 @@ pub(crate) use bus::EventBus;
 pub use filter::EventFilter;
 pub use stream::{EventQuery, EventStream, Since};
 
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-
-/// What an event is about (docker's event `Type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    Container,
-    Image,
-    Volume,
-    Network,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Container => "container",
-            Scope::Image => "image",
-            Scope::Volume => "volume",
-            Scope::Network => "network",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Scope> {
-        match text {
-            "container" => Some(Scope::Container),
-            "image" => Some(Scope::Image),
-            "volume" => Some(Scope::Volume),
-            "network" => Some(Scope::Network),
-            _ => None,
-        }
-    }
-}
-
-/// Who an event is about: an id (or a reference, for pulls) and docker's attributes
-/// (`name`, `image`, `exitCode`, `signal` …), sorted by key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Actor {
-    #[serde(rename = "ID")]
-    pub id: String,
-    #[serde(rename = "Attributes")]
-    pub attributes: BTreeMap<String, String>,
-}
-
-/// One event, shaped as docker's API sends it, plus berth's sequence number.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    #[serde(rename = "Type")]
-    pub kind: Scope,
-    #[serde(rename = "Action")]
-    pub action: String,
-    #[serde(rename = "Actor")]
-    pub actor: Actor,
-    /// Always `local` (docker's scope of an event, as opposed to swarm).
-    pub scope: String,
-    /// Unix seconds.
-    pub time: i64,
-    /// Unix nanoseconds.
-    #[serde(rename = "timeNano")]
-    pub time_nano: i64,
-    /// Strictly increasing over the engine's life, across restarts: a resume cursor.
-    pub seq: u64,
-}
+pub use berth_wire::event::{Actor, Event, Scope};
 
 impl crate::Engine {
     /// Records an event: numbered and timed now, sent to live subscribers, persisted in the

@@ -7,7 +7,6 @@ use crate::logs::Stream;
 use crate::runtime::exec::{self as helper, Report};
 use crate::{Error, Result};
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -16,55 +15,7 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::{mpsc, watch};
 
-/// What `exec` asks for (docker's exec create body).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct ExecConfig {
-    pub cmd: Vec<String>,
-    /// `KEY=VALUE` pairs added to (and overriding) the container's environment.
-    #[serde(default)]
-    pub env: Vec<String>,
-    /// `USER[:GROUP]`, names resolved in the container's /etc/passwd; else the container's.
-    #[serde(default)]
-    pub user: Option<String>,
-    /// Else the container's working directory.
-    #[serde(default)]
-    pub working_dir: Option<String>,
-    #[serde(default)]
-    pub tty: bool,
-    /// The client sends input (`-i`); else the command's stdin is /dev/null.
-    #[serde(default)]
-    pub attach_stdin: bool,
-    #[serde(default)]
-    pub privileged: bool,
-}
-
-/// `GET /exec/{id}/json`, docker's shape.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct ExecInspect {
-    #[serde(rename = "ID")]
-    pub id: String,
-    pub running: bool,
-    pub exit_code: Option<i32>,
-    pub process_config: ProcessConfig,
-    pub open_stdin: bool,
-    pub open_stdout: bool,
-    pub open_stderr: bool,
-    #[serde(rename = "ContainerID")]
-    pub container_id: String,
-    /// Host pid of the command; 0 before it started.
-    pub pid: i32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ProcessConfig {
-    pub tty: bool,
-    pub entrypoint: String,
-    pub arguments: Vec<String>,
-    pub privileged: bool,
-    pub user: String,
-}
+pub use berth_wire::exec::{ExecConfig, ExecInspect, ProcessConfig};
 
 /// One chunk of the command's output.
 #[derive(Debug, Clone, PartialEq)]

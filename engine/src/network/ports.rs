@@ -5,30 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Proto {
-    Tcp,
-    Udp,
-}
-
-impl Proto {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Proto::Tcp => "tcp",
-            Proto::Udp => "udp",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Proto, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "tcp" => Ok(Proto::Tcp),
-            "udp" => Ok(Proto::Udp),
-            "sctp" => Err("invalid proto: sctp is not supported (tcp or udp)".to_string()),
-            _ => Err(format!("invalid proto: {s}")),
-        }
-    }
-}
+pub use berth_wire::network::{PortSummary, Proto};
 
 /// One published port. `host_port` 0 means "any free port", chosen when the container starts;
 /// an empty `host_ip` means every address (0.0.0.0).
@@ -139,20 +116,6 @@ pub fn parse_expose(spec: &str) -> Result<Vec<String>, String> {
 pub fn exposed_port(key: &str) -> Option<(u16, Proto)> {
     let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
     Some((port.parse().ok()?, Proto::parse(proto).ok()?))
-}
-
-/// One port of a container as `ps` and the list API show it (docker's `Ports` entries): a
-/// published one has the host address and port.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct PortSummary {
-    #[serde(rename = "IP", default, skip_serializing_if = "Option::is_none")]
-    pub ip: Option<String>,
-    pub private_port: u16,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub public_port: Option<u16>,
-    #[serde(rename = "Type")]
-    pub proto: Proto,
 }
 
 /// docker's PORTS column: `0.0.0.0:8080->80/tcp, 443/tcp`, consecutive ports of one address

@@ -21,48 +21,12 @@ pub use hub::{
 use crate::runtime::cgroup::{Cgroup, CgroupError, CGROUP_ROOT};
 pub use berth_wire::stats::{HostPoint, StatsPoint};
 use files::{Budget, KeptFiles};
-use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// One reading of a container's usage. Units are normalised here, once: time in
-/// nanoseconds, sizes in bytes; counters (CPU, block I/O, network) only grow while the
-/// container runs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Sample {
-    /// When it was taken, in nanoseconds since the Unix epoch (for rates between samples).
-    pub read_at_ns: i64,
-    /// CPU time used by the container's processes, ns (v1 `cpuacct.usage`; v2 `cpu.stat`
-    /// `usage_usec` × 1000).
-    pub cpu_usage_ns: u64,
-    /// CPU time of the whole host, every CPU and every state (idle too), ns, from the `cpu`
-    /// line of /proc/stat: the denominator of CPU %.
-    pub system_cpu_ns: u64,
-    /// CPUs online on the host (the `cpuN` lines of /proc/stat).
-    pub online_cpus: u32,
-    /// Memory charged to the cgroup, page cache included, bytes (v1 `memory.usage_in_bytes`,
-    /// v2 `memory.current`).
-    pub memory_usage_bytes: u64,
-    /// `memory_usage_bytes` minus the inactive file cache the kernel can drop at once (v1
-    /// `total_inactive_file`, v2 `inactive_file` of memory.stat): what docker shows as used.
-    pub memory_working_set_bytes: u64,
-    /// The memory limit, bytes; the host's total memory when the container has no (or a
-    /// larger) limit.
-    pub memory_limit_bytes: u64,
-    /// Tasks (processes and threads) in the cgroup.
-    pub pids: u64,
-    /// Bytes read from block devices (v1 `blkio.throttle.io_service_bytes` Read, v2 io.stat
-    /// `rbytes`), summed over devices.
-    pub block_read_bytes: u64,
-    /// Bytes written to block devices (Write / `wbytes`), summed over devices.
-    pub block_write_bytes: u64,
-    /// Bytes received on the container's interfaces except `lo`.
-    pub net_rx_bytes: u64,
-    /// Bytes sent on the container's interfaces except `lo`.
-    pub net_tx_bytes: u64,
-}
+pub use berth_wire::stats::Sample;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StatsError {

@@ -9,60 +9,13 @@ pub(crate) mod size;
 use crate::db::{now_ms, Db};
 use crate::{Error, Result};
 use mounts::{validate_volume_name, volume_data_dir, MountConfig, MountType};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The label docker (23+) puts on the volumes it makes for a container.
 pub const ANONYMOUS_LABEL: &str = "com.docker.volume.anonymous";
 
-/// A volume as `volume inspect` and the API show it (docker's wire names).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Volume {
-    pub name: String,
-    pub driver: String,
-    pub mountpoint: PathBuf,
-    /// RFC 3339.
-    pub created_at: String,
-    pub labels: BTreeMap<String, String>,
-    pub scope: String,
-    pub options: BTreeMap<String, String>,
-    /// Size and users, when they were asked for (inspect, `system df -v`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usage_data: Option<UsageData>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct UsageData {
-    /// Bytes of the files in the volume (hard links counted once).
-    pub size: i64,
-    /// How many containers mount it.
-    pub ref_count: i64,
-}
-
-/// `volume ls --filter …`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct VolumeFilters {
-    /// `dangling=true`: only volumes no container uses; `false`: only used ones.
-    #[serde(default)]
-    pub dangling: Option<bool>,
-    /// `name=…`: names containing this text.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// `label=KEY` or `label=KEY=VALUE`.
-    #[serde(default)]
-    pub label: Option<String>,
-}
-
-/// What `volume prune` removed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct VolumePruneReport {
-    pub volumes_deleted: Vec<String>,
-    pub space_reclaimed: u64,
-}
+pub use berth_wire::volume::{UsageData, Volume, VolumeFilters, VolumePruneReport};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct VolumeRow {

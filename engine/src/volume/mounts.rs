@@ -8,24 +8,7 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// What a container mount is backed by.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum MountType {
-    Volume,
-    Bind,
-    Tmpfs,
-}
-
-impl MountType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MountType::Volume => "volume",
-            MountType::Bind => "bind",
-            MountType::Tmpfs => "tmpfs",
-        }
-    }
-}
+pub use berth_wire::container::MountType;
 
 /// One mount of a container, as stored in its config.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -14,26 +14,13 @@ use axum::response::Response;
 use berth_engine::attach::detach::{parse_detach_keys, DetachMatcher, DEFAULT_DETACH_KEYS};
 use berth_engine::attach::AttachInput;
 use berth_engine::{AttachRequest, AttachSession, Engine, OutputSession};
+use berth_wire::container::AttachQuery;
+use berth_wire::container::ResizeQuery;
 use berth_wire::stream::StreamEnd;
 use bytes::{Bytes, BytesMut};
 use hyper_util::rt::TokioIo;
-use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AttachQuery {
-    /// Start the container once attached (`run`, `start -a`).
-    start: Option<bool>,
-    /// Send the client's input to the container's stdin (if it keeps one open, `-i`).
-    stdin: Option<bool>,
-    /// docker's `--detach-keys` format; empty for none. Default ctrl-p,ctrl-q.
-    detach_keys: Option<String>,
-    /// The client's terminal size, given to the container's terminal once it runs.
-    h: Option<u16>,
-    w: Option<u16>,
-}
 
 pub async fn attach(
     State(engine): State<Engine>,
@@ -151,13 +138,6 @@ async fn bridge<S>(
     }
     let _ = to_client.shutdown().await;
     output.abort();
-}
-
-/// `?h=ROWS&w=COLUMNS` of a resize (containers and exec instances).
-#[derive(Deserialize)]
-pub struct ResizeQuery {
-    pub h: u16,
-    pub w: u16,
 }
 
 pub async fn resize(

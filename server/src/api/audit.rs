@@ -7,22 +7,11 @@ use axum::extract::{Extension, Query};
 use axum::Json;
 use berth_engine::auth::AuditQuery;
 use berth_wire::auth::AuditPage;
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// At most this many entries (default 100, at most 1000).
-    limit: Option<u32>,
-    /// Entries older than this sequence number (the previous page's `next`).
-    before: Option<i64>,
-    /// Entries from this unix millisecond on.
-    since: Option<i64>,
-}
+use berth_wire::auth::AuditPageQuery;
 
 pub async fn list(
     Extension(security): Extension<Security>,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<AuditPageQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     let page = security
         .engine()

@@ -10,24 +10,12 @@ use axum::{Extension, Json};
 use berth_engine::container::inspect::ContainerInspect;
 use berth_engine::container::units::parse_signal;
 use berth_engine::container::{ContainerSummary, CreateOptions};
-use berth_engine::filters::Filters;
 use berth_engine::{ContainerQuery, Engine};
-use serde::{Deserialize, Serialize};
+use berth_wire::container::{
+    KillQuery, ListQuery, PruneResponse, RemoveQuery, RenameQuery, StopQuery, WaitResponse,
+};
 use std::sync::Arc;
 use std::time::Duration;
-
-#[derive(Deserialize)]
-pub struct ListQuery {
-    /// All containers (the default), or only running, paused and restarting ones with
-    /// `all=false`.
-    all: Option<bool>,
-    /// docker's JSON filters: `{"status":["exited"],"label":["tier=web"]}`.
-    filters: Option<String>,
-    /// Only the newest N (of every state).
-    limit: Option<usize>,
-    /// Measure each container's writable layer (`SizeRw`, `SizeRootFs`).
-    size: Option<bool>,
-}
 
 pub async fn list(
     State(engine): State<Engine>,
@@ -35,7 +23,7 @@ pub async fn list(
     RawQuery(raw): RawQuery,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Response> {
-    let filters = Filters::from_json(query.filters.as_deref().unwrap_or_default())?;
+    let filters = super::filters(query.filters.as_deref())?;
     let query = ContainerQuery {
         all: query.all.unwrap_or(true),
         filters,
@@ -88,12 +76,6 @@ pub async fn start(
     Ok(Json(engine.start(&id).await?))
 }
 
-#[derive(Deserialize)]
-pub struct StopQuery {
-    /// Seconds to wait after SIGTERM before SIGKILL.
-    t: Option<u64>,
-}
-
 pub async fn stop(
     State(engine): State<Engine>,
     Path(id): Path<String>,
@@ -101,11 +83,6 @@ pub async fn stop(
 ) -> ApiResult<Json<ContainerSummary>> {
     let grace = query.t.map(Duration::from_secs);
     Ok(Json(engine.stop(&id, grace).await?))
-}
-
-#[derive(Deserialize)]
-pub struct KillQuery {
-    signal: Option<String>,
 }
 
 pub async fn kill(
@@ -119,11 +96,6 @@ pub async fn kill(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, Deserialize)]
-pub struct WaitResponse {
-    pub exit_code: i32,
-}
-
 pub async fn wait(
     State(engine): State<Engine>,
     Path(id): Path<String>,
@@ -131,13 +103,6 @@ pub async fn wait(
     Ok(Json(WaitResponse {
         exit_code: engine.wait(&id).await?,
     }))
-}
-
-#[derive(Deserialize)]
-pub struct RemoveQuery {
-    force: Option<bool>,
-    /// Also remove the container's anonymous volumes (`rm -v`).
-    v: Option<bool>,
 }
 
 pub async fn remove(
@@ -173,25 +138,12 @@ pub async fn unpause(
     Ok(Json(engine.unpause(&id).await?))
 }
 
-#[derive(Deserialize)]
-pub struct RenameQuery {
-    name: String,
-}
-
 pub async fn rename(
     State(engine): State<Engine>,
     Path(id): Path<String>,
     Query(query): Query<RenameQuery>,
 ) -> ApiResult<Json<ContainerSummary>> {
     Ok(Json(engine.rename(&id, &query.name).await?))
-}
-
-#[derive(Serialize, Deserialize)]
-pub struct PruneResponse {
-    #[serde(rename = "ContainersDeleted")]
-    pub containers_deleted: Vec<String>,
-    #[serde(rename = "SpaceReclaimed")]
-    pub space_reclaimed: u64,
 }
 
 pub async fn prune(State(engine): State<Engine>) -> ApiResult<Json<PruneResponse>> {

@@ -15,51 +15,39 @@ use axum::Extension;
 use berth_engine::container::units::parse_time;
 use berth_engine::events::{EventFilter, EventQuery, EventStream, Since};
 use berth_engine::Engine;
+use berth_wire::event::EventsQuery;
 use futures::StreamExt;
-use serde::Deserialize;
 
-#[derive(Deserialize)]
-pub struct EventsQuery {
-    /// RFC 3339, unix seconds (with a fraction) or a duration ago.
-    since: Option<String>,
-    until: Option<String>,
-    /// Resume after this sequence number (takes precedence over `since`).
-    cursor: Option<u64>,
-    /// docker's JSON filters: `{"type":["container"],"event":["die"]}`.
-    filters: Option<String>,
-}
-
-impl EventsQuery {
-    fn into_engine(self) -> ApiResult<EventQuery> {
-        let now = now_ns();
-        let time = |text: Option<String>| -> ApiResult<Option<i64>> {
-            match text.as_deref().map(str::trim) {
-                None | Some("") => Ok(None),
-                Some(t) => Ok(Some(parse_time(t, now).map_err(ApiError::from)?)),
-            }
-        };
-        let since = match self.cursor {
-            Some(seq) => Some(Since::After(seq)),
-            None => time(self.since)?.map(Since::Time),
-        };
-        let filter = match self.filters.as_deref().map(str::trim) {
-            None | Some("") => EventFilter::default(),
-            Some(json) => serde_json::from_str(json)
-                .map_err(|e| ApiError::bad_request(format!("invalid filters {json:?}: {e}")))?,
-        };
-        Ok(EventQuery {
-            since,
-            until: time(self.until)?,
-            filter,
-        })
-    }
+/// The engine's query of an events request.
+fn event_query(query: EventsQuery) -> ApiResult<EventQuery> {
+    let now = now_ns();
+    let time = |text: Option<String>| -> ApiResult<Option<i64>> {
+        match text.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(t) => Ok(Some(parse_time(t, now).map_err(ApiError::from)?)),
+        }
+    };
+    let since = match query.cursor {
+        Some(seq) => Some(Since::After(seq)),
+        None => time(query.since)?.map(Since::Time),
+    };
+    let filter = match query.filters.as_deref().map(str::trim) {
+        None | Some("") => EventFilter::default(),
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| ApiError::bad_request(format!("invalid filters {json:?}: {e}")))?,
+    };
+    Ok(EventQuery {
+        since,
+        until: time(query.until)?,
+        filter,
+    })
 }
 
 pub async fn events(
     State(engine): State<Engine>,
     Query(query): Query<EventsQuery>,
 ) -> ApiResult<Response> {
-    let stream = engine.events(query.into_engine()?)?;
+    let stream = engine.events(event_query(query)?)?;
     let lines = stream.into_stream().map(|item| {
         let mut line = match item {
             Ok(event) => serde_json::to_vec(&event),
@@ -88,7 +76,7 @@ pub async fn upgrade(
         Err(refused) => return Ok(refused.into_response()),
     };
     // Bad parameters are a plain 400 before the upgrade.
-    let stream = engine.events(query.into_engine()?)?;
+    let stream = engine.events(event_query(query)?)?;
     Ok(WsLimiter::bounded(ws).on_upgrade(move |socket| async move {
         forward(socket, stream).await;
         drop(permit);

@@ -2,7 +2,6 @@
 //! `POST …/exec/{id}/start` runs it (detached, or over an HTTP/1.1 upgrade to a raw
 //! bidirectional stream), `POST …/exec/{id}/resize?h=&w=`, `GET …/exec/{id}/json`.
 
-use super::attach::ResizeQuery;
 use super::{ApiError, ApiResult};
 use crate::frames;
 use axum::body::Body;
@@ -13,16 +12,11 @@ use axum::Json;
 use berth_engine::exec::{ExecConfig, ExecInspect, ExecSession};
 use berth_engine::logs::Stream;
 use berth_engine::Engine;
+use berth_wire::container::ResizeQuery;
+use berth_wire::exec::{ExecCreated, StartBody};
 use bytes::BytesMut;
 use hyper_util::rt::TokioIo;
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWriteExt};
-
-#[derive(Serialize, Deserialize)]
-pub struct ExecCreated {
-    #[serde(rename = "Id")]
-    pub id: String,
-}
 
 pub async fn create(
     State(engine): State<Engine>,
@@ -31,18 +25,6 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<ExecCreated>)> {
     let id = engine.exec_create(&id, config).await?;
     Ok((StatusCode::CREATED, Json(ExecCreated { id })))
-}
-
-/// docker's exec start body.
-#[derive(Serialize, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct StartBody {
-    /// Run it in the background; the answer comes once it started.
-    #[serde(default)]
-    pub detach: bool,
-    /// The terminal's first size, `[rows, columns]`.
-    #[serde(default)]
-    pub console_size: Option<[u16; 2]>,
 }
 
 /// Without `Detach` the request must ask for `Upgrade: tcp`: once the command runs the answer

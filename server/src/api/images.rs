@@ -1,7 +1,7 @@
 //! Image endpoints: list, load and import uploads, tag, remove, prune, inspect, history, and
 //! save (the archive streamed back).
 
-use super::{ApiError, ApiResult, FiltersQuery};
+use super::{ApiError, ApiResult};
 use crate::transport::limits::{LimitError, UploadLimits, UPLOAD_CHECK_EVERY};
 use axum::body::{Body, HttpBody};
 use axum::extract::{Path, Query, State};
@@ -13,9 +13,10 @@ use berth_engine::image::save::ArchiveFormat;
 use berth_engine::{
     Engine, HistoryEntry, ImageDeleteRecord, ImageInspect, ImagePruneReport, ImageSummary,
 };
+use berth_wire::filters::FiltersQuery;
+use berth_wire::image::{ImportQuery, PruneQuery, RemoveQuery, SaveQuery, TagQuery};
 use bytes::Bytes;
 use futures::StreamExt;
-use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// `filters`: dangling, reference, label, before, since.
@@ -23,7 +24,11 @@ pub async fn list(
     State(engine): State<Engine>,
     Query(query): Query<FiltersQuery>,
 ) -> ApiResult<Json<Vec<ImageSummary>>> {
-    Ok(Json(engine.find_images(query.filters()?).await?))
+    Ok(Json(
+        engine
+            .find_images(super::filters(query.filters.as_deref())?)
+            .await?,
+    ))
 }
 
 /// The body is the archive itself (`docker save` tar or OCI archive).
@@ -38,14 +43,6 @@ pub async fn load(
     })
     .await?;
     Ok(Json(loaded))
-}
-
-#[derive(Deserialize)]
-pub struct ImportQuery {
-    /// The name the image gets, e.g. `app:v1`.
-    repo: Option<String>,
-    /// The history comment.
-    message: Option<String>,
 }
 
 /// The body is a root file system tarball (plain or gzip).
@@ -68,11 +65,6 @@ pub async fn import(
     Ok((StatusCode::CREATED, Json(imported)))
 }
 
-#[derive(Deserialize)]
-pub struct TagQuery {
-    target: String,
-}
-
 pub async fn tag(
     State(engine): State<Engine>,
     Path(name): Path<String>,
@@ -82,25 +74,12 @@ pub async fn tag(
     Ok(StatusCode::CREATED)
 }
 
-#[derive(Deserialize)]
-pub struct RemoveQuery {
-    #[serde(default)]
-    force: bool,
-}
-
 pub async fn remove(
     State(engine): State<Engine>,
     Path(name): Path<String>,
     Query(query): Query<RemoveQuery>,
 ) -> ApiResult<Json<Vec<ImageDeleteRecord>>> {
     Ok(Json(engine.remove_image(&name, query.force).await?))
-}
-
-#[derive(Deserialize)]
-pub struct PruneQuery {
-    /// Every image without a container, not only dangling ones.
-    #[serde(default)]
-    all: bool,
 }
 
 pub async fn prune(
@@ -122,14 +101,6 @@ pub async fn history(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Vec<HistoryEntry>>> {
     Ok(Json(engine.image_history(&name).await?))
-}
-
-#[derive(Deserialize)]
-pub struct SaveQuery {
-    /// Comma-separated image names or ids.
-    names: String,
-    /// `docker` (the default) or `oci`.
-    format: Option<String>,
 }
 
 /// Streams the archive of the named images (a tar).

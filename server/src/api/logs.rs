@@ -11,21 +11,9 @@ use berth_engine::container::units::parse_time;
 use berth_engine::container::{LogFollower, LogOptions};
 use berth_engine::logs::{LogRecord, Stream};
 use berth_engine::{AttachRequest, Engine, ExitWaiter};
+use berth_wire::container::LogsQuery;
 use berth_wire::stream::StreamEnd;
 use bytes::BytesMut;
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-pub struct LogsQuery {
-    follow: Option<bool>,
-    /// A number of lines, or `all`.
-    tail: Option<String>,
-    timestamps: Option<bool>,
-    /// Only records at or after this time (RFC 3339, unix seconds, or a duration ago).
-    since: Option<String>,
-    /// Only records before this time.
-    until: Option<String>,
-}
 
 pub async fn logs(
     State(engine): State<Engine>,

@@ -20,11 +20,12 @@ mod volumes;
 mod ws;
 mod ws_close;
 
-pub use containers::{PruneResponse, WaitResponse};
-pub use exec::{ExecCreated, StartBody as ExecStartBody};
-pub use networks::{ContainerRef, NetworkPruneResponse};
-pub use registry::{LoginResponse, ProgressEnd};
-pub use volumes::CreateVolume;
+pub use berth_wire::container::{PruneResponse, WaitResponse};
+pub use berth_wire::exec::{ExecCreated, StartBody as ExecStartBody};
+pub use berth_wire::image::ProgressEnd;
+pub use berth_wire::network::{ContainerRef, NetworkPruneResponse};
+pub use berth_wire::registry::LoginResponse;
+pub use berth_wire::volume::CreateVolume;
 
 use crate::security::access::{Access, BodyKind, RouteTable};
 use axum::http::Method;
@@ -32,8 +33,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use berth_engine::Engine;
+use berth_wire::system::Version;
 use berth_wire::{ErrorBody, ErrorCode};
-use serde::Serialize;
 
 /// Every API route with its policy (who may call it, what body it takes).
 pub fn routes() -> RouteTable<Engine> {
@@ -241,30 +242,19 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-#[derive(Serialize)]
-struct Version {
-    version: &'static str,
-    api: &'static str,
-}
-
 async fn version() -> Json<Version> {
     Json(Version {
-        version: env!("CARGO_PKG_VERSION"),
-        api: "v1",
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        api: "v1".to_string(),
     })
 }
 
-/// A list's query: docker's JSON `filters` (`{"dangling":["true"]}`).
-#[derive(serde::Deserialize)]
-pub struct FiltersQuery {
-    filters: Option<String>,
-}
-
-impl FiltersQuery {
-    pub fn filters(&self) -> Result<berth_engine::filters::Filters, ApiError> {
-        let text = self.filters.as_deref().unwrap_or_default();
-        Ok(berth_engine::filters::Filters::from_json(text)?)
-    }
+/// A list's docker-style JSON `filters` (`{"dangling":["true"]}`, the `filters` of
+/// `berth_wire::filters::FiltersQuery` and of the per-list queries), parsed; none is no filter.
+pub fn filters(text: Option<&str>) -> Result<berth_engine::filters::Filters, ApiError> {
+    Ok(berth_engine::filters::Filters::from_json(
+        text.unwrap_or_default(),
+    )?)
 }
 
 /// An error as the API returns it: the code's status and the one error body

@@ -1,25 +1,24 @@
 //! Network endpoints: list, create, inspect, remove, connect and disconnect containers.
 
-use super::{ApiResult, FiltersQuery};
+use super::ApiResult;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use berth_engine::network::{NetworkCreate, NetworkInspect, NetworkRow};
 use berth_engine::Engine;
-use serde::{Deserialize, Serialize};
+use berth_wire::filters::FiltersQuery;
+use berth_wire::network::{ContainerRef, NetworkPruneResponse};
 
 /// `filters`: name, id, driver, type, scope, label.
 pub async fn list(
     State(engine): State<Engine>,
     Query(query): Query<FiltersQuery>,
 ) -> ApiResult<Json<Vec<NetworkRow>>> {
-    Ok(Json(engine.find_networks(query.filters()?).await?))
-}
-
-#[derive(Serialize, Deserialize)]
-pub struct NetworkPruneResponse {
-    #[serde(rename = "NetworksDeleted")]
-    pub networks_deleted: Vec<String>,
+    Ok(Json(
+        engine
+            .find_networks(super::filters(query.filters.as_deref())?)
+            .await?,
+    ))
 }
 
 pub async fn prune(State(engine): State<Engine>) -> ApiResult<Json<NetworkPruneResponse>> {
@@ -50,13 +49,6 @@ pub async fn remove(
     Path(id): Path<String>,
 ) -> ApiResult<Json<NetworkRow>> {
     Ok(Json(engine.network_remove(&id).await?))
-}
-
-/// The body of connect and disconnect (docker's wire name).
-#[derive(Serialize, Deserialize)]
-pub struct ContainerRef {
-    #[serde(rename = "Container")]
-    pub container: String,
 }
 
 pub async fn connect(

@@ -12,15 +12,10 @@ use axum::Json;
 use berth_engine::image::registry::browse::Page;
 use berth_engine::image::registry::{JsonMessage, PullEvent};
 use berth_engine::Engine;
+use berth_wire::image::{ProgressEnd, PullQuery, PushQuery};
+use berth_wire::registry::{LoginRequest, LoginResponse, LogoutRequest, PageQuery};
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
-
-#[derive(Deserialize)]
-pub struct PullQuery {
-    reference: String,
-    #[serde(default)]
-    platform: Option<String>,
-}
+use serde::Serialize;
 
 pub async fn pull(State(engine): State<Engine>, Query(query): Query<PullQuery>) -> Response {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<PullEvent>();
@@ -31,12 +26,6 @@ pub async fn pull(State(engine): State<Engine>, Query(query): Query<PullQuery>) 
             .await
     });
     progress_stream(rx, |e| e.to_message(), task, "pull")
-}
-
-#[derive(Deserialize)]
-pub struct PushQuery {
-    #[serde(default)]
-    tag: Option<String>,
 }
 
 /// `POST /images/{name}/push?tag=`: streams docker's push messages, then the result.
@@ -52,15 +41,6 @@ pub async fn push(
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<JsonMessage>();
     let task = tokio::spawn(async move { engine.push_image(&reference, Some(tx)).await });
     progress_stream(rx, JsonMessage::clone, task, "push")
-}
-
-/// The `{"result"}` or `{"error"}` line that ends a progress stream.
-#[derive(Serialize, Deserialize)]
-pub struct ProgressEnd<R> {
-    #[serde(default = "Option::default", skip_serializing_if = "Option::is_none")]
-    pub result: Option<R>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
 }
 
 /// Newline-delimited JSON: each event as a docker message, then the task's end line.
@@ -110,24 +90,6 @@ fn line<T: Serialize>(value: &T) -> String {
     text
 }
 
-/// Credentials: a misspelt field (`passwd`) is refused rather than silently dropped.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    registry: String,
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    password: String,
-}
-
-#[derive(Serialize, Deserialize)]
-pub struct LoginResponse {
-    /// The registry's normalised name.
-    pub registry: String,
-    pub status: String,
-}
-
 pub async fn login(
     State(engine): State<Engine>,
     Json(request): Json<LoginRequest>,
@@ -144,12 +106,6 @@ pub async fn login(
         registry,
         status: "Login Succeeded".into(),
     }))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogoutRequest {
-    registry: String,
 }
 
 pub async fn logout(
@@ -170,14 +126,6 @@ pub async fn logout(
 /// `GET /registries`: the registries with a stored login (names only).
 pub async fn list(State(engine): State<Engine>) -> ApiResult<Json<Vec<String>>> {
     Ok(Json(engine.logged_in_registries().await?))
-}
-
-#[derive(Deserialize)]
-pub struct PageQuery {
-    #[serde(default)]
-    n: Option<u32>,
-    #[serde(default)]
-    last: Option<String>,
 }
 
 /// `GET /registries/{host}/catalog?n=&last=`: one page of the registry's repositories.

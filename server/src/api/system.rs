@@ -6,18 +6,10 @@ use axum::extract::{Query, State};
 use axum::Json;
 use berth_engine::system::{DiskUsage, SystemInfo, SystemPruneReport};
 use berth_engine::Engine;
-use serde::Deserialize;
+use berth_wire::system::PruneQuery;
 
 pub async fn df(State(engine): State<Engine>) -> ApiResult<Json<DiskUsage>> {
     Ok(Json(engine.disk_usage().await?))
-}
-
-#[derive(Deserialize)]
-pub struct PruneQuery {
-    /// Every unused image, not only dangling ones.
-    all: Option<bool>,
-    /// Unused anonymous volumes too.
-    volumes: Option<bool>,
 }
 
 pub async fn prune(

@@ -7,25 +7,13 @@ use axum::http::StatusCode;
 use axum::Json;
 use berth_engine::volume::{Volume, VolumeFilters, VolumePruneReport};
 use berth_engine::Engine;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use berth_wire::volume::{CreateVolume, PruneQuery, RemoveQuery};
 
 pub async fn list(
     State(engine): State<Engine>,
     Query(filters): Query<VolumeFilters>,
 ) -> ApiResult<Json<Vec<Volume>>> {
     Ok(Json(engine.list_volumes(&filters).await?))
-}
-
-/// The body of `POST /api/v1/volumes` (docker's wire names).
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateVolume {
-    /// Empty or absent: an anonymous (64-hex) name.
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
 }
 
 pub async fn create(
@@ -45,11 +33,6 @@ pub async fn inspect(
     Ok(Json(engine.inspect_volume(&name).await?))
 }
 
-#[derive(Deserialize)]
-pub struct RemoveQuery {
-    force: Option<bool>,
-}
-
 pub async fn remove(
     State(engine): State<Engine>,
     Path(name): Path<String>,
@@ -59,12 +42,6 @@ pub async fn remove(
         .remove_volume(&name, query.force.unwrap_or(false))
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-pub struct PruneQuery {
-    /// Also named volumes, not only anonymous ones.
-    all: Option<bool>,
 }
 
 pub async fn prune(

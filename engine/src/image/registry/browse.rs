@@ -7,14 +7,9 @@ use super::client::{read_capped, RepoClient};
 use super::RegistryError;
 use reqwest::header::{HeaderMap, LINK};
 use reqwest::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// One page of names, and where the next page starts (its `last=`), if there is one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Page {
-    pub names: Vec<String>,
-    pub next: Option<String>,
-}
+pub use berth_wire::registry::Page;
 
 /// Pages are capped so that a hostile registry cannot make us hold a huge list.
 const MAX_PAGE_BYTES: u64 = 4 * 1024 * 1024;

@@ -7,31 +7,7 @@ use crate::digest::Digest;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 
-/// Where a layer is in its pull.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LayerState {
-    Waiting,
-    Downloading,
-    Verifying,
-    Extracting,
-    AlreadyExists,
-    PullComplete,
-}
-
-impl LayerState {
-    /// The status text docker shows.
-    pub fn label(self) -> &'static str {
-        match self {
-            LayerState::Waiting => "Waiting",
-            LayerState::Downloading => "Downloading",
-            LayerState::Verifying => "Verifying Checksum",
-            LayerState::Extracting => "Extracting",
-            LayerState::AlreadyExists => "Already exists",
-            LayerState::PullComplete => "Pull complete",
-        }
-    }
-}
+pub use berth_wire::image::{JsonMessage, LayerState, ProgressDetail};
 
 /// One step of a pull.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,30 +26,6 @@ pub enum PullEvent {
     Digest { digest: Digest },
     /// The final line: `Downloaded newer image for …` or `Image is up to date for …`.
     Status { message: String },
-}
-
-/// A docker-style progress message, one JSON object per line.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct JsonMessage {
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(
-        rename = "progressDetail",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub progress_detail: Option<ProgressDetail>,
-    /// Set on the last line of a failed pull.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProgressDetail {
-    pub current: u64,
-    pub total: u64,
 }
 
 impl PullEvent {
