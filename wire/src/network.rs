@@ -46,6 +46,30 @@ pub struct PortSummary {
     pub proto: Proto,
 }
 
+/// A network as `network ls`, create and remove answer it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NetworkSummary {
+    pub id: String,
+    pub name: String,
+    /// `bridge`, `host` or `null`.
+    pub driver: String,
+    /// CIDR; empty until the default bridge is first used.
+    pub subnet: String,
+    pub gateway: String,
+    /// The Linux bridge (bridge driver).
+    pub bridge: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+impl NetworkSummary {
+    /// The three networks docker predefines.
+    pub fn is_predefined(&self) -> bool {
+        matches!(self.name.as_str(), "bridge" | "host" | "none")
+    }
+}
+
 /// One host socket a container port is published on (`{"HostIp": "0.0.0.0", "HostPort": "8080"}`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -9,6 +9,7 @@ use crate::network::settings::{
     Addressing, EndpointSettings, HostPort, Ipam, IpamConfig, NetworkContainer, NetworkCreate,
     NetworkInspect, NetworkSettings,
 };
+use crate::network::NetworkRowExt;
 use crate::network::{
     hosts, netns, proxy, store, EndpointRow, NetworkError, NetworkRow, Subnet, MODE_BRIDGE,
     MODE_HOST, MODE_NONE,

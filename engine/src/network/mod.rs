@@ -14,7 +14,7 @@ pub mod subnet;
 
 pub use ports::{display_ports, parse_expose, parse_publish, PortBinding, PortSummary, Proto};
 pub use settings::{NetworkCreate, NetworkInspect, NetworkSettings};
-pub use store::{EndpointRow, NetworkRow};
+pub use store::{EndpointRow, NetworkRow, NetworkRowExt};
 pub use subnet::Subnet;
 
 use std::path::PathBuf;

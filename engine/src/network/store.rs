@@ -7,33 +7,39 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 
-/// A network, as `network ls` and `network inspect` show it.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, PartialEq)]
-pub struct NetworkRow {
-    pub id: String,
-    pub name: String,
-    /// `bridge`, `host` or `null`.
-    pub driver: String,
-    /// CIDR; empty until the default bridge is first used.
-    pub subnet: String,
-    pub gateway: String,
-    /// The Linux bridge (bridge driver).
-    pub bridge: String,
-    pub created_at: i64,
+/// A network, as `network ls` and `network inspect` show it: the wire's
+/// [`NetworkSummary`](berth_wire::network::NetworkSummary), which is also its catalogue row.
+pub use berth_wire::network::NetworkSummary as NetworkRow;
+
+/// The columns of a network row, in [`NETWORK_COLUMNS`] order.
+type Columns = (String, String, String, String, String, String, i64);
+
+fn network_row((id, name, driver, subnet, gateway, bridge, created_at): Columns) -> NetworkRow {
+    NetworkRow {
+        id,
+        name,
+        driver,
+        subnet,
+        gateway,
+        bridge,
+        created_at,
+    }
 }
 
-impl NetworkRow {
-    pub fn subnet(&self) -> Option<Subnet> {
+/// What the engine reads out of a network row.
+pub trait NetworkRowExt {
+    fn subnet(&self) -> Option<Subnet>;
+
+    fn gateway(&self) -> Option<Ipv4Addr>;
+}
+
+impl NetworkRowExt for NetworkRow {
+    fn subnet(&self) -> Option<Subnet> {
         self.subnet.parse().ok()
     }
 
-    pub fn gateway(&self) -> Option<Ipv4Addr> {
+    fn gateway(&self) -> Option<Ipv4Addr> {
         self.gateway.parse().ok()
-    }
-
-    /// The three networks docker predefines.
-    pub fn is_predefined(&self) -> bool {
-        matches!(self.name.as_str(), "bridge" | "host" | "none")
     }
 }
 
@@ -51,11 +57,12 @@ pub struct EndpointRow {
 const NETWORK_COLUMNS: &str = "id, name, driver, subnet, gateway, bridge, created_at";
 
 pub(crate) async fn list(db: &Db) -> Result<Vec<NetworkRow>> {
-    Ok(sqlx::query_as::<_, NetworkRow>(&format!(
+    let rows: Vec<Columns> = sqlx::query_as(&format!(
         "SELECT {NETWORK_COLUMNS} FROM networks ORDER BY created_at, name"
     ))
     .fetch_all(db)
-    .await?)
+    .await?;
+    Ok(rows.into_iter().map(network_row).collect())
 }
 
 /// A network by exact name, exact id or unique id prefix.
@@ -146,14 +153,15 @@ pub(crate) fn new_row(name: &str, driver: &str) -> NetworkRow {
 
 /// The networks a container is connected to, in connection order.
 pub(crate) async fn attachments(db: &Db, container: &str) -> Result<Vec<NetworkRow>> {
-    Ok(sqlx::query_as::<_, NetworkRow>(
+    let rows: Vec<Columns> = sqlx::query_as(
         "SELECT n.id, n.name, n.driver, n.subnet, n.gateway, n.bridge, n.created_at \
          FROM attachments a JOIN networks n ON n.id = a.network_id \
          WHERE a.container_id = ? ORDER BY a.seq",
     )
     .bind(container)
     .fetch_all(db)
-    .await?)
+    .await?;
+    Ok(rows.into_iter().map(network_row).collect())
 }
 
 /// Every container's networks, by container id, in connection order (one query for a list).
