@@ -4,62 +4,20 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-/// Where a container is in its life, as the dashboard shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StateView {
-    Created,
-    Running,
-    Paused,
-    Exited,
+/// A container's state and a container as a row of the list or the header of its page: the
+/// wire's types, as the API answers them.
+pub use berth_wire::container::{ContainerState, ContainerSummary};
+
+/// The first 12 hex digits of an id, as container tools show it.
+pub fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
 }
 
-impl StateView {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StateView::Created => "created",
-            StateView::Running => "running",
-            StateView::Paused => "paused",
-            StateView::Exited => "exited",
-        }
-    }
-}
-
-/// One container as a row of the list or the header of its page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ContainerView {
-    pub id: String,
-    pub name: String,
-    pub image: String,
-    pub command: String,
-    pub state: StateView,
-    pub exit_code: Option<i32>,
-    /// The kernel's OOM killer ended it.
-    #[serde(default)]
-    pub oom_killed: bool,
-    /// Unix milliseconds.
-    pub created_at_ms: i64,
-    pub started_at_ms: Option<i64>,
-    pub finished_at_ms: Option<i64>,
-}
-
-impl ContainerView {
-    /// The first 12 hex digits of the id, as container tools show it.
-    pub fn short_id(&self) -> &str {
-        self.id.get(..12).unwrap_or(&self.id)
-    }
-
-    /// The exit code as shown: "—" while there is none, "137 (out of memory)" after an OOM kill.
-    pub fn exit_text(&self) -> String {
-        exit_text(self.exit_code, self.oom_killed)
-    }
-
-    /// What the state column says: "exited (137)" for an exited container with a code.
-    pub fn status_text(&self) -> String {
-        match (self.state, self.exit_code) {
-            (StateView::Exited, Some(code)) => format!("exited ({code})"),
-            (state, _) => state.as_str().to_string(),
-        }
+/// What the state column says: "exited (137)" for an exited container with a code.
+pub fn status_text(c: &ContainerSummary) -> String {
+    match (c.state, c.exit_code) {
+        (ContainerState::Exited, Some(code)) => format!("exited ({code})"),
+        (state, _) => state.as_str().to_string(),
     }
 }
 
@@ -77,7 +35,7 @@ pub fn exit_text(exit_code: Option<i32>, oom_killed: bool) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContainerList {
     pub now_ms: i64,
-    pub containers: Vec<ContainerView>,
+    pub containers: Vec<ContainerSummary>,
 }
 
 /// An action a user can take on one container from the dashboard.
@@ -117,36 +75,7 @@ impl FromServerFnError for AppError {
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::{AppError, ContainerView, StateView};
-    use berth_engine::container::{ContainerState, ContainerSummary};
-
-    impl From<ContainerState> for StateView {
-        fn from(state: ContainerState) -> Self {
-            match state {
-                ContainerState::Created => StateView::Created,
-                ContainerState::Running => StateView::Running,
-                ContainerState::Paused => StateView::Paused,
-                ContainerState::Exited => StateView::Exited,
-            }
-        }
-    }
-
-    impl From<ContainerSummary> for ContainerView {
-        fn from(s: ContainerSummary) -> Self {
-            ContainerView {
-                id: s.id,
-                name: s.name,
-                image: s.image,
-                command: s.command,
-                state: s.state.into(),
-                exit_code: s.exit_code,
-                oom_killed: s.oom_killed,
-                created_at_ms: s.created_at_ms,
-                started_at_ms: s.started_at_ms,
-                finished_at_ms: s.finished_at_ms,
-            }
-        }
-    }
+    use super::AppError;
 
     impl From<berth_engine::Error> for AppError {
         fn from(e: berth_engine::Error) -> Self {
@@ -172,37 +101,38 @@ pub use ssr::engine;
 mod tests {
     use super::*;
 
-    fn view(state: StateView, exit_code: Option<i32>) -> ContainerView {
-        ContainerView {
-            id: "0123456789abcdef0123".into(),
-            name: "web".into(),
-            image: "busybox".into(),
-            command: "sleep 300".into(),
-            state,
-            exit_code,
-            oom_killed: false,
-            created_at_ms: 0,
-            started_at_ms: None,
-            finished_at_ms: None,
-        }
+    fn view(state: ContainerState, exit_code: Option<i32>) -> ContainerSummary {
+        let mut c: ContainerSummary = serde_json::from_str(
+            r#"{"id":"0123456789abcdef0123","name":"web","image":"busybox","image_id":"",
+                "command":"sleep 300","state":"running","exit_code":null,"pid":null,
+                "created_at_ms":0,"started_at_ms":null,"finished_at_ms":null}"#,
+        )
+        .expect("a summary");
+        c.state = state;
+        c.exit_code = exit_code;
+        c
     }
 
     #[test]
     fn short_id_keeps_twelve_digits_and_tolerates_short_ids() {
-        assert_eq!(view(StateView::Running, None).short_id(), "0123456789ab");
-        let mut v = view(StateView::Running, None);
-        v.id = "abc".into();
-        assert_eq!(v.short_id(), "abc");
+        assert_eq!(
+            short_id(&view(ContainerState::Running, None).id),
+            "0123456789ab"
+        );
+        assert_eq!(short_id("abc"), "abc");
     }
 
     #[test]
     fn status_text_shows_the_exit_code_only_when_exited() {
         assert_eq!(
-            view(StateView::Exited, Some(137)).status_text(),
+            status_text(&view(ContainerState::Exited, Some(137))),
             "exited (137)"
         );
-        assert_eq!(view(StateView::Exited, None).status_text(), "exited");
-        assert_eq!(view(StateView::Running, Some(0)).status_text(), "running");
+        assert_eq!(status_text(&view(ContainerState::Exited, None)), "exited");
+        assert_eq!(
+            status_text(&view(ContainerState::Running, Some(0))),
+            "running"
+        );
     }
 
     #[test]
@@ -240,25 +170,5 @@ mod tests {
         }
         .into();
         assert_eq!(e, AppError::NotFound("no such container: nope".into()));
-    }
-
-    #[cfg(feature = "ssr")]
-    #[test]
-    fn summary_converts_field_by_field() {
-        // Built from JSON so that fields the engine adds later with defaults do not break it.
-        let s: berth_engine::container::ContainerSummary = serde_json::from_str(
-            r#"{"id":"abc","name":"n","image":"busybox","image_id":"sha256:00","command":"sh",
-                "state":"exited","exit_code":3,"oom_killed":true,"pid":null,"created_at_ms":5,
-                "started_at_ms":6,"finished_at_ms":7}"#,
-        )
-        .expect("a summary");
-        let v = ContainerView::from(s);
-        assert_eq!(v.state, StateView::Exited);
-        assert_eq!(v.exit_code, Some(3));
-        assert!(v.oom_killed);
-        assert_eq!(
-            (v.created_at_ms, v.started_at_ms, v.finished_at_ms),
-            (5, Some(6), Some(7))
-        );
     }
 }

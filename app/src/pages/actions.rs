@@ -2,7 +2,7 @@
 //! runs, Start and Remove otherwise — shared by the list's rows and the container's page; and
 //! the read-only hint viewers get in their place.
 
-use crate::model::{ContainerAction, StateView};
+use crate::model::{ContainerAction, ContainerState};
 use crate::pages::containers::ApplyAction;
 use leptos::prelude::*;
 
@@ -25,7 +25,7 @@ fn confirm(message: &str) -> bool {
 pub fn ContainerButtons(
     id: String,
     name: String,
-    state: StateView,
+    state: ContainerState,
     action: ServerAction<ApplyAction>,
 ) -> impl IntoView {
     let busy = move || action.pending().get();
@@ -35,7 +35,7 @@ pub fn ContainerButtons(
             action: what,
         });
     };
-    let running = state == StateView::Running;
+    let running = state == ContainerState::Running;
     // A running container is stopped, or killed and removed after a confirmation; any other
     // is started, or removed.
     let (first, first_label, first_id) = match running {

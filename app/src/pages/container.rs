@@ -3,7 +3,7 @@
 use crate::auth::use_caller;
 use crate::format::{format_utc, log_clock};
 use crate::logbuf::{LogBuffer, LogLine, LogStatus};
-use crate::model::{exit_text, AppError, ContainerAction, ContainerView, StateView};
+use crate::model::{exit_text, AppError, ContainerAction, ContainerState, ContainerSummary};
 use crate::pages::actions::{ContainerButtons, ReadOnly};
 use crate::pages::containers::ApplyAction;
 use leptos::html::Div;
@@ -14,9 +14,9 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 /// One container by id, unique id prefix or name. A GET: reading needs no CSRF token.
 #[server(prefix = "/ui/fn", endpoint = "get_container", input = GetUrl)]
-pub async fn get_container(id: String) -> Result<ContainerView, AppError> {
+pub async fn get_container(id: String) -> Result<ContainerSummary, AppError> {
     let engine = crate::model::engine()?;
-    Ok(engine.container(&id).await?.into())
+    Ok(engine.container(&id).await?)
 }
 
 #[component]
@@ -78,7 +78,7 @@ pub fn ContainerPage() -> impl IntoView {
 }
 
 #[component]
-fn ContainerDetails(c: ContainerView, action: ServerAction<ApplyAction>) -> impl IntoView {
+fn ContainerDetails(c: ContainerSummary, action: ServerAction<ApplyAction>) -> impl IntoView {
     let status = RwSignal::new(LogStatus::Connecting);
     // Once the log says the container exited, the header says so too, without a reload.
     let exited = move || match status.get() {
@@ -89,7 +89,7 @@ fn ContainerDetails(c: ContainerView, action: ServerAction<ApplyAction>) -> impl
     let initial_code = c.exit_code;
     let state = move || {
         if exited().is_some() {
-            StateView::Exited
+            ContainerState::Exited
         } else {
             initial_state
         }
@@ -151,7 +151,7 @@ fn ContainerDetails(c: ContainerView, action: ServerAction<ApplyAction>) -> impl
 fn ContainerActions(
     id: String,
     name: String,
-    state: Signal<StateView>,
+    state: Signal<ContainerState>,
     action: ServerAction<ApplyAction>,
 ) -> impl IntoView {
     if !use_caller().can_operate() {

@@ -3,7 +3,9 @@
 use crate::auth::use_caller;
 use crate::csrf::CsrfClient;
 use crate::format::{format_utc, humanize_age};
-use crate::model::{AppError, ContainerAction, ContainerList, ContainerView, StateView};
+use crate::model::{
+    exit_text, short_id, AppError, ContainerAction, ContainerList, ContainerState, ContainerSummary,
+};
 use crate::pages::actions::{ContainerButtons, ReadOnly};
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
@@ -13,12 +15,7 @@ use leptos_meta::Title;
 #[server(prefix = "/ui/fn", endpoint = "list_containers", input = GetUrl)]
 pub async fn list_containers() -> Result<ContainerList, AppError> {
     let engine = crate::model::engine()?;
-    let containers = engine
-        .list_containers(true)
-        .await?
-        .into_iter()
-        .map(ContainerView::from)
-        .collect();
+    let containers = engine.list_containers(true).await?;
     Ok(ContainerList {
         now_ms: ssr::now_ms(),
         containers,
@@ -148,7 +145,7 @@ fn ContainerTable(
         let only_running = running_only.get();
         containers
             .iter()
-            .filter(|c| !only_running || c.state == StateView::Running)
+            .filter(|c| !only_running || c.state == ContainerState::Running)
             .cloned()
             .map(|c| view! { <ContainerRow c now_ms action/> })
             .collect_view()
@@ -173,11 +170,15 @@ fn ContainerTable(
 }
 
 #[component]
-fn ContainerRow(c: ContainerView, now_ms: i64, action: ServerAction<ApplyAction>) -> impl IntoView {
+fn ContainerRow(
+    c: ContainerSummary,
+    now_ms: i64,
+    action: ServerAction<ApplyAction>,
+) -> impl IntoView {
     let href = format!("/containers/{}", c.id);
-    let short_id = c.short_id().to_string();
+    let short_id = short_id(&c.id).to_string();
     let state = c.state;
-    let exit_code = c.exit_text();
+    let exit_code = exit_text(c.exit_code, c.oom_killed);
     let buttons = if use_caller().can_operate() {
         view! {
             <ContainerButtons id=c.id.clone() name=c.name.clone() state action/>
