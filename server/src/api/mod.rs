@@ -12,6 +12,7 @@ mod images;
 mod list_answers;
 pub(crate) mod logs;
 mod networks;
+mod openapi;
 mod registry;
 mod system;
 mod tokens;
@@ -227,12 +228,14 @@ pub fn routes() -> RouteTable<Engine> {
         .add(M::POST, "/api/v1/system/prune", O, N, system::prune)
         .add(M::GET, "/api/v1/info", V, N, system::info)
         .add(M::GET, "/metrics", V, N, crate::metrics::scrape)
+        .add(M::GET, "/api/v1/openapi.json", V, N, openapi::serve)
 }
 
 pub fn router(engine: Engine) -> Router {
-    let (router, _) = routes().into_parts();
+    let (router, entries) = routes().into_parts();
     router
         .with_state(engine)
+        .layer(axum::Extension(openapi::Served::new(&entries)))
         .layer(axum::Extension(std::sync::Arc::new(
             list_answers::ListAnswers::default(),
         )))

@@ -89,6 +89,7 @@ GET /api/v1/system/df viewer
 POST /api/v1/system/prune operator
 GET /api/v1/info viewer
 GET /metrics viewer
+GET /api/v1/openapi.json viewer
 POST /login public
 POST /setup public
 POST /logout viewer
