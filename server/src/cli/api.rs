@@ -20,6 +20,7 @@ use berth_engine::volume::{Volume, VolumeFilters, VolumePruneReport};
 use berth_engine::{
     ContainerStats, HistoryEntry, ImageDeleteRecord, ImagePruneReport, ImageSummary,
 };
+use berth_wire as w;
 use berth_wire::auth::{
     AuditPage, BoardLink, CreateBoardLink, CreateToken, CreateUser, CreatedBoardLink, CreatedToken,
     Me, SetPassword, SetRole, Token, User,
@@ -28,7 +29,7 @@ use hyper::body::Incoming;
 use hyper::upgrade::Upgraded;
 use hyper::Method;
 use hyper_util::rt::TokioIo;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::path::Path;
 
 /// Where every route lives.
@@ -62,13 +63,6 @@ fn query(path: String, parameters: &impl Serialize) -> Result<String> {
     })
 }
 
-/// The daemon's version (`GET /api/v1/version`).
-#[derive(Debug, Deserialize)]
-pub struct Version {
-    pub version: String,
-    pub api: String,
-}
-
 /// What `GET /api/v1/containers` takes; `None` leaves a parameter to the daemon's default.
 #[derive(Debug, Default)]
 pub struct ContainerList<'a> {
@@ -82,7 +76,7 @@ pub struct ContainerList<'a> {
 }
 
 /// What `GET /api/v1/containers/{id}/logs` takes.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 pub struct Logs<'a> {
     pub follow: bool,
     /// A number of lines, or `all`.
@@ -111,40 +105,17 @@ pub struct Events<'a> {
     pub filters: &'a EventFilter,
 }
 
-/// A page of a registry's names (`?n=&last=`).
-#[derive(Debug, Default, Serialize)]
-pub struct PageQuery<'a> {
-    /// Names per page.
-    pub n: Option<u32>,
-    /// The last name of the previous page.
-    pub last: Option<&'a str>,
-}
-
 /// Where an upload's body comes from.
 pub enum Upload<'a> {
     File(&'a Path),
     Stdin,
 }
 
-/// A terminal's size as the resize routes take it.
-#[derive(Serialize)]
-struct Size {
-    h: u16,
-    w: u16,
-}
-
 /// `?filters=` with docker's JSON filters.
-#[derive(Serialize)]
-struct FiltersParam {
-    filters: String,
-}
-
-impl FiltersParam {
-    fn of(filters: &impl Serialize) -> Result<FiltersParam> {
-        Ok(FiltersParam {
-            filters: serde_json::to_string(filters)?,
-        })
-    }
+fn filters_query(filters: &impl Serialize) -> Result<w::filters::FiltersQuery> {
+    Ok(w::filters::FiltersQuery {
+        filters: Some(serde_json::to_string(filters)?),
+    })
 }
 
 /// The daemon's API, typed.
@@ -195,7 +166,7 @@ impl Api {
 
     // System and who we are.
 
-    pub async fn version(&self) -> Result<Version> {
+    pub async fn version(&self) -> Result<w::system::Version> {
         self.get(&format!("{V1}/version")).await
     }
 
@@ -213,37 +184,29 @@ impl Api {
     }
 
     pub async fn system_prune(&self, all: bool, volumes: bool) -> Result<SystemPruneReport> {
-        #[derive(Serialize)]
-        struct Q {
-            all: bool,
-            volumes: bool,
-        }
-        self.post(&query(format!("{V1}/system/prune"), &Q { all, volumes })?)
-            .await
+        let q = w::system::PruneQuery {
+            all: Some(all),
+            volumes: Some(volumes),
+        };
+        self.post(&query(format!("{V1}/system/prune"), &q)?).await
     }
 
     pub async fn audit(&self, limit: usize, before: Option<i64>) -> Result<AuditPage> {
-        #[derive(Serialize)]
-        struct Q {
-            limit: usize,
-            before: Option<i64>,
-        }
-        self.get(&query(format!("{V1}/audit"), &Q { limit, before })?)
-            .await
+        let q = w::auth::AuditPageQuery {
+            limit: Some(u32::try_from(limit).unwrap_or(u32::MAX)),
+            before,
+            since: None,
+        };
+        self.get(&query(format!("{V1}/audit"), &q)?).await
     }
 
     /// The event stream: one JSON event a line.
     pub async fn events(&self, events: &Events<'_>) -> Result<Incoming> {
-        #[derive(Serialize)]
-        struct Q<'a> {
-            since: Option<&'a str>,
-            until: Option<&'a str>,
-            filters: String,
-        }
-        let q = Q {
-            since: events.since,
-            until: events.until,
-            filters: serde_json::to_string(events.filters)?,
+        let q = w::event::EventsQuery {
+            since: events.since.map(String::from),
+            until: events.until.map(String::from),
+            cursor: None,
+            filters: Some(serde_json::to_string(events.filters)?),
         };
         let path = query(format!("{V1}/events"), &q)?;
         self.client.stream(Method::GET, &path).await
@@ -329,7 +292,11 @@ impl Api {
             .await
     }
 
-    pub async fn registry_catalog(&self, host: &str, page: &PageQuery<'_>) -> Result<Page> {
+    pub async fn registry_catalog(
+        &self,
+        host: &str,
+        page: &w::registry::PageQuery,
+    ) -> Result<Page> {
         let path = format!("{V1}/registries/{}/catalog", segment(host));
         self.get(&query(path, page)?).await
     }
@@ -339,7 +306,7 @@ impl Api {
         &self,
         host: &str,
         repository: &str,
-        page: &PageQuery<'_>,
+        page: &w::registry::PageQuery,
     ) -> Result<Page> {
         let path = format!(
             "{V1}/registries/{}/repositories/{}/tags",
@@ -352,7 +319,7 @@ impl Api {
     // Images.
 
     pub async fn images(&self, filters: &Filters) -> Result<Vec<ImageSummary>> {
-        let path = query(format!("{V1}/images"), &FiltersParam::of(filters)?)?;
+        let path = query(format!("{V1}/images"), &filters_query(filters)?)?;
         self.get(&path).await
     }
 
@@ -368,42 +335,29 @@ impl Api {
     }
 
     pub async fn image_tag(&self, name: &str, target: &str) -> Result<()> {
-        #[derive(Serialize)]
-        struct Q<'a> {
-            target: &'a str,
-        }
-        let path = query(format!("{V1}/images/{}/tag", segment(name)), &Q { target })?;
+        let q = w::image::TagQuery {
+            target: target.to_string(),
+        };
+        let path = query(format!("{V1}/images/{}/tag", segment(name)), &q)?;
         self.client.call(Method::POST, &path).await
     }
 
     pub async fn image_remove(&self, name: &str, force: bool) -> Result<Vec<ImageDeleteRecord>> {
-        #[derive(Serialize)]
-        struct Q {
-            force: bool,
-        }
-        let path = query(format!("{V1}/images/{}", segment(name)), &Q { force })?;
+        let q = w::image::RemoveQuery { force };
+        let path = query(format!("{V1}/images/{}", segment(name)), &q)?;
         self.client.json(Method::DELETE, &path, None::<&()>).await
     }
 
     pub async fn image_prune(&self, all: bool) -> Result<ImagePruneReport> {
-        #[derive(Serialize)]
-        struct Q {
-            all: bool,
-        }
-        self.post(&query(format!("{V1}/images/prune"), &Q { all })?)
-            .await
+        let q = w::image::PruneQuery { all };
+        self.post(&query(format!("{V1}/images/prune"), &q)?).await
     }
 
     /// The pull's progress stream (docker's messages, then a result or an error line).
     pub async fn image_pull(&self, reference: &str, platform: Option<&str>) -> Result<Incoming> {
-        #[derive(Serialize)]
-        struct Q<'a> {
-            reference: &'a str,
-            platform: Option<&'a str>,
-        }
-        let q = Q {
-            reference,
-            platform,
+        let q = w::image::PullQuery {
+            reference: reference.to_string(),
+            platform: platform.map(String::from),
         };
         let path = query(format!("{V1}/images/pull"), &q)?;
         self.client.stream(Method::POST, &path).await
@@ -417,14 +371,9 @@ impl Api {
 
     /// The archive of `names` (`format`: docker or oci), streamed.
     pub async fn image_save(&self, names: &[String], format: &str) -> Result<Incoming> {
-        #[derive(Serialize)]
-        struct Q<'a> {
-            names: String,
-            format: &'a str,
-        }
-        let q = Q {
+        let q = w::image::SaveQuery {
             names: names.join(","),
-            format,
+            format: Some(format.to_string()),
         };
         let path = query(format!("{V1}/images/get"), &q)?;
         self.client.stream(Method::GET, &path).await
@@ -440,26 +389,18 @@ impl Api {
         message: Option<&str>,
         source: Upload<'_>,
     ) -> Result<ImageSummary> {
-        #[derive(Serialize)]
-        struct Q<'a> {
-            repo: Option<&'a str>,
-            message: Option<&'a str>,
-        }
-        let path = query(format!("{V1}/images/import"), &Q { repo, message })?;
+        let q = w::image::ImportQuery {
+            repo: repo.map(String::from),
+            message: message.map(String::from),
+        };
+        let path = query(format!("{V1}/images/import"), &q)?;
         self.upload(&path, source).await
     }
 
     // Containers.
 
     pub async fn containers(&self, list: &ContainerList<'_>) -> Result<Vec<ContainerSummary>> {
-        #[derive(Serialize)]
-        struct Q {
-            all: Option<bool>,
-            size: Option<bool>,
-            filters: Option<String>,
-            limit: Option<usize>,
-        }
-        let q = Q {
+        let q = w::container::ListQuery {
             all: list.all,
             size: list.size,
             filters: list.filters.map(serde_json::to_string).transpose()?,
@@ -478,12 +419,11 @@ impl Api {
     }
 
     pub async fn container_remove(&self, id: &str, force: bool, volumes: bool) -> Result<()> {
-        #[derive(Serialize)]
-        struct Q {
-            force: bool,
-            v: bool,
-        }
-        let path = query(container(id, ""), &Q { force, v: volumes })?;
+        let q = w::container::RemoveQuery {
+            force: Some(force),
+            v: Some(volumes),
+        };
+        let path = query(container(id, ""), &q)?;
         self.delete(&path).await
     }
 
@@ -493,8 +433,11 @@ impl Api {
 
     /// `grace`: seconds between SIGTERM and SIGKILL (the container's own when `None`).
     pub async fn container_stop(&self, id: &str, grace: Option<u64>) -> Result<ContainerSummary> {
-        self.post(&query(container(id, "/stop"), &Grace { t: grace })?)
-            .await
+        self.post(&query(
+            container(id, "/stop"),
+            &w::container::StopQuery { t: grace },
+        )?)
+        .await
     }
 
     pub async fn container_restart(
@@ -502,16 +445,18 @@ impl Api {
         id: &str,
         grace: Option<u64>,
     ) -> Result<ContainerSummary> {
-        self.post(&query(container(id, "/restart"), &Grace { t: grace })?)
-            .await
+        self.post(&query(
+            container(id, "/restart"),
+            &w::container::StopQuery { t: grace },
+        )?)
+        .await
     }
 
     pub async fn container_kill(&self, id: &str, signal: &str) -> Result<()> {
-        #[derive(Serialize)]
-        struct Q<'a> {
-            signal: &'a str,
-        }
-        let path = query(container(id, "/kill"), &Q { signal })?;
+        let q = w::container::KillQuery {
+            signal: Some(signal.to_string()),
+        };
+        let path = query(container(id, "/kill"), &q)?;
         self.client.call(Method::POST, &path).await
     }
 
@@ -524,12 +469,10 @@ impl Api {
     }
 
     pub async fn container_rename(&self, id: &str, name: &str) -> Result<ContainerSummary> {
-        #[derive(Serialize)]
-        struct Q<'a> {
-            name: &'a str,
-        }
-        self.post(&query(container(id, "/rename"), &Q { name })?)
-            .await
+        let q = w::container::RenameQuery {
+            name: name.to_string(),
+        };
+        self.post(&query(container(id, "/rename"), &q)?).await
     }
 
     pub async fn container_prune(&self) -> Result<PruneResponse> {
@@ -546,7 +489,7 @@ impl Api {
 
     /// The log stream (multiplexed frames).
     pub async fn container_logs(&self, id: &str, logs: &Logs<'_>) -> Result<Incoming> {
-        let path = query(container(id, "/logs"), logs)?;
+        let path = query(container(id, "/logs"), &logs_query(logs))?;
         self.client.stream(Method::GET, &path).await
     }
 
@@ -564,16 +507,16 @@ impl Api {
     /// Attaches to the output only (and starts the container with `start`): its frames, the
     /// last one how it ended.
     pub async fn container_attach_output(&self, id: &str, start: bool) -> Result<Incoming> {
-        #[derive(Serialize)]
-        struct Q {
-            start: bool,
-        }
-        let path = query(container(id, "/attach"), &Q { start })?;
+        let q = w::container::AttachQuery {
+            start: Some(start),
+            ..Default::default()
+        };
+        let path = query(container(id, "/attach"), &q)?;
         self.client.stream(Method::POST, &path).await
     }
 
     pub async fn container_resize(&self, id: &str, rows: u16, columns: u16) -> Result<()> {
-        let size = Size {
+        let size = w::container::ResizeQuery {
             h: rows,
             w: columns,
         };
@@ -604,7 +547,7 @@ impl Api {
     }
 
     pub async fn exec_resize(&self, id: &str, rows: u16, columns: u16) -> Result<()> {
-        let size = Size {
+        let size = w::container::ResizeQuery {
             h: rows,
             w: columns,
         };
@@ -619,7 +562,7 @@ impl Api {
     // Networks.
 
     pub async fn networks(&self, filters: &Filters) -> Result<Vec<NetworkRow>> {
-        let path = query(format!("{V1}/networks"), &FiltersParam::of(filters)?)?;
+        let path = query(format!("{V1}/networks"), &filters_query(filters)?)?;
         self.get(&path).await
     }
 
@@ -676,28 +619,15 @@ impl Api {
     }
 
     pub async fn volume_remove(&self, name: &str, force: bool) -> Result<()> {
-        #[derive(Serialize)]
-        struct Q {
-            force: bool,
-        }
-        let path = query(volume(name), &Q { force })?;
+        let q = w::volume::RemoveQuery { force: Some(force) };
+        let path = query(volume(name), &q)?;
         self.delete(&path).await
     }
 
     pub async fn volume_prune(&self, all: bool) -> Result<VolumePruneReport> {
-        #[derive(Serialize)]
-        struct Q {
-            all: bool,
-        }
-        self.post(&query(format!("{V1}/volumes/prune"), &Q { all })?)
-            .await
+        let q = w::volume::PruneQuery { all: Some(all) };
+        self.post(&query(format!("{V1}/volumes/prune"), &q)?).await
     }
-}
-
-/// `?t=` of stop and restart.
-#[derive(Serialize)]
-struct Grace {
-    t: Option<u64>,
 }
 
 /// `/api/v1/containers/<id><rest>`.
@@ -720,21 +650,23 @@ fn volume(name: &str) -> String {
     format!("{V1}/volumes/{}", segment(name))
 }
 
+/// The logs route's query for these choices.
+fn logs_query(logs: &Logs<'_>) -> w::container::LogsQuery {
+    w::container::LogsQuery {
+        follow: Some(logs.follow),
+        tail: Some(logs.tail.to_string()),
+        timestamps: Some(logs.timestamps),
+        since: logs.since.map(String::from),
+        until: logs.until.map(String::from),
+    }
+}
+
 /// The attach path with its query: the terminal's size as `h` and `w` when there is one.
 fn attach_path(id: &str, attach: &Attach<'_>) -> Result<String> {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Q<'a> {
-        stdin: bool,
-        start: bool,
-        detach_keys: Option<&'a str>,
-        h: Option<u16>,
-        w: Option<u16>,
-    }
-    let q = Q {
-        stdin: attach.stdin,
-        start: attach.start,
-        detach_keys: attach.detach_keys,
+    let q = w::container::AttachQuery {
+        stdin: Some(attach.stdin),
+        start: Some(attach.start),
+        detach_keys: attach.detach_keys.map(String::from),
         h: attach.size.map(|(rows, _)| rows),
         w: attach.size.map(|(_, columns)| columns),
     };
@@ -786,14 +718,14 @@ mod tests {
 
     #[test]
     fn absent_parameters_are_left_out() {
-        let path = |t| query(container("web", "/stop"), &Grace { t }).unwrap();
+        let path = |t| query(container("web", "/stop"), &w::container::StopQuery { t }).unwrap();
         assert_eq!(path(None), "/api/v1/containers/web/stop");
         assert_eq!(path(Some(5)), "/api/v1/containers/web/stop?t=5");
-        let page = PageQuery::default();
+        let page = w::registry::PageQuery::default();
         assert_eq!(query("/p".into(), &page).unwrap(), "/p");
-        let page = PageQuery {
+        let page = w::registry::PageQuery {
             n: Some(2),
-            last: Some("a/b c"),
+            last: Some("a/b c".into()),
         };
         assert_eq!(query("/p".into(), &page).unwrap(), "/p?n=2&last=a%2Fb+c");
         let filters = VolumeFilters {
@@ -818,7 +750,7 @@ mod tests {
             until: None,
         };
         assert_eq!(
-            query(container("c", "/logs"), &logs).unwrap(),
+            query(container("c", "/logs"), &logs_query(&logs)).unwrap(),
             "/api/v1/containers/c/logs?follow=true&tail=all&timestamps=false&since=10m"
         );
         let attach = Attach {
@@ -829,14 +761,14 @@ mod tests {
         };
         assert_eq!(
             attach_path("c", &attach).unwrap(),
-            "/api/v1/containers/c/attach?stdin=true&start=false&detachKeys=ctrl-p%2Cctrl-q&h=24&w=80"
+            "/api/v1/containers/c/attach?start=false&stdin=true&detachKeys=ctrl-p%2Cctrl-q&h=24&w=80"
         );
         let bare = Attach::default();
         assert_eq!(
             attach_path("c", &bare).unwrap(),
-            "/api/v1/containers/c/attach?stdin=false&start=false"
+            "/api/v1/containers/c/attach?start=false&stdin=false"
         );
-        let size = Size { h: 40, w: 120 };
+        let size = w::container::ResizeQuery { h: 40, w: 120 };
         assert_eq!(
             query(exec("e", "/resize"), &size).unwrap(),
             "/api/v1/exec/e/resize?h=40&w=120"
@@ -845,19 +777,15 @@ mod tests {
 
     #[test]
     fn query_values_round_trip_through_the_daemons_parser() {
-        #[derive(Serialize, Deserialize, PartialEq, Debug)]
-        struct Q {
-            names: String,
-            message: Option<String>,
-        }
-        let sent = Q {
-            names: "a b,c/d:1,50%,é&x=y".into(),
+        // The daemon parses the same wire type the CLI sends.
+        let sent = w::image::ImportQuery {
+            repo: Some("a b,c/d:1,50%,é&x=y".into()),
             message: Some("line\nnext+1".into()),
         };
         let path = query("/x".into(), &sent).unwrap();
         let text = path.strip_prefix("/x?").unwrap();
         assert!(!text.contains([' ', '/', '\n']), "{text}");
-        let got: Q = serde_urlencoded::from_str(text).unwrap();
+        let got: w::image::ImportQuery = serde_urlencoded::from_str(text).unwrap();
         assert_eq!(got, sent);
     }
 
@@ -865,11 +793,7 @@ mod tests {
     fn filters_go_as_json() {
         let mut filters = Filters::default();
         filters.0.insert("label".into(), vec!["tier=web".into()]);
-        let path = query(
-            "/api/v1/images".into(),
-            &FiltersParam::of(&filters).unwrap(),
-        )
-        .unwrap();
+        let path = query("/api/v1/images".into(), &filters_query(&filters).unwrap()).unwrap();
         assert_eq!(
             path,
             "/api/v1/images?filters=%7B%22label%22%3A%5B%22tier%3Dweb%22%5D%7D"

@@ -2,8 +2,9 @@
 //! registry's repositories or a repository's tags, one per line, fetching every page
 //! (`--limit` names per request) the registry announces.
 
-use super::api::{Api, PageQuery};
+use super::api::Api;
 use anyhow::{bail, Result};
+use berth_wire::registry::PageQuery;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -46,7 +47,7 @@ pub async fn run(api: &Api, command: Command) -> Result<i32> {
     loop {
         let query = PageQuery {
             n: limit,
-            last: last.as_deref(),
+            last: last.clone(),
         };
         let page = match repository {
             None => api.registry_catalog(host, &query).await?,
