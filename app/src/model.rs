@@ -1,5 +1,6 @@
 //! The data the dashboard moves between server and browser: container views and the app's error.
 
+use berth_wire::{ErrorBody, ErrorCode, ErrorDetail};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
@@ -48,8 +49,11 @@ pub enum ContainerAction {
     ForceRemove,
 }
 
-/// What can go wrong behind a page; the message is the one shown to the user.
+/// What can go wrong behind a page; the message is the one shown to the user. On the wire it
+/// is the API's one error body (`{"error": {"code", "message"}}`), so a server function's
+/// error reads like any other answer of the daemon, and the server gives it its code's status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(into = "ErrorBody", from = "ErrorBody")]
 pub enum AppError {
     #[error("{0}")]
     NotFound(String),
@@ -61,8 +65,54 @@ pub enum AppError {
     Engine(String),
     #[error("the engine is not available to the web app")]
     NoEngine,
+    /// Refused by the daemon before the function ran (a login, a role, a limit).
+    #[error("{message}")]
+    Refused { code: ErrorCode, message: String },
     #[error("{0}")]
     Call(ServerFnErrorErr),
+}
+
+impl AppError {
+    /// The API's code for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AppError::NotFound(_) => ErrorCode::NotFound,
+            AppError::Conflict(_) => ErrorCode::Conflict,
+            AppError::InvalidInput(_) => ErrorCode::BadRequest,
+            AppError::Engine(_) => ErrorCode::Internal,
+            AppError::NoEngine => ErrorCode::ServiceUnavailable,
+            AppError::Refused { code, .. } => *code,
+            AppError::Call(
+                ServerFnErrorErr::Args(_)
+                | ServerFnErrorErr::MissingArg(_)
+                | ServerFnErrorErr::Deserialization(_),
+            ) => ErrorCode::BadRequest,
+            AppError::Call(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<AppError> for ErrorBody {
+    fn from(e: AppError) -> ErrorBody {
+        let message = match &e {
+            AppError::Engine(message) => message.clone(),
+            other => other.to_string(),
+        };
+        ErrorBody::new(e.code(), message)
+    }
+}
+
+impl From<ErrorBody> for AppError {
+    fn from(body: ErrorBody) -> AppError {
+        let ErrorDetail { code, message } = body.error;
+        match code {
+            ErrorCode::NotFound | ErrorCode::NoSuchImage => AppError::NotFound(message),
+            ErrorCode::Conflict => AppError::Conflict(message),
+            ErrorCode::BadRequest => AppError::InvalidInput(message),
+            ErrorCode::Internal => AppError::Engine(message),
+            code => AppError::Refused { code, message },
+        }
+    }
 }
 
 impl FromServerFnError for AppError {
@@ -148,6 +198,33 @@ mod tests {
         let back = AppError::de(e.ser());
         assert_eq!(back, e);
         assert_eq!(back.to_string(), "container web is running");
+    }
+
+    #[test]
+    fn an_app_error_travels_as_the_apis_error_body() {
+        let e = AppError::NotFound("no such container: ghost".into());
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"error": {"code": "not_found", "message": "no such container: ghost"}})
+        );
+        for e in [
+            AppError::NotFound("x".into()),
+            AppError::Conflict("y".into()),
+            AppError::InvalidInput("z".into()),
+            AppError::Engine("disk full".into()),
+            AppError::Refused {
+                code: ErrorCode::Forbidden,
+                message: "operators only".into(),
+            },
+        ] {
+            assert_eq!(AppError::de(e.ser()), e);
+        }
+        // The security layer's refusals decode too.
+        let refused =
+            AppError::de(r#"{"error":{"code":"unauthorized","message":"log in"}}"#.into());
+        assert_eq!(refused.code(), ErrorCode::Unauthorized);
+        assert_eq!(refused.to_string(), "log in");
+        assert_eq!(AppError::NoEngine.code().status(), 503);
     }
 
     #[test]

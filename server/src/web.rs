@@ -56,11 +56,42 @@ pub fn router(engine: Engine) -> Router {
         })
         // Every page and server function behind its policy; the fallback (static files, the
         // not-found page) is public.
+        .route_layer(axum::middleware::from_fn(server_fn_status))
         .route_layer(axum::middleware::from_fn(page_policy))
         .fallback(move |req: Request| {
             fallback(req, fallback_context.clone(), fallback_options.clone())
         })
         .with_state(options)
+}
+
+/// The most of a server function's error answer read to find its code.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// A server function that fails answers 500 whatever went wrong; its body is the API's one
+/// error body (`app::model::AppError`'s encoding), and the status becomes its code's: a
+/// missing container is 404, a conflict 409. Decided by the code, never by the message.
+async fn server_fn_status(req: Request, next: Next) -> Response {
+    let server_fn = req.uri().path().starts_with("/ui/fn/");
+    let response = next.run(req).await;
+    if !server_fn || !response.status().is_server_error() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, ERROR_BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return refuse(
+                ErrorCode::Internal,
+                "the server function's error was too long",
+            )
+        }
+    };
+    if let Ok(error) = serde_json::from_slice::<berth_wire::ErrorBody>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(error.error.code.status()) {
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Who may call each server function (`/ui/fn/NAME`), and what it takes. A server function
@@ -313,7 +344,7 @@ mod tests {
             .body(Body::from(r#"{"id":"ghost","action":"stop"}"#))
             .expect("request");
         let response = router.oneshot(request).await.expect("infallible");
-        assert!(response.status().is_server_error(), "{}", response.status());
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
         let bytes = response
             .into_body()
             .collect()
@@ -396,7 +427,7 @@ mod tests {
                 &format!("/ui/fn/board_snapshot?secret={bad}"),
             )
             .await;
-            assert!(status.is_server_error(), "{bad}: {status} {json}");
+            assert_eq!(status, StatusCode::NOT_FOUND, "{bad}: {json}");
             let error: app::model::AppError = serde_json::from_str(&json).expect("json error");
             assert!(
                 matches!(error, app::model::AppError::NotFound(_)),
