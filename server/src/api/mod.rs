@@ -21,13 +21,6 @@ mod volumes;
 mod ws;
 mod ws_close;
 
-pub use berth_wire::container::{PruneResponse, WaitResponse};
-pub use berth_wire::exec::{ExecCreated, StartBody as ExecStartBody};
-pub use berth_wire::image::ProgressEnd;
-pub use berth_wire::network::{ContainerRef, NetworkPruneResponse};
-pub use berth_wire::registry::LoginResponse;
-pub use berth_wire::volume::CreateVolume;
-
 use crate::security::access::{Access, BodyKind, RouteTable};
 use axum::http::Method;
 use axum::http::StatusCode;

@@ -3,28 +3,23 @@
 //! [`query`] from typed parameters) and decoding the answer into the wire or engine type.
 //! Daemon errors stay [`crate::client::DaemonError`]s, with their code.
 
-use crate::api::{
-    ContainerRef, CreateVolume, ExecCreated, ExecStartBody, LoginResponse, NetworkPruneResponse,
-    PruneResponse, WaitResponse,
-};
 use crate::client::{Client, Host};
 use anyhow::Result;
-use berth_engine::container::{ContainerSummary, CreateOptions};
 use berth_engine::events::EventFilter;
-use berth_engine::exec::{ExecConfig, ExecInspect};
 use berth_engine::filters::Filters;
-use berth_engine::image::registry::browse::Page;
-use berth_engine::network::{NetworkCreate, NetworkRow};
-use berth_engine::system::{DiskUsage, SystemPruneReport};
-use berth_engine::volume::{Volume, VolumeFilters, VolumePruneReport};
-use berth_engine::{
-    ContainerStats, HistoryEntry, ImageDeleteRecord, ImagePruneReport, ImageSummary,
-};
 use berth_wire as w;
 use berth_wire::auth::{
     AuditPage, BoardLink, CreateBoardLink, CreateToken, CreateUser, CreatedBoardLink, CreatedToken,
     Me, SetPassword, SetRole, Token, User,
 };
+use berth_wire::container::{ContainerSummary, CreateOptions, PruneResponse, WaitResponse};
+use berth_wire::exec::{ExecConfig, ExecCreated, ExecInspect, StartBody as ExecStartBody};
+use berth_wire::image::{HistoryEntry, ImageDeleteRecord, ImagePruneReport, ImageSummary};
+use berth_wire::network::{ContainerRef, NetworkCreate, NetworkPruneResponse, NetworkSummary};
+use berth_wire::registry::{LoginResponse, Page};
+use berth_wire::stats::ContainerStats;
+use berth_wire::system::{DiskUsage, SystemPruneReport};
+use berth_wire::volume::{CreateVolume, Volume, VolumeFilters, VolumePruneReport};
 use hyper::body::Incoming;
 use hyper::upgrade::Upgraded;
 use hyper::Method;
@@ -561,12 +556,12 @@ impl Api {
 
     // Networks.
 
-    pub async fn networks(&self, filters: &Filters) -> Result<Vec<NetworkRow>> {
+    pub async fn networks(&self, filters: &Filters) -> Result<Vec<NetworkSummary>> {
         let path = query(format!("{V1}/networks"), &filters_query(filters)?)?;
         self.get(&path).await
     }
 
-    pub async fn network_create(&self, network: &NetworkCreate) -> Result<NetworkRow> {
+    pub async fn network_create(&self, network: &NetworkCreate) -> Result<NetworkSummary> {
         self.post_json(&format!("{V1}/networks"), network).await
     }
 
@@ -575,7 +570,7 @@ impl Api {
         self.get(&network(id, "")).await
     }
 
-    pub async fn network_remove(&self, id: &str) -> Result<NetworkRow> {
+    pub async fn network_remove(&self, id: &str) -> Result<NetworkSummary> {
         self.client
             .json(Method::DELETE, &network(id, ""), None::<&()>)
             .await

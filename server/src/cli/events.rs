@@ -6,7 +6,8 @@ use super::api::{Api, Events};
 use super::template;
 use crate::api::logs::rfc3339;
 use anyhow::{anyhow, Context, Result};
-use berth_engine::events::{Event, EventFilter};
+use berth_engine::events::EventFilter;
+use berth_wire::event::Event;
 use http_body_util::BodyExt;
 use std::io::Write;
 

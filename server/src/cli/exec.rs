@@ -5,10 +5,10 @@ use super::api::Api;
 use super::run::with_host_value;
 use super::session::{print_output, send_input, InputEnd};
 use super::terminal;
-use crate::api::ExecStartBody;
 use anyhow::Result;
 use berth_engine::attach::detach::{parse_detach_keys, DEFAULT_DETACH_KEYS};
-use berth_engine::exec::{ExecConfig, ExecInspect};
+use berth_wire::exec::StartBody as ExecStartBody;
+use berth_wire::exec::{ExecConfig, ExecInspect};
 use std::io::IsTerminal;
 
 #[derive(clap::Args)]

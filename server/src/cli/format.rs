@@ -1,6 +1,6 @@
 //! How the CLI prints things: tables, sizes, ages and container statuses, as docker does.
 
-use berth_engine::container::{ContainerState, ContainerSummary};
+use berth_wire::container::{ContainerState, ContainerSummary};
 
 /// Columns padded to the widest cell plus three spaces, as docker's tables.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {

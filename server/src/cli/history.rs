@@ -3,7 +3,7 @@
 use super::api::Api;
 use super::format::{self, short_id};
 use anyhow::Result;
-use berth_engine::HistoryEntry;
+use berth_wire::image::HistoryEntry;
 
 /// docker cuts CREATED BY to this many characters unless `--no-trunc`.
 const CREATED_BY_WIDTH: usize = 45;

@@ -6,7 +6,7 @@ use super::format;
 use super::template;
 use anyhow::Result;
 use berth_engine::filters::Filters;
-use berth_engine::ImageSummary;
+use berth_wire::image::ImageSummary;
 use serde_json::{json, Value};
 
 #[derive(clap::Args)]

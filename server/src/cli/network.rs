@@ -6,7 +6,8 @@ use super::inspect::Kind;
 use super::{format, template};
 use anyhow::{anyhow, Result};
 use berth_engine::filters::Filters;
-use berth_engine::network::{NetworkConfig, NetworkCreate, NetworkRow, Subnet};
+use berth_engine::network::{NetworkConfig, Subnet};
+use berth_wire::network::{NetworkCreate, NetworkSummary};
 
 /// `berth serve` options for networking.
 #[derive(clap::Args)]
@@ -130,7 +131,7 @@ pub async fn run(api: &Api, command: Command) -> Result<i32> {
         Command::Ls(args) => {
             let filters = Filters::from_args(&args.filter)?;
             let networks = api.networks(&filters).await?;
-            let id = |n: &NetworkRow| format::list_id(&n.id, args.no_trunc);
+            let id = |n: &NetworkSummary| format::list_id(&n.id, args.no_trunc);
             if args.quiet {
                 networks.iter().for_each(|n| println!("{}", id(n)));
                 return Ok(0);

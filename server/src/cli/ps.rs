@@ -3,8 +3,8 @@
 use super::api::{Api, ContainerList};
 use super::{format, template};
 use anyhow::Result;
-use berth_engine::container::ContainerSummary;
 use berth_engine::filters::Filters;
+use berth_wire::container::ContainerSummary;
 use serde_json::{json, Value};
 
 /// docker's default columns.

@@ -4,9 +4,9 @@
 
 use super::api::Api;
 use super::format;
-use crate::api::ProgressEnd;
 use anyhow::{anyhow, bail, Result};
-use berth_engine::image::registry::JsonMessage;
+use berth_wire::image::JsonMessage;
+use berth_wire::image::ProgressEnd;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use std::io::{IsTerminal, Write};
@@ -50,7 +50,7 @@ pub async fn pull(
     reference: &str,
     platform: Option<&str>,
     output: Output,
-) -> Result<berth_engine::PullResult> {
+) -> Result<berth_wire::image::PullResult> {
     let body = api.image_pull(reference, platform).await?;
     follow(body, output, "pull").await
 }
@@ -227,7 +227,7 @@ fn bar(current: u64, total: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use berth_engine::image::registry::progress::ProgressDetail;
+    use berth_wire::image::ProgressDetail;
     use std::sync::{Arc, Mutex};
 
     #[derive(Clone, Default)]

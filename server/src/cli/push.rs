@@ -5,7 +5,7 @@
 use super::api::Api;
 use super::pull::{follow, Output};
 use anyhow::Result;
-use berth_engine::PushResult;
+use berth_wire::image::PushResult;
 
 #[derive(clap::Args)]
 pub struct Args {

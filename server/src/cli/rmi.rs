@@ -3,7 +3,7 @@
 
 use super::api::Api;
 use anyhow::Result;
-use berth_engine::ImageDeleteRecord;
+use berth_wire::image::ImageDeleteRecord;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -7,7 +7,7 @@ use super::pull::{self, Output};
 use crate::client::has_code;
 use anyhow::Result;
 use berth_engine::container::units::{parse_size, parse_swap};
-use berth_engine::container::{ContainerSummary, CreateOptions};
+use berth_wire::container::{ContainerSummary, CreateOptions};
 use berth_wire::ErrorCode;
 use std::io::IsTerminal;
 

@@ -4,7 +4,7 @@
 use super::api::{Api, ContainerList};
 use super::format;
 use anyhow::Result;
-use berth_engine::ContainerStats;
+use berth_wire::stats::ContainerStats;
 use std::io::Write;
 use std::time::Duration;
 

@@ -4,8 +4,8 @@
 use super::api::Api;
 use super::{format, template};
 use anyhow::Result;
-use berth_engine::container::ContainerState;
-use berth_engine::system::SystemInfo;
+use berth_wire::container::ContainerState;
+use berth_wire::system::SystemInfo;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -113,8 +113,8 @@ async fn df(api: &Api, args: DfArgs) -> Result<i32> {
         .map(|c| c.size_rw)
         .sum();
     let volume_size =
-        |v: &berth_engine::volume::Volume| v.usage_data.map_or(0, |u| u.size.max(0) as u64);
-    let in_use = |v: &berth_engine::volume::Volume| v.usage_data.is_some_and(|u| u.ref_count > 0);
+        |v: &berth_wire::volume::Volume| v.usage_data.map_or(0, |u| u.size.max(0) as u64);
+    let in_use = |v: &berth_wire::volume::Volume| v.usage_data.is_some_and(|u| u.ref_count > 0);
     let volumes_size: u64 = usage.volumes.iter().map(volume_size).sum();
     let volumes_reclaimable: u64 = usage
         .volumes

@@ -2,9 +2,9 @@
 
 use super::api::Api;
 use super::{format, inspect, template};
-use crate::api::CreateVolume;
 use anyhow::{anyhow, Result};
-use berth_engine::volume::VolumeFilters;
+use berth_wire::volume::CreateVolume;
+use berth_wire::volume::VolumeFilters;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
