@@ -27,9 +27,9 @@ use crate::catalog::{self, ImageSummary};
 use crate::container::inspect::ContainerInspect;
 use crate::container::units::parse_signal;
 use crate::container::{
-    generate_name, is_shim_of, new_id, process_exit, resolve_user, validate_name, ContainerConfig,
-    ContainerRow, ContainerState, ContainerSummary, CreateOptions, ExitWatch, LogFollower,
-    LogOptions, RootHolds, Status,
+    generate_name, is_shim_of, new_id, process_exit, resolve_user, signal_container, validate_name,
+    ContainerConfig, ContainerRow, ContainerState, ContainerSummary, CreateOptions, ExitWatch,
+    LogFollower, LogOptions, RootHolds, Status,
 };
 use crate::db::{self, now_ms, Db};
 use crate::image::registry::{Registries, RegistryConfig};
@@ -38,7 +38,6 @@ use crate::runtime::{self, ContainerSpec, MountKind, MountSpec, RootfsSpec};
 use crate::stats::StatsHub;
 use crate::{Error, Result};
 use nix::sys::signal::Signal;
-use nix::unistd::Pid;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -106,6 +105,8 @@ struct Inner {
     auth: crate::auth::Auth,
     /// Pulls under way: one download per reference, at most a few at once.
     pulls: pull_queue::PullQueue<PullResult, crate::image::registry::PullEvent>,
+    /// Space held back on the data root for the writes that end containers on a full disk.
+    reserve: crate::reserve::Reserve,
 }
 
 pub use berth_wire::stats::ContainerStats;
@@ -168,6 +169,7 @@ impl Engine {
         let volumes = crate::volume::Volumes::new(&root)?;
         let auth = crate::auth::Auth::new(db.clone(), config.auth);
         let stats = stats::hub(db.clone());
+        let reserve = crate::reserve::Reserve::open(&root);
         let engine = Engine {
             inner: Arc::new(Inner {
                 root,
@@ -193,6 +195,7 @@ impl Engine {
                 cgroup_parent: config.cgroup_parent,
                 auth,
                 pulls: Default::default(),
+                reserve,
             }),
         };
         engine.init_networks().await?;
@@ -353,13 +356,24 @@ impl Engine {
         if manual {
             self.reset_restarts(&id).await?;
         }
+        let dir = self.container_dir(&id);
+        // A shim still running this container (its start was recorded only by the shim, the
+        // daemon having died meanwhile) must not get a second copy beside it.
+        if let Some(running) = runtime::read_started_record(&dir) {
+            if is_shim_of(running.shim_pid, &id) {
+                return Err(Error::Conflict(format!(
+                    "container {} is still running under shim {} (restart the daemon to adopt it)",
+                    row.name, running.shim_pid
+                )));
+            }
+        }
         runtime::warm_cgroup_migration();
         let mut spec = self.spec_for(&row).await?;
         self.inner.roots.settled(&id).await;
-        let dir = self.container_dir(&id);
         self.write_etc_files(&row, &dir)?;
         spec.network = self.network_setup(&row).await?;
         let _ = std::fs::remove_file(&spec.exit_path);
+        let _ = std::fs::remove_file(dir.join(runtime::STARTED_RECORD));
         let spec_path = dir.join("shim.json");
         write_json_atomically(&spec_path, &spec)?;
         let program = self.inner.shim_program.clone();
@@ -413,8 +427,11 @@ impl Engine {
         let row = ContainerRow::find(&self.inner.db, key).await?;
         match (row.state()?, row.pid) {
             (ContainerState::Running, Some(pid)) => {
-                self.mark_manually_stopped(&row.id).await?;
-                signal_pid(pid, signal)?;
+                // Marked before the signal, so that the exit it causes is not restarted by
+                // the policy; a row that cannot be written (a full disk) never keeps a
+                // container from being killed.
+                self.mark_manually_stopped_or_warn(&row.id).await;
+                signal_container(pid, &row.id, signal)?;
                 self.emit_container(&row, "kill", &[("signal", &(signal as i32).to_string())]);
                 Ok(())
             }
@@ -434,7 +451,7 @@ impl Engine {
     /// is thawed first so that it can handle the signal.
     pub async fn stop(&self, key: &str, grace: Option<Duration>) -> Result<ContainerSummary> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
-        self.mark_manually_stopped(&row.id).await?;
+        self.mark_manually_stopped_or_warn(&row.id).await;
         if row.state()?.is_alive() {
             let config = row.config()?;
             let grace = grace.unwrap_or(Duration::from_secs(config.stop_timeout));
@@ -444,12 +461,12 @@ impl Engine {
                 self.unpause(&row.id).await?;
             }
             if let Some(pid) = row.pid {
-                signal_pid(pid, signal)?;
+                signal_container(pid, &row.id, signal)?;
                 self.emit_container(&row, "kill", &[("signal", &(signal as i32).to_string())]);
             }
             if !wait_exited(rx.clone(), grace).await {
                 if let Some(pid) = row.pid {
-                    signal_pid(pid, Signal::SIGKILL)?;
+                    signal_container(pid, &row.id, Signal::SIGKILL)?;
                     self.emit_container(&row, "kill", &[("signal", "9")]);
                 }
                 wait_exited(rx, Duration::from_secs(30)).await;
@@ -587,7 +604,7 @@ impl Engine {
     /// [`Engine::remove`], and with `volumes` its anonymous volumes too (`rm -v`).
     pub async fn remove_container(&self, key: &str, force: bool, volumes: bool) -> Result<()> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
-        self.mark_manually_stopped(&row.id).await?;
+        self.mark_manually_stopped_or_warn(&row.id).await;
         if row.state()?.is_alive() {
             if !force {
                 return Err(Error::Conflict(format!(
@@ -601,7 +618,7 @@ impl Engine {
                 self.unpause(&row.id).await?;
             }
             if let Some(pid) = row.pid {
-                signal_pid(pid, Signal::SIGKILL)?;
+                signal_container(pid, &row.id, Signal::SIGKILL)?;
                 self.emit_container(&row, "kill", &[("signal", "9")]);
             }
             if !wait_exited(rx, Duration::from_secs(30)).await {
@@ -696,16 +713,22 @@ impl Engine {
             .rev()
             .map(|layer| self.inner.images.layer_dir(&layer.chain_id))
             .collect();
-        let (uid, gid) = resolve_user(&config.user, &lower)?;
+        let user = resolve_user(&config.user, &config.group_add, &lower)?;
         let dir = self.container_dir(&row.id);
+        let mut env = config.env.clone();
+        // docker sets HOME from the user's passwd entry unless the image or user set it.
+        if !env.iter().any(|e| e.starts_with("HOME=")) {
+            env.push(format!("HOME={}", user.home));
+        }
         Ok(ContainerSpec {
             id: row.id.clone(),
             hostname: config.hostname.clone(),
             args: config.args.clone(),
-            env: config.env.clone(),
+            env,
             cwd: config.cwd.clone(),
-            uid,
-            gid,
+            uid: user.uid,
+            gid: user.gid,
+            groups: user.groups,
             rootfs: RootfsSpec {
                 lower,
                 upper: dir.join("upper"),
@@ -734,6 +757,7 @@ impl Engine {
             tty: config.tty,
             stdin: config.open_stdin,
             control_path: Some(dir.join(crate::runtime::control::SOCKET_NAME)),
+            console_size: config.console_size.map(|[rows, columns]| (rows, columns)),
             // Set by `start` once the network is ready (network_setup).
             network: Default::default(),
         })
@@ -767,8 +791,29 @@ impl Engine {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
-            if let Err(e) = engine.on_exit(&id).await {
-                tracing::error!(container = %id, "recording the exit failed: {e}");
+            // An exit is never lost: a write that fails for want of space (the database or
+            // the data root full) is tried again, with back-off, until it is recorded.
+            let mut delay = Duration::from_millis(100);
+            loop {
+                match engine.on_exit(&id).await {
+                    Ok(()) => {
+                        engine.inner.reserve.restore();
+                        break;
+                    }
+                    Err(e @ (Error::Db(_) | Error::Io { .. })) => {
+                        tracing::error!(container = %id, "recording the exit failed, retrying in {delay:?}: {e}");
+                        // The disk may be full: the space held back makes room for it.
+                        if engine.inner.reserve.release() {
+                            continue;
+                        }
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(5));
+                    }
+                    Err(e) => {
+                        tracing::error!(container = %id, "recording the exit failed: {e}");
+                        break;
+                    }
+                }
             }
         });
     }
@@ -874,13 +919,6 @@ fn dir_size(dir: &Path) -> u64 {
             _ => 0,
         })
         .sum()
-}
-
-fn signal_pid(pid: i64, signal: Signal) -> Result<()> {
-    match nix::sys::signal::kill(Pid::from_raw(pid as i32), signal) {
-        Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
-        Err(e) => Err(Error::Conflict(format!("cannot signal process {pid}: {e}"))),
-    }
 }
 
 /// Waits up to `limit` for the container to be exited; says whether it is.

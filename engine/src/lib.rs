@@ -20,6 +20,7 @@ pub mod filters;
 pub mod image;
 pub mod logs;
 pub mod network;
+pub mod reserve;
 pub mod runtime;
 pub mod stats;
 pub mod system;

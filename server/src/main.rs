@@ -177,6 +177,12 @@ enum ContainerCommand {
     Prune(cli::lifecycle::PruneArgs),
 }
 
+/// The daemon's log filter unless `BERTH_LOG` sets one: info, but netlink-packet-route's
+/// parse warnings only as errors. It warns about every IFLA_INET6_CONF attribute of a
+/// kernel newer than itself (`expecting 236, got 240`), dozens per container start, about
+/// attributes berth never reads.
+const DEFAULT_LOG_FILTER: &str = "info,netlink_packet_route=error";
+
 fn main() {
     // `berth serve` takes its configuration file's values where no flag or variable set one.
     let argv = match config::with_config_file(Args::command(), std::env::args_os().collect()) {
@@ -201,7 +207,7 @@ fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER)),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -242,3 +242,117 @@ async fn start_up_finishes_or_undoes_each_cut_short_operation() {
     d.ok(&["start", "kept"]);
     assert_consistent(&d).await;
 }
+
+/// The pids of `sleep 1000` processes in container `id`'s cgroup.
+fn sleepers_of(id: &str) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if cmdline != b"sleep\x001000\x00" {
+            continue;
+        }
+        let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+        if cgroup.contains(id) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Every container of the daemon runs its command exactly once after `start` of each.
+fn assert_each_runs_once(d: &Daemon, names: &[String]) {
+    for name in names {
+        let out = d.berth(&["start", name]);
+        assert!(
+            out.status.success(),
+            "start {name}: {}",
+            common::stderr(&out)
+        );
+    }
+    for name in names {
+        let inspect = d.inspect(name);
+        let id = inspect["Id"].as_str().expect("id");
+        assert_eq!(inspect["State"]["Status"], "running", "{name}");
+        let pid = inspect["State"]["Pid"].as_i64().expect("pid") as i32;
+        assert_eq!(
+            sleepers_of(id),
+            [pid],
+            "{name} runs once, as its recorded pid"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_the_daemon_did_not_record_is_adopted_not_run_twice() {
+    let mut d = Daemon::start();
+    d.load_busybox();
+    d.ok(&["run", "-d", "--name", "c", "busybox", "sleep", "1000"]);
+    let before = d.inspect("c");
+    let id = before["Id"].as_str().expect("id").to_string();
+    let pid = before["State"]["Pid"].as_i64().expect("pid") as i32;
+    d.kill9();
+    // The daemon died after the shim reported the start and before it wrote the row.
+    let mut db = open(&d).await;
+    sqlx::query(
+        "UPDATE containers SET state = 'created', pid = NULL, shim_pid = NULL, \
+         started_at = NULL WHERE id = ?",
+    )
+    .bind(&id)
+    .execute(&mut db)
+    .await
+    .expect("unrecord the start");
+    db.close().await.expect("close");
+    d.spawn();
+    let after = d.inspect("c");
+    assert_eq!(after["State"]["Status"], "running", "adopted");
+    assert_eq!(after["State"]["Pid"], pid);
+    assert_each_runs_once(&d, &["c".to_string()]);
+    // Adopted means managed: it stops and its exit is recorded.
+    d.ok(&["stop", "-t", "1", "c"]);
+    assert_eq!(d.inspect("c")["State"]["Status"], "exited");
+    assert!(sleepers_of(&id).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_killed_during_twenty_starts_runs_each_container_once() {
+    let mut d = Daemon::start();
+    d.load_busybox();
+    for (round, after_ms) in [150u64, 400].into_iter().enumerate() {
+        let names: Vec<String> = (0..20).map(|i| format!("r{round}-{i}")).collect();
+        let runs: Vec<std::process::Child> = names
+            .iter()
+            .map(|name| {
+                std::process::Command::new(common::BERTH)
+                    .arg("-H")
+                    .arg(d.host())
+                    .args(["run", "-d", "--name", name, "busybox", "sleep", "1000"])
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("berth run")
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(after_ms)).await;
+        d.kill9();
+        for mut run in runs {
+            let _ = run.wait();
+        }
+        d.spawn();
+        let present = d.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+        let created: Vec<String> = names
+            .iter()
+            .filter(|n| present.lines().any(|l| l == n.as_str()))
+            .cloned()
+            .collect();
+        assert_each_runs_once(&d, &created);
+        assert_consistent(&d).await;
+    }
+}

@@ -111,6 +111,30 @@ pub struct ContainerStats {
     pub sample: Sample,
 }
 
+/// `GET /api/v1/stats`'s query: which containers (default: every running one).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct StatsQuery {
+    /// Container names or ids, comma-separated; each must exist and run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containers: Option<String>,
+}
+
+impl StatsQuery {
+    /// The containers asked for, or `None` for every running one.
+    pub fn keys(&self) -> Option<Vec<String>> {
+        self.containers.as_ref().map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,7 +37,14 @@ pub struct ImageDefaults {
 /// The resolved settings of a container, stored in the catalogue.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ContainerConfig {
+    /// The command line run: `entrypoint` then `cmd`.
     pub args: Vec<String>,
+    /// Entrypoint and Cmd apart, as inspect shows them (absent for containers from before
+    /// they were kept: `args` is then all Cmd).
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default)]
+    pub cmd: Option<Vec<String>>,
     pub env: Vec<String>,
     pub cwd: String,
     pub hostname: String,
@@ -92,6 +99,12 @@ pub struct ContainerConfig {
     /// The cgroup its cgroup is made in: the daemon's `--cgroup-parent` when it was created.
     #[serde(default = "default_cgroup_parent")]
     pub cgroup_parent: String,
+    /// `--group-add`: supplementary groups as given, resolved at start against the rootfs.
+    #[serde(default)]
+    pub group_add: Vec<String>,
+    /// The terminal's `[rows, columns]` at first start (`-t`; else the pty's 80x24).
+    #[serde(default)]
+    pub console_size: Option<[u16; 2]>,
 }
 
 /// The daemon's default cgroup parent (docker's is `docker`).
@@ -177,9 +190,15 @@ fn resources(options: &CreateOptions) -> Result<Resources> {
             )));
         }
     }
+    // docker: `--memory` alone allows as much swap again (memory+swap = twice the memory).
+    let implicit_swap = match (options.memory, options.memory_swap) {
+        (Some(memory), None | Some(0)) if memory > 0 => Some(memory.saturating_mul(2)),
+        _ => None,
+    };
     Ok(Resources {
         memory: options.memory,
-        memory_swap: options.memory_swap,
+        memory_swap: implicit_swap.or(options.memory_swap),
+        memory_swap_implicit: implicit_swap.is_some(),
         cpu_quota,
         cpu_period,
         cpu_shares: options.cpu_shares.filter(|s| *s != 0),
@@ -273,21 +292,12 @@ impl ContainerConfig {
     /// Applies docker's rules: an `--entrypoint` override drops the image's Cmd; otherwise
     /// Entrypoint + (user's cmd, or the image's Cmd). Env: image's, then the user's by key.
     pub fn derive(id: &str, image: &ImageDefaults, options: &CreateOptions) -> Result<Self> {
-        let args = match &options.entrypoint {
-            Some(entrypoint) => entrypoint
-                .iter()
-                .chain(options.cmd.iter())
-                .cloned()
-                .collect::<Vec<_>>(),
-            None => {
-                let cmd = if options.cmd.is_empty() {
-                    &image.cmd
-                } else {
-                    &options.cmd
-                };
-                image.entrypoint.iter().chain(cmd.iter()).cloned().collect()
-            }
+        let (entrypoint, cmd) = match &options.entrypoint {
+            Some(entrypoint) => (entrypoint.clone(), options.cmd.clone()),
+            None if options.cmd.is_empty() => (image.entrypoint.clone(), image.cmd.clone()),
+            None => (image.entrypoint.clone(), options.cmd.clone()),
         };
+        let args: Vec<String> = entrypoint.iter().chain(cmd.iter()).cloned().collect();
         if args.is_empty() || args[0].is_empty() {
             return Err(Error::InvalidInput(
                 "no command specified: the image has no Cmd or Entrypoint and none was given"
@@ -315,6 +325,10 @@ impl ContainerConfig {
         if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
             env.push(format!("HOSTNAME={hostname}"));
         }
+        // docker sets TERM for a container with a terminal unless the user or image did.
+        if options.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+            env.push("TERM=xterm".to_string());
+        }
         let cwd = options
             .workdir
             .clone()
@@ -338,6 +352,8 @@ impl ContainerConfig {
         let exposed_ports = exposed_ports(options, image)?;
         Ok(ContainerConfig {
             args,
+            entrypoint: Some(entrypoint),
+            cmd: Some(cmd),
             env,
             cwd,
             hostname,
@@ -375,6 +391,10 @@ impl ContainerConfig {
             publish_all: options.publish_all,
             labels: labels(image, options)?,
             cgroup_parent: default_cgroup_parent(),
+            group_add: options.group_add.clone(),
+            console_size: options
+                .console_size
+                .filter(|&[rows, columns]| rows > 0 && columns > 0),
         })
     }
 
@@ -384,23 +404,38 @@ impl ContainerConfig {
     }
 }
 
-/// Resolves `user` (`""`, `UID`, `UID:GID`, `NAME`, `NAME:GROUP`) to numeric ids, looking names
-/// up in the first `/etc/passwd` and `/etc/group` found in `layers` (top layer first).
-pub fn resolve_user(user: &str, layers: &[PathBuf]) -> Result<(u32, u32)> {
-    if user.is_empty() {
-        return Ok((0, 0));
-    }
+/// A container user resolved against the image's files: ids, supplementary groups and home.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedUser {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups: the user's memberships in /etc/group (only when no group was
+    /// given, as runc does) and then `--group-add`'s.
+    pub groups: Vec<u32>,
+    /// The passwd entry's home directory; `/root` for root and `/` for others without one.
+    pub home: String,
+}
+
+/// Resolves `user` (`""`, `UID`, `UID:GID`, `NAME`, `NAME:GROUP`) and `group_add` (group names
+/// or ids) to numeric ids, looking names up in the first `/etc/passwd` and `/etc/group` found
+/// in `layers` (top layer first).
+pub fn resolve_user(user: &str, group_add: &[String], layers: &[PathBuf]) -> Result<ResolvedUser> {
+    let passwd = read_first(layers, "etc/passwd");
+    let group = read_first(layers, "etc/group");
     let (user_part, group_part) = match user.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (user, None),
     };
-    let passwd = read_first(layers, "etc/passwd");
-    let (uid, primary_gid) = match user_part.parse::<u32>() {
+    let user_part = if user_part.is_empty() { "0" } else { user_part };
+    // The passwd entry, if any, and the numeric ids it gives.
+    let (entry, uid, primary_gid) = match user_part.parse::<u32>() {
         Ok(uid) => {
-            let gid = lookup(&passwd, |f| f.get(2) == Some(&user_part))
+            let entry = lookup(&passwd, |f| f.get(2) == Some(&user_part));
+            let gid = entry
+                .as_ref()
                 .and_then(|f| f.get(3).and_then(|g| g.parse().ok()))
                 .unwrap_or(uid);
-            (uid, gid)
+            (entry, uid, gid)
         }
         Err(_) => {
             let fields = lookup(&passwd, |f| f.first() == Some(&user_part)).ok_or_else(|| {
@@ -411,7 +446,7 @@ pub fn resolve_user(user: &str, layers: &[PathBuf]) -> Result<(u32, u32)> {
             let uid = fields.get(2).and_then(|v| v.parse().ok());
             let gid = fields.get(3).and_then(|v| v.parse().ok());
             match (uid, gid) {
-                (Some(uid), Some(gid)) => (uid, gid),
+                (Some(uid), Some(gid)) => (Some(fields), uid, gid),
                 _ => {
                     return Err(Error::InvalidInput(format!(
                         "the passwd entry of user {user_part} is malformed"
@@ -420,23 +455,60 @@ pub fn resolve_user(user: &str, layers: &[PathBuf]) -> Result<(u32, u32)> {
             }
         }
     };
-    let gid = match group_part {
-        None => primary_gid,
-        Some(g) => match g.parse::<u32>() {
-            Ok(gid) => gid,
-            Err(_) => {
-                let group = read_first(layers, "etc/group");
-                lookup(&group, |f| f.first() == Some(&g))
-                    .and_then(|f| f.get(2).and_then(|v| v.parse().ok()))
-                    .ok_or_else(|| {
-                        Error::InvalidInput(format!(
-                            "unable to find group {g}: no matching entries in group file"
-                        ))
-                    })?
-            }
-        },
+    let group_id = |g: &str| -> Result<u32> {
+        match g.parse::<u32>() {
+            Ok(gid) => Ok(gid),
+            Err(_) => lookup(&group, |f| f.first() == Some(&g))
+                .and_then(|f| f.get(2).and_then(|v| v.parse().ok()))
+                .ok_or_else(|| {
+                    Error::InvalidInput(format!(
+                        "unable to find group {g}: no matching entries in group file"
+                    ))
+                }),
+        }
     };
-    Ok((uid, gid))
+    let gid = match group_part.filter(|g| !g.is_empty()) {
+        None => primary_gid,
+        Some(g) => group_id(g)?,
+    };
+    let mut groups = Vec::new();
+    // Supplementary groups only in the implicit form, as runc's GetExecUser: `-u NAME`
+    // (or a uid with a passwd entry) without `:GROUP`.
+    if group_part.is_none() {
+        if let Some(name) = entry.as_ref().and_then(|f| f.first()) {
+            for fields in group
+                .lines()
+                .map(|line| line.split(':').collect::<Vec<_>>())
+            {
+                let member = fields
+                    .get(3)
+                    .is_some_and(|members| members.split(',').any(|m| m.trim() == *name));
+                if let Some(gid) = fields.get(2).and_then(|v| v.parse::<u32>().ok()) {
+                    if member && !groups.contains(&gid) {
+                        groups.push(gid);
+                    }
+                }
+            }
+        }
+    }
+    for g in group_add {
+        let gid = group_id(g)?;
+        if !groups.contains(&gid) {
+            groups.push(gid);
+        }
+    }
+    let home = entry
+        .as_ref()
+        .and_then(|f| f.get(5))
+        .filter(|h| !h.is_empty())
+        .map(|h| h.to_string())
+        .unwrap_or_else(|| if uid == 0 { "/root" } else { "/" }.to_string());
+    Ok(ResolvedUser {
+        uid,
+        gid,
+        groups,
+        home,
+    })
 }
 
 fn read_first(layers: &[PathBuf], relative: &str) -> String {
@@ -654,14 +726,65 @@ mod tests {
         std::fs::write(top.join("etc/passwd"), "app:x:1000:1001::/:/bin/sh\n").expect("write");
         std::fs::write(top.join("etc/group"), "staff:x:50:\n").expect("write");
         let layers = [top, bottom];
-        assert_eq!(resolve_user("", &layers).expect("root"), (0, 0));
-        assert_eq!(resolve_user("app", &layers).expect("app"), (1000, 1001));
-        assert_eq!(resolve_user("1000", &layers).expect("uid"), (1000, 1001));
-        assert_eq!(resolve_user("7:8", &layers).expect("ids"), (7, 8));
+        let ids = |user: &str| {
+            let u = resolve_user(user, &[], &layers).expect(user);
+            (u.uid, u.gid)
+        };
+        assert_eq!(ids(""), (0, 0));
+        assert_eq!(ids("app"), (1000, 1001));
+        assert_eq!(ids("1000"), (1000, 1001));
+        assert_eq!(ids("7:8"), (7, 8));
+        assert_eq!(ids("app:staff"), (1000, 50));
+        assert!(resolve_user("nobody", &[], &layers).is_err());
+    }
+
+    #[test]
+    fn users_get_their_home_and_supplementary_groups() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layer = dir.path().join("layer");
+        std::fs::create_dir_all(layer.join("etc")).expect("mkdir");
+        std::fs::write(
+            layer.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/sh\nnohome:x:7:7::::\n",
+        )
+        .expect("write");
+        std::fs::write(
+            layer.join("etc/group"),
+            "root:x:0:\nadm:x:4:www,other\nstaff:x:50:root, www\naudio:x:29:\n",
+        )
+        .expect("write");
+        let layers = [layer];
+        let root = resolve_user("", &[], &layers).expect("root");
         assert_eq!(
-            resolve_user("app:staff", &layers).expect("group"),
-            (1000, 50)
+            (root.home.as_str(), root.groups.as_slice()),
+            ("/root", &[50][..])
         );
-        assert!(resolve_user("nobody", &layers).is_err());
+        let www = resolve_user("www", &[], &layers).expect("www");
+        assert_eq!(
+            (www.home.as_str(), www.groups.as_slice()),
+            ("/var/www", &[4, 50][..])
+        );
+        // By uid, the passwd entry still names the user's groups; with an explicit group,
+        // no memberships are added (runc's implicit-form rule).
+        assert_eq!(
+            resolve_user("33", &[], &layers).expect("uid").groups,
+            [4, 50]
+        );
+        assert!(resolve_user("www:33", &[], &layers)
+            .expect("explicit")
+            .groups
+            .is_empty());
+        // --group-add by name or id, after the memberships, without duplicates.
+        let added = ["audio".to_string(), "4".to_string(), "900".to_string()];
+        assert_eq!(
+            resolve_user("www", &added, &layers).expect("added").groups,
+            [4, 50, 29, 900]
+        );
+        assert!(resolve_user("www", &["nosuch".to_string()], &layers).is_err());
+        // No passwd entry: root's home is /root, anyone else's /.
+        assert_eq!(resolve_user("nohome", &[], &layers).expect("n").home, "/");
+        assert_eq!(resolve_user("1234", &[], &layers).expect("n").home, "/");
+        let bare = [dir.path().join("empty")];
+        assert_eq!(resolve_user("", &[], &bare).expect("bare").home, "/root");
     }
 }

@@ -73,7 +73,7 @@ impl LogFollower {
         options: LogOptions,
         status: watch::Receiver<Status>,
     ) -> Result<Self> {
-        let reader = LogReader::open_with(
+        let mut reader = LogReader::open_with(
             &path,
             ReadOptions {
                 tail: options.tail,
@@ -88,6 +88,9 @@ impl LogFollower {
             }
             _ => Error::io("open log", &path, e),
         })?;
+        if !options.follow {
+            reader.stop_at_open_end();
+        }
         // Batches read ahead of the reader: a follower holds at most this many (of up to
         // BATCH records), so a hundred followers of a fast log cost the daemon little.
         let (tx, rx) = mpsc::channel(READ_AHEAD);

@@ -111,8 +111,18 @@ pub(crate) fn build(row: &ContainerRow, dir: &Path, lower: &[PathBuf]) -> Result
             hostname: config.hostname.clone(),
             user: config.user.clone(),
             env: config.env.clone(),
-            cmd: config.args.clone(),
+            cmd: config.cmd.clone().unwrap_or_else(|| config.args.clone()),
+            entrypoint: config.entrypoint.clone().filter(|e| !e.is_empty()),
             image: row.image_ref.clone(),
+            volumes: Some(
+                config
+                    .mounts
+                    .iter()
+                    .filter(|m| m.anonymous)
+                    .map(|m| (m.destination.clone(), serde_json::json!({})))
+                    .collect::<std::collections::BTreeMap<_, _>>(),
+            )
+            .filter(|v| !v.is_empty()),
             working_dir: config.cwd.clone(),
             stop_signal: config.stop_signal.clone(),
             stop_timeout: config.stop_timeout,

@@ -10,13 +10,15 @@ mod monitor;
 mod names;
 pub mod restart;
 mod root_hold;
+mod signal;
 pub(crate) use monitor::{is_shim_of, process_exit};
 pub mod inspect;
 mod store;
 pub mod units;
 
 pub use config::{
-    resolve_user, ContainerConfig, CreateOptions, ImageDefaults, DEFAULT_CGROUP_PARENT,
+    resolve_user, ContainerConfig, CreateOptions, ImageDefaults, ResolvedUser,
+    DEFAULT_CGROUP_PARENT,
 };
 pub(crate) use config_cache::ConfigCache;
 pub use filter::ContainerFilter;
@@ -25,6 +27,7 @@ pub(crate) use list_cache::ListCache;
 pub(crate) use monitor::{ExitWatch, Status};
 pub(crate) use names::{generate_name, new_id, validate_name};
 pub(crate) use root_hold::RootHolds;
+pub(crate) use signal::signal_container;
 pub(crate) use store::ContainerRow;
 
 pub use berth_wire::container::{ContainerState, ContainerSummary, ListedMount, ListedNetwork};

@@ -45,17 +45,33 @@ impl Engine {
             .ok_or_else(|| Error::Conflict(format!("container {} is not running", row.name)))?;
         let spec = self.spec_for(&row).await?;
         let config = &instance.config;
-        let (uid, gid) = match config.user.as_deref().filter(|u| !u.is_empty()) {
-            Some(user) => resolve_user(user, &spec.rootfs.lower)?,
-            None => (spec.uid, spec.gid),
+        let (uid, gid, groups) = match config.user.as_deref().filter(|u| !u.is_empty()) {
+            Some(user) => {
+                let group_add = &row.config()?.group_add;
+                match resolve_user(user, group_add, &spec.rootfs.lower) {
+                    Ok(u) => (u.uid, u.gid, u.groups),
+                    Err(e) => {
+                        // docker's exec of an unknown user ends with 126: the runtime could
+                        // not start the command.
+                        instance.refuse(COMMAND_NOT_EXECUTABLE);
+                        return Err(e);
+                    }
+                }
+            }
+            None => (spec.uid, spec.gid, spec.groups.clone()),
         };
+        let mut env = merge_env(&spec.env, &config.env);
+        // As docker: a terminal gets TERM=xterm unless the container or exec set it.
+        if config.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+            env.push("TERM=xterm".to_string());
+        }
         let mut security = spec.security.clone();
         security.privileged |= config.privileged;
         let exec_spec = ExecSpec {
             init_pid: init_pid as i32,
             cgroup_path: spec.cgroup_path.clone(),
             args: config.cmd.clone(),
-            env: merge_env(&spec.env, &config.env),
+            env,
             cwd: config
                 .working_dir
                 .clone()
@@ -63,6 +79,7 @@ impl Engine {
                 .unwrap_or(spec.cwd.clone()),
             uid,
             gid,
+            groups,
             security,
             tty: config.tty,
             console_size: console_size.filter(|&(rows, columns)| rows > 0 && columns > 0),
@@ -136,6 +153,9 @@ fn running(row: &ContainerRow) -> Result<()> {
 }
 
 /// The container's environment with `extra` added; a key in `extra` replaces the container's.
+/// The shell's status for a command that could not be run (126), as docker's exec answers.
+const COMMAND_NOT_EXECUTABLE: i32 = 126;
+
 fn merge_env(base: &[String], extra: &[String]) -> Vec<String> {
     let key = |kv: &str| kv.split_once('=').map_or(kv, |(k, _)| k).to_string();
     let mut env: Vec<String> = base

@@ -14,7 +14,9 @@
 
 use super::Engine;
 use crate::container::{is_shim_of, ContainerRow};
+use crate::db::now_ms;
 use crate::network::store;
+use crate::runtime;
 use crate::Result;
 
 impl Engine {
@@ -22,6 +24,7 @@ impl Engine {
     /// no daemon was watching, repair what a crash left half-done, then start the containers
     /// whose restart policy says so.
     pub(super) async fn reconcile(&self) -> Result<()> {
+        self.adopt_unrecorded_starts().await?;
         for row in ContainerRow::list(&self.inner.db, false).await? {
             match row.shim_pid {
                 Some(pid) if is_shim_of(pid as i32, &row.id) => {
@@ -38,6 +41,34 @@ impl Engine {
         }
         self.reconcile_data_root().await?;
         self.restart_at_boot().await
+    }
+
+    /// Containers whose shim reported a start that the daemon died before recording (their
+    /// rows say created or exited): the shim's own record names it and its container's init,
+    /// and the container is taken over as running, never started a second time.
+    async fn adopt_unrecorded_starts(&self) -> Result<()> {
+        for row in ContainerRow::list(&self.inner.db, true).await? {
+            if row.state().map(|s| s.is_alive()).unwrap_or(true) {
+                continue;
+            }
+            let dir = self.container_dir(&row.id);
+            let Some(started) = runtime::read_started_record(&dir) else {
+                continue;
+            };
+            if !is_shim_of(started.shim_pid, &row.id) || dir.join("exit.json").exists() {
+                continue;
+            }
+            tracing::warn!(container = %row.id, shim = started.shim_pid, "adopting a container whose start was not recorded");
+            ContainerRow::set_running(
+                &self.inner.db,
+                &row.id,
+                started.pid,
+                started.shim_pid,
+                now_ms(),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Rows and folders agree again. A repair that fails is logged and the daemon starts

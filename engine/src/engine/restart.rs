@@ -85,13 +85,18 @@ impl Engine {
 
     /// A user stops or kills the container: no policy restart follows (until the daemon
     /// restarts, for `always`), and a pending one is cancelled.
-    pub(super) async fn mark_manually_stopped(&self, id: &str) -> Result<()> {
+    ///
+    /// A row that cannot be written (a full disk) is only a warning: stopping, killing and
+    /// removing must go on, and the pending restart is cancelled in memory regardless.
+    pub(super) async fn mark_manually_stopped_or_warn(&self, id: &str) {
         self.inner.restarts.cancel(id, false);
-        sqlx::query("UPDATE containers SET manually_stopped = 1 WHERE id = ?")
+        let written = sqlx::query("UPDATE containers SET manually_stopped = 1 WHERE id = ?")
             .bind(id)
             .execute(&self.inner.db)
-            .await?;
-        Ok(())
+            .await;
+        if let Err(e) = written {
+            tracing::warn!(container = %id, "recording the manual stop failed: {e}");
+        }
     }
 
     /// A user starts the container (or removes it): a fresh restart policy state.

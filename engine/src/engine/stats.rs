@@ -196,6 +196,70 @@ impl Engine {
         Ok(self.inner.stats.subscribe(target))
     }
 
+    /// The resource use of many containers at once (`berth stats`): the named ones (an
+    /// unknown or stopped one is an error), or every running one (those that stop meanwhile
+    /// are left out). The readings are taken together, so the whole answer waits for at most
+    /// one 100 ms CPU baseline, not one per container.
+    pub async fn stats_many(&self, keys: Option<&[String]>) -> Result<Vec<ContainerStats>> {
+        use futures::stream::{self as s, StreamExt, TryStreamExt};
+        /// Readings taken at once: each is a few small cgroup and /proc files.
+        const PARALLEL: usize = 32;
+        let rows = match keys {
+            Some(keys) => {
+                let mut rows = Vec::with_capacity(keys.len());
+                for key in keys {
+                    let row = ContainerRow::find(&self.inner.db, key).await?;
+                    self.stats_target(&row)?;
+                    rows.push(row);
+                }
+                rows
+            }
+            None => ContainerRow::list(&self.inner.db, false).await?,
+        };
+        let hub = &self.inner.stats;
+        let age = |s: &Sample| now_ms() * 1_000_000 - s.read_at_ns;
+        // Baselines for those that have no recent reading, all at once.
+        let unread: Vec<Target> = rows
+            .iter()
+            .filter(|row| {
+                let latest = hub.latest(&row.id).map(|(_, s)| s);
+                let recent = latest.or_else(|| hub.last_sample(&row.id));
+                !recent.is_some_and(|s| (0..SERVE_LATEST).contains(&age(&s)))
+            })
+            .filter_map(|row| self.stats_target(row).ok())
+            .collect();
+        if !unread.is_empty() {
+            s::iter(unread)
+                .map(|target| async move {
+                    let read = tokio::task::spawn_blocking(move || {
+                        let sample = stats::sample(&target.cgroup_path, target.pid);
+                        (target.id, sample)
+                    })
+                    .await;
+                    if let Ok((id, Ok(sample))) = read {
+                        hub.record(&id, sample);
+                    }
+                })
+                .buffer_unordered(PARALLEL)
+                .collect::<Vec<()>>()
+                .await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let named = keys.is_some();
+        let answers = s::iter(rows)
+            .map(|row| async move {
+                match self.stats(&row.id).await {
+                    Ok(stats) => Ok(Some(stats)),
+                    Err(e) if named => Err(e),
+                    Err(_) => Ok(None),
+                }
+            })
+            .buffered(PARALLEL)
+            .try_collect::<Vec<Option<ContainerStats>>>()
+            .await?;
+        Ok(answers.into_iter().flatten().collect())
+    }
+
     /// Watches the host totals: one point a second.
     pub fn stats_subscribe_host(&self) -> HostSubscription {
         self.inner.stats.subscribe_host()

@@ -174,6 +174,15 @@ impl Instance {
         }
     }
 
+    /// Ends an instance that could not be set up (e.g. an unknown user) with `code`, as if
+    /// it had been started and failed: inspect shows its exit code, a second start refuses.
+    pub fn refuse(&self, code: i32) {
+        let mut state = self.state();
+        state.started = true;
+        state.exit_code = Some(code);
+        state.running = false;
+    }
+
     fn failed(&self, code: i32) {
         let mut state = self.state();
         state.exit_code = Some(code);

@@ -161,6 +161,10 @@ pub struct LogReader {
     bytes_done: u64,
     /// Whether a file was lost to retention while this reader was behind.
     gap: bool,
+    /// The end of the log when the reader was opened.
+    end_at_open: Option<LogPos>,
+    /// Return no record at or past this position ([`LogReader::stop_at_open_end`]).
+    stop: Option<LogPos>,
 }
 
 impl LogReader {
@@ -175,6 +179,14 @@ impl LogReader {
     /// whole log. Times are assumed to grow through the file (they are the shim's clock).
     pub fn open_with(path: &Path, options: ReadOptions) -> io::Result<Self> {
         let chain = open_chain(path)?;
+        // The current file (newest first) as it is now: where a read that does not follow ends.
+        let end_at_open = match chain.first() {
+            Some(current) => Some(LogPos {
+                file: current.seq,
+                offset: current.len()?,
+            }),
+            None => None,
+        };
         let mut bytes = 0u64;
         let mut indexes: Vec<Option<(Vec<IndexEntry>, u64)>> = chain.iter().map(|_| None).collect();
         let mut index_of = |i: usize, bytes: &mut u64| -> io::Result<(Vec<IndexEntry>, u64)> {
@@ -285,12 +297,24 @@ impl LogReader {
             done: false,
             bytes_done: bytes,
             gap: false,
+            end_at_open,
+            stop: None,
         })
+    }
+
+    /// Makes the reader end where the log ended when it was opened (`logs` without
+    /// `--follow`): a writer that keeps appending cannot keep it reading for ever.
+    pub fn stop_at_open_end(&mut self) {
+        self.stop = self.end_at_open;
     }
 
     /// The next record, or `None` at the current end of the log (call again once it grew),
     /// or for good once a line after `until` was reached (see [`LogReader::is_done`]).
     pub fn next_record(&mut self) -> io::Result<Option<LogRecord>> {
+        if self.stop.is_some_and(|stop| self.position() >= stop) {
+            self.done = true;
+            return Ok(None);
+        }
         let Some((head, begin)) = self.next_head()? else {
             return Ok(None);
         };
@@ -740,6 +764,52 @@ mod tests {
         assert_eq!(rest[..jump], names(1..numbers[jump - 1] + 1)[..]);
         assert!(numbers[jump] > numbers[jump - 1] + 10, "{numbers:?}");
         assert_eq!(rest[jump..], names(numbers[jump]..1000)[..]);
+    }
+
+    #[test]
+    fn a_read_that_does_not_follow_ends_where_the_log_ended_when_it_began() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("container.log");
+        let rotation = Rotation {
+            max_size: 400,
+            max_files: 50,
+        };
+        let mut w = LogWriter::open_with(&p, rotation).unwrap();
+        write_lines(&mut w, 0..100, 1_000);
+        let open = |tail| {
+            let mut r = LogReader::open_with(
+                &p,
+                ReadOptions {
+                    tail,
+                    ..ReadOptions::default()
+                },
+            )
+            .unwrap();
+            r.stop_at_open_end();
+            r
+        };
+        let (mut tail3, mut all) = (open(Some(3)), open(None));
+        // A fast writer goes on, across rotations, while the readers read.
+        let mut got = Vec::new();
+        for i in 100..400 {
+            write_lines(&mut w, i..i + 1, 1_000);
+            if let Some(rec) = tail3.next_record().unwrap() {
+                got.push(rec);
+            }
+        }
+        got.extend(read_all(&mut tail3));
+        assert_eq!(text(&got), names(97..100));
+        assert!(tail3.is_done());
+        assert_eq!(text(&read_all(&mut all)), names(0..100));
+        // An empty log ends at once; a following reader (no stop) sees the new lines.
+        let q = dir.path().join("empty.log");
+        let mut e = LogWriter::open_with(&q, rotation).unwrap();
+        let mut r = LogReader::open(&q).unwrap();
+        let mut stopped = LogReader::open(&q).unwrap();
+        stopped.stop_at_open_end();
+        write_lines(&mut e, 0..2, 1_000);
+        assert_eq!(read_all(&mut stopped), []);
+        assert_eq!(text(&read_all(&mut r)), names(0..2));
     }
 
     #[test]

@@ -243,7 +243,7 @@ impl ControlServer {
                         let rows = u16::from_be_bytes([*r0, *r1]);
                         let columns = u16::from_be_bytes([*c0, *c1]);
                         if let Err(e) = super::pty::resize(terminal, rows, columns) {
-                            eprintln!("berth shim: resize the terminal: {e}");
+                            note!("berth shim: resize the terminal: {e}");
                         }
                     }
                 }

@@ -48,6 +48,9 @@ pub struct ExecSpec {
     pub cwd: String,
     pub uid: u32,
     pub gid: u32,
+    /// Supplementary groups (setgroups(2)).
+    #[serde(default)]
+    pub groups: Vec<u32>,
     /// The container's capabilities and no_new_privs (all capabilities with `--privileged`).
     pub security: SecuritySpec,
     /// Give the command a terminal from the container's devpts (`exec -t`).
@@ -75,7 +78,7 @@ const NAMESPACES: [(&str, CloneFlags); 6] = [
 pub fn main(spec_path: &Path) -> i32 {
     // SAFETY: F_GETFD only inspects the descriptor.
     if unsafe { libc::fcntl(REPORT_FD, libc::F_GETFD) } < 0 {
-        eprintln!("usage: berth-shim shim-exec <spec.json> with a report socket on fd 3 (started by the berth daemon)");
+        note!("usage: berth-shim shim-exec <spec.json> with a report socket on fd 3 (started by the berth daemon)");
         return 2;
     }
     // SAFETY: the daemon passed this descriptor to us alone (see the module doc).
@@ -335,7 +338,13 @@ fn run_command(
         code: 126,
     })?;
     let (program, argv, envp) = init::prepare_command(&spec.args, &spec.env)?;
-    init::drop_privileges(caps, spec.uid, spec.gid, spec.security.no_new_privileges)?;
+    init::drop_privileges(
+        caps,
+        spec.uid,
+        spec.gid,
+        &spec.groups,
+        spec.security.no_new_privileges,
+    )?;
     Err(init::exec_command(&program, &argv, &envp))
 }
 
@@ -402,6 +411,7 @@ mod tests {
             cwd: "/".into(),
             uid: 0,
             gid: 0,
+            groups: vec![],
             security: SecuritySpec::default(),
             tty: false,
             console_size: None,

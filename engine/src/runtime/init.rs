@@ -118,7 +118,7 @@ fn setup_and_exec(spec: &ContainerSpec, fds: &InitFds) -> Result<Infallible, Ini
     unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| sys_err("unshare cgroup namespace", e))?;
     if let Some(console) = fds.console {
         // In the container's /dev/pts, while still root; we lead our own session (above).
-        pty::attach_in_container(console, spec.uid)?;
+        pty::attach_in_container(console, spec.uid, spec.console_size)?;
     }
     let cwd = Path::new(&spec.cwd);
     std::fs::create_dir_all(cwd)
@@ -129,7 +129,13 @@ fn setup_and_exec(spec: &ContainerSpec, fds: &InitFds) -> Result<Infallible, Ini
     nix::unistd::chdir(cwd).map_err(|e| sys_err(format!("chdir {}", spec.cwd), e))?;
 
     let (program, argv, envp) = prepare_command(&spec.args, &spec.env)?;
-    drop_privileges(caps, spec.uid, spec.gid, spec.security.no_new_privileges)?;
+    drop_privileges(
+        caps,
+        spec.uid,
+        spec.gid,
+        &spec.groups,
+        spec.security.no_new_privileges,
+    )?;
     if spec.init {
         // Returns in the child that execs the command; the parent stays as PID 1.
         pid1::fork_command()?;
@@ -150,18 +156,20 @@ pub(crate) fn prepare_command(
     Ok((program, argv, envp))
 }
 
-/// Becomes `uid`:`gid` with the capability set `caps` (and no_new_privs when asked), from
-/// root with every capability.
+/// Becomes `uid`:`gid` with the supplementary `groups` and the capability set `caps` (and
+/// no_new_privs when asked), from root with every capability.
 pub(crate) fn drop_privileges(
     caps: capabilities::CapSet,
     uid: u32,
     gid: u32,
+    groups: &[u32],
     no_new_privileges: bool,
 ) -> Result<(), InitError> {
     // Bounding set first, while CAP_SETPCAP is still effective; setuid then clears the
     // effective set, and capset restores the container's (capabilities(7)).
     capabilities::limit_bounding_set(caps)?;
-    setgroups(&[]).map_err(|e| sys_err("setgroups", e))?;
+    let groups: Vec<Gid> = groups.iter().map(|&g| Gid::from_raw(g)).collect();
+    setgroups(&groups).map_err(|e| sys_err("setgroups", e))?;
     setgid(Gid::from_raw(gid)).map_err(|e| sys_err(format!("setgid {gid}"), e))?;
     setuid(Uid::from_raw(uid)).map_err(|e| sys_err(format!("setuid {uid}"), e))?;
     capabilities::set_process_caps(caps)?;

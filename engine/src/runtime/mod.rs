@@ -5,6 +5,16 @@
 //! then outlives the daemon: it writes the container's log, reaps it, removes its cgroup and
 //! leaves an [`ExitRecord`] at `spec.exit_path`.
 
+/// Writes a line to stderr without panicking when it cannot. `eprintln!` panics when the write
+/// fails, and a shim's stderr is its log file in the data root: a full disk must never end a
+/// shim (and with it the record of its container's exit).
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod capabilities;
 pub mod cgroup;
 pub mod control;
@@ -52,6 +62,31 @@ pub struct Started {
     pub shim_pid: i32,
     /// Host pid of the container's init.
     pub pid: i32,
+}
+
+/// The file beside a container's spec where its monitor records [`Started`] before it reports:
+/// a daemon killed between the report and recording it finds the live container here.
+pub const STARTED_RECORD: &str = "started.json";
+
+/// The monitor's own record of the container it started (written atomically; a failure to
+/// write it, e.g. on a full disk, only loses the adoption after a daemon crash).
+pub(crate) fn write_started_record(spec_path: &Path, started: &Started) {
+    let path = spec_path.with_file_name(STARTED_RECORD);
+    let tmp = spec_path.with_file_name(format!(".{STARTED_RECORD}.tmp"));
+    let written = serde_json::to_vec(started)
+        .map_err(io::Error::other)
+        .and_then(|json| std::fs::write(&tmp, json))
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        note!("berth shim: record the started container: {e}");
+    }
+}
+
+/// The monitor's record of a container it started, if there is one (see [`STARTED_RECORD`]).
+pub fn read_started_record(dir: &Path) -> Option<Started> {
+    let bytes = std::fs::read(dir.join(STARTED_RECORD)).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -218,6 +253,91 @@ pub(crate) fn write_exit_record(path: &Path, record: &ExitRecord) -> Result<(), 
     })
 }
 
+/// Room for the exit record, taken when the container starts: on a full disk (which the
+/// container itself may have filled) the record is written into blocks allocated long before,
+/// so the exit is never lost for want of space.
+pub(crate) struct ExitSlot {
+    path: PathBuf,
+    reserved: Option<(PathBuf, std::fs::File)>,
+}
+
+impl Drop for ExitSlot {
+    /// A slot never written (the container did not start) leaves no file behind.
+    fn drop(&mut self) {
+        if let Some((tmp, _)) = self.reserved.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Bytes reserved: an exit record is about a hundred.
+const EXIT_SLOT_BYTES: libc::off_t = 4096;
+
+impl ExitSlot {
+    /// Reserves the space beside `path` (none when even that fails: the record is then
+    /// written the ordinary way).
+    pub(crate) fn reserve(path: &Path) -> ExitSlot {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.slot-{}", std::process::id()));
+        let reserved = std::fs::File::create(&tmp).and_then(|file| {
+            use std::os::fd::AsRawFd;
+            // SAFETY: fallocate(2) on our own descriptor; mode 0 allocates the blocks.
+            match unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, EXIT_SLOT_BYTES) } {
+                0 => Ok(file),
+                _ => Err(io::Error::last_os_error()),
+            }
+        });
+        match reserved {
+            Ok(file) => ExitSlot {
+                path: path.to_path_buf(),
+                reserved: Some((tmp, file)),
+            },
+            Err(_) => {
+                let _ = std::fs::remove_file(&tmp);
+                ExitSlot {
+                    path: path.to_path_buf(),
+                    reserved: None,
+                }
+            }
+        }
+    }
+
+    /// Writes the record into the reserved blocks and renames it into place; without a
+    /// reservation (or a record too big for it), as [`write_exit_record`] does.
+    pub(crate) fn write(mut self, record: &ExitRecord) -> Result<(), RuntimeError> {
+        use std::os::unix::fs::FileExt;
+        let json = serde_json::to_vec(record).map_err(|source| RuntimeError::Json {
+            what: "exit record",
+            path: self.path.clone(),
+            source,
+        })?;
+        let (tmp, file) = match self.reserved.take() {
+            Some(reserved) if json.len() as i64 <= EXIT_SLOT_BYTES => reserved,
+            other => {
+                if let Some((tmp, _)) = other {
+                    let _ = std::fs::remove_file(tmp);
+                }
+                return write_exit_record(&self.path, record);
+            }
+        };
+        // Overwriting allocated blocks and shrinking the file need no new space.
+        let written = file
+            .write_all_at(&json, 0)
+            .and_then(|()| file.set_len(json.len() as u64));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(RuntimeError::io("write", &tmp, e));
+        }
+        std::fs::rename(&tmp, &self.path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            RuntimeError::io("rename exit record to", &self.path, e)
+        })
+    }
+}
+
 /// Checks what the kernel would otherwise reject with a less clear message.
 pub(crate) fn validate_spec(spec: &ContainerSpec) -> Result<(), RuntimeError> {
     let bad = |m: String| Err(RuntimeError::InvalidSpec(m));
@@ -271,6 +391,7 @@ mod tests {
             cwd: "/".into(),
             uid: 0,
             gid: 0,
+            groups: vec![],
             rootfs: RootfsSpec {
                 lower: vec![dir.join("layer")],
                 upper: dir.join("upper"),
@@ -289,6 +410,7 @@ mod tests {
             tty: false,
             stdin: false,
             control_path: None,
+            console_size: None,
             network: Default::default(),
         }
     }

@@ -107,8 +107,16 @@ fn open_fd(path: &Path, flags: libc::c_int) -> Result<OwnedFd, InitError> {
 /// the container's /dev, gives the slave to `uid`, binds it on /dev/console (as runc does),
 /// makes it the controlling terminal (the caller must lead its own session, setsid(2)) and
 /// stdin, stdout and stderr, and sends the master to the shim on `socket`.
-pub(crate) fn attach_in_container(socket: RawFd, uid: u32) -> Result<(), InitError> {
+pub(crate) fn attach_in_container(
+    socket: RawFd,
+    uid: u32,
+    size: Option<(u16, u16)>,
+) -> Result<(), InitError> {
     let pty = open(Path::new("/dev"))?;
+    if let Some((rows, columns)) = size {
+        resize(&pty.master, rows, columns)
+            .map_err(|e| sys_err(format!("set the terminal size {columns}x{rows}"), e))?;
+    }
     // The command may reopen its terminal by name after dropping root.
     nix::unistd::fchown(&pty.slave, Some(nix::unistd::Uid::from_raw(uid)), None)
         .map_err(|e| sys_err(format!("chown {}", pty.slave_path.display()), e))?;

@@ -12,7 +12,7 @@ use super::cgroup::{Cgroup, CgroupManager, DevicePolicy, CGROUP_ROOT};
 use super::control::ControlServer;
 use super::process::{self, Container, StartFailure};
 use super::spec::ContainerSpec;
-use super::{validate_spec, write_exit_record, ExitRecord, RuntimeError, Started};
+use super::{validate_spec, write_exit_record, ExitRecord, ExitSlot, RuntimeError, Started};
 use crate::logs::{LogWriter, Rotation, Stream};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -24,6 +24,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// Seconds the monitor keeps trying to write an exit record it could not write at once.
+const EXIT_RECORD_RETRIES: u32 = 600;
 /// How long an unterminated line may wait for its end before it is logged as partial.
 const PARTIAL_FLUSH_AFTER: Duration = Duration::from_millis(100);
 /// The same for a terminal, whose prompts and echoes an attached user waits for.
@@ -37,14 +39,14 @@ pub fn main(spec_path: &Path) -> i32 {
     let spec = match load_spec(spec_path) {
         Ok(spec) => spec,
         Err(e) => {
-            eprintln!("{e}");
+            note!("{e}");
             return 1;
         }
     };
     let (report_r, report_w) = match pipe2(OFlag::O_CLOEXEC) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("pipe: {e}");
+            note!("pipe: {e}");
             return 1;
         }
     };
@@ -52,7 +54,7 @@ pub fn main(spec_path: &Path) -> i32 {
     // arbitrary code.
     match unsafe { fork() } {
         Err(e) => {
-            eprintln!("fork: {e}");
+            note!("fork: {e}");
             1
         }
         Ok(ForkResult::Child) => {
@@ -93,7 +95,7 @@ fn relay(monitor: Pid, report: OwnedFd) -> i32 {
         let line = match serde_json::to_string(&started) {
             Ok(line) => line,
             Err(e) => {
-                eprintln!("encode report: {e}");
+                note!("encode report: {e}");
                 return 1;
             }
         };
@@ -101,7 +103,7 @@ fn relay(monitor: Pid, report: OwnedFd) -> i32 {
         return match writeln!(out, "{line}").and_then(|()| out.flush()) {
             Ok(()) => 0,
             Err(e) => {
-                eprintln!("write report: {e}");
+                note!("write report: {e}");
                 1
             }
         };
@@ -111,14 +113,14 @@ fn relay(monitor: Pid, report: OwnedFd) -> i32 {
     let status = wait_status(monitor);
     match text.strip_prefix("err ") {
         Some(message) => {
-            eprintln!("{message}");
+            note!("{message}");
             match status {
                 Some(Status::Exited(code)) => StartFailure::from_exit_code(code).exit_code(),
                 _ => 1,
             }
         }
         None => {
-            eprintln!("shim exited before reporting ({})", describe(status));
+            note!("shim exited before reporting ({})", describe(status));
             1
         }
     }
@@ -128,6 +130,7 @@ fn relay(monitor: Pid, report: OwnedFd) -> i32 {
 fn monitor(spec_path: &Path, spec: &ContainerSpec, report: OwnedFd) -> i32 {
     detach(spec_path, report.as_raw_fd());
     let mut report = File::from(report);
+    let exit_slot = ExitSlot::reserve(&spec.exit_path);
     let (mut container, cgroup, mut log) = match start(spec) {
         Ok(started) => started,
         Err((message, failure)) => {
@@ -138,6 +141,13 @@ fn monitor(spec_path: &Path, spec: &ContainerSpec, report: OwnedFd) -> i32 {
     // Listening before the report: once the daemon knows the container runs, attach
     // clients can connect.
     let control = control_server(spec, &mut container);
+    super::write_started_record(
+        spec_path,
+        &Started {
+            shim_pid: std::process::id() as i32,
+            pid: container.pid.as_raw(),
+        },
+    );
     if write!(report, "ok {}", container.pid).is_err() {
         // The daemon's shim is gone, so nobody will know about this container: undo it.
         let _ = nix::sys::signal::kill(container.pid, nix::sys::signal::Signal::SIGKILL);
@@ -161,13 +171,13 @@ fn monitor(spec_path: &Path, spec: &ContainerSpec, report: OwnedFd) -> i32 {
         None => (255, None),
     };
     let oom_killed = cgroup.oom_kill_count().unwrap_or_else(|e| {
-        eprintln!("berth shim: {e}");
+        note!("berth shim: {e}");
         0
     }) > 0;
     // The cgroup goes before the exit record appears, so a reader that sees the record can
     // rely on the container being entirely gone.
     if let Err(e) = cgroup.kill_all().and_then(|()| cgroup.remove()) {
-        eprintln!("berth shim: {e}");
+        note!("berth shim: {e}");
     }
     let record = ExitRecord {
         exit_code,
@@ -178,10 +188,18 @@ fn monitor(spec_path: &Path, spec: &ContainerSpec, report: OwnedFd) -> i32 {
             .unwrap_or(0),
         oom_killed,
     };
-    match write_exit_record(&spec.exit_path, &record) {
+    match exit_slot.write(&record) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("berth shim: {e}");
+            note!("berth shim: {e}");
+            // Without the reservation (the disk was full at start too): keep trying for a
+            // while, so that the exit is recorded once space is freed.
+            for _ in 0..EXIT_RECORD_RETRIES {
+                std::thread::sleep(Duration::from_secs(1));
+                if write_exit_record(&spec.exit_path, &record).is_ok() {
+                    return 0;
+                }
+            }
             1
         }
     }
@@ -305,7 +323,7 @@ fn control_server(spec: &ContainerSpec, container: &mut Container) -> Option<Con
     match bound {
         Ok(server) => Some(server),
         Err(e) => {
-            eprintln!("berth shim: control socket {}: {e}", path.display());
+            note!("berth shim: control socket {}: {e}", path.display());
             None
         }
     }
@@ -332,7 +350,7 @@ fn pump(
         if let Err(e) = result {
             // Keep draining the pipes so the container never blocks on a full one.
             if !log_failed {
-                eprintln!("berth shim: {e}");
+                note!("berth shim: {e}");
                 log_failed = true;
             }
         }
@@ -360,7 +378,7 @@ fn pump(
                     .collect(),
                 Err(Errno::EINTR) => continue,
                 Err(e) => {
-                    eprintln!("berth shim: poll: {e}");
+                    note!("berth shim: poll: {e}");
                     break;
                 }
             }
@@ -378,7 +396,7 @@ fn pump(
                 Ok(n) => note(log.write(*stream, &buf[..n])),
                 Err(Errno::EINTR | Errno::EAGAIN) => {}
                 Err(e) => {
-                    eprintln!("berth shim: read {stream:?}: {e}");
+                    note!("berth shim: read {stream:?}: {e}");
                     closed.push(i);
                 }
             }
@@ -415,7 +433,7 @@ pub(crate) fn wait_status(pid: Pid) -> Option<Status> {
             if Errno::last() == Errno::EINTR {
                 continue;
             }
-            eprintln!("berth shim: waitpid {pid}: {}", Errno::last());
+            note!("berth shim: waitpid {pid}: {}", Errno::last());
             return None;
         }
         if libc::WIFEXITED(status) {

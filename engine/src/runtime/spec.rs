@@ -21,6 +21,9 @@ pub struct ContainerSpec {
     /// Numeric user and group the command runs as.
     pub uid: u32,
     pub gid: u32,
+    /// Supplementary groups (setgroups(2)); none: only `gid`.
+    #[serde(default)]
+    pub groups: Vec<u32>,
     pub rootfs: RootfsSpec,
     /// Cgroup of the container, relative to each hierarchy's root, e.g. `berth/<id>`.
     pub cgroup_path: String,
@@ -56,6 +59,9 @@ pub struct ContainerSpec {
     /// (runtime::control); none: the shim takes no input.
     #[serde(default)]
     pub control_path: Option<PathBuf>,
+    /// The terminal's first window size, rows and columns (else 24x80), with `tty`.
+    #[serde(default)]
+    pub console_size: Option<(u16, u16)>,
     /// Which network namespace the container gets (`--network`).
     #[serde(default)]
     pub network: NetworkMode,
@@ -89,6 +95,11 @@ pub struct Resources {
     pub cpu_shares: Option<u64>,
     /// Maximum number of tasks (`--pids-limit`); zero or negative means unlimited.
     pub pids_limit: Option<i64>,
+    /// `memory_swap` is docker's default of twice `memory` (`--memory` without
+    /// `--memory-swap`), not the user's: where swap accounting is off it is left out, as
+    /// docker only warns then.
+    #[serde(default)]
+    pub memory_swap_implicit: bool,
 }
 
 /// Privileges of the container's processes.

@@ -35,8 +35,9 @@ pub fn main(bin: &str, setup: impl FnOnce() -> Suite, cases: &[TestCase]) {
         std::process::exit(code);
     }
     if !nix::unistd::Uid::effective().is_root() {
-        println!("{bin}: skipped, real containers need root");
-        return;
+        // A test that cannot run has not passed: say so and fail.
+        eprintln!("{bin}: FAILED: these tests run real containers and need root");
+        std::process::exit(1);
     }
     let filters: Vec<&String> = args[1..].iter().filter(|a| !a.starts_with('-')).collect();
     let suite = setup();
@@ -156,6 +157,7 @@ impl Suite {
             cwd: "/".into(),
             uid: 0,
             gid: 0,
+            groups: vec![],
             rootfs: RootfsSpec {
                 lower: vec![self.lower.clone()],
                 upper: dir.join("upper"),
@@ -174,6 +176,7 @@ impl Suite {
             tty: false,
             stdin: false,
             control_path: None,
+            console_size: None,
             network: Default::default(),
         }
     }

@@ -160,3 +160,12 @@ pub async fn stats(
 ) -> ApiResult<Json<berth_engine::ContainerStats>> {
     Ok(Json(engine.stats(&id).await?))
 }
+
+/// Many containers' usage in one answer, read together (`berth stats`).
+pub async fn stats_many(
+    State(engine): State<Engine>,
+    Query(query): Query<berth_wire::stats::StatsQuery>,
+) -> ApiResult<Json<Vec<berth_engine::ContainerStats>>> {
+    let keys = query.keys();
+    Ok(Json(engine.stats_many(keys.as_deref()).await?))
+}

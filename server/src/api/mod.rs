@@ -167,6 +167,7 @@ pub fn routes() -> RouteTable<Engine> {
             N,
             containers::stats,
         )
+        .add(M::GET, "/api/v1/stats", V, N, containers::stats_many)
         .add(
             M::POST,
             "/api/v1/containers/{id}/wait",

@@ -474,8 +474,12 @@ impl Api {
         self.post(&format!("{V1}/containers/prune")).await
     }
 
-    pub async fn container_stats(&self, id: &str) -> Result<ContainerStats> {
-        self.get(&container(id, "/stats")).await
+    /// The named containers' usage (all running ones with `None`), read together.
+    pub async fn stats_many(&self, containers: Option<&[String]>) -> Result<Vec<ContainerStats>> {
+        let q = w::stats::StatsQuery {
+            containers: containers.map(|c| c.join(",")),
+        };
+        self.get(&query(format!("{V1}/stats"), &q)?).await
     }
 
     pub async fn container_wait(&self, id: &str) -> Result<WaitResponse> {

@@ -31,16 +31,58 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// `1.2MB`, `512kB`, `12B` (decimal units, as docker prints sizes).
+/// `522MB`, `9.24kB`, `12B`: decimal units with three significant digits, as docker prints
+/// image sizes and I/O (go-units' HumanSizeWithPrecision(size, 3)).
 pub fn size(bytes: i64) -> String {
-    let b = bytes.max(0) as f64;
-    match b {
-        b if b >= 1e9 => format!("{:.3}GB", b / 1e9),
-        b if b >= 1e6 => format!("{:.3}MB", b / 1e6),
-        b if b >= 1e3 => format!("{:.3}kB", b / 1e3),
-        b => format!("{b}B"),
+    scaled(
+        bytes.max(0) as f64,
+        1000.0,
+        &["B", "kB", "MB", "GB", "TB", "PB"],
+        3,
+    )
+}
+
+/// `1.5MiB`, `3.848GiB`: binary units with four significant digits, as docker's stats prints
+/// memory (go-units' BytesSize).
+pub fn binary_size(bytes: u64) -> String {
+    scaled(
+        bytes as f64,
+        1024.0,
+        &["B", "KiB", "MiB", "GiB", "TiB", "PiB"],
+        4,
+    )
+}
+
+/// `value` in the largest unit that keeps it at or above 1, with `digits` significant
+/// digits and no trailing zeros (Go's `%.Ng`); a value that rounds up to `base` moves on to
+/// the next unit (go-units would print `1e+03MB` there).
+fn scaled(mut value: f64, base: f64, units: &[&str], digits: i32) -> String {
+    let mut unit = 0;
+    while value >= base && unit + 1 < units.len() {
+        value /= base;
+        unit += 1;
     }
-    .replace(".000", "")
+    let mut text = significant(value, digits);
+    if text.parse::<f64>().is_ok_and(|v| v >= base) && unit + 1 < units.len() {
+        value /= base;
+        unit += 1;
+        text = significant(value, digits);
+    }
+    format!("{text}{}", units[unit])
+}
+
+/// `value` rounded to `digits` significant digits, trailing zeros dropped.
+fn significant(value: f64, digits: i32) -> String {
+    if value == 0.0 {
+        return "0".to_string();
+    }
+    let exponent = value.abs().log10().floor() as i32;
+    let decimals = (digits - 1 - exponent).max(0) as usize;
+    let text = format!("{value:.decimals$}");
+    match text.contains('.') {
+        true => text.trim_end_matches('0').trim_end_matches('.').to_string(),
+        false => text,
+    }
 }
 
 /// `5 seconds`, `About a minute`, `3 hours` … as docker's human durations.
@@ -169,8 +211,19 @@ mod tests {
     #[test]
     fn sizes_and_durations_read_like_docker() {
         assert_eq!(size(12), "12B");
-        assert_eq!(size(1_500_000), "1.500MB");
+        assert_eq!(size(0), "0B");
+        assert_eq!(size(1_500_000), "1.5MB");
         assert_eq!(size(2_000_000), "2MB");
+        assert_eq!(size(522_123_456), "522MB");
+        assert_eq!(size(9_240), "9.24kB");
+        assert_eq!(size(77_940_000), "77.9MB");
+        assert_eq!(size(999_700_000), "1GB");
+        assert_eq!(size(189_400_000_000), "189GB");
+        assert_eq!(binary_size(512), "512B");
+        assert_eq!(binary_size(1536), "1.5KiB");
+        assert_eq!(binary_size(32 << 20), "32MiB");
+        assert_eq!(binary_size(4_035_000), "3.848MiB");
+        assert_eq!(binary_size(3 << 30), "3GiB");
         assert_eq!(duration(5_000), "5 seconds");
         assert_eq!(duration(90_000), "About a minute");
         assert_eq!(duration(3 * 3600 * 1000), "3 hours");

@@ -28,17 +28,26 @@ impl Kind {
 
 #[derive(clap::Args)]
 pub struct ImageArgs {
+    /// Format the output using a Go template (`{{.Id}}`, `{{json .Config}}`) or `json`
+    #[arg(short, long)]
+    format: Option<String>,
     #[arg(required = true)]
     images: Vec<String>,
 }
 
 pub async fn image(api: &Api, args: ImageArgs) -> Result<i32> {
-    each(api, &args.images, &[Kind::Image]).await
+    each(api, &args.images, &[Kind::Image], args.format.as_deref()).await
 }
 
-/// Prints the first object found for each name among `kinds`; exit code 1 if any was
-/// not found (its error printed), as docker does.
-pub async fn each(api: &Api, names: &[String], kinds: &[Kind]) -> Result<i32> {
+/// Prints the first object found for each name among `kinds` (all as one JSON array, or
+/// each through the `format` template on a line of its own); exit code 1 if any was not
+/// found (its error printed), as docker does.
+pub async fn each(
+    api: &Api,
+    names: &[String],
+    kinds: &[Kind],
+    format: Option<&str>,
+) -> Result<i32> {
     let mut found = Vec::new();
     let mut failed = false;
     for name in names {
@@ -50,8 +59,22 @@ pub async fn each(api: &Api, names: &[String], kinds: &[Kind]) -> Result<i32> {
             }
         }
     }
-    let text = serde_json::to_string_pretty(&found).map_err(|e| anyhow!(e))?;
-    println!("{text}");
+    match format.filter(|f| !f.is_empty()) {
+        None => {
+            let text = serde_json::to_string_pretty(&found).map_err(|e| anyhow!(e))?;
+            println!("{text}");
+        }
+        Some(format) => {
+            let format = if format.trim() == "json" {
+                "{{json .}}"
+            } else {
+                format
+            };
+            for value in &found {
+                println!("{}", super::template::render(format, value)?);
+            }
+        }
+    }
     Ok(if failed { 1 } else { 0 })
 }
 

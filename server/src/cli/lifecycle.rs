@@ -85,6 +85,10 @@ pub struct PruneArgs {
 
 #[derive(clap::Args)]
 pub struct InspectArgs {
+    /// Format the output using a Go template (`{{.State.Status}}`, `{{json .Config}}`) or
+    /// `json`
+    #[arg(short, long)]
+    format: Option<String>,
     #[arg(required = true)]
     containers: Vec<String>,
 }
@@ -200,7 +204,13 @@ pub async fn wait(api: &Api, args: WaitArgs) -> Result<i32> {
 /// A container, or else an image, by name or id (docker's `inspect`).
 pub async fn inspect(api: &Api, args: InspectArgs) -> Result<i32> {
     use super::inspect::{each, Kind};
-    each(api, &args.containers, &[Kind::Container, Kind::Image]).await
+    each(
+        api,
+        &args.containers,
+        &[Kind::Container, Kind::Image],
+        args.format.as_deref(),
+    )
+    .await
 }
 
 pub async fn rename(api: &Api, args: RenameArgs) -> Result<i32> {

@@ -182,7 +182,9 @@ pub async fn run(api: &Api, command: Command) -> Result<i32> {
             })
             .await
         }
-        Command::Inspect(args) => super::inspect::each(api, &args.networks, &[Kind::Network]).await,
+        Command::Inspect(args) => {
+            super::inspect::each(api, &args.networks, &[Kind::Network], None).await
+        }
         Command::Connect(args) => {
             api.network_connect(&args.network, &args.container).await?;
             Ok(0)

@@ -269,7 +269,7 @@ mod tests {
             ),
         );
         assert!(line.starts_with("0123456789ab: Downloading [="), "{line}");
-        assert!(line.ends_with("1.200MB/3.400MB"), "{line}");
+        assert!(line.ends_with("1.2MB/3.4MB"), "{line}");
     }
 
     #[test]

@@ -120,11 +120,19 @@ pub struct CreateArgs {
     /// Platform of the image to pull (os/arch[/variant])
     #[arg(long)]
     platform: Option<String>,
-    /// The image to create the container from
-    image: String,
-    /// The command and its arguments (replaces the image's Cmd)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    command: Vec<String>,
+    /// Add additional groups to join (names from the image's /etc/group, or ids)
+    #[arg(long = "group-add")]
+    group_add: Vec<String>,
+    /// The image, then the command and its arguments (replacing the image's Cmd). As docker
+    /// parses it, everything after the image is the command's, flags included.
+    #[arg(
+        value_name = "IMAGE [COMMAND] [ARG...]",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    image_and_command: Vec<String>,
 }
 
 /// `--pull`: when `run`/`create` pull the image (docker's values).
@@ -148,6 +156,14 @@ pub struct Args {
 }
 
 impl CreateArgs {
+    /// The image as typed.
+    fn image(&self) -> &str {
+        self.image_and_command
+            .first()
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
     /// The create request; `attached`: the client attaches its stdin right away (`run -i`
     /// without `-d`, `create -i`), so the container's stdin ends with that client's.
     fn options(&self, attached: bool) -> Result<CreateOptions> {
@@ -176,9 +192,9 @@ impl CreateArgs {
             }
         }
         Ok(CreateOptions {
-            image: self.image.clone(),
+            image: self.image().to_string(),
             name: self.name.clone(),
-            cmd: self.command.clone(),
+            cmd: self.image_and_command.iter().skip(1).cloned().collect(),
             entrypoint: self.entrypoint.as_ref().map(|e| {
                 if e.is_empty() {
                     vec![]
@@ -218,6 +234,13 @@ impl CreateArgs {
             publish_all: self.publish_all,
             expose: self.expose.clone(),
             labels: self.labels()?,
+            group_add: self.group_add.clone(),
+            // The client's terminal size, so the command starts with it (docker's ConsoleSize).
+            console_size: self
+                .tty
+                .then(super::terminal::size)
+                .flatten()
+                .map(|(rows, columns)| [rows, columns]),
         })
     }
 
@@ -257,7 +280,7 @@ async fn create_container(
     attached: bool,
 ) -> Result<ContainerSummary> {
     let options = args.options(attached)?;
-    let pull = || pull::pull(api, &args.image, args.platform.as_deref(), Output::Stderr);
+    let pull = || pull::pull(api, args.image(), args.platform.as_deref(), Output::Stderr);
     let create = || api.container_create(&options);
     if args.pull == PullPolicy::Always {
         pull().await?;
@@ -271,9 +294,9 @@ async fn create_container(
     if !missing {
         return result;
     }
-    let shown = berth_engine::image::Reference::parse(&args.image)
+    let shown = berth_engine::image::Reference::parse(args.image())
         .map(|r| r.familiar())
-        .unwrap_or_else(|_| args.image.clone());
+        .unwrap_or_else(|_| args.image().to_string());
     if args.pull == PullPolicy::Never {
         anyhow::bail!("No such image: {shown} (--pull never: not pulling it)");
     }
@@ -311,7 +334,8 @@ async fn run_inner(api: &Api, args: Args) -> Result<i32> {
     // `--rm`: a container that could not be started goes.
     let discard = || async move {
         if args.create.rm {
-            let _ = api.container_remove(id, true, false).await;
+            // With its anonymous volumes, as the exit path of `--rm` removes them.
+            let _ = api.container_remove(id, true, true).await;
         }
     };
     if args.detach {
@@ -345,5 +369,46 @@ async fn run_inner(api: &Api, args: Args) -> Result<i32> {
     match print_stream(body).await? {
         Some(code) => Ok(code),
         None => Ok(api.container_wait(id).await?.exit_code),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Args;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Run {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(argv: &[&str]) -> Args {
+        Run::try_parse_from(std::iter::once("run").chain(argv.iter().copied()))
+            .expect("parses")
+            .args
+    }
+
+    #[test]
+    fn everything_after_the_image_is_the_command() {
+        let run = parse(&["--entrypoint", "sh", "-d", "busybox", "-c", "echo $HOME"]);
+        let options = run.create.options(false).expect("options");
+        assert!(run.detach);
+        assert_eq!(options.image, "busybox");
+        assert_eq!(options.entrypoint, Some(vec!["sh".to_string()]));
+        assert_eq!(options.cmd, ["-c", "echo $HOME"]);
+        // berth's own flags after the image belong to the command too.
+        let run = parse(&["busybox", "ls", "--rm", "-d", "-m", "1g"]);
+        let options = run.create.options(false).expect("options");
+        assert!(!run.detach && !options.auto_remove && options.memory.is_none());
+        assert_eq!(options.cmd, ["ls", "--rm", "-d", "-m", "1g"]);
+        let run = parse(&["--rm", "--group-add", "audio", "-it", "debian"]);
+        let options = run.create.options(true).expect("options");
+        assert!(options.auto_remove && options.tty && options.cmd.is_empty());
+        assert_eq!(options.group_add, ["audio"]);
+        assert!(
+            Run::try_parse_from(["run", "--rm"]).is_err(),
+            "an image is required"
+        );
     }
 }

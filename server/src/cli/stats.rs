@@ -1,10 +1,13 @@
-//! `berth stats [--no-stream] [CONTAINER…]`: live CPU, memory, network, block I/O and pids,
-//! refreshed every second (or printed once), for the named or all running containers.
+//! `berth stats [--no-stream] [--format …] [CONTAINER…]`: live CPU, memory, network, block I/O
+//! and pids, refreshed every second (or printed once), for the named or all running
+//! containers, in docker's columns and units; all containers are read in one request.
 
-use super::api::{Api, ContainerList};
-use super::format;
+use super::api::Api;
+use super::format::{binary_size, size};
+use super::template;
 use anyhow::Result;
 use berth_wire::stats::ContainerStats;
+use serde_json::{json, Value};
 use std::io::Write;
 use std::time::Duration;
 
@@ -13,39 +16,119 @@ pub struct Args {
     /// Print one sample and exit
     #[arg(long = "no-stream")]
     no_stream: bool,
+    /// Format output using a template: `table TEMPLATE`, `json` or a Go template over
+    /// .Container, .ID, .Name, .CPUPerc, .MemUsage, .MemPerc, .NetIO, .BlockIO, .PIDs and
+    /// berth's .ShimMem (the container's monitor process)
+    #[arg(long)]
+    format: Option<String>,
     /// Containers (default: all running)
     containers: Vec<String>,
 }
 
+/// docker's default `stats` table.
+const DEFAULT_FORMAT: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
+
 pub async fn run(api: &Api, args: Args) -> Result<i32> {
-    let running = ContainerList {
-        all: Some(false),
-        ..ContainerList::default()
+    let format = match args.format.as_deref() {
+        None | Some("") | Some("table") => DEFAULT_FORMAT,
+        Some(other) => other,
     };
+    let named = (!args.containers.is_empty()).then_some(args.containers.as_slice());
     loop {
-        let names = if args.containers.is_empty() {
-            let running = api.containers(&running).await?;
-            running.into_iter().map(|c| c.id).collect()
-        } else {
-            args.containers.clone()
-        };
-        let mut rows = Vec::new();
-        let mut failed = false;
-        for name in &names {
-            match api.container_stats(name).await {
-                Ok(s) => rows.push(row(&s)),
-                Err(e) if args.containers.is_empty() => {
-                    // A container may stop between the list and its sample.
-                    tracing::debug!("{name}: {e:#}");
-                }
-                Err(e) => {
-                    eprintln!("Error: {e:#}");
-                    failed = true;
-                }
+        let stats = match api.stats_many(named).await {
+            Ok(stats) => stats,
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                return Ok(1);
             }
+        };
+        let rows: Vec<Value> = stats.iter().map(fields).collect();
+        let text = template::render_list(format, &rows, &header)?;
+        let mut out = std::io::stdout().lock();
+        if !args.no_stream {
+            // Clear the screen and go home, as docker's live view does.
+            write!(out, "\x1b[2J\x1b[H")?;
         }
-        let table = format::table(
-            &[
+        write!(out, "{text}")?;
+        out.flush()?;
+        if args.no_stream {
+            return Ok(0);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// docker's `stats` template fields of one container, all text.
+fn fields(s: &ContainerStats) -> Value {
+    let m = &s.sample;
+    json!({
+        "Container": s.id.chars().take(12).collect::<String>(),
+        "ID": s.id.chars().take(12).collect::<String>(),
+        "Name": s.name,
+        "CPUPerc": format!("{:.2}%", s.cpu_percent),
+        "MemUsage": format!(
+            "{} / {}",
+            binary_size(m.memory_working_set_bytes),
+            binary_size(m.memory_limit_bytes)
+        ),
+        "MemPerc": format!("{:.2}%", s.memory_percent),
+        "NetIO": format!(
+            "{} / {}",
+            size(m.net_rx_bytes as i64),
+            size(m.net_tx_bytes as i64)
+        ),
+        "BlockIO": format!(
+            "{} / {}",
+            size(m.block_read_bytes as i64),
+            size(m.block_write_bytes as i64)
+        ),
+        "PIDs": m.pids.to_string(),
+        "ShimMem": s.shim_rss_bytes.map_or_else(|| "--".to_string(), binary_size),
+    })
+}
+
+/// Column titles as docker's.
+fn header(field: &str) -> String {
+    match field {
+        "ID" => "CONTAINER ID",
+        "Container" => "CONTAINER",
+        "CPUPerc" => "CPU %",
+        "MemUsage" => "MEM USAGE / LIMIT",
+        "MemPerc" => "MEM %",
+        "NetIO" => "NET I/O",
+        "BlockIO" => "BLOCK I/O",
+        "ShimMem" => "SHIM MEM",
+        other => return other.to_uppercase(),
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_table_has_dockers_columns_and_units() {
+        let stats: ContainerStats = serde_json::from_value(json!({
+            "id": "0123456789abcdef", "name": "web", "cpu_percent": 1.234,
+            "memory_percent": 0.5, "shim_rss_bytes": 2_097_152,
+            "read_at_ns": 0, "cpu_usage_ns": 0, "memory_usage_bytes": 0,
+            "memory_working_set_bytes": 4_035_000, "memory_limit_bytes": 1_073_741_824u64,
+            "system_cpu_ns": 0, "online_cpus": 2, "pids": 3, "block_read_bytes": 9_240,
+            "block_write_bytes": 0, "net_rx_bytes": 522_123_456, "net_tx_bytes": 1_500,
+        }))
+        .expect("stats");
+        let text =
+            template::render_list(DEFAULT_FORMAT, &[fields(&stats)], &header).expect("renders");
+        let lines: Vec<&str> = text.lines().collect();
+        let titles: Vec<&str> = lines[0]
+            .split("   ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        assert_eq!(
+            titles,
+            [
                 "CONTAINER ID",
                 "NAME",
                 "CPU %",
@@ -53,76 +136,28 @@ pub async fn run(api: &Api, args: Args) -> Result<i32> {
                 "MEM %",
                 "NET I/O",
                 "BLOCK I/O",
-                "PIDS",
-                "SHIM MEM",
-            ],
-            &rows,
+                "PIDS"
+            ]
         );
-        let mut out = std::io::stdout().lock();
-        if !args.no_stream {
-            // Clear the screen and go home, as docker's live view does.
-            write!(out, "\x1b[2J\x1b[H")?;
+        for cell in [
+            "0123456789ab",
+            "web",
+            "1.23%",
+            "3.848MiB / 1GiB",
+            "0.50%",
+            "522MB / 1.5kB",
+            "9.24kB / 0B",
+            "3",
+        ] {
+            assert!(lines[1].contains(cell), "{cell} in {:?}", lines[1]);
         }
-        write!(out, "{table}")?;
-        out.flush()?;
-        if args.no_stream {
-            return Ok(if failed { 1 } else { 0 });
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-fn row(s: &ContainerStats) -> Vec<String> {
-    let m = &s.sample;
-    vec![
-        s.id.chars().take(12).collect(),
-        s.name.clone(),
-        format!("{:.2}%", s.cpu_percent),
-        format!(
-            "{} / {}",
-            binary(m.memory_working_set_bytes),
-            binary(m.memory_limit_bytes)
-        ),
-        format!("{:.2}%", s.memory_percent),
-        format!(
-            "{} / {}",
-            format::size(m.net_rx_bytes as i64),
-            format::size(m.net_tx_bytes as i64)
-        ),
-        format!(
-            "{} / {}",
-            format::size(m.block_read_bytes as i64),
-            format::size(m.block_write_bytes as i64)
-        ),
-        m.pids.to_string(),
-        s.shim_rss_bytes.map_or_else(|| "--".to_string(), binary),
-    ]
-}
-
-/// Memory in binary units, as docker's stats prints it (`1.5MiB`).
-fn binary(bytes: u64) -> String {
-    let b = bytes as f64;
-    const KIB: f64 = 1024.0;
-    if b >= KIB * KIB * KIB {
-        format!("{:.2}GiB", b / (KIB * KIB * KIB))
-    } else if b >= KIB * KIB {
-        format!("{:.2}MiB", b / (KIB * KIB))
-    } else if b >= KIB {
-        format!("{:.2}KiB", b / KIB)
-    } else {
-        format!("{bytes}B")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::binary;
-
-    #[test]
-    fn memory_prints_in_binary_units() {
-        assert_eq!(binary(512), "512B");
-        assert_eq!(binary(1536), "1.50KiB");
-        assert_eq!(binary(32 << 20), "32.00MiB");
-        assert_eq!(binary(3 << 30), "3.00GiB");
+        assert!(
+            !text.contains("SHIM") && !text.contains("2MiB"),
+            "extra columns only on request"
+        );
+        let shim =
+            template::render_list("table {{.Name}}\t{{.ShimMem}}", &[fields(&stats)], &header)
+                .expect("renders");
+        assert!(shim.contains("SHIM MEM") && shim.contains("2MiB"), "{shim}");
     }
 }

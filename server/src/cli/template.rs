@@ -79,16 +79,55 @@ fn action(text: &str, value: &Value) -> Result<String> {
     }
     Ok(match (json, current) {
         (true, v) => serde_json::to_string(v)?,
-        (false, Value::String(s)) => s.clone(),
         (false, Value::Null) => "<no value>".into(),
-        (false, v) => v.to_string(),
+        (false, v) => go_text(v),
     })
+}
+
+/// A value as Go's `fmt` prints it in a template: strings bare, lists `[a b]`, maps
+/// `map[k:v]` with sorted keys (what `docker inspect -f '{{.Config.Cmd}}'` shows).
+fn go_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "<nil>".into(),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(go_text).collect();
+            format!("[{}]", items.join(" "))
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let items: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{k}:{}", go_text(&map[k])))
+                .collect();
+            format!("map[{}]", items.join(" "))
+        }
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::{render, render_list};
     use serde_json::json;
+
+    #[test]
+    fn lists_and_maps_print_as_go_prints_them() {
+        let v = json!({"Config": {"Cmd": ["sh", "-c", "echo hi"], "Entrypoint": null,
+            "Labels": {"b": "2", "a": "1"}, "Tty": false}, "State": {"Pid": 42}});
+        assert_eq!(render("{{.Config.Cmd}}", &v).unwrap(), "[sh -c echo hi]");
+        assert_eq!(render("{{.Config.Labels}}", &v).unwrap(), "map[a:1 b:2]");
+        assert_eq!(
+            render("{{.Config.Tty}} {{.State.Pid}}", &v).unwrap(),
+            "false 42"
+        );
+        assert_eq!(
+            render("{{json .Config.Cmd}}", &v).unwrap(),
+            r#"["sh","-c","echo hi"]"#
+        );
+        assert_eq!(render("{{.Config.Entrypoint}}", &v).unwrap(), "<no value>");
+    }
 
     #[test]
     fn fields_json_and_literals() {

@@ -76,7 +76,7 @@ pub async fn run(api: &Api, command: Command) -> Result<i32> {
     match command {
         Command::Create(a) => create(api, a).await,
         Command::Ls(a) => ls(api, a).await,
-        Command::Inspect(a) => inspect::each(api, &a.volumes, &[inspect::Kind::Volume]).await,
+        Command::Inspect(a) => inspect::each(api, &a.volumes, &[inspect::Kind::Volume], None).await,
         Command::Rm(a) => rm(api, a).await,
         Command::Prune(a) => prune(api, a).await,
     }

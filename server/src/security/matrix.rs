@@ -65,6 +65,7 @@ POST /api/v1/containers/{id}/unpause operator
 POST /api/v1/containers/{id}/rename operator
 POST /api/v1/containers/prune operator
 GET /api/v1/containers/{id}/stats viewer
+GET /api/v1/stats viewer
 POST /api/v1/containers/{id}/wait viewer
 GET /api/v1/containers/{id}/logs viewer
 POST /api/v1/containers/{id}/attach operator

@@ -29,6 +29,8 @@ pub struct Daemon {
     /// Names this daemon's bridges: its default bridge is `<tag>0`, user networks' `<tag>-…`
     /// (unique, so that parallel test daemons never share a bridge; removed on drop).
     pub bridge_tag: String,
+    /// The data root is a tmpfs of its own (a small disk to fill), unmounted on drop.
+    pub tmpfs: bool,
     child: Option<Child>,
 }
 
@@ -76,6 +78,28 @@ impl Daemon {
 
     /// A daemon started with more `berth serve` options and environment variables.
     pub fn start_with_env(serve_args: &[String], env: &[(&str, &str)]) -> Daemon {
+        let mut daemon = Daemon::prepare(serve_args, env);
+        daemon.spawn();
+        daemon
+    }
+
+    /// A daemon whose data root is a tmpfs of `mib` MiB: a small disk that a test can fill.
+    pub fn start_on_tmpfs(mib: u64) -> Daemon {
+        let mut daemon = Daemon::prepare(&[], &[]);
+        std::fs::create_dir_all(&daemon.data_root).expect("data root");
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "berth-test"])
+            .arg(&daemon.data_root)
+            .status()
+            .expect("mount");
+        assert!(status.success(), "mount a tmpfs data root");
+        daemon.tmpfs = true;
+        daemon.spawn();
+        daemon
+    }
+
+    /// The daemon's directories and names, not started yet.
+    fn prepare(serve_args: &[String], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("berth-test-")
             .tempdir()
@@ -83,7 +107,7 @@ impl Daemon {
         let data_root = dir.path().join("data");
         let socket = dir.path().join("berth.sock");
         let port = free_port();
-        let mut daemon = Daemon {
+        Daemon {
             dir,
             data_root,
             socket,
@@ -94,10 +118,9 @@ impl Daemon {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             bridge_tag: bridge_tag(),
+            tmpfs: false,
             child: None,
-        };
-        daemon.spawn();
-        daemon
+        }
     }
 
     /// (Re)starts the daemon process on the same data root, socket and port.
@@ -272,6 +295,9 @@ impl Drop for Daemon {
         for dir in cgroup_dirs(&self.cgroup_parent()) {
             let _ = std::fs::remove_dir(dir);
         }
+        if self.tmpfs {
+            let _ = Command::new("umount").arg(&self.data_root).status();
+        }
     }
 }
 
@@ -310,16 +336,21 @@ pub fn rootfs_tar(dir: &Path, name: &str, content: &str) -> String {
     std::fs::create_dir_all(&root).expect("rootfs dir");
     std::fs::write(root.join("file"), content).expect("rootfs file");
     let tar = dir.join(format!("{name}.tar"));
+    tar_dir(&root, &tar);
+    tar.to_string_lossy().into_owned()
+}
+
+/// Writes the tree under `root` to the tarball `tar` (as `tar -cf TAR -C ROOT .`).
+pub fn tar_dir(root: &Path, tar: &Path) {
     let status = Command::new("tar")
         .arg("-cf")
-        .arg(&tar)
+        .arg(tar)
         .arg("-C")
-        .arg(&root)
+        .arg(root)
         .arg(".")
         .status()
         .expect("tar");
     assert!(status.success(), "tar failed");
-    tar.to_string_lossy().into_owned()
 }
 
 /// A second from now: `--until` in whole seconds, past every event so far.

@@ -90,7 +90,11 @@ pub struct Config {
     pub user: String,
     pub env: Vec<String>,
     pub cmd: Vec<String>,
+    /// null when the container has none, as docker's.
+    pub entrypoint: Option<Vec<String>>,
     pub image: String,
+    /// The anonymous volumes' paths (the image's `Volumes` and `-v /path`); null when none.
+    pub volumes: Option<BTreeMap<String, serde_json::Value>>,
     pub working_dir: String,
     pub stop_signal: String,
     pub stop_timeout: u64,

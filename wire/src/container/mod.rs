@@ -274,6 +274,14 @@ pub struct CreateOptions {
     /// `--label KEY=VALUE`: set over the image's labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// `--group-add`: supplementary groups (names from the image's /etc/group, or ids) on top
+    /// of the user's own.
+    #[serde(default)]
+    pub group_add: Vec<String>,
+    /// `[rows, columns]` of the client's terminal under `-t` (docker's HostConfig.ConsoleSize),
+    /// so that the command sees the right size from its first byte.
+    #[serde(default)]
+    pub console_size: Option<[u16; 2]>,
 }
 
 /// `GET /api/v1/containers`'s query.

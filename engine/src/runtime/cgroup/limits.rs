@@ -164,6 +164,7 @@ mod tests {
             cpu_period: Some(0),
             cpu_shares: Some(0),
             pids_limit: Some(0),
+            memory_swap_implicit: false,
         };
         assert_eq!(limits(zeros).unwrap(), Limits::default());
         let unlimited_pids = Resources {

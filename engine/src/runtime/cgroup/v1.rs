@@ -148,14 +148,15 @@ impl CgroupManager for CgroupV1 {
         }
         if let Some(swap) = l.swap {
             let file = self.need("memory")?.join("memory.memsw.limit_in_bytes");
-            if !file.exists() {
-                return Err(CgroupError::SwapAccountingOff(file));
-            }
             let value = match swap {
                 Swap::Unlimited => "-1".to_string(),
                 Swap::Total(total) => total.to_string(),
             };
-            write_file(&file, &value)?;
+            if file.exists() {
+                write_file(&file, &value)?;
+            } else if !resources.memory_swap_implicit {
+                return Err(CgroupError::SwapAccountingOff(file));
+            }
         }
         if let Some(period) = l.cpu_period {
             let dir = self.need("cpu")?;
@@ -351,6 +352,7 @@ mod tests {
             cpu_period: Some(100_000),
             cpu_shares: Some(512),
             pids_limit: Some(50),
+            memory_swap_implicit: false,
         })
         .unwrap();
         assert_eq!(read(&cg, "memory", "memory.limit_in_bytes"), "67108864");

@@ -109,10 +109,11 @@ impl CgroupManager for CgroupV2 {
         }
         if let Some(swap) = l.v2_swap_max() {
             let file = dir.join("memory.swap.max");
-            if !file.exists() {
+            if file.exists() {
+                write_file(&file, &swap)?;
+            } else if !resources.memory_swap_implicit {
                 return Err(CgroupError::SwapAccountingOff(file));
             }
-            write_file(&file, &swap)?;
         }
         if let Some(max) = l.v2_cpu_max() {
             write_limit("cpu", &dir.join("cpu.max"), &max)?;
@@ -264,6 +265,7 @@ mod tests {
             cpu_period: Some(100_000),
             cpu_shares: Some(512),
             pids_limit: Some(50),
+            memory_swap_implicit: false,
         })
         .unwrap();
         assert_eq!(read(&cg, "memory.max"), "67108864");

@@ -350,6 +350,13 @@ pub fn all() -> Vec<Operation> {
         )
         .ok(Json(json::<w::stats::ContainerStats>)),
         op(
+            M_GET,
+            "/api/v1/stats",
+            "Many containers' resource use, read together",
+        )
+        .query(query::<w::stats::StatsQuery>)
+        .ok(Json(list::<w::stats::ContainerStats>)),
+        op(
             M_POST,
             "/api/v1/containers/{id}/wait",
             "Wait for a container to stop",
