@@ -32,8 +32,70 @@ pub async fn open(path: &Path) -> Result<Db> {
 /// fails with SQLITE_BUSY_SNAPSHOT (517) when another connection committed in between, as
 /// WAL mode cannot upgrade a stale read snapshot ("Sometimes Queries Return SQLITE_BUSY In
 /// WAL Mode", sqlite.org/wal.html).
-pub async fn begin_write(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-    Ok(db.begin_with("BEGIN IMMEDIATE").await?)
+pub async fn begin_write(db: &Db) -> Result<WriteTx> {
+    Ok(WriteTx::begin(db).await?)
+}
+
+/// A write transaction on a connection of the pool, with `BEGIN IMMEDIATE` and `COMMIT` as
+/// plain statements. A transaction that fails to commit (SQLITE_FULL on a full disk) or is
+/// dropped unfinished takes its connection out of the pool and closes it, which rolls it back
+/// (sqlite3_close): sqlx's own transactions return such a connection to the pool still
+/// counting an open transaction, and every later `begin` on it then fails ("attempted to
+/// call begin_with at non-zero transaction depth") long after the disk has room again.
+pub struct WriteTx {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
+}
+
+impl WriteTx {
+    pub async fn begin(db: &Db) -> std::result::Result<WriteTx, sqlx::Error> {
+        let mut conn = db.acquire().await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        Ok(WriteTx { conn: Some(conn) })
+    }
+
+    pub async fn commit(mut self) -> std::result::Result<(), sqlx::Error> {
+        let Some(mut conn) = self.conn.take() else {
+            return Ok(());
+        };
+        match sqlx::query("COMMIT").execute(&mut *conn).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                drop(conn.detach());
+                Err(e)
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::SqliteConnection;
+
+    fn deref(&self) -> &sqlx::SqliteConnection {
+        match &self.conn {
+            Some(conn) => conn,
+            // Only `commit` and `drop` take the connection, and both consume the transaction.
+            None => unreachable!("a write transaction is used after it ended"),
+        }
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::SqliteConnection {
+        match &mut self.conn {
+            Some(conn) => conn,
+            None => unreachable!("a write transaction is used after it ended"),
+        }
+    }
+}
+
+impl Drop for WriteTx {
+    /// Unfinished (an error part-way): closing the connection rolls the transaction back.
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            drop(conn.detach());
+        }
+    }
 }
 
 /// Unix time in milliseconds.
@@ -47,6 +109,47 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A commit that fails (here a deferred foreign key; on a full disk SQLITE_FULL) and a
+    /// transaction dropped part-way leave nothing written and every connection usable.
+    #[tokio::test]
+    async fn failed_and_abandoned_transactions_leave_the_pool_usable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = open(&dir.path().join("berth.db")).await.expect("open");
+        for sql in [
+            "CREATE TABLE p (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE c (p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)",
+        ] {
+            sqlx::query(sql).execute(&db).await.expect(sql);
+        }
+        for _ in 0..8 {
+            let mut tx = begin_write(&db).await.expect("begin");
+            sqlx::query("INSERT INTO c VALUES (42)")
+                .execute(&mut *tx)
+                .await
+                .expect("deferred check");
+            assert!(tx.commit().await.is_err(), "the deferred foreign key fails the commit");
+            let mut tx = begin_write(&db).await.expect("begin after a dropped one");
+            sqlx::query("INSERT INTO p VALUES (1)")
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+            drop(tx);
+        }
+        let mut tx = begin_write(&db).await.expect("begin after failures");
+        sqlx::query("INSERT INTO p VALUES (7)")
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+        tx.commit().await.expect("commit");
+        let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM p").fetch_all(&db).await.expect("p");
+        assert_eq!(rows, [(7,)]);
+        let orphans: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM c")
+            .fetch_one(&db)
+            .await
+            .expect("c");
+        assert_eq!(orphans, 0);
+    }
 
     /// Reads, lets another connection try to write, then writes: the transaction must win
     /// (the other write waits for it) instead of failing with SQLITE_BUSY_SNAPSHOT.

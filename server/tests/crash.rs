@@ -293,8 +293,8 @@ fn assert_each_runs_once(d: &Daemon, names: &[String]) {
 async fn a_start_the_daemon_did_not_record_is_adopted_not_run_twice() {
     let mut d = Daemon::start();
     d.load_busybox();
-    d.ok(&["run", "-d", "--name", "c", "busybox", "sleep", "1000"]);
-    let before = d.inspect("c");
+    d.ok(&["run", "-d", "--name", "adoptee", "busybox", "sleep", "1000"]);
+    let before = d.inspect("adoptee");
     let id = before["Id"].as_str().expect("id").to_string();
     let pid = before["State"]["Pid"].as_i64().expect("pid") as i32;
     d.kill9();
@@ -310,13 +310,13 @@ async fn a_start_the_daemon_did_not_record_is_adopted_not_run_twice() {
     .expect("unrecord the start");
     db.close().await.expect("close");
     d.spawn();
-    let after = d.inspect("c");
+    let after = d.inspect("adoptee");
     assert_eq!(after["State"]["Status"], "running", "adopted");
     assert_eq!(after["State"]["Pid"], pid);
-    assert_each_runs_once(&d, &["c".to_string()]);
+    assert_each_runs_once(&d, &["adoptee".to_string()]);
     // Adopted means managed: it stops and its exit is recorded.
-    d.ok(&["stop", "-t", "1", "c"]);
-    assert_eq!(d.inspect("c")["State"]["Status"], "exited");
+    d.ok(&["stop", "-t", "1", "adoptee"]);
+    assert_eq!(d.inspect("adoptee")["State"]["Status"], "exited");
     assert!(sleepers_of(&id).is_empty());
 }
 

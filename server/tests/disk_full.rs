@@ -114,9 +114,20 @@ fn containers_that_fill_the_disk_are_stopped_and_removed_and_every_exit_is_recor
         assert!(!text.contains("panicked"), "{name}'s shim: {text}");
     }
     assert!(!d.daemon_log().contains("panicked"), "{}", d.daemon_log());
+    // What the daemon met on the way (shown with --nocapture).
+    for line in d.daemon_log().lines() {
+        if line.contains("WARN") || line.contains("ERROR") {
+            println!("daemon: {line}");
+        }
+    }
     // The logger's log is readable to its end, and the daemon runs containers again.
     let tail = d.ok(&["logs", "--tail", "1", "logger"]);
-    assert!(tail.contains("abcdef"), "{tail:?}");
+    // (Its last record may be a piece of a line: writes were cut off by the full disk.)
+    let last = tail.trim_end();
+    assert!(
+        !last.is_empty() && last.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{tail:?}"
+    );
     assert_eq!(d.ok(&["run", "--rm", "busybox", "echo", "ok"]), "ok\n");
     d.ok(&["rm", "-f", "logger", "quick"]);
 }

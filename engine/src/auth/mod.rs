@@ -125,8 +125,8 @@ impl Auth {
 }
 
 /// Begins a write transaction (`BEGIN IMMEDIATE`, as [`crate::db::begin_write`] explains).
-async fn begin_write(db: &Db) -> AuthResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-    Ok(db.begin_with("BEGIN IMMEDIATE").await?)
+async fn begin_write(db: &Db) -> AuthResult<crate::db::WriteTx> {
+    Ok(crate::db::WriteTx::begin(db).await?)
 }
 
 /// A role as stored (CHECKed by the schema, so anything else is a corrupt row).

@@ -85,7 +85,9 @@ impl Daemon {
 
     /// A daemon whose data root is a tmpfs of `mib` MiB: a small disk that a test can fill.
     pub fn start_on_tmpfs(mib: u64) -> Daemon {
-        let mut daemon = Daemon::prepare(&[], &[]);
+        // Uploads (the test images) may use the small disk down to its last MiB.
+        let args = ["--upload-reserve".to_string(), (1u64 << 20).to_string()];
+        let mut daemon = Daemon::prepare(&args, &[]);
         std::fs::create_dir_all(&daemon.data_root).expect("data root");
         let status = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "berth-test"])
