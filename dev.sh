@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pin in Cargo.toml
-APT_PACKAGES=(busybox-static chromium ca-certificates gcc skopeo docker-registry openssl iproute2)   # skopeo: reads saved archives and pushes test images; docker-registry, openssl: registry tests (TLS, tokens); iproute2: network tests look for leftover links
+APT_PACKAGES=(busybox-static chromium ca-certificates gcc skopeo docker-registry openssl iproute2 libseccomp-dev)   # skopeo: reads saved archives and pushes test images; docker-registry, openssl: registry tests (TLS, tokens); iproute2: network tests look for leftover links; libseccomp-dev: the engine links libseccomp to compile seccomp filters
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

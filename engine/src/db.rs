@@ -128,7 +128,10 @@ mod tests {
                 .execute(&mut *tx)
                 .await
                 .expect("deferred check");
-            assert!(tx.commit().await.is_err(), "the deferred foreign key fails the commit");
+            assert!(
+                tx.commit().await.is_err(),
+                "the deferred foreign key fails the commit"
+            );
             let mut tx = begin_write(&db).await.expect("begin after a dropped one");
             sqlx::query("INSERT INTO p VALUES (1)")
                 .execute(&mut *tx)
@@ -142,7 +145,10 @@ mod tests {
             .await
             .expect("insert");
         tx.commit().await.expect("commit");
-        let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM p").fetch_all(&db).await.expect("p");
+        let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM p")
+            .fetch_all(&db)
+            .await
+            .expect("p");
         assert_eq!(rows, [(7,)]);
         let orphans: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM c")
             .fetch_one(&db)

@@ -5,7 +5,9 @@
 
 use berth_engine::logs::Stream;
 use berth_engine::runtime::cgroup::CgroupManager;
-use berth_engine::runtime::{self, MountKind, MountSpec};
+use berth_engine::runtime::exec::{self, ExecSpec, Report};
+use berth_engine::runtime::seccomp::KernelVersion;
+use berth_engine::runtime::{self, MountKind, MountSpec, SeccompSpec, SecuritySpec};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
@@ -71,6 +73,29 @@ fn main() {
             symlinks_cannot_send_mounts_to_the_host,
         ),
         ("bad_mounts_fail_cleanly", bad_mounts_fail_cleanly),
+        (
+            "seccomp_default_runs_an_ordinary_workload",
+            seccomp_default_runs_an_ordinary_workload,
+        ),
+        (
+            "seccomp_default_refuses_what_docker_refuses",
+            seccomp_default_refuses_what_docker_refuses,
+        ),
+        (
+            "seccomp_unconfined_and_privileged_refuse_nothing",
+            seccomp_unconfined_and_privileged_refuse_nothing,
+        ),
+        (
+            "seccomp_added_capabilities_unlock_their_calls",
+            seccomp_added_capabilities_unlock_their_calls,
+        ),
+        ("seccomp_ptrace_as_docker", seccomp_ptrace_as_docker),
+        (
+            "seccomp_without_no_new_privileges",
+            seccomp_without_no_new_privileges,
+        ),
+        ("seccomp_user_profile", seccomp_user_profile),
+        ("seccomp_applies_to_exec", seccomp_applies_to_exec),
     ];
     support::main("runtime_security", security_suite, cases);
 }
@@ -590,4 +615,371 @@ fn bad_mounts_fail_cleanly(s: &Suite) {
     c.spec.mounts = vec![bind(s.dir.path(), "/etc/hostname", false)];
     let err = c.start().expect_err("dir onto file").to_string();
     assert!(err.contains("cannot bind directory"), "{err}");
+}
+
+// ---- seccomp ----
+
+/// This test binary at /probe (support::probe makes single system calls with it), with the
+/// host's libraries it loads, read-only.
+fn probe_mounts() -> Vec<MountSpec> {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut mounts = vec![bind(&exe, "/probe", true)];
+    for dir in ["/lib", "/lib64"] {
+        // Merged /usr: /lib is a symlink on the host; the container gets the directory.
+        let real = std::fs::canonicalize(dir).expect("host library dir");
+        mounts.push(bind(&real, dir, true));
+    }
+    mounts
+}
+
+/// A case running `script` with /probe available.
+fn probe_case(s: &Suite, name: &str, script: &str) -> Case {
+    let mut c = s.case(name, &["sh", "-c", script]);
+    c.spec.mounts.extend(probe_mounts());
+    c
+}
+
+/// `call=answer` lines for each probe, in order (support::probe).
+fn probe_script(calls: &[&str]) -> String {
+    calls
+        .iter()
+        .map(|call| format!("echo \"{call}=$(/probe {call} 2>&1)\""))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The answers of `probe_script(calls)` by call.
+fn answers(out: &[String]) -> std::collections::BTreeMap<String, String> {
+    out.iter()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Every probe of the filter's decisions: keyrings, swap, ptrace's relatives, namespaces,
+/// clone3, personality.
+const CALLS: &[&str] = &[
+    "keyctl",
+    "add_key",
+    "request_key",
+    "swapon",
+    "swapoff",
+    "kcmp",
+    "clone-newuser",
+    "clone3",
+    "personality 40000",
+    "personality 8",
+    "personality ffffffff",
+    "thread",
+];
+
+/// Runs every probe plus busybox's unshare and mount in a container made by `setup`.
+fn probe_all(s: &Suite, name: &str, setup: impl FnOnce(&mut Case)) -> BTreeMap<String, String> {
+    let script = format!(
+        "{}; unshare -U true 2>/dev/null && echo unshare-user=ok || echo unshare-user=refused; \
+         unshare -m true 2>/dev/null && echo unshare-mount=ok || echo unshare-mount=refused; \
+         mount -t tmpfs none /mnt 2>/dev/null && echo mount=ok || echo mount=refused; \
+         grep '^Seccomp:' /proc/self/status | tr -d '\\t' | tr : =",
+        probe_script(CALLS)
+    );
+    let mut c = probe_case(s, name, &script);
+    setup(&mut c);
+    answers(&c.output())
+}
+
+use std::collections::BTreeMap;
+
+fn expect(got: &BTreeMap<String, String>, want: &[(&str, &str)]) {
+    for (call, answer) in want {
+        assert_eq!(
+            got.get(*call).map(String::as_str),
+            Some(*answer),
+            "{call}: {got:?}"
+        );
+    }
+}
+
+fn seccomp_default_runs_an_ordinary_workload(s: &Suite) {
+    let script = "echo ok; cat /proc/self/status > /tmp/status; \
+                  grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs):' /tmp/status | tr -d '\\t'; \
+                  ls / > /dev/null && echo ls-ok; (sleep 0.01; echo subshell-ok) | cat; \
+                  date +%Y > /dev/null && echo date-ok; /probe thread";
+    let mut c = probe_case(s, "seccomp-workload", script);
+    assert_eq!(
+        c.output(),
+        [
+            "ok",
+            "NoNewPrivs:1",
+            "Seccomp:2",
+            "Seccomp_filters:1",
+            "ls-ok",
+            "subshell-ok",
+            "date-ok",
+            "ok"
+        ]
+    );
+}
+
+fn seccomp_default_refuses_what_docker_refuses(s: &Suite) {
+    let got = probe_all(s, "seccomp-default", |_| {});
+    expect(
+        &got,
+        &[
+            ("Seccomp", "2"),
+            // Keyrings are not namespaced: refused outright.
+            ("keyctl", "EPERM"),
+            ("add_key", "EPERM"),
+            ("request_key", "EPERM"),
+            ("swapon", "EPERM"),
+            ("swapoff", "EPERM"),
+            // kcmp is for CAP_SYS_PTRACE only.
+            ("kcmp", "EPERM"),
+            // No new namespaces without CAP_SYS_ADMIN, not even a user namespace (which the
+            // kernel alone would allow: see the unconfined case).
+            ("clone-newuser", "EPERM"),
+            ("unshare-user", "refused"),
+            ("unshare-mount", "refused"),
+            ("mount", "refused"),
+            // clone3 answers ENOSYS, so the C library falls back to clone: threads work.
+            ("clone3", "ENOSYS"),
+            ("thread", "ok"),
+            // personality: PER_LINUX32 and the query pass, ADDR_NO_RANDOMIZE does not.
+            ("personality 40000", "EPERM"),
+            ("personality 8", "ok"),
+            ("personality ffffffff", "ok"),
+        ],
+    );
+}
+
+fn seccomp_unconfined_and_privileged_refuse_nothing(s: &Suite) {
+    // The same probes: what the kernel itself answers (so the EPERMs above were the filter's).
+    let unconfined = probe_all(s, "seccomp-unconfined", |c| {
+        c.spec.security.seccomp = SeccompSpec::Unconfined;
+    });
+    expect(
+        &unconfined,
+        &[
+            ("Seccomp", "0"),
+            ("keyctl", "EOPNOTSUPP"),
+            ("add_key", "ENODEV"),
+            ("request_key", "ENOKEY"),
+            // Without CAP_SYS_ADMIN the kernel refuses swapon itself.
+            ("swapon", "EPERM"),
+            ("kcmp", "ok"),
+            ("clone-newuser", "ok"),
+            ("unshare-user", "ok"),
+            ("unshare-mount", "refused"),
+            ("clone3", "EINVAL"),
+            ("personality 40000", "ok"),
+            ("thread", "ok"),
+        ],
+    );
+    let privileged = probe_all(s, "seccomp-privileged", |c| {
+        c.spec.security.privileged = true;
+    });
+    expect(
+        &privileged,
+        &[
+            ("Seccomp", "0"),
+            ("keyctl", "EOPNOTSUPP"),
+            ("swapon", "ENOENT"),
+            ("swapoff", "ENOENT"),
+            ("kcmp", "ok"),
+            ("unshare-user", "ok"),
+            ("unshare-mount", "ok"),
+            ("mount", "ok"),
+            ("clone3", "EINVAL"),
+        ],
+    );
+}
+
+fn seccomp_added_capabilities_unlock_their_calls(s: &Suite) {
+    let admin = probe_all(s, "seccomp-sysadmin", |c| {
+        c.spec.security.cap_add = vec!["SYS_ADMIN".into()];
+    });
+    expect(
+        &admin,
+        &[
+            ("Seccomp", "2"),
+            ("mount", "ok"),
+            ("unshare-mount", "ok"),
+            ("unshare-user", "ok"),
+            ("clone-newuser", "ok"),
+            ("clone3", "EINVAL"),
+            // As docker's: swap stays refused by the filter even with CAP_SYS_ADMIN (the
+            // kernel would answer ENOENT: see the privileged case), and so do keyrings.
+            ("swapon", "EPERM"),
+            ("keyctl", "EPERM"),
+            ("kcmp", "EPERM"),
+        ],
+    );
+    let ptrace = probe_all(s, "seccomp-sysptrace", |c| {
+        c.spec.security.cap_add = vec!["SYS_PTRACE".into()];
+    });
+    expect(
+        &ptrace,
+        &[("kcmp", "ok"), ("mount", "refused"), ("keyctl", "EPERM")],
+    );
+}
+
+fn seccomp_ptrace_as_docker(s: &Suite) {
+    // ptrace of a sibling: docker's default allows the call from Linux 4.8 on (a tracer can
+    // no longer bypass its tracee's filter), then the kernel's own checks decide (same user,
+    // same capabilities: allowed). Before 4.8 it needs CAP_SYS_PTRACE.
+    let script = "sleep 30 & echo \"ptrace=$(/probe ptrace $!)\"; kill $!";
+    let mut c = probe_case(s, "seccomp-ptrace", script);
+    let kernel = KernelVersion::running().expect("kernel version");
+    let want = if kernel >= KernelVersion(4, 8) {
+        "ptrace=ok"
+    } else {
+        "ptrace=EPERM"
+    };
+    assert_eq!(c.output(), [want]);
+    // With a profile that leaves ptrace out, the same call is the filter's EPERM.
+    let mut c = probe_case(s, "seccomp-noptrace", script);
+    c.spec.security.seccomp = SeccompSpec::Profile(
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO"}]}"#
+            .into(),
+    );
+    assert_eq!(c.output(), ["ptrace=EPERM"]);
+}
+
+fn seccomp_without_no_new_privileges(s: &Suite) {
+    // Without no_new_privs the init installs the filter while it still holds CAP_SYS_ADMIN
+    // (seccomp(2)), before it becomes the container's user: root, and a user with no
+    // capabilities at all.
+    for (name, uid) in [("seccomp-nnp-off-root", 0), ("seccomp-nnp-off-user", 1000)] {
+        let script = format!(
+            "{}; grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status | tr -d '\\t' | tr : =",
+            probe_script(&["keyctl", "thread"])
+        );
+        let mut c = probe_case(s, name, &script);
+        c.spec.security.no_new_privileges = false;
+        c.spec.uid = uid;
+        c.spec.gid = uid;
+        expect(
+            &answers(&c.output()),
+            &[
+                ("keyctl", "EPERM"),
+                ("thread", "ok"),
+                ("Seccomp", "2"),
+                ("NoNewPrivs", "0"),
+            ],
+        );
+    }
+}
+
+fn seccomp_user_profile(s: &Suite) {
+    // docker's format: allow everything but mkdir (EACCES) and keyctl (ENOSYS).
+    let profile = r#"{
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "archMap": [{"architecture": "SCMP_ARCH_X86_64",
+                     "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+        "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+            {"names": ["keyctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}
+        ]
+    }"#;
+    let script = format!(
+        "mkdir /made 2>&1 | grep -o 'Permission denied'; {}",
+        probe_script(&["keyctl", "kcmp", "clone-newuser"])
+    );
+    let mut c = probe_case(s, "seccomp-profile", &script);
+    c.spec.security.seccomp = SeccompSpec::Profile(profile.into());
+    let out = c.output();
+    assert_eq!(out[0], "Permission denied", "{out:?}");
+    expect(
+        &answers(&out),
+        &[
+            ("keyctl", "ENOSYS"),
+            ("kcmp", "ok"),
+            ("clone-newuser", "ok"),
+        ],
+    );
+    // A profile that cannot be compiled is refused before anything runs.
+    let mut c = s.case("seccomp-bad-profile", &["true"]);
+    c.spec.security.seccomp = SeccompSpec::Profile(
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["no_such_call"], "action": "SCMP_ACT_ERRNO"}]}"#
+            .into(),
+    );
+    let err = c.start().expect_err("must not start").to_string();
+    assert!(
+        err.contains("unknown system call \"no_such_call\""),
+        "{err}"
+    );
+    assert!(c.started.is_none());
+}
+
+/// Runs `args` in the running container `c` through the exec helper; its stdout lines.
+fn exec_in(
+    c: &Case,
+    security: SecuritySpec,
+    container: SecuritySpec,
+    args: &[&str],
+) -> Vec<String> {
+    let started = c.started.expect("running");
+    let spec = ExecSpec {
+        init_pid: started.pid,
+        cgroup_path: c.spec.cgroup_path.clone(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        env: c.spec.env.clone(),
+        cwd: "/".into(),
+        uid: 0,
+        gid: 0,
+        groups: vec![],
+        security,
+        container_security: Some(container),
+        tty: false,
+        console_size: None,
+    };
+    let path = c.dir.path().join("exec.json");
+    std::fs::write(&path, serde_json::to_vec(&spec).unwrap()).unwrap();
+    let exe = std::env::current_exe().expect("current exe");
+    let (mut command, report) = exec::command(&exe, &path).expect("exec command");
+    command.stdout(std::process::Stdio::piped());
+    let child = command.spawn().expect("exec helper");
+    drop(command);
+    match exec::read_report(&report) {
+        Report::Started { .. } => {}
+        Report::Failed { code, message } => panic!("exec failed ({code}): {message}"),
+    }
+    let out = child.wait_with_output().expect("exec output");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn seccomp_applies_to_exec(s: &Suite) {
+    let status = "grep '^Seccomp:' /proc/self/status | tr -d '\\t'; /probe keyctl; /probe kcmp";
+    let mut c = probe_case(s, "seccomp-exec", "sleep 1000");
+    let default = c.spec.security.clone();
+    c.start().expect("starts");
+    let out = exec_in(&c, default.clone(), default.clone(), &["sh", "-c", status]);
+    assert_eq!(out, ["Seccomp:2", "EPERM", "EPERM"]);
+    // exec --privileged gets every capability but keeps the container's filter (docker's):
+    // kcmp is still refused, because the container has no CAP_SYS_PTRACE.
+    let privileged = SecuritySpec {
+        privileged: true,
+        ..default.clone()
+    };
+    let out = exec_in(&c, privileged, default.clone(), &["sh", "-c", status]);
+    assert_eq!(out, ["Seccomp:2", "EPERM", "EPERM"]);
+    // Without no_new_privs: installed before the user switch, still in force.
+    let nnp_off = SecuritySpec {
+        no_new_privileges: false,
+        ..default.clone()
+    };
+    let out = exec_in(&c, nnp_off.clone(), nnp_off, &["sh", "-c", status]);
+    assert_eq!(out, ["Seccomp:2", "EPERM", "EPERM"]);
+    // An unconfined container's execs are unconfined.
+    let unconfined = SecuritySpec {
+        seccomp: SeccompSpec::Unconfined,
+        ..default
+    };
+    let out = exec_in(&c, unconfined.clone(), unconfined, &["sh", "-c", status]);
+    assert_eq!(out, ["Seccomp:0", "EOPNOTSUPP", "ok"]);
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{eventually, stderr, stdout, Daemon};
+use common::{eventually, fails, stderr, stdout, Daemon};
 use std::time::Duration;
 
 #[test]
@@ -242,4 +242,74 @@ fn oci_archives_and_layouts_load_and_run() {
     let id = id.lines().next().expect("an image id");
     let out = d.ok(&["run", "--rm", id, "echo", "from-oci"]);
     assert_eq!(out, "from-oci\n");
+}
+
+#[test]
+fn seccomp_is_on_by_default_and_security_opt_chooses_the_profile() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let status = "grep '^Seccomp:' /proc/self/status | tr -d '\t'";
+    let run = |extra: &[&str], script: &str| {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["busybox", "sh", "-c", script]);
+        d.berth(&args)
+    };
+    assert_eq!(stdout(&run(&[], status)), "Seccomp:2\n");
+    // The default refuses what docker's refuses (unshare without CAP_SYS_ADMIN)…
+    let script = "unshare -U true 2>/dev/null && echo unshared || echo refused";
+    assert_eq!(stdout(&run(&[], script)), "refused\n");
+    // …and --privileged or seccomp=unconfined run unfiltered.
+    assert_eq!(stdout(&run(&["--privileged"], status)), "Seccomp:0\n");
+    let out = run(&["--security-opt", "seccomp=unconfined"], script);
+    assert_eq!(stdout(&out), "unshared\n", "stderr: {}", stderr(&out));
+
+    d.ok(&[
+        "create",
+        "--name",
+        "free",
+        "--security-opt",
+        "seccomp=unconfined",
+        "busybox",
+        "true",
+    ]);
+    let inspect: serde_json::Value =
+        serde_json::from_str(&d.ok(&["inspect", "free"])).expect("inspect json");
+    assert_eq!(
+        inspect[0]["HostConfig"]["SecurityOpt"],
+        serde_json::json!(["no-new-privileges", "seccomp=unconfined"])
+    );
+
+    // A profile file in docker's format, read by the CLI: mkdir gets EACCES.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let profile = dir.path().join("profile.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}"#,
+    )
+    .expect("write profile");
+    let opt = format!("seccomp={}", profile.display());
+    let out = run(&["--security-opt", &opt], "mkdir /made 2>&1; echo $?");
+    assert!(
+        stdout(&out).contains("Permission denied"),
+        "{} / {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // A bad profile is refused at create, with what is wrong.
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdri"], "action": "SCMP_ACT_ERRNO"}]}"#,
+    )
+    .expect("write profile");
+    fails(
+        &run(&["--security-opt", &opt], "true"),
+        "unknown system call \"mkdri\"",
+    );
+    fails(
+        &run(&["--security-opt", "seccomp=/nonexistent/p.json"], "true"),
+        "/nonexistent/p.json",
+    );
 }

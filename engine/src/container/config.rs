@@ -4,7 +4,7 @@
 use super::restart::{check_auto_remove, RestartPolicy, RestartPolicyExt};
 use super::units::{cpus_to_quota, parse_signal};
 use crate::runtime::capabilities::canonical_name;
-use crate::runtime::{LogSpec, Resources, SecuritySpec};
+use crate::runtime::{seccomp, LogSpec, Resources, SeccompSpec, SecuritySpec};
 use crate::volume::mounts::{container_mounts, MountConfig};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -365,6 +365,7 @@ impl ContainerConfig {
                 cap_add: normalise_capabilities(&options.cap_add, "--cap-add")?,
                 cap_drop: normalise_capabilities(&options.cap_drop, "--cap-drop")?,
                 no_new_privileges: options.no_new_privileges.unwrap_or(true),
+                seccomp: seccomp_option(options.seccomp.as_deref())?,
             },
             init: options.init,
             read_only: options.read_only,
@@ -401,6 +402,20 @@ impl ContainerConfig {
     /// The command line as lists show it.
     pub fn command_line(&self) -> String {
         self.args.join(" ")
+    }
+}
+
+/// `--security-opt seccomp=…` as the client sent it: `unconfined`, `builtin` (berth's
+/// default, as when absent), or a profile's JSON text, checked here so that a bad profile
+/// fails `create` rather than every `start`.
+fn seccomp_option(value: Option<&str>) -> Result<SeccompSpec> {
+    match value.map(str::trim) {
+        None | Some("") | Some("builtin") => Ok(SeccompSpec::Default),
+        Some("unconfined") => Ok(SeccompSpec::Unconfined),
+        Some(json) => {
+            seccomp::validate(json).map_err(|e| Error::InvalidInput(e.to_string()))?;
+            Ok(SeccompSpec::Profile(json.to_string()))
+        }
     }
 }
 
@@ -656,6 +671,43 @@ mod tests {
             ..Default::default()
         };
         assert!(ContainerConfig::derive("id", &image(), &opts).is_err());
+    }
+
+    #[test]
+    fn seccomp_option_is_checked_at_create() {
+        let derive = |seccomp: Option<&str>| {
+            let opts = CreateOptions {
+                seccomp: seccomp.map(str::to_string),
+                ..Default::default()
+            };
+            ContainerConfig::derive("id", &image(), &opts).map(|c| c.security.seccomp)
+        };
+        assert_eq!(derive(None).unwrap(), SeccompSpec::Default);
+        assert_eq!(derive(Some("builtin")).unwrap(), SeccompSpec::Default);
+        assert_eq!(derive(Some("unconfined")).unwrap(), SeccompSpec::Unconfined);
+        let profile = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["keyctl"],"action":"SCMP_ACT_ERRNO"}]}"#;
+        assert_eq!(
+            derive(Some(profile)).unwrap(),
+            SeccompSpec::Profile(profile.to_string())
+        );
+        for (bad, says) in [
+            ("{\"defaultAction\":", "invalid seccomp profile: EOF"),
+            (
+                r#"{"defaultAction":"SCMP_ACT_SOMETIMES"}"#,
+                "unknown variant `SCMP_ACT_SOMETIMES`",
+            ),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["raed"],"action":"SCMP_ACT_ALLOW"}]}"#,
+                "unknown system call \"raed\"",
+            ),
+        ] {
+            match derive(Some(bad)) {
+                Err(Error::InvalidInput(message)) => {
+                    assert!(message.contains(says), "{message}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 
     #[test]

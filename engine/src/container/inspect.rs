@@ -3,6 +3,7 @@
 
 use super::{ContainerRow, ContainerState};
 use crate::network::NetworkSettings;
+use crate::runtime::{SeccompSpec, SecuritySpec};
 use crate::Result;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,21 @@ use std::path::{Path, PathBuf};
 pub use berth_wire::container::inspect::{
     Config, ContainerInspect, GraphDriver, HostConfig, LogConfig, State,
 };
+
+/// HostConfig.SecurityOpt as docker shows it: `no-new-privileges`, and the seccomp choice
+/// when the user made one (`seccomp=unconfined`, or `seccomp=` and the profile's JSON).
+fn security_opt(security: &SecuritySpec) -> Vec<String> {
+    let mut opts = Vec::new();
+    if security.no_new_privileges {
+        opts.push("no-new-privileges".to_string());
+    }
+    match &security.seccomp {
+        SeccompSpec::Default => {}
+        SeccompSpec::Unconfined => opts.push("seccomp=unconfined".to_string()),
+        SeccompSpec::Profile(json) => opts.push(format!("seccomp={json}")),
+    }
+    opts
+}
 
 /// Docker prints never-happened times as the zero time.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -90,11 +106,7 @@ pub(crate) fn build(row: &ContainerRow, dir: &Path, lower: &[PathBuf]) -> Result
             privileged: config.security.privileged,
             cap_add: config.security.cap_add.clone(),
             cap_drop: config.security.cap_drop.clone(),
-            security_opt: if config.security.no_new_privileges {
-                vec!["no-new-privileges".to_string()]
-            } else {
-                vec![]
-            },
+            security_opt: security_opt(&config.security),
             readonly_rootfs: config.read_only,
             init: config.init,
             auto_remove: config.auto_remove,
@@ -144,4 +156,26 @@ pub(crate) fn build(row: &ContainerRow, dir: &Path, lower: &[PathBuf]) -> Result
         },
         restart_count: 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn security_opt_shows_the_seccomp_choice_like_docker() {
+        let mut security = SecuritySpec::default();
+        assert_eq!(security_opt(&security), ["no-new-privileges"]);
+        security.seccomp = SeccompSpec::Unconfined;
+        assert_eq!(
+            security_opt(&security),
+            ["no-new-privileges", "seccomp=unconfined"]
+        );
+        security.no_new_privileges = false;
+        security.seccomp = SeccompSpec::Profile("{\"defaultAction\":\"SCMP_ACT_LOG\"}".into());
+        assert_eq!(
+            security_opt(&security),
+            ["seccomp={\"defaultAction\":\"SCMP_ACT_LOG\"}"]
+        );
+    }
 }

@@ -109,7 +109,7 @@ impl CapSet {
 pub struct UnknownCapability(pub String);
 
 /// The number of a capability named with or without `CAP_`, in any case.
-fn number(name: &str) -> Option<u32> {
+pub(crate) fn number(name: &str) -> Option<u32> {
     let upper = name.trim().to_ascii_uppercase();
     let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
     NAMES.iter().position(|n| *n == bare).map(|n| n as u32)
@@ -319,6 +319,7 @@ mod tests {
             cap_add: add.iter().map(|s| s.to_string()).collect(),
             cap_drop: drop.iter().map(|s| s.to_string()).collect(),
             no_new_privileges: true,
+            seccomp: Default::default(),
         }
     }
 

@@ -17,6 +17,7 @@ use super::cgroup::{Cgroup, CgroupManager, CGROUP_ROOT};
 use super::fdpass;
 use super::init::{self, sys_err, InitError};
 use super::pty;
+use super::seccomp::{self, Filter};
 use super::shim::{wait_status, Status};
 use super::spec::SecuritySpec;
 use nix::errno::Errno;
@@ -53,6 +54,11 @@ pub struct ExecSpec {
     pub groups: Vec<u32>,
     /// The container's capabilities and no_new_privs (all capabilities with `--privileged`).
     pub security: SecuritySpec,
+    /// The container's own security settings, which choose the seccomp filter: an exec runs
+    /// under its container's filter even with `exec --privileged`, as docker's does. None:
+    /// `security`'s.
+    #[serde(default)]
+    pub container_security: Option<SecuritySpec>,
     /// Give the command a terminal from the container's devpts (`exec -t`).
     pub tty: bool,
     /// The terminal's first window size, rows and columns (else 24x80).
@@ -211,6 +217,12 @@ fn start(spec_path: &Path) -> Result<(Pid, Option<OwnedFd>), InitError> {
     let spec = load(spec_path)?;
     let caps =
         capabilities::resolve(&spec.security).map_err(|e| InitError::setup(e.to_string()))?;
+    // Compiled before the fork: the child only installs it (runtime::seccomp).
+    let container = spec.container_security.as_ref().unwrap_or(&spec.security);
+    let filter = capabilities::resolve(container)
+        .map_err(|e| e.to_string())
+        .and_then(|caps| seccomp::for_container(container, caps).map_err(|e| e.to_string()))
+        .map_err(InitError::setup)?;
     let mut namespaces = Vec::with_capacity(NAMESPACES.len());
     for (name, flag) in NAMESPACES {
         let path = format!("/proc/{}/ns/{name}", spec.init_pid);
@@ -245,7 +257,7 @@ fn start(spec_path: &Path) -> Result<(Pid, Option<OwnedFd>), InitError> {
         ForkResult::Child => {
             drop(error_r);
             let slave = terminal.as_ref().map(|t| t.slave.as_raw_fd());
-            let err = match run_command(&spec, caps, slave) {
+            let err = match run_command(&spec, caps, slave, filter.as_ref()) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
@@ -309,6 +321,7 @@ fn run_command(
     spec: &ExecSpec,
     caps: capabilities::CapSet,
     slave: Option<RawFd>,
+    filter: Option<&Filter>,
 ) -> Result<Infallible, InitError> {
     // Its own session, so that the terminal can be its controlling one and signals for the
     // helper's session do not reach it.
@@ -338,6 +351,7 @@ fn run_command(
         code: 126,
     })?;
     let (program, argv, envp) = init::prepare_command(&spec.args, &spec.env)?;
+    let filter = init::install_early(filter, spec.security.no_new_privileges)?;
     init::drop_privileges(
         caps,
         spec.uid,
@@ -345,7 +359,7 @@ fn run_command(
         &spec.groups,
         spec.security.no_new_privileges,
     )?;
-    Err(init::exec_command(&program, &argv, &envp))
+    Err(init::exec_command(&program, &argv, &envp, filter))
 }
 
 #[cfg(test)]
@@ -413,6 +427,7 @@ mod tests {
             gid: 0,
             groups: vec![],
             security: SecuritySpec::default(),
+            container_security: None,
             tty: false,
             console_size: None,
         };

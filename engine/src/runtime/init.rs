@@ -4,6 +4,7 @@
 //! Failures are written to the error pipe (close-on-exec, so a successful exec closes it with
 //! nothing written) and end the child with 127 (command not found), 126 (not executable) or 1.
 
+use super::seccomp::Filter;
 use super::spec::{ContainerSpec, NetworkMode};
 use super::{capabilities, net, pid1, pty, rootfs};
 use nix::errno::Errno;
@@ -64,9 +65,10 @@ pub(crate) struct InitFds {
     pub console: Option<RawFd>,
 }
 
-/// The body of the cloned child. Never returns: it execs the command or exits.
-pub(crate) fn run(spec: &ContainerSpec, fds: &InitFds) -> ! {
-    let err = match setup_and_exec(spec, fds) {
+/// The body of the cloned child, with the container's seccomp filter if it has one. Never
+/// returns: it execs the command or exits.
+pub(crate) fn run(spec: &ContainerSpec, fds: &InitFds, filter: Option<&Filter>) -> ! {
+    let err = match setup_and_exec(spec, fds, filter) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -75,7 +77,11 @@ pub(crate) fn run(spec: &ContainerSpec, fds: &InitFds) -> ! {
     unsafe { libc::_exit(err.code) }
 }
 
-fn setup_and_exec(spec: &ContainerSpec, fds: &InitFds) -> Result<Infallible, InitError> {
+fn setup_and_exec(
+    spec: &ContainerSpec,
+    fds: &InitFds,
+    filter: Option<&Filter>,
+) -> Result<Infallible, InitError> {
     // If the shim dies before releasing us, do not linger (cleared again before exec).
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
@@ -129,6 +135,7 @@ fn setup_and_exec(spec: &ContainerSpec, fds: &InitFds) -> Result<Infallible, Ini
     nix::unistd::chdir(cwd).map_err(|e| sys_err(format!("chdir {}", spec.cwd), e))?;
 
     let (program, argv, envp) = prepare_command(&spec.args, &spec.env)?;
+    let filter = install_early(filter, spec.security.no_new_privileges)?;
     drop_privileges(
         caps,
         spec.uid,
@@ -142,7 +149,28 @@ fn setup_and_exec(spec: &ContainerSpec, fds: &InitFds) -> Result<Infallible, Ini
     }
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
-    Err(exec_command(&program, &argv, &envp))
+    Err(exec_command(&program, &argv, &envp, filter))
+}
+
+/// Installs the seccomp filter now when it cannot wait until just before execve: seccomp(2)
+/// accepts a filter only from a process with no_new_privs set or holding CAP_SYS_ADMIN, and
+/// without no_new_privs the container's command may not keep CAP_SYS_ADMIN. So, as runc,
+/// install it while still root with every capability (the calls that follow, setuid, capset,
+/// prctl, execve…, are ones every profile must allow anyway). Returns the filter still to be
+/// installed before execve.
+pub(crate) fn install_early(
+    filter: Option<&Filter>,
+    no_new_privileges: bool,
+) -> Result<Option<&Filter>, InitError> {
+    match filter {
+        Some(filter) if !no_new_privileges => {
+            filter
+                .install()
+                .map_err(|e| sys_err("install the seccomp filter", e))?;
+            Ok(None)
+        }
+        late => Ok(late),
+    }
 }
 
 /// The program `args` names (looked up in the `PATH` of `env`) and both lists as C strings.
@@ -185,8 +213,14 @@ pub(crate) fn drop_privileges(
 }
 
 /// Gives the command clean signal dispositions and no inherited descriptor beyond its stdio,
-/// and execs it; returns only on failure, with the shell's exit status for it.
-pub(crate) fn exec_command(program: &Path, argv: &[CString], envp: &[CString]) -> InitError {
+/// installs `filter` (the container's seccomp filter, when it was not installed earlier) and
+/// execs the command; returns only on failure, with the shell's exit status for it.
+pub(crate) fn exec_command(
+    program: &Path,
+    argv: &[CString],
+    envp: &[CString],
+    filter: Option<&Filter>,
+) -> InitError {
     if let Err(e) = reset_signals() {
         return e;
     }
@@ -198,6 +232,13 @@ pub(crate) fn exec_command(program: &Path, argv: &[CString], envp: &[CString]) -
     let Ok(path) = CString::new(program.as_os_str().as_encoded_bytes()) else {
         return InitError::setup("program path contains a NUL byte".to_string());
     };
+    // The last call before execve, so that the filter sees none of the runtime's own calls
+    // but execve's (no_new_privs is set by now: see install_early).
+    if let Some(filter) = filter {
+        if let Err(e) = filter.install() {
+            return sys_err("install the seccomp filter", e);
+        }
+    }
     let errno = match nix::unistd::execve(&path, argv, envp) {
         Err(e) => e,
         Ok(never) => match never {},

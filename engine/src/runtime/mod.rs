@@ -27,13 +27,14 @@ mod pid1;
 mod process;
 mod pty;
 mod rootfs;
+pub mod seccomp;
 mod seed;
 pub mod shim;
 pub mod spec;
 
 pub use spec::{
     ContainerSpec, LogSpec, MountKind, MountOptions, MountSpec, NetworkMode, Resources, RootfsSpec,
-    SecuritySpec,
+    SeccompSpec, SecuritySpec,
 };
 
 use cgroup::{Cgroup, CgroupError, CgroupManager};
@@ -369,6 +370,9 @@ pub(crate) fn validate_spec(spec: &ContainerSpec) -> Result<(), RuntimeError> {
         return bad("rootfs has no lower layer".into());
     }
     capabilities::resolve(&spec.security).map_err(|e| RuntimeError::InvalidSpec(e.to_string()))?;
+    if let SeccompSpec::Profile(json) = &spec.security.seccomp {
+        seccomp::validate(json).map_err(|e| RuntimeError::InvalidSpec(e.to_string()))?;
+    }
     if let Some(m) = spec.mounts.iter().find(|m| !m.destination.starts_with('/')) {
         return bad(format!(
             "mount destination {:?} is not absolute",

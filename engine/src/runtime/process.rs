@@ -5,6 +5,7 @@ use super::capabilities;
 use super::cgroup::{Cgroup, CgroupManager};
 use super::init::{self, InitFds};
 use super::pty;
+use super::seccomp;
 use super::spec::{ContainerSpec, NetworkMode};
 use crate::logs::Stream;
 use nix::fcntl::OFlag;
@@ -80,7 +81,11 @@ impl StartError {
 /// and exec.
 pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, StartError> {
     // Refused before anything runs, with the name the user gave.
-    capabilities::resolve(&spec.security).map_err(|e| StartError::other(e.to_string()))?;
+    let caps =
+        capabilities::resolve(&spec.security).map_err(|e| StartError::other(e.to_string()))?;
+    // Compiled here, once, before the clone: the init only installs it (runtime::seccomp).
+    let filter = seccomp::for_container(&spec.security, caps)
+        .map_err(|e| StartError::other(e.to_string()))?;
     let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(|e| StartError::other(format!("pipe: {e}")));
     let (sync_r, sync_w) = pipe()?;
     let (error_r, error_w) = pipe()?;
@@ -146,7 +151,7 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
     // `init::run` on `stack`, which never returns: it execs or _exits.
     let pid = unsafe {
         nix::sched::clone(
-            Box::new(|| -> isize { init::run(spec, &fds) }),
+            Box::new(|| -> isize { init::run(spec, &fds, filter.as_ref()) }),
             &mut stack,
             flags,
             Some(libc::SIGCHLD),

@@ -113,6 +113,9 @@ pub struct SecuritySpec {
     pub cap_drop: Vec<String>,
     /// Set `PR_SET_NO_NEW_PRIVS` before exec.
     pub no_new_privileges: bool,
+    /// The seccomp filter of the container's processes (none with `privileged`).
+    #[serde(default)]
+    pub seccomp: SeccompSpec,
 }
 
 impl Default for SecuritySpec {
@@ -122,8 +125,22 @@ impl Default for SecuritySpec {
             cap_add: Vec::new(),
             cap_drop: Vec::new(),
             no_new_privileges: true,
+            seccomp: SeccompSpec::Default,
         }
     }
+}
+
+/// Which seccomp profile filters the container's system calls (`--security-opt seccomp=…`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+pub enum SeccompSpec {
+    /// berth's default profile (runtime::seccomp::default): docker's allow-list.
+    #[default]
+    Default,
+    /// No filter (`seccomp=unconfined`).
+    Unconfined,
+    /// A profile in docker's JSON format, as the user gave it (the file's content).
+    Profile(String),
 }
 
 /// A mount inside the container.

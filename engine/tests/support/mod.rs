@@ -18,7 +18,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// A test case: its name and body.
 pub type TestCase = (&'static str, fn(&Suite));
 
-/// The whole test binary: `<exe> shim <spec>` runs berth's shim; otherwise, as root, builds
+/// The whole test binary: `<exe> shim <spec>` runs berth's shim (`shim-exec <spec>` its exec
+/// helper), and the binary run under the name `probe` (`/probe <call> [arg]`) makes one
+/// system call (see [`probe`]: for use inside a container); otherwise, as root, builds
 /// the suite with `setup` and runs the `cases` whose names contain one of the arguments that
 /// do not start with `-` (all when there are none), printing `<bin>: N passed, N failed` and
 /// exiting 1 when any failed.
@@ -33,6 +35,17 @@ pub fn main(bin: &str, setup: impl FnOnce() -> Suite, cases: &[TestCase]) {
             }
         };
         std::process::exit(code);
+    }
+    if args.get(1).map(String::as_str) == Some(runtime::exec::VERB) {
+        let code = match args.get(2) {
+            Some(spec) => runtime::exec::main(Path::new(spec)),
+            None => 2,
+        };
+        std::process::exit(code);
+    }
+    // Run as `…/probe CALL` (bind-mounted under that name), like a busybox applet.
+    if args.first().and_then(|a| Path::new(a).file_name()) == Some(PROBE.as_ref()) {
+        std::process::exit(probe(&args[1..]));
     }
     if !nix::unistd::Uid::effective().is_root() {
         // A test that cannot run has not passed: say so and fail.
@@ -63,6 +76,106 @@ pub fn main(bin: &str, setup: impl FnOnce() -> Suite, cases: &[TestCase]) {
     if failed > 0 {
         std::process::exit(1);
     }
+}
+
+/// The file name [`probe`] is run under.
+pub const PROBE: &str = "probe";
+
+/// Makes one system call and prints `ok` or the errno's name (`EPERM`, `ENOSYS`…), exiting 0
+/// either way (2 for bad usage). The arguments are chosen so that the kernel itself gives an
+/// answer other than EPERM where it can (an invalid operation, a missing file), so that EPERM
+/// means the seccomp filter refused the call:
+/// - `keyctl`, `add_key`, `request_key`: an invalid operation, an unknown key type, a key
+///   that does not exist (kernel: EOPNOTSUPP, ENODEV, ENOKEY);
+/// - `swapon`, `swapoff`: on a missing file (kernel: EPERM without CAP_SYS_ADMIN, else
+///   ENOENT);
+/// - `ptrace PID`: PTRACE_ATTACH to PID, then detach;
+/// - `kcmp`: compares the caller's fd 0 with itself (kernel: ok);
+/// - `clone-newuser`: clone(2) of a child in a new user namespace (kernel: ok);
+/// - `clone3`: with no arguments (kernel: EINVAL);
+/// - `personality VALUE` (hex);
+/// - `thread`: starts and joins a thread (C library: clone3, then clone).
+pub fn probe(args: &[String]) -> i32 {
+    fn answer(r: libc::c_long) -> String {
+        if r < 0 {
+            format!("{:?}", nix::errno::Errno::last())
+        } else {
+            "ok".to_string()
+        }
+    }
+    let arg = args.get(1).map(String::as_str).unwrap_or("");
+    let missing = c"/nonexistent-berth-swap";
+    // SAFETY (every call): raw system calls with integer arguments or pointers to values that
+    // live across the call; the clone child only _exits.
+    let result = unsafe {
+        match args.first().map(String::as_str) {
+            Some("keyctl") => answer(libc::syscall(libc::SYS_keyctl, 9999, 0, 0, 0, 0)),
+            Some("add_key") => answer(libc::syscall(
+                libc::SYS_add_key,
+                c"berth-no-such-type".as_ptr(),
+                c"d".as_ptr(),
+                c"x".as_ptr(),
+                1usize,
+                -2i32,
+            )),
+            Some("request_key") => answer(libc::syscall(
+                libc::SYS_request_key,
+                c"berth-no-such-type".as_ptr(),
+                c"d".as_ptr(),
+                std::ptr::null::<libc::c_char>(),
+                0i32,
+            )),
+            Some("swapon") => answer(libc::syscall(libc::SYS_swapon, missing.as_ptr(), 0)),
+            Some("swapoff") => answer(libc::syscall(libc::SYS_swapoff, missing.as_ptr())),
+            Some("ptrace") => {
+                let Ok(pid) = arg.parse::<libc::pid_t>() else {
+                    return 2;
+                };
+                let r = libc::ptrace(libc::PTRACE_ATTACH, pid, 0, 0);
+                if r == 0 {
+                    let mut status = 0;
+                    libc::waitpid(pid, &mut status, libc::__WALL);
+                    libc::ptrace(libc::PTRACE_DETACH, pid, 0, 0);
+                }
+                answer(r)
+            }
+            Some("kcmp") => {
+                let pid = libc::getpid();
+                // KCMP_FILE is 0.
+                answer(libc::syscall(libc::SYS_kcmp, pid, pid, 0, 0, 0))
+            }
+            Some("clone-newuser") => {
+                let flags = (libc::CLONE_NEWUSER | libc::SIGCHLD) as libc::c_ulong;
+                let r = libc::syscall(libc::SYS_clone, flags, 0, 0, 0, 0);
+                if r == 0 {
+                    libc::_exit(0);
+                }
+                if r > 0 {
+                    let mut status = 0;
+                    libc::waitpid(r as libc::pid_t, &mut status, 0);
+                }
+                answer(r)
+            }
+            Some("clone3") => answer(libc::syscall(libc::SYS_clone3, 0usize, 0usize)),
+            Some("personality") => {
+                let Ok(value) = u64::from_str_radix(arg.trim_start_matches("0x"), 16) else {
+                    return 2;
+                };
+                answer(libc::syscall(libc::SYS_personality, value))
+            }
+            Some("thread") => match std::thread::Builder::new().spawn(|| 7).map(|t| t.join()) {
+                Ok(Ok(7)) => "ok".to_string(),
+                Ok(_) => "thread failed".to_string(),
+                Err(e) => format!("{:?}", e.raw_os_error().map(nix::errno::Errno::from_raw)),
+            },
+            _ => {
+                eprintln!("usage: probe keyctl|add_key|request_key|swapon|swapoff|ptrace PID|kcmp|clone-newuser|clone3|personality HEX|thread");
+                return 2;
+            }
+        }
+    };
+    println!("{result}");
+    0
 }
 
 /// What all cases share: one busybox layer (read-only lower of every container), a cgroup

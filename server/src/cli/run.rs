@@ -59,7 +59,7 @@ pub struct CreateArgs {
     /// Drop Linux capabilities
     #[arg(long = "cap-drop")]
     cap_drop: Vec<String>,
-    /// Security options (no-new-privileges[=true|false])
+    /// Security options (no-new-privileges[=true|false], seccomp=unconfined|PROFILE.json)
     #[arg(long = "security-opt")]
     security_opt: Vec<String>,
     /// Run an init inside the container that forwards signals and reaps processes
@@ -167,18 +167,7 @@ impl CreateArgs {
     /// The create request; `attached`: the client attaches its stdin right away (`run -i`
     /// without `-d`, `create -i`), so the container's stdin ends with that client's.
     fn options(&self, attached: bool) -> Result<CreateOptions> {
-        let mut no_new_privileges = None;
-        for opt in &self.security_opt {
-            match opt.split_once(['=', ':']) {
-                None if opt == "no-new-privileges" => no_new_privileges = Some(true),
-                Some(("no-new-privileges", value)) => {
-                    no_new_privileges = Some(value.parse::<bool>().map_err(|_| {
-                        anyhow::anyhow!("invalid --security-opt {opt:?}: expected true or false")
-                    })?)
-                }
-                _ => anyhow::bail!("unsupported --security-opt {opt:?}"),
-            }
-        }
+        let (no_new_privileges, seccomp) = security_opts(&self.security_opt)?;
         let (mut log_max_size, mut log_max_files) = (None, None);
         for opt in &self.log_opt {
             match opt.split_once('=') {
@@ -216,6 +205,7 @@ impl CreateArgs {
             cap_add: self.cap_add.clone(),
             cap_drop: self.cap_drop.clone(),
             no_new_privileges,
+            seccomp,
             init: self.init,
             read_only: self.read_only,
             log_max_size,
@@ -263,6 +253,39 @@ impl CreateArgs {
 }
 
 /// `-e NAME` without `=` takes the value from the CLI's own environment, as docker does.
+/// `--security-opt` values: no_new_privs, and the seccomp choice as the create body carries
+/// it. `seccomp=PROFILE.json` is read here, on the client, and sent as its compact JSON text
+/// (as docker's CLI does), so the daemon needs no access to the client's files.
+fn security_opts(opts: &[String]) -> Result<(Option<bool>, Option<String>)> {
+    let (mut no_new_privileges, mut seccomp) = (None, None);
+    for opt in opts {
+        match opt.split_once(['=', ':']) {
+            None if opt == "no-new-privileges" => no_new_privileges = Some(true),
+            Some(("no-new-privileges", value)) => {
+                no_new_privileges = Some(value.parse::<bool>().map_err(|_| {
+                    anyhow::anyhow!("invalid --security-opt {opt:?}: expected true or false")
+                })?)
+            }
+            Some(("seccomp", value @ ("unconfined" | "builtin"))) => {
+                seccomp = Some(value.to_string())
+            }
+            Some(("seccomp", path)) if !path.is_empty() => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("opening seccomp profile ({path}) failed: {e}"))?;
+                let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                    anyhow::anyhow!("the seccomp profile ({path}) is not valid JSON: {e}")
+                })?;
+                seccomp = Some(json.to_string());
+            }
+            _ => anyhow::bail!(
+                "unsupported --security-opt {opt:?} (no-new-privileges[=BOOL], \
+                 seccomp=unconfined|PROFILE.json)"
+            ),
+        }
+    }
+    Ok((no_new_privileges, seccomp))
+}
+
 pub(crate) fn with_host_value(pair: &str) -> String {
     if pair.contains('=') {
         pair.to_string()
@@ -374,7 +397,7 @@ async fn run_inner(api: &Api, args: Args) -> Result<i32> {
 
 #[cfg(test)]
 mod tests {
-    use super::Args;
+    use super::*;
     use clap::Parser;
 
     #[derive(Parser)]
@@ -410,5 +433,45 @@ mod tests {
             Run::try_parse_from(["run", "--rm"]).is_err(),
             "an image is required"
         );
+    }
+
+    fn opts(items: &[&str]) -> Result<(Option<bool>, Option<String>)> {
+        security_opts(&items.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn seccomp_options_are_read_on_the_client() {
+        assert_eq!(opts(&[]).unwrap(), (None, None));
+        assert_eq!(
+            opts(&["seccomp=unconfined", "no-new-privileges=false"]).unwrap(),
+            (Some(false), Some("unconfined".into()))
+        );
+        assert_eq!(
+            opts(&["seccomp:unconfined"]).unwrap().1.as_deref(),
+            Some("unconfined")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("profile.json");
+        std::fs::write(
+            &path,
+            "{\n  \"defaultAction\": \"SCMP_ACT_ALLOW\",\n  \"syscalls\": []\n}\n",
+        )
+        .unwrap();
+        let (_, sent) = opts(&[&format!("seccomp={}", path.display())]).unwrap();
+        assert_eq!(
+            sent.as_deref(),
+            Some(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]}"#),
+            "the file's content, compacted"
+        );
+        let missing = opts(&["seccomp=/nonexistent/profile.json"]).unwrap_err();
+        assert!(
+            missing.to_string().contains("/nonexistent/profile.json"),
+            "{missing}"
+        );
+        std::fs::write(&path, "{not json").unwrap();
+        let bad = opts(&[&format!("seccomp={}", path.display())]).unwrap_err();
+        assert!(bad.to_string().contains("not valid JSON"), "{bad}");
+        assert!(opts(&["seccomp="]).is_err());
+        assert!(opts(&["apparmor=unconfined"]).is_err());
     }
 }

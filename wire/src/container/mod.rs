@@ -220,6 +220,11 @@ pub struct CreateOptions {
     /// `--security-opt no-new-privileges[=true|false]`; berth's default is true.
     #[serde(default)]
     pub no_new_privileges: Option<bool>,
+    /// `--security-opt seccomp=…`: `unconfined`, or a profile in docker's JSON format (the
+    /// file's content: the client reads the file, as docker's does); none: berth's default
+    /// profile. `--privileged` runs unfiltered whatever this says.
+    #[serde(default)]
+    pub seccomp: Option<String>,
     /// Run a minimal init as PID 1 (`--init`).
     #[serde(default)]
     pub init: bool,
