@@ -355,11 +355,17 @@ mod tests {
         assert_eq!(crash_restart(&mut m, "c", 3), vec![7]);
         // Still looping within the minute: quiet.
         for t in 4..50 {
-            assert!(crash_restart(&mut m, "c", t).is_empty(), "fired again at {t}");
+            assert!(
+                crash_restart(&mut m, "c", t).is_empty(),
+                "fired again at {t}"
+            );
         }
         // Restarts every 30 s keep the window from draining: still quiet.
         for t in [80, 110, 140] {
-            assert!(crash_restart(&mut m, "c", t).is_empty(), "fired again at {t}");
+            assert!(
+                crash_restart(&mut m, "c", t).is_empty(),
+                "fired again at {t}"
+            );
         }
         // A minute with no restart drains it; a new burst fires again, at its third.
         assert!(crash_restart(&mut m, "c", 201).is_empty());

@@ -19,7 +19,10 @@ pub enum Condition {
     Oom,
     Unhealthy,
     /// The `restarts`th restart within `minutes` minutes.
-    RestartLoop { restarts: u32, minutes: u32 },
+    RestartLoop {
+        restarts: u32,
+        minutes: u32,
+    },
 }
 
 impl Condition {
@@ -120,9 +123,10 @@ impl Rule {
     /// and `label=…` match: the name or an id prefix, a label key or key=value.
     pub fn covers(&self, event: &Event) -> bool {
         let attribute = |name: &str| event.actor.attributes.get(name).map(String::as_str);
-        let container_ok = self.container.as_deref().is_none_or(|want| {
-            attribute("name") == Some(want) || event.actor.id.starts_with(want)
-        });
+        let container_ok = self
+            .container
+            .as_deref()
+            .is_none_or(|want| attribute("name") == Some(want) || event.actor.id.starts_with(want));
         let label_ok = self
             .label
             .as_deref()

@@ -43,10 +43,11 @@ fn rule_from_row(row: RuleRow) -> Result<Rule> {
 }
 
 pub async fn rules(db: &Db) -> Result<Vec<Rule>> {
-    let rows: Vec<RuleRow> =
-        sqlx::query_as(&format!("SELECT {RULE_COLUMNS} FROM alert_rules ORDER BY id"))
-            .fetch_all(db)
-            .await?;
+    let rows: Vec<RuleRow> = sqlx::query_as(&format!(
+        "SELECT {RULE_COLUMNS} FROM alert_rules ORDER BY id"
+    ))
+    .fetch_all(db)
+    .await?;
     rows.into_iter().map(rule_from_row).collect()
 }
 
