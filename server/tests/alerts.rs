@@ -44,11 +44,7 @@ impl Receiver {
                 std::thread::spawn(move || answer(stream, &b, &h, &f, r.as_deref()));
             }
         });
-        Receiver {
-            port,
-            bodies,
-            hits,
-        }
+        Receiver { port, bodies, hits }
     }
 
     fn url(&self) -> String {
@@ -229,7 +225,7 @@ fn an_oom_kill_fires_the_oom_rule_for_oom_and_the_died_rule_for_its_exit() {
     let by_rule = |rule: &str| {
         fired
             .iter()
-            .filter(|b| b["rule"].to_string() == rule)
+            .filter(|b| b["rule"].as_i64() == rule.parse().ok())
             .cloned()
             .collect::<Vec<_>>()
     };
@@ -448,4 +444,11 @@ fn rules_are_listed_checked_and_removed() {
     );
     fails(&d.berth(&["alert", "test", "x"]), "invalid alert rule id");
     assert_eq!(d.ok(&["alert", "rule", "ls"]).lines().count(), 1);
+    // The changes are audited like every other state change.
+    let audit = d.ok(&["audit"]);
+    assert!(audit.contains("POST /api/v1/alerts/rules"), "{audit}");
+    assert!(
+        audit.contains("DELETE /api/v1/alerts/rules/{id}"),
+        "{audit}"
+    );
 }
