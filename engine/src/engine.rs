@@ -60,6 +60,8 @@ pub struct EngineConfig {
     pub cgroup_parent: String,
     /// Session lifetimes, login limits and how long the audit log is kept.
     pub auth: crate::auth::AuthPolicy,
+    /// How alert webhooks are called: timeout, attempts, back-off, queue size.
+    pub alerts: crate::alerts::AlertConfig,
 }
 
 /// A cheap-to-clone handle to the engine.
@@ -107,6 +109,8 @@ struct Inner {
     pulls: pull_queue::PullQueue<PullResult, crate::image::registry::PullEvent>,
     /// Space held back on the data root for the writes that end containers on a full disk.
     reserve: crate::reserve::Reserve,
+    /// Alert rules, their matching and the webhook deliveries.
+    alerts: crate::alerts::Alerts,
 }
 
 pub use berth_wire::stats::ContainerStats;
@@ -166,6 +170,9 @@ impl Engine {
         // Whatever a crash left half-written in the store's scratch space is never complete.
         images.clean_tmp()?;
         let events = crate::events::EventBus::open(db.clone()).await?;
+        // Alerts hear every event from here on, the reconciling below included.
+        let alerts_after = events.head();
+        let alerts = crate::alerts::Alerts::new(db.clone(), config.alerts)?;
         let volumes = crate::volume::Volumes::new(&root)?;
         let auth = crate::auth::Auth::new(db.clone(), config.auth);
         let stats = stats::hub(db.clone());
@@ -196,17 +203,27 @@ impl Engine {
                 auth,
                 pulls: Default::default(),
                 reserve,
+                alerts,
             }),
         };
         engine.init_networks().await?;
         engine.reconcile().await?;
         engine.inner.stats.start_background();
+        engine
+            .inner
+            .alerts
+            .start(engine.inner.events.clone(), alerts_after)
+            .await?;
         Ok(engine)
     }
 
     /// Users, logins, sessions, API tokens, board links and the audit log.
     pub fn auth(&self) -> &crate::auth::Auth {
         &self.inner.auth
+    }
+
+    pub(crate) fn alerts(&self) -> &crate::alerts::Alerts {
+        &self.inner.alerts
     }
 
     pub(crate) fn event_bus(&self) -> &crate::events::EventBus {

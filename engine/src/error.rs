@@ -29,6 +29,8 @@ pub enum Error {
     Stats(#[from] crate::stats::StatsError),
     #[error(transparent)]
     Network(#[from] crate::network::NetworkError),
+    #[error(transparent)]
+    Alert(#[from] crate::alerts::AlertError),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]

@@ -4,8 +4,10 @@
 //! modules' own types. One module per concept: `image` (references, content store, archives,
 //! layer unpacking), `runtime` (namespaces, rootfs, cgroups, the shim), `container`
 //! (lifecycle and state), `logs` (the per-container log format), `db` (the catalogue),
-//! `auth` (users, sessions, tokens and the audit log of the TCP API).
+//! `auth` (users, sessions, tokens and the audit log of the TCP API), `alerts` (rules over
+//! the engine's events, sent to webhooks).
 
+pub mod alerts;
 pub mod attach;
 pub mod auth;
 mod catalog;

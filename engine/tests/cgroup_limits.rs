@@ -118,6 +118,8 @@ fn limits_are_written_before_start(s: &Suite) {
     let resources = Resources {
         memory: Some(64 * MIB),
         memory_swap: Some(128 * MIB),
+        // The swap limit is the caller's own (not the implicit twice-the-memory).
+        memory_swap_implicit: false,
         cpu_quota: Some(50_000),
         cpu_period: Some(100_000),
         cpu_shares: Some(512),

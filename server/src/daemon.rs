@@ -65,11 +65,23 @@ pub struct ServeArgs {
     /// Audit log entries older than this are deleted
     #[arg(long = "audit-retention", default_value = "90d", value_name = "DURATION", value_parser = crate::cli::input::duration_secs)]
     audit_retention: u64,
+    /// The wait after an alert webhook's first failed attempt, doubled for each later one
+    /// (tests shorten it)
+    #[arg(long = "alert-retry-base-ms", default_value_t = 1000, hide = true)]
+    alert_retry_base_ms: u64,
     #[command(flatten)]
     transport: transport::TransportArgs,
 }
 
 impl ServeArgs {
+    /// Alert deliveries: the defaults, with the back-off's base from its (hidden) flag.
+    fn alert_config(&self) -> berth_engine::alerts::AlertConfig {
+        berth_engine::alerts::AlertConfig {
+            retry_base: Duration::from_millis(self.alert_retry_base_ms.max(1)),
+            ..Default::default()
+        }
+    }
+
     /// Login and audit durations from the flags; the limits on failed logins keep their
     /// defaults.
     fn auth_policy(&self) -> Result<AuthPolicy> {
@@ -122,6 +134,7 @@ pub async fn serve(args: ServeArgs, admin_password: Option<String>) -> Result<()
         network: args.network.config()?,
         cgroup_parent: args.cgroup_parent.clone(),
         auth: args.auth_policy()?,
+        alerts: args.alert_config(),
     })
     .await
     .with_context(|| format!("cannot open the data root {}", args.data_root.display()))?;

@@ -132,6 +132,10 @@ enum Command {
     Board(cli::board::Command),
     /// Show the daemon's audit log: who did what, from where
     Audit(cli::audit::Args),
+    /// Manage alerts: rules that POST to a webhook when containers die, are OOM-killed,
+    /// turn unhealthy or restart in a loop (rule add|ls|rm, test, deliveries)
+    #[command(subcommand)]
+    Alert(cli::alert::Command),
     /// Show who the daemon takes the CLI for
     Whoami,
     /// Manage networks (ls, create, rm, inspect, connect, disconnect)
@@ -293,6 +297,7 @@ async fn dispatch(args: Args, admin_password: Option<String>) -> i32 {
                 Command::Token(c) => cli::token::run(&client, c).await,
                 Command::Board(c) => cli::board::run(&client, c).await,
                 Command::Audit(a) => cli::audit::run(&client, a).await,
+                Command::Alert(c) => cli::alert::run(&client, c).await,
                 Command::Whoami => cli::whoami::run(&client).await,
                 Command::Serve(_) | Command::Shim { .. } | Command::ShimExec { .. } => Ok(0),
             },

@@ -11,6 +11,7 @@ pub async fn engine(dir: &tempfile::TempDir) -> Engine {
         network: Default::default(),
         cgroup_parent: berth_engine::DEFAULT_CGROUP_PARENT.into(),
         auth: Default::default(),
+        alerts: Default::default(),
     })
     .await
     .expect("engine opens on an empty data root")

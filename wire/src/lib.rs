@@ -2,6 +2,7 @@
 //! the CLI and the dashboard exchange, in one crate with no dependency beyond serde, so that
 //! it builds for wasm and a message cannot drift between its writer and its reader.
 
+pub mod alert;
 pub mod auth;
 pub mod board;
 pub mod container;

@@ -106,7 +106,7 @@ impl EventBus {
     }
 
     /// The last sequence number given out.
-    pub(super) fn head(&self) -> u64 {
+    pub(crate) fn head(&self) -> u64 {
         self.inner
             .clock
             .lock()

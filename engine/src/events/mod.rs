@@ -15,6 +15,11 @@ pub(crate) use bus::EventBus;
 pub use filter::EventFilter;
 pub use stream::{EventQuery, EventStream, Since};
 
+/// Events from `query.since` on, for the engine's own followers (alerts), unvalidated.
+pub(crate) fn follow(bus: EventBus, query: EventQuery) -> EventStream {
+    stream::start(bus, query)
+}
+
 pub use berth_wire::event::{Actor, Event, Scope};
 
 impl crate::Engine {

@@ -1,6 +1,7 @@
 //! The HTTP API (`/api/v1/...`) that the CLI and the dashboard use: a thin adapter that parses
 //! requests, calls the engine and renders JSON, streams or WebSockets.
 
+mod alerts;
 mod attach;
 mod audit;
 pub mod auth;
@@ -63,6 +64,23 @@ pub fn routes() -> RouteTable<Engine> {
         .add(M::DELETE, "/api/v1/boards/{id}", A, N, boards::revoke)
         .add(M::GET, "/api/v1/boards/{secret}/ws", P, N, boards::live)
         .add(M::GET, "/api/v1/audit", A, N, audit::list)
+        .add(M::GET, "/api/v1/alerts/rules", A, N, alerts::list)
+        .add(M::POST, "/api/v1/alerts/rules", A, J, alerts::create)
+        .add(M::DELETE, "/api/v1/alerts/rules/{id}", A, N, alerts::remove)
+        .add(
+            M::POST,
+            "/api/v1/alerts/rules/{id}/test",
+            A,
+            N,
+            alerts::test,
+        )
+        .add(
+            M::GET,
+            "/api/v1/alerts/deliveries",
+            A,
+            N,
+            alerts::deliveries,
+        )
         .add(M::GET, "/api/v1/events", V, N, events::events)
         .add(M::GET, "/api/v1/events/ws", V, N, events::upgrade)
         .add(M::GET, "/api/v1/ws", V, N, ws::upgrade)
@@ -302,6 +320,8 @@ impl From<berth_engine::Error> for ApiError {
             E::CommandNotFound(_) => ErrorCode::CommandNotFound,
             E::CommandNotExecutable(_) => ErrorCode::CommandNotExecutable,
             E::Image(berth_engine::image::ImageError::Io { .. }) => ErrorCode::Internal,
+            E::Alert(berth_engine::alerts::AlertError::Client(_)) => ErrorCode::Internal,
+            E::Alert(_) => ErrorCode::BadRequest,
             E::Image(_) => ErrorCode::BadRequest,
             E::Registry(e) => {
                 use berth_engine::image::registry::RegistryError as R;

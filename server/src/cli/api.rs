@@ -255,6 +255,35 @@ impl Api {
         self.delete(&format!("{V1}/boards/{}", segment(id))).await
     }
 
+    // Alert rules and their delivery log.
+
+    pub async fn alert_rules(&self) -> Result<Vec<w::alert::AlertRule>> {
+        self.get(&format!("{V1}/alerts/rules")).await
+    }
+
+    pub async fn alert_rule_create(
+        &self,
+        rule: &w::alert::CreateAlertRule,
+    ) -> Result<w::alert::AlertRule> {
+        self.post_json(&format!("{V1}/alerts/rules"), rule).await
+    }
+
+    pub async fn alert_rule_remove(&self, id: &str) -> Result<()> {
+        self.delete(&format!("{V1}/alerts/rules/{}", segment(id)))
+            .await
+    }
+
+    pub async fn alert_test(&self, id: &str) -> Result<w::alert::AlertTestResult> {
+        self.post(&format!("{V1}/alerts/rules/{}/test", segment(id)))
+            .await
+    }
+
+    pub async fn alert_deliveries(&self, limit: u32) -> Result<Vec<w::alert::AlertAttempt>> {
+        let q = w::alert::AlertDeliveriesQuery { limit: Some(limit) };
+        self.get(&query(format!("{V1}/alerts/deliveries"), &q)?)
+            .await
+    }
+
     // Registries.
 
     pub async fn registry_login(

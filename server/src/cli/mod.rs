@@ -1,5 +1,6 @@
 //! The CLI verbs: each file parses one verb's arguments, calls the daemon's API, and prints.
 
+pub mod alert;
 pub mod api;
 pub mod attach;
 pub mod audit;

@@ -33,6 +33,11 @@ POST /api/v1/boards admin
 DELETE /api/v1/boards/{id} admin
 GET /api/v1/boards/{secret}/ws public
 GET /api/v1/audit admin
+GET /api/v1/alerts/rules admin
+POST /api/v1/alerts/rules admin
+DELETE /api/v1/alerts/rules/{id} admin
+POST /api/v1/alerts/rules/{id}/test admin
+GET /api/v1/alerts/deliveries admin
 GET /api/v1/events viewer
 GET /api/v1/events/ws viewer
 GET /api/v1/ws viewer

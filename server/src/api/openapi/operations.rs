@@ -76,9 +76,11 @@ fn empty_object(_: &mut Schemas) -> RefOr<Schema> {
 const WEBSOCKET: &str = "websocket";
 const MUX: &str = "application/vnd.docker.multiplexed-stream";
 
-/// The messages that travel inside streams and WebSockets, listed among the schemas.
+/// The messages that travel inside streams and WebSockets, and the body alert webhooks
+/// receive, listed among the schemas.
 pub fn messages() -> Vec<super::SchemaFn> {
     vec![
+        json::<w::alert::AlertPayload>,
         json::<w::ws::ClientMsg>,
         json::<w::ws::ServerMsg>,
         json::<w::board::BoardMessage>,
@@ -162,6 +164,32 @@ pub fn all() -> Vec<Operation> {
         op(M_GET, "/api/v1/audit", "Read the audit log, newest first")
             .query(query::<w::auth::AuditPageQuery>)
             .ok(Json(json::<w::auth::AuditPage>)),
+        op(M_GET, "/api/v1/alerts/rules", "List alert rules").ok(Json(list::<w::alert::AlertRule>)),
+        op(
+            M_POST,
+            "/api/v1/alerts/rules",
+            "Add an alert rule: a condition, optional container and label filters, a webhook",
+        )
+        .takes(Json(json::<w::alert::CreateAlertRule>))
+        .created(Json(json::<w::alert::AlertRule>)),
+        op(
+            M_DELETE,
+            "/api/v1/alerts/rules/{id}",
+            "Remove an alert rule; its unsent deliveries are cancelled",
+        ),
+        op(
+            M_POST,
+            "/api/v1/alerts/rules/{id}/test",
+            "Send a test alert to a rule's webhook; answers with its first attempt",
+        )
+        .ok(Json(json::<w::alert::AlertTestResult>)),
+        op(
+            M_GET,
+            "/api/v1/alerts/deliveries",
+            "The alert delivery log: every attempt, newest first",
+        )
+        .query(query::<w::alert::AlertDeliveriesQuery>)
+        .ok(Json(list::<w::alert::AlertAttempt>)),
         op(M_GET, "/api/v1/events", "Follow the daemon's events")
             .query(query::<w::event::EventsQuery>)
             .ok(JsonLines(json::<w::event::Event>)),
