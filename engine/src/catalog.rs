@@ -67,6 +67,8 @@ impl ImageRow {
             exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
             #[serde(rename = "Labels", default)]
             labels: Option<std::collections::BTreeMap<String, String>>,
+            #[serde(rename = "Healthcheck", default)]
+            healthcheck: Option<berth_wire::container::health::HealthConfig>,
         }
         #[derive(Deserialize)]
         struct ImageConfig {
@@ -86,6 +88,7 @@ impl ImageRow {
             volumes: c.volumes.unwrap_or_default().into_keys().collect(),
             exposed_ports: c.exposed_ports.unwrap_or_default().into_keys().collect(),
             labels: c.labels.unwrap_or_default(),
+            healthcheck: c.healthcheck,
         })
     }
 }

@@ -4,6 +4,7 @@
 
 mod attach;
 mod exec;
+mod health;
 mod images;
 mod list;
 mod networks;
@@ -109,6 +110,8 @@ struct Inner {
     pulls: pull_queue::PullQueue<PullResult, crate::image::registry::PullEvent>,
     /// Space held back on the data root for the writes that end containers on a full disk.
     reserve: crate::reserve::Reserve,
+    /// Health checks of running containers.
+    health: crate::health::HealthMonitors,
     /// Alert rules, their matching and the webhook deliveries.
     alerts: crate::alerts::Alerts,
 }
@@ -203,6 +206,7 @@ impl Engine {
                 auth,
                 pulls: Default::default(),
                 reserve,
+                health: Default::default(),
                 alerts,
             }),
         };
@@ -421,6 +425,7 @@ impl Engine {
         let row = ContainerRow::find(&self.inner.db, &id).await?;
         self.emit_volume_mounts(&row.id, &row.config()?, "mount");
         self.emit_container(&row, "start", &[]);
+        self.health_start(&row);
         row.summary()
     }
 
@@ -609,6 +614,7 @@ impl Engine {
         inspect.mounts = self.inspect_mounts(&row.config()?);
         inspect.restart_count = self.restart_count(&row.id).await?;
         inspect.state.restarting = self.restart_pending(&row.id);
+        inspect.state.health = self.inner.health.health(&row.id);
         inspect.network_settings = self.network_settings(&row).await?;
         Ok(inspect)
     }
@@ -655,6 +661,7 @@ impl Engine {
             )));
         }
         self.inner.roots.release(&row.id);
+        self.health_stop(&row.id);
         if let Ok(spec) = self.spec_for(&row).await {
             runtime::cleanup(&spec)?;
         }
@@ -865,6 +872,7 @@ impl Engine {
                     tracing::warn!(container = %id, "cgroup cleanup: {e}");
                 }
             }
+            self.health_stop(id);
             self.network_teardown(id).await;
             self.inner.stats.stopped(id);
             ContainerRow::set_exited(&self.inner.db, id, exit_code, oom_killed, finished).await?;

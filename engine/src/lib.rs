@@ -19,6 +19,7 @@ mod error;
 pub mod events;
 pub mod exec;
 pub mod filters;
+pub mod health;
 pub mod image;
 pub mod logs;
 pub mod network;

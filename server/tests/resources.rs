@@ -68,9 +68,9 @@ fn a_fork_bomb_is_held_by_the_pids_limit() {
     let pids: u64 = table
         .lines()
         .nth(1)
-        .and_then(|l| l.split_whitespace().rev().nth(1))
+        .and_then(|l| l.split_whitespace().last())
         .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no pids column (before SHIM MEM) in {table}"));
+        .unwrap_or_else(|| panic!("no pids column (the last, as docker's) in {table}"));
     assert!(pids <= 50, "{pids} tasks under a limit of 50");
     // The host still forks happily.
     assert!(std::process::Command::new("true")
@@ -107,16 +107,18 @@ fn stats_report_usage_of_running_containers() {
     );
     let row = lines.next().unwrap_or_else(|| panic!("no row in {table}"));
     assert!(row.contains("busy"), "{row}");
-    assert!(row.contains("/ 64.00MiB"), "the limit is not shown: {row}");
+    assert!(row.contains("/ 64MiB"), "the limit is not shown: {row}");
     let cpu: f64 = row
         .split_whitespace()
         .nth(2)
         .and_then(|c| c.trim_end_matches('%').parse().ok())
         .unwrap_or_else(|| panic!("no cpu column in {row}"));
     assert!(cpu > 20.0, "a busy loop used only {cpu}% CPU");
-    // The shim's resident memory is reported (the last column): the small companion shim
-    // stays under 2 MiB here (scripts/bench.sh measures it against the peers).
-    let shim = row.split_whitespace().last().unwrap_or_default();
+    // The shim's resident memory is reported (asked for with --format): the small companion
+    // shim stays under 3 MiB here (scripts/bench.sh measures it against the peers); it was
+    // under 2 MiB before the seccomp filter, which it compiles with libseccomp (mapped in).
+    let shim = d.ok(&["stats", "--no-stream", "--format", "{{.ShimMem}}", "busy"]);
+    let shim = shim.trim();
     let mib: f64 = shim
         .strip_suffix("MiB")
         .and_then(|m| m.parse().ok())
@@ -127,7 +129,7 @@ fn stats_report_usage_of_running_containers() {
         })
         .unwrap_or_else(|| panic!("no shim memory column in {row}"));
     assert!(
-        (0.2..2.0).contains(&mib),
+        (0.2..3.0).contains(&mib),
         "shim resident memory {mib} MiB: {row}"
     );
     let stopped = d.berth(&["stats", "--no-stream", "nope"]);

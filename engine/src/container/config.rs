@@ -7,6 +7,7 @@ use crate::runtime::capabilities::canonical_name;
 use crate::runtime::{seccomp, LogSpec, Resources, SeccompSpec, SecuritySpec};
 use crate::volume::mounts::{container_mounts, MountConfig};
 use crate::{Error, Result};
+use berth_wire::container::health::HealthConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,8 @@ pub struct ImageDefaults {
     pub exposed_ports: Vec<String>,
     /// The image config's `Labels`.
     pub labels: BTreeMap<String, String>,
+    /// The image's `HEALTHCHECK`.
+    pub healthcheck: Option<HealthConfig>,
 }
 
 /// The resolved settings of a container, stored in the catalogue.
@@ -105,6 +108,9 @@ pub struct ContainerConfig {
     /// The terminal's `[rows, columns]` at first start (`-t`; else the pty's 80x24).
     #[serde(default)]
     pub console_size: Option<[u16; 2]>,
+    /// The health check: the user's settings over the image's (`NONE`: switched off).
+    #[serde(default)]
+    pub healthcheck: Option<HealthConfig>,
 }
 
 /// The daemon's default cgroup parent (docker's is `docker`).
@@ -268,6 +274,72 @@ fn published_ports(
     Ok(ports)
 }
 
+/// docker's merge of a container's health settings over its image's: each field the user left
+/// empty or zero is the image's. A test must be `NONE`, `CMD …` or `CMD-SHELL command`.
+fn healthcheck(
+    image: Option<&HealthConfig>,
+    user: Option<&HealthConfig>,
+) -> Result<Option<HealthConfig>> {
+    let merged = match (image, user) {
+        (None, None) => return Ok(None),
+        (Some(image), None) => image.clone(),
+        (image, Some(user)) => {
+            let base = image.cloned().unwrap_or_default();
+            HealthConfig {
+                test: if user.test.is_empty() {
+                    base.test
+                } else {
+                    user.test.clone()
+                },
+                interval: if user.interval == 0 {
+                    base.interval
+                } else {
+                    user.interval
+                },
+                timeout: if user.timeout == 0 {
+                    base.timeout
+                } else {
+                    user.timeout
+                },
+                start_period: if user.start_period == 0 {
+                    base.start_period
+                } else {
+                    user.start_period
+                },
+                retries: if user.retries == 0 {
+                    base.retries
+                } else {
+                    user.retries
+                },
+            }
+        }
+    };
+    match merged.test.first().map(String::as_str) {
+        None | Some("NONE") => {}
+        Some("CMD") if merged.test.len() > 1 => {}
+        Some("CMD-SHELL") if merged.test.len() == 2 => {}
+        _ => {
+            return Err(Error::InvalidInput(format!(
+                "invalid health check test {:?}: expected NONE, CMD ARGS… or CMD-SHELL COMMAND",
+                merged.test
+            )))
+        }
+    }
+    for (name, value) in [
+        ("interval", merged.interval),
+        ("timeout", merged.timeout),
+        ("start period", merged.start_period),
+    ] {
+        // docker's minimum for each is 1 ms (0 means "the default").
+        if value != 0 && value < 1_000_000 {
+            return Err(Error::InvalidInput(format!(
+                "health check {name} must be at least 1ms (or 0 for the default)"
+            )));
+        }
+    }
+    Ok(Some(merged))
+}
+
 fn log_spec(options: &CreateOptions) -> Result<LogSpec> {
     let default = LogSpec::default();
     let max_size = options.log_max_size.unwrap_or(default.max_size);
@@ -396,6 +468,7 @@ impl ContainerConfig {
             console_size: options
                 .console_size
                 .filter(|&[rows, columns]| rows > 0 && columns > 0),
+            healthcheck: healthcheck(image.healthcheck.as_ref(), options.healthcheck.as_ref())?,
         })
     }
 
@@ -566,7 +639,59 @@ mod tests {
             volumes: vec![],
             exposed_ports: vec!["80/tcp".into()],
             labels: BTreeMap::from([("maintainer".into(), "berth".into())]),
+            healthcheck: None,
         }
+    }
+
+    #[test]
+    fn health_settings_merge_over_the_images_field_by_field() {
+        let image = HealthConfig {
+            test: vec!["CMD-SHELL".into(), "curl -f localhost".into()],
+            interval: 5_000_000_000,
+            retries: 5,
+            ..HealthConfig::default()
+        };
+        assert_eq!(
+            healthcheck(Some(&image), None).unwrap(),
+            Some(image.clone())
+        );
+        let user = HealthConfig {
+            timeout: 2_000_000_000,
+            retries: 2,
+            ..HealthConfig::default()
+        };
+        let merged = healthcheck(Some(&image), Some(&user)).unwrap().unwrap();
+        assert_eq!(merged.test, image.test);
+        assert_eq!(
+            (merged.interval, merged.timeout, merged.retries),
+            (5_000_000_000, 2_000_000_000, 2)
+        );
+        let off = HealthConfig {
+            test: vec!["NONE".into()],
+            ..HealthConfig::default()
+        };
+        assert!(healthcheck(Some(&image), Some(&off))
+            .unwrap()
+            .unwrap()
+            .is_none());
+        assert_eq!(healthcheck(None, None).unwrap(), None);
+        for bad in [
+            vec!["CMD"],
+            vec!["CMD-SHELL"],
+            vec!["true"],
+            vec!["CMD-SHELL", "a", "b"],
+        ] {
+            let user = HealthConfig {
+                test: bad.iter().map(|s| s.to_string()).collect(),
+                ..HealthConfig::default()
+            };
+            assert!(healthcheck(None, Some(&user)).is_err(), "{bad:?}");
+        }
+        let too_often = HealthConfig {
+            interval: 1_000,
+            ..image.clone()
+        };
+        assert!(healthcheck(None, Some(&too_often)).is_err());
     }
 
     #[test]

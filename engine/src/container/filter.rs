@@ -10,10 +10,13 @@ use crate::network::ports::port_range;
 use crate::network::Proto;
 use crate::{Error, Result};
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "id", "name", "label", "status", "exited", "ancestor", "before", "since", "volume", "network",
-    "publish", "expose",
+    "publish", "expose", "health",
 ];
+
+/// docker's `health` filter values (`none`: no health check, or not running).
+pub const HEALTH_VALUES: [&str; 4] = ["starting", "healthy", "unhealthy", "none"];
 
 /// docker's status names (`removing` and `dead` are valid words no berth container has).
 pub const STATUSES: [&str; 7] = [
@@ -59,6 +62,16 @@ impl ContainerFilter {
             return Err(Error::InvalidInput(format!(
                 "invalid filter 'status={bad}': the statuses are {}",
                 STATUSES.join(", ")
+            )));
+        }
+        if let Some(bad) = filters
+            .values("health")
+            .iter()
+            .find(|s| !HEALTH_VALUES.contains(&s.as_str()))
+        {
+            return Err(Error::InvalidInput(format!(
+                "invalid filter 'health={bad}': the values are {}",
+                HEALTH_VALUES.join(", ")
             )));
         }
         let names = filters
@@ -107,6 +120,11 @@ impl ContainerFilter {
             && (self.names.is_empty() || self.names.iter().any(|re| re.is_match(&c.name)))
             && f.labels_match(&c.labels)
             && f.any("status", |v| v == c.status_word())
+            && f.any("health", |v| {
+                v == c
+                    .health
+                    .map_or("none", berth_wire::container::health::HealthStatus::as_str)
+            })
             && (self.exited.is_empty()
                 || (c.state == super::ContainerState::Exited
                     && c.exit_code.is_some_and(|code| self.exited.contains(&code))))
@@ -215,6 +233,7 @@ mod tests {
             }],
             size_rw: None,
             size_root_fs: None,
+            health: None,
         }
     }
 
@@ -253,6 +272,13 @@ mod tests {
         assert!(!matches(&["status=exited", "name=db"]));
         // Labels are the exception: each one given must be there.
         assert!(!matches(&["label=tier", "label=zone"]));
+        let mut healthy = container();
+        healthy.health = Some(berth_wire::container::health::HealthStatus::Healthy);
+        let f = ContainerFilter::new(Filters::from_args(&["health=healthy"]).unwrap()).unwrap();
+        assert!(f.matches(&healthy) && !f.matches(&container()));
+        let f = ContainerFilter::new(Filters::from_args(&["health=none"]).unwrap()).unwrap();
+        assert!(!f.matches(&healthy) && f.matches(&container()));
+        assert!(ContainerFilter::new(Filters::from_args(&["health=sick"]).unwrap()).is_err());
         let mut restarting = container();
         restarting.restarting = true;
         let f = ContainerFilter::new(Filters::from_args(&["status=restarting"]).unwrap()).unwrap();

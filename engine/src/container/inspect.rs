@@ -91,6 +91,7 @@ pub(crate) fn build(row: &ContainerRow, dir: &Path, lower: &[PathBuf]) -> Result
             error: String::new(),
             started_at: time(row.started_at),
             finished_at: time(row.finished_at),
+            health: None,
         },
         image: row.image_id.clone(),
         name: format!("/{}", row.name),
@@ -135,6 +136,7 @@ pub(crate) fn build(row: &ContainerRow, dir: &Path, lower: &[PathBuf]) -> Result
                     .collect::<std::collections::BTreeMap<_, _>>(),
             )
             .filter(|v| !v.is_empty()),
+            healthcheck: config.healthcheck.clone(),
             working_dir: config.cwd.clone(),
             stop_signal: config.stop_signal.clone(),
             stop_timeout: config.stop_timeout,

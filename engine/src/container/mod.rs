@@ -27,7 +27,7 @@ pub(crate) use list_cache::ListCache;
 pub(crate) use monitor::{ExitWatch, Status};
 pub(crate) use names::{generate_name, new_id, validate_name};
 pub(crate) use root_hold::RootHolds;
-pub(crate) use signal::signal_container;
+pub(crate) use signal::{signal_container, signal_container_group};
 pub(crate) use store::ContainerRow;
 
 pub use berth_wire::container::{ContainerState, ContainerSummary, ListedMount, ListedNetwork};

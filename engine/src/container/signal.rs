@@ -13,6 +13,17 @@ use std::os::unix::io::AsRawFd;
 /// between the two would show another cgroup, and pidfd_send_signal(2) reaches only the
 /// pinned process, never a newer one with the same number.
 pub(crate) fn signal_container(pid: i64, id: &str, signal: Signal) -> Result<()> {
+    signal_checked(pid, id, signal, false)
+}
+
+/// [`signal_container`] to the process group `pid` leads (an exec's command, which leads its
+/// own session): the command and whatever it started. The group's id cannot be reused
+/// while the leader, pinned by the pidfd when it was checked, or any member lives.
+pub(crate) fn signal_container_group(pid: i64, id: &str, signal: Signal) -> Result<()> {
+    signal_checked(pid, id, signal, true)
+}
+
+fn signal_checked(pid: i64, id: &str, signal: Signal, group: bool) -> Result<()> {
     let Ok(raw) = i32::try_from(pid) else {
         return Ok(());
     };
@@ -37,6 +48,14 @@ pub(crate) fn signal_container(pid: i64, id: &str, signal: Signal) -> Result<()>
     if !in_container_cgroup(&cgroups, id) {
         tracing::warn!(pid, container = %id, "pid is no longer the container's: not signalled");
         return Ok(());
+    }
+    if group {
+        return match nix::sys::signal::killpg(nix::unistd::Pid::from_raw(raw), signal) {
+            Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+            Err(e) => Err(Error::Conflict(format!(
+                "cannot signal process group {pid}: {e}"
+            ))),
+        };
     }
     // SAFETY: pidfd_send_signal(2) with our pidfd, a valid signal, no siginfo and no flags.
     let r = unsafe {

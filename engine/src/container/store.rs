@@ -70,6 +70,7 @@ impl ContainerRow {
             networks: Vec::new(),
             size_rw: None,
             size_root_fs: None,
+            health: None,
         })
     }
 

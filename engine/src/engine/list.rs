@@ -26,6 +26,8 @@ pub struct ContainerQuery {
 pub struct ListStamp {
     catalogue: i64,
     restarts: u64,
+    /// Changes of containers' health (statuses are in memory, not in the catalogue).
+    health: u64,
 }
 
 impl Engine {
@@ -37,9 +39,11 @@ impl Engine {
             return Ok(None);
         }
         let restarts = self.inner.restarts.changes();
+        let health = self.inner.health.changes();
         Ok(Some(ListStamp {
             catalogue: list_cache::generation(&self.inner.db).await?,
             restarts,
+            health,
         }))
     }
 
@@ -83,6 +87,7 @@ impl Engine {
             }
             let mut summary = listed.clone();
             summary.restarting = restarting;
+            summary.health = self.inner.health.status(&listed.id);
             if !filter.matches(&summary) {
                 continue;
             }

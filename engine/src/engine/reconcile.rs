@@ -34,7 +34,8 @@ impl Engine {
                     if let Err(e) = self.network_resume(&row).await {
                         tracing::warn!(container = %row.id, "published ports: {e}");
                     }
-                    self.watch_shim(row.id.clone(), pid as i32)
+                    self.watch_shim(row.id.clone(), pid as i32);
+                    self.health_start(&row);
                 }
                 _ => self.on_exit(&row.id).await?,
             }

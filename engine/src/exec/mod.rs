@@ -88,6 +88,11 @@ impl ExecStore {
             .ok_or_else(|| Error::not_found("exec instance", id))
     }
 
+    /// Forgets one instance (a health probe's, once it has ended).
+    pub fn forget(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
     /// Forgets the instances of a removed container.
     pub fn forget_container(&self, container_id: &str) {
         self.lock().retain(|_, i| i.container_id != container_id);

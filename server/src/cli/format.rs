@@ -1,5 +1,6 @@
 //! How the CLI prints things: tables, sizes, ages and container statuses, as docker does.
 
+use berth_wire::container::health::HealthStatus;
 use berth_wire::container::{ContainerState, ContainerSummary};
 
 /// Columns padded to the widest cell plus three spaces, as docker's tables.
@@ -85,6 +86,45 @@ fn significant(value: f64, digits: i32) -> String {
     }
 }
 
+/// A Go duration (`30s`, `1m30s`, `500ms`, `1.5h`; units ns, us, µs, ms, s, m, h), as
+/// docker's `--health-interval` takes it, in nanoseconds; `0` alone is zero.
+pub fn parse_go_duration(text: &str) -> Result<i64, String> {
+    let bad = || format!("invalid duration {text:?}: expected e.g. 30s, 1m30s or 500ms");
+    if text == "0" {
+        return Ok(0);
+    }
+    let mut rest = text;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let number: f64 = rest[..number_len].parse().map_err(|_| bad())?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return Err(bad()),
+        };
+        total += number * scale;
+        rest = &rest[unit_len..];
+    }
+    if total > i64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(total as i64)
+}
+
 /// `5 seconds`, `About a minute`, `3 hours` … as docker's human durations.
 pub fn duration(ms: i64) -> String {
     let s = ms.max(0) / 1000;
@@ -168,7 +208,14 @@ pub fn status(c: &ContainerSummary, now: i64) -> String {
     match c.state {
         ContainerState::Created => "Created".into(),
         ContainerState::Running => {
-            format!("Up {}", duration(now - c.started_at_ms.unwrap_or(now)))
+            let up = format!("Up {}", duration(now - c.started_at_ms.unwrap_or(now)));
+            // docker's words for a running container's health.
+            match c.health {
+                None => up,
+                Some(HealthStatus::Starting) => format!("{up} (health: starting)"),
+                Some(HealthStatus::Healthy) => format!("{up} (healthy)"),
+                Some(HealthStatus::Unhealthy) => format!("{up} (unhealthy)"),
+            }
         }
         ContainerState::Paused => {
             format!(
@@ -210,6 +257,14 @@ mod tests {
 
     #[test]
     fn sizes_and_durations_read_like_docker() {
+        assert_eq!(parse_go_duration("30s"), Ok(30_000_000_000));
+        assert_eq!(parse_go_duration("1m30s"), Ok(90_000_000_000));
+        assert_eq!(parse_go_duration("500ms"), Ok(500_000_000));
+        assert_eq!(parse_go_duration("1.5h"), Ok(5_400_000_000_000));
+        assert_eq!(parse_go_duration("0"), Ok(0));
+        for bad in ["", "30", "s", "5x", "1m-3s"] {
+            assert!(parse_go_duration(bad).is_err(), "{bad:?}");
+        }
         assert_eq!(size(12), "12B");
         assert_eq!(size(0), "0B");
         assert_eq!(size(1_500_000), "1.5MB");

@@ -7,6 +7,7 @@ use super::pull::{self, Output};
 use crate::client::has_code;
 use anyhow::Result;
 use berth_engine::container::units::{parse_size, parse_swap};
+use berth_wire::container::health::HealthConfig;
 use berth_wire::container::{ContainerSummary, CreateOptions};
 use berth_wire::ErrorCode;
 use std::io::IsTerminal;
@@ -123,6 +124,24 @@ pub struct CreateArgs {
     /// Add additional groups to join (names from the image's /etc/group, or ids)
     #[arg(long = "group-add")]
     group_add: Vec<String>,
+    /// Command to run to check health (through /bin/sh -c)
+    #[arg(long = "health-cmd")]
+    health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h), default 30s
+    #[arg(long = "health-interval")]
+    health_interval: Option<String>,
+    /// Maximum time to allow one check to run (ms|s|m|h), default 30s
+    #[arg(long = "health-timeout")]
+    health_timeout: Option<String>,
+    /// Consecutive failures needed to report unhealthy, default 3
+    #[arg(long = "health-retries")]
+    health_retries: Option<u32>,
+    /// Start period for the container to initialize before failures count (ms|s|m|h)
+    #[arg(long = "health-start-period")]
+    health_start_period: Option<String>,
+    /// Disable any container-specified HEALTHCHECK
+    #[arg(long = "no-healthcheck")]
+    no_healthcheck: bool,
     /// The image, then the command and its arguments (replacing the image's Cmd). As docker
     /// parses it, everything after the image is the command's, flags included.
     #[arg(
@@ -156,6 +175,45 @@ pub struct Args {
 }
 
 impl CreateArgs {
+    /// The health flags as docker's HealthConfig (None when no flag was given).
+    fn healthcheck(&self) -> Result<Option<HealthConfig>> {
+        let duration = |flag: &str, value: &Option<String>| -> Result<i64> {
+            value
+                .as_deref()
+                .map(super::format::parse_go_duration)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+                .map(|v| v.unwrap_or(0))
+        };
+        let timing_given = self.health_interval.is_some()
+            || self.health_timeout.is_some()
+            || self.health_retries.is_some()
+            || self.health_start_period.is_some();
+        if self.no_healthcheck {
+            if self.health_cmd.is_some() || timing_given {
+                anyhow::bail!("--no-healthcheck conflicts with --health-* options");
+            }
+            return Ok(Some(HealthConfig {
+                test: vec!["NONE".to_string()],
+                ..HealthConfig::default()
+            }));
+        }
+        if self.health_cmd.is_none() && !timing_given {
+            return Ok(None);
+        }
+        Ok(Some(HealthConfig {
+            test: self
+                .health_cmd
+                .iter()
+                .flat_map(|cmd| ["CMD-SHELL".to_string(), cmd.clone()])
+                .collect(),
+            interval: duration("health-interval", &self.health_interval)?,
+            timeout: duration("health-timeout", &self.health_timeout)?,
+            start_period: duration("health-start-period", &self.health_start_period)?,
+            retries: self.health_retries.unwrap_or(0),
+        }))
+    }
+
     /// The image as typed.
     fn image(&self) -> &str {
         self.image_and_command
@@ -225,6 +283,7 @@ impl CreateArgs {
             expose: self.expose.clone(),
             labels: self.labels()?,
             group_add: self.group_add.clone(),
+            healthcheck: self.healthcheck()?,
             // The client's terminal size, so the command starts with it (docker's ConsoleSize).
             console_size: self
                 .tty
@@ -429,6 +488,42 @@ mod tests {
         let options = run.create.options(true).expect("options");
         assert!(options.auto_remove && options.tty && options.cmd.is_empty());
         assert_eq!(options.group_add, ["audio"]);
+        assert_eq!(options.healthcheck, None);
+        let run = parse(&[
+            "--health-cmd",
+            "test -e /ok",
+            "--health-interval",
+            "1m30s",
+            "--health-retries",
+            "2",
+            "busybox",
+        ]);
+        let health = run
+            .create
+            .options(false)
+            .expect("options")
+            .healthcheck
+            .expect("set");
+        assert_eq!(health.test, ["CMD-SHELL", "test -e /ok"]);
+        assert_eq!(
+            (health.interval, health.timeout, health.retries),
+            (90_000_000_000, 0, 2)
+        );
+        let off = parse(&["--no-healthcheck", "busybox"])
+            .create
+            .options(false)
+            .expect("off");
+        assert!(off.healthcheck.expect("set").is_none());
+        assert!(
+            parse(&["--no-healthcheck", "--health-cmd", "true", "busybox"])
+                .create
+                .options(false)
+                .is_err()
+        );
+        assert!(parse(&["--health-interval", "soon", "busybox"])
+            .create
+            .options(false)
+            .is_err());
         assert!(
             Run::try_parse_from(["run", "--rm"]).is_err(),
             "an image is required"

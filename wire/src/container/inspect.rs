@@ -45,6 +45,9 @@ pub struct State {
     pub error: String,
     pub started_at: String,
     pub finished_at: String,
+    /// While it runs with a health check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<super::health::Health>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,6 +98,8 @@ pub struct Config {
     pub image: String,
     /// The anonymous volumes' paths (the image's `Volumes` and `-v /path`); null when none.
     pub volumes: Option<BTreeMap<String, serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<super::health::HealthConfig>,
     pub working_dir: String,
     pub stop_signal: String,
     pub stop_timeout: u64,

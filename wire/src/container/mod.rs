@@ -2,6 +2,7 @@
 //! `inspect`'s docker-shaped answer, the create body (`POST /api/v1/containers`) and the
 //! restart policy.
 
+pub mod health;
 pub mod inspect;
 
 use serde::{Deserialize, Serialize};
@@ -97,6 +98,9 @@ pub struct ContainerSummary {
     /// Its writable layer plus its image (lists asked for sizes only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_root_fs: Option<u64>,
+    /// Its health while it runs with a health check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<health::HealthStatus>,
 }
 
 impl ContainerSummary {
@@ -283,6 +287,9 @@ pub struct CreateOptions {
     /// of the user's own.
     #[serde(default)]
     pub group_add: Vec<String>,
+    /// `--health-*` / `--no-healthcheck`: over the image's HEALTHCHECK field by field.
+    #[serde(default)]
+    pub healthcheck: Option<health::HealthConfig>,
     /// `[rows, columns]` of the client's terminal under `-t` (docker's HostConfig.ConsoleSize),
     /// so that the command sees the right size from its first byte.
     #[serde(default)]
@@ -469,6 +476,7 @@ mod openapi_tests {
             networks: vec![],
             size_rw: Some(1),
             size_root_fs: Some(2),
+            health: Some(health::HealthStatus::Healthy),
         };
         let json = serde_json::to_value(&summary).unwrap();
         let schema = serde_json::to_value(ContainerSummary::schema()).unwrap();
