@@ -60,7 +60,11 @@ fn logs_without_follow_end_while_the_container_writes_fast() {
             .unwrap_or_else(|| panic!("berth {args:?} never returned"));
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.lines().all(|l| l == "line"), "{args:?}");
+        // (The last line may be one the shim had only begun: a piece of "line".)
+        assert!(
+            text.lines().all(|l| !l.is_empty() && "line".starts_with(l)),
+            "{args:?}: {text:?}"
+        );
         if args[1] == "--tail" {
             assert_eq!(text.lines().count(), 3, "{args:?}");
         }

@@ -179,14 +179,6 @@ impl LogReader {
     /// whole log. Times are assumed to grow through the file (they are the shim's clock).
     pub fn open_with(path: &Path, options: ReadOptions) -> io::Result<Self> {
         let chain = open_chain(path)?;
-        // The current file (newest first) as it is now: where a read that does not follow ends.
-        let end_at_open = match chain.first() {
-            Some(current) => Some(LogPos {
-                file: current.seq,
-                offset: current.len()?,
-            }),
-            None => None,
-        };
         let mut bytes = 0u64;
         let mut indexes: Vec<Option<(Vec<IndexEntry>, u64)>> = chain.iter().map(|_| None).collect();
         let mut index_of = |i: usize, bytes: &mut u64| -> io::Result<(Vec<IndexEntry>, u64)> {
@@ -272,6 +264,20 @@ impl LogReader {
                 start = later(start, (i, at));
             }
         }
+        // Where a read that does not follow ends: the current file (newest first) at the
+        // length `tail` counted back from, if it did, so that the last N lines are exactly
+        // those; else its length now.
+        let end_at_open = match (chain.first(), indexes.first()) {
+            (Some(current), Some(Some((_, len)))) => Some(LogPos {
+                file: current.seq,
+                offset: *len,
+            }),
+            (Some(current), _) => Some(LogPos {
+                file: current.seq,
+                offset: current.len()?,
+            }),
+            (None, _) => None,
+        };
         let (at_i, at) = start;
         let mut chain = chain;
         let newer: VecDeque<LogFile> = chain.drain(..at_i).rev().collect();
