@@ -52,6 +52,8 @@ struct FileReader {
     pos: u64,
     prev_time: Option<i64>,
     bytes_read: u64,
+    /// No byte at or past this offset is read (the length a count was taken at).
+    limit: u64,
 }
 
 impl FileReader {
@@ -64,6 +66,15 @@ impl FileReader {
             pos: offset,
             prev_time: None,
             bytes_read: 0,
+            limit: u64::MAX,
+        }
+    }
+
+    /// A reader at `offset` that reads nothing past `limit`.
+    fn bounded(log: LogFile, offset: u64, limit: u64) -> Self {
+        FileReader {
+            limit,
+            ..FileReader::at(log, offset)
         }
     }
 
@@ -97,7 +108,11 @@ impl FileReader {
         }
         let old = self.buf.len();
         let at = self.pos + (old - self.start) as u64;
-        self.buf.resize(old + READ_CHUNK, 0);
+        let room = self.limit.saturating_sub(at).min(READ_CHUNK as u64) as usize;
+        if room == 0 {
+            return Ok(0);
+        }
+        self.buf.resize(old + room, 0);
         match files::read_full_at(&self.log.file, &mut self.buf[old..], at) {
             Ok(n) => {
                 self.buf.truncate(old + n);
@@ -123,20 +138,37 @@ impl FileReader {
     }
 }
 
-/// Lines that begin in `log` (records without the `continued` bit), counted from the last
-/// checkpoint; returns the count and the bytes read.
-fn count_lines(log: &LogFile, last: IndexEntry, len: u64) -> io::Result<(u64, u64)> {
+/// What [`count_lines`] found.
+struct LineCount {
+    lines: u64,
+    bytes_read: u64,
+    /// Where the last complete record before the length counted to ends.
+    end: u64,
+}
+
+/// Lines that begin in the first `len` bytes of `log` (records without the `continued` bit),
+/// counted from the last checkpoint. Bytes appended after `len` are not read: a writer that
+/// keeps appending cannot make the count run past the end the caller will stop at.
+fn count_lines(log: &LogFile, last: IndexEntry, len: u64) -> io::Result<LineCount> {
     if last.offset >= len {
-        return Ok((last.lines, 0));
+        return Ok(LineCount {
+            lines: last.lines,
+            bytes_read: 0,
+            end: last.offset,
+        });
     }
-    let mut r = FileReader::at(log.duplicate()?, last.offset);
+    let mut r = FileReader::bounded(log.duplicate()?, last.offset, len);
     let mut lines = last.lines;
     while let Some((head, _)) = r.next_head()? {
         if !head.continued {
             lines += 1;
         }
     }
-    Ok((lines, r.bytes_read))
+    Ok(LineCount {
+        lines,
+        bytes_read: r.bytes_read,
+        end: r.pos,
+    })
 }
 
 /// Follows a container's log, across rotations, from the start point its options select.
@@ -207,14 +239,20 @@ impl LogReader {
             }
         };
         let mut from_line = None;
+        // Where the current file's counted records end, if `tail` counted them.
+        let mut counted_end = None;
         if let Some(n) = options.tail {
             let mut remaining = n as u64;
             from_line = Some((chain[oldest].seq, 0));
             for (i, log) in chain.iter().enumerate() {
                 let (entries, len) = index_of(i, &mut bytes)?;
                 let last = entries[entries.len() - 1];
-                let (count, read) = count_lines(log, last, len)?;
-                bytes += read;
+                let counted = count_lines(log, last, len)?;
+                bytes += counted.bytes_read;
+                if i == 0 {
+                    counted_end = Some(counted.end);
+                }
+                let count = counted.lines;
                 if count >= remaining {
                     let first = count - remaining;
                     let at = entries
@@ -264,15 +302,15 @@ impl LogReader {
                 start = later(start, (i, at));
             }
         }
-        // Where a read that does not follow ends: the current file (newest first) at the
-        // length `tail` counted back from, if it did, so that the last N lines are exactly
-        // those; else its length now.
-        let end_at_open = match (chain.first(), indexes.first()) {
-            (Some(current), Some(Some((_, len)))) => Some(LogPos {
+        // Where a read that does not follow ends: the current file (newest first) where the
+        // records `tail` counted back from end, if it did, so that the last N lines are
+        // exactly those; else its length now.
+        let end_at_open = match (chain.first(), counted_end) {
+            (Some(current), Some(end)) => Some(LogPos {
                 file: current.seq,
-                offset: *len,
+                offset: end,
             }),
-            (Some(current), _) => Some(LogPos {
+            (Some(current), None) => Some(LogPos {
                 file: current.seq,
                 offset: current.len()?,
             }),
@@ -515,6 +553,7 @@ pub(crate) fn find_end(log: &LogFile) -> io::Result<FileEnd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logs::files::open_log_file;
     use crate::logs::format::{encode_record, header};
     use crate::logs::{LogWriter, Rotation, Stream};
     use std::io::Write;
@@ -816,6 +855,27 @@ mod tests {
         write_lines(&mut e, 0..2, 1_000);
         assert_eq!(read_all(&mut stopped), []);
         assert_eq!(text(&read_all(&mut r)), names(0..2));
+    }
+
+    #[test]
+    fn lines_appended_after_the_length_counted_to_are_not_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("container.log");
+        let mut w = LogWriter::open_with(&p, Rotation::default()).unwrap();
+        write_lines(&mut w, 0..5, 1_000);
+        let log = open_log_file(&p).unwrap().unwrap();
+        let len = log.len().unwrap();
+        // The writer goes on between the length being taken and the count (the race a
+        // `logs --tail` of a fast writer hit: the count ran past the end it stopped at).
+        write_lines(&mut w, 5..50, 1_000);
+        let start = IndexEntry {
+            offset: HEADER_LEN as u64,
+            time_ns: i64::MIN,
+            lines: 0,
+        };
+        let counted = count_lines(&log, start, len).unwrap();
+        assert_eq!((counted.lines, counted.end), (5, len));
+        assert!(counted.bytes_read <= len);
     }
 
     #[test]
