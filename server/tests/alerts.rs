@@ -203,19 +203,7 @@ fn an_oom_kill_fires_the_oom_rule_for_oom_and_the_died_rule_for_its_exit() {
     let receiver = Receiver::start(0, None);
     let oom = add_rule(&d, &["--on", "oom", "--container", "hog"], &receiver.url());
     let died = add_rule(&d, &["--on", "died", "--container", "hog"], &receiver.url());
-    let out = d.berth(&[
-        "run",
-        "--name",
-        "hog",
-        "--memory",
-        "32m",
-        "--memory-swap",
-        "32m",
-        "busybox",
-        "sh",
-        "-c",
-        "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived ${#x}",
-    ]);
+    let out = d.berth(&[&["run", "--name", "hog"][..], &common::MEMORY_HOG].concat());
     assert_eq!(out.status.code(), Some(137), "stdout: {}", stdout(&out));
     // The engine really saw an OOM kill on this host.
     assert_eq!(d.inspect("hog")["State"]["OOMKilled"], true);
@@ -401,42 +389,14 @@ fn rules_are_listed_checked_and_removed() {
     let rule: Value = serde_json::from_str(json.trim()).expect("a rule");
     assert_eq!(rule["kind"], "restart_loop");
     assert_eq!(rule["enabled"], true);
-    fails(
-        &d.berth(&[
-            "alert",
-            "rule",
-            "add",
-            "--on",
-            "died",
-            "--webhook",
-            "ftp://example.org/x",
-        ]),
-        "invalid webhook",
-    );
-    fails(
-        &d.berth(&[
-            "alert",
-            "rule",
-            "add",
-            "--on",
-            "restart-loop",
-            "--webhook",
-            "http://h/",
-        ]),
-        "needs restarts and minutes",
-    );
-    fails(
-        &d.berth(&[
-            "alert",
-            "rule",
-            "add",
-            "--on",
-            "crash",
-            "--webhook",
-            "http://h/",
-        ]),
-        "invalid alert",
-    );
+    for (on, webhook, error) in [
+        ("died", "ftp://example.org/x", "invalid webhook"),
+        ("restart-loop", "http://h/", "needs restarts and minutes"),
+        ("crash", "http://h/", "invalid alert"),
+    ] {
+        let args = ["alert", "rule", "add", "--on", on, "--webhook", webhook];
+        fails(&d.berth(&args), error);
+    }
     assert_eq!(d.ok(&["alert", "rule", "rm", &id]).trim(), id);
     fails(
         &d.berth(&["alert", "rule", "rm", &id]),

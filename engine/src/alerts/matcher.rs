@@ -201,7 +201,6 @@ fn message(condition: Condition, event: &Event) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use berth_wire::event::Actor;
 
     const SEC: i64 = 1_000_000_000;
 
@@ -218,26 +217,13 @@ mod tests {
     }
 
     fn event(id: &str, action: &str, at_s: i64, extra: &[(&str, &str)]) -> Event {
-        let mut attributes: std::collections::BTreeMap<String, String> = [
-            ("name".to_string(), format!("{id}-name")),
-            ("image".to_string(), "busybox".to_string()),
-        ]
-        .into_iter()
-        .collect();
-        for (k, v) in extra {
-            attributes.insert(k.to_string(), v.to_string());
-        }
+        let name = format!("{id}-name");
+        let mut attributes = vec![("name", name.as_str()), ("image", "busybox")];
+        attributes.extend_from_slice(extra);
         Event {
-            kind: Scope::Container,
-            action: action.into(),
-            actor: Actor {
-                id: id.into(),
-                attributes,
-            },
-            scope: "local".into(),
             time: at_s,
             time_nano: at_s * SEC,
-            seq: 1,
+            ..crate::events::test_event(Scope::Container, action, id, &attributes)
         }
     }
 

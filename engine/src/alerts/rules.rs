@@ -171,7 +171,7 @@ pub fn validate_webhook(url: &str) -> Result<reqwest::Url, AlertError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use berth_wire::event::{Actor, Scope};
+    use berth_wire::event::Scope;
 
     fn request(kind: AlertKind, restarts: Option<u32>, minutes: Option<u32>) -> CreateAlertRule {
         CreateAlertRule {
@@ -186,21 +186,7 @@ mod tests {
     }
 
     fn event(id: &str, attributes: &[(&str, &str)]) -> Event {
-        Event {
-            kind: Scope::Container,
-            action: "die".into(),
-            actor: Actor {
-                id: id.into(),
-                attributes: attributes
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            },
-            scope: "local".into(),
-            time: 0,
-            time_nano: 0,
-            seq: 1,
-        }
+        crate::events::test_event(Scope::Container, "die", id, attributes)
     }
 
     #[test]

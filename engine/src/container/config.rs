@@ -274,6 +274,15 @@ fn published_ports(
     Ok(ports)
 }
 
+/// `user`, or `base` where the user left it zero or empty (unset).
+fn unset_or<T: Default + PartialEq>(user: T, base: T) -> T {
+    if user == T::default() {
+        base
+    } else {
+        user
+    }
+}
+
 /// docker's merge of a container's health settings over its image's: each field the user left
 /// empty or zero is the image's. A test must be `NONE`, `CMD …` or `CMD-SHELL command`.
 fn healthcheck(
@@ -286,31 +295,11 @@ fn healthcheck(
         (image, Some(user)) => {
             let base = image.cloned().unwrap_or_default();
             HealthConfig {
-                test: if user.test.is_empty() {
-                    base.test
-                } else {
-                    user.test.clone()
-                },
-                interval: if user.interval == 0 {
-                    base.interval
-                } else {
-                    user.interval
-                },
-                timeout: if user.timeout == 0 {
-                    base.timeout
-                } else {
-                    user.timeout
-                },
-                start_period: if user.start_period == 0 {
-                    base.start_period
-                } else {
-                    user.start_period
-                },
-                retries: if user.retries == 0 {
-                    base.retries
-                } else {
-                    user.retries
-                },
+                test: unset_or(user.test.clone(), base.test),
+                interval: unset_or(user.interval, base.interval),
+                timeout: unset_or(user.timeout, base.timeout),
+                start_period: unset_or(user.start_period, base.start_period),
+                retries: unset_or(user.retries, base.retries),
             }
         }
     };

@@ -99,24 +99,9 @@ fn matches_one(key: &str, value: &str, event: &Event) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::Actor;
 
     fn event(kind: Scope, action: &str, id: &str, attributes: &[(&str, &str)]) -> Event {
-        Event {
-            kind,
-            action: action.into(),
-            actor: Actor {
-                id: id.into(),
-                attributes: attributes
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            },
-            scope: "local".into(),
-            time: 0,
-            time_nano: 0,
-            seq: 1,
-        }
+        crate::events::test_event(kind, action, id, attributes)
     }
 
     fn filter(pairs: &[&str]) -> EventFilter {

@@ -22,6 +22,31 @@ pub(crate) fn follow(bus: EventBus, query: EventQuery) -> EventStream {
 
 pub use berth_wire::event::{Actor, Event, Scope};
 
+/// An event for tests: `action` on actor `id` with these attributes, at time 0, number 1.
+#[cfg(test)]
+pub(crate) fn test_event(
+    kind: Scope,
+    action: &str,
+    id: &str,
+    attributes: &[(&str, &str)],
+) -> Event {
+    Event {
+        kind,
+        action: action.into(),
+        actor: Actor {
+            id: id.into(),
+            attributes: attributes
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        },
+        scope: "local".into(),
+        time: 0,
+        time_nano: 0,
+        seq: 1,
+    }
+}
+
 impl crate::Engine {
     /// Records an event: numbered and timed now, sent to live subscribers, persisted in the
     /// background. Never blocks on disk and never fails (a lost write is logged).

@@ -17,6 +17,19 @@ pub const BERTH: &str = env!("CARGO_BIN_EXE_berth");
 /// The password of the `admin` user every test daemon starts with (`BERTH_ADMIN_PASSWORD`).
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
+/// `run` arguments after the name of a container the kernel OOM-kills: holding 100 MB in a
+/// shell variable needs that much memory, well over its 32 MB limit (exit 137).
+pub const MEMORY_HOG: [&str; 8] = [
+    "--memory",
+    "32m",
+    "--memory-swap",
+    "32m",
+    "busybox",
+    "sh",
+    "-c",
+    "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived ${#x}",
+];
+
 pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub data_root: PathBuf,
