@@ -35,7 +35,8 @@ use crate::container::{
 use crate::db::{self, now_ms, Db};
 use crate::image::registry::{Registries, RegistryConfig};
 use crate::image::ImageStore;
-use crate::runtime::{self, ContainerSpec, MountKind, MountSpec, RootfsSpec};
+use crate::runtime::seccomp::SeccompProgram;
+use crate::runtime::{self, ContainerSpec, MountKind, MountSpec, RootfsSpec, SecuritySpec};
 use crate::stats::StatsHub;
 use crate::{Error, Result};
 use nix::sys::signal::Signal;
@@ -102,6 +103,8 @@ struct Inner {
     execs: crate::exec::ExecStore,
     /// Network settings and the published ports' proxies.
     net: crate::network::NetState,
+    /// Containers' seccomp filters, compiled once per profile and capability set.
+    seccomp: crate::runtime::seccomp::FilterCache,
     /// Where new containers' cgroups go.
     cgroup_parent: String,
     /// Users, sessions, tokens and the audit log of the TCP API.
@@ -208,8 +211,16 @@ impl Engine {
                 reserve,
                 health: Default::default(),
                 alerts,
+                seccomp: Default::default(),
             }),
         };
+        // The filter nearly every container gets, compiled before the first start needs it.
+        let warm = engine.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = warm.inner.seccomp.program(&SecuritySpec::default()) {
+                tracing::warn!("compiling the default seccomp filter failed: {e}");
+            }
+        });
         engine.init_networks().await?;
         engine.reconcile().await?;
         engine.inner.stats.start_background();
@@ -738,6 +749,7 @@ impl Engine {
             .map(|layer| self.inner.images.layer_dir(&layer.chain_id))
             .collect();
         let user = resolve_user(&config.user, &config.group_add, &lower)?;
+        let seccomp = self.seccomp_program(&config.security).await?;
         let dir = self.container_dir(&row.id);
         let mut env = config.env.clone();
         // docker sets HOME from the user's passwd entry unless the image or user set it.
@@ -765,6 +777,7 @@ impl Engine {
             exit_path: dir.join("exit.json"),
             resources: config.resources.clone(),
             security: config.security.clone(),
+            seccomp,
             init: config.init,
             mounts: ETC_FILES
                 .iter()
@@ -785,6 +798,18 @@ impl Engine {
             // Set by `start` once the network is ready (network_setup).
             network: Default::default(),
         })
+    }
+
+    /// The seccomp filter of a container with these settings, from the cache (compiled on a
+    /// blocking thread the first time).
+    async fn seccomp_program(&self, security: &SecuritySpec) -> Result<SeccompProgram> {
+        let engine = self.clone();
+        let security = security.clone();
+        let program = tokio::task::spawn_blocking(move || engine.inner.seccomp.program(&security))
+            .await
+            .map_err(|e| Error::Conflict(format!("compiling the seccomp filter stopped: {e}")))?
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        Ok(SeccompProgram::clone(&program))
     }
 
     /// Writes the container's /etc/hostname, /etc/hosts and /etc/resolv.conf (bind-mounted

@@ -930,7 +930,7 @@ fn exec_in(
         gid: 0,
         groups: vec![],
         security,
-        container_security: Some(container),
+        seccomp: support::seccomp_of(&container),
         tty: false,
         console_size: None,
     };

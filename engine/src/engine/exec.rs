@@ -81,7 +81,7 @@ impl Engine {
             gid,
             groups,
             security,
-            container_security: Some(spec.security.clone()),
+            seccomp: spec.seccomp.clone(),
             tty: config.tty,
             console_size: console_size.filter(|&(rows, columns)| rows > 0 && columns > 0),
         };

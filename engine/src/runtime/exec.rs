@@ -17,7 +17,7 @@ use super::cgroup::{Cgroup, CgroupManager, CGROUP_ROOT};
 use super::fdpass;
 use super::init::{self, sys_err, InitError};
 use super::pty;
-use super::seccomp::{self, Filter};
+use super::seccomp::{Filter, SeccompProgram};
 use super::shim::{wait_status, Status};
 use super::spec::SecuritySpec;
 use nix::errno::Errno;
@@ -54,11 +54,9 @@ pub struct ExecSpec {
     pub groups: Vec<u32>,
     /// The container's capabilities and no_new_privs (all capabilities with `--privileged`).
     pub security: SecuritySpec,
-    /// The container's own security settings, which choose the seccomp filter: an exec runs
-    /// under its container's filter even with `exec --privileged`, as docker's does. None:
-    /// `security`'s.
-    #[serde(default)]
-    pub container_security: Option<SecuritySpec>,
+    /// The container's seccomp filter (compiled from the container's own settings by the
+    /// daemon): an exec runs under it even with `exec --privileged`, as docker's does.
+    pub seccomp: SeccompProgram,
     /// Give the command a terminal from the container's devpts (`exec -t`).
     pub tty: bool,
     /// The terminal's first window size, rows and columns (else 24x80).
@@ -217,12 +215,8 @@ fn start(spec_path: &Path) -> Result<(Pid, Option<OwnedFd>), InitError> {
     let spec = load(spec_path)?;
     let caps =
         capabilities::resolve(&spec.security).map_err(|e| InitError::setup(e.to_string()))?;
-    // Compiled before the fork: the child only installs it (runtime::seccomp).
-    let container = spec.container_security.as_ref().unwrap_or(&spec.security);
-    let filter = capabilities::resolve(container)
-        .map_err(|e| e.to_string())
-        .and_then(|caps| seccomp::for_container(container, caps).map_err(|e| e.to_string()))
-        .map_err(InitError::setup)?;
+    // Compiled by the daemon: the child only installs it (runtime::seccomp).
+    let filter = spec.seccomp.filter().cloned();
     let mut namespaces = Vec::with_capacity(NAMESPACES.len());
     for (name, flag) in NAMESPACES {
         let path = format!("/proc/{}/ns/{name}", spec.init_pid);
@@ -350,16 +344,14 @@ fn run_command(
         ),
         code: 126,
     })?;
-    let (program, argv, envp) = init::prepare_command(&spec.args, &spec.env)?;
-    let filter = init::install_early(filter, spec.security.no_new_privileges)?;
-    init::drop_privileges(
+    let who = init::Identity {
         caps,
-        spec.uid,
-        spec.gid,
-        &spec.groups,
-        spec.security.no_new_privileges,
-    )?;
-    Err(init::exec_command(&program, &argv, &envp, filter))
+        uid: spec.uid,
+        gid: spec.gid,
+        groups: &spec.groups,
+        no_new_privileges: spec.security.no_new_privileges,
+    };
+    Err(init::Command::prepare(&spec.args, &spec.env, who, filter)?.exec())
 }
 
 #[cfg(test)]
@@ -427,7 +419,7 @@ mod tests {
             gid: 0,
             groups: vec![],
             security: SecuritySpec::default(),
-            container_security: None,
+            seccomp: SeccompProgram::Unfiltered,
             tty: false,
             console_size: None,
         };

@@ -134,22 +134,100 @@ fn setup_and_exec(
     }
     nix::unistd::chdir(cwd).map_err(|e| sys_err(format!("chdir {}", spec.cwd), e))?;
 
-    let (program, argv, envp) = prepare_command(&spec.args, &spec.env)?;
-    let filter = install_early(filter, spec.security.no_new_privileges)?;
-    drop_privileges(
+    let who = Identity {
         caps,
-        spec.uid,
-        spec.gid,
-        &spec.groups,
-        spec.security.no_new_privileges,
-    )?;
+        uid: spec.uid,
+        gid: spec.gid,
+        groups: &spec.groups,
+        no_new_privileges: spec.security.no_new_privileges,
+    };
+    let command = Command::prepare(&spec.args, &spec.env, who, filter)?;
     if spec.init {
         // Returns in the child that execs the command; the parent stays as PID 1.
         pid1::fork_command()?;
     }
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
-    Err(exec_command(&program, &argv, &envp, filter))
+    Err(command.exec())
+}
+
+/// Who the command runs as: the last steps before its exec, shared by the container's init
+/// and `exec`'s helper.
+pub(crate) struct Identity<'a> {
+    pub caps: capabilities::CapSet,
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups (setgroups(2)).
+    pub groups: &'a [u32],
+    pub no_new_privileges: bool,
+}
+
+/// A command ready to exec: resolved, the user it runs as taken on, its filter in place or
+/// still to install just before execve.
+pub(crate) struct Command<'a> {
+    program: PathBuf,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    /// The seccomp filter still to install (installed early without no_new_privs).
+    filter: Option<&'a Filter>,
+}
+
+impl<'a> Command<'a> {
+    /// Resolves `args` (in the `PATH` of `env`), then becomes `who` under `filter`.
+    pub(crate) fn prepare(
+        args: &[String],
+        env: &[String],
+        who: Identity<'_>,
+        filter: Option<&'a Filter>,
+    ) -> Result<Command<'a>, InitError> {
+        let program = resolve_program(args, env)?;
+        let argv = cstrings(args, "argument")?;
+        let envp = cstrings(env, "environment variable")?;
+        let filter = install_early(filter, who.no_new_privileges)?;
+        drop_privileges(&who)?;
+        Ok(Command {
+            program,
+            argv,
+            envp,
+            filter,
+        })
+    }
+
+    /// Gives the command clean signal dispositions and no inherited descriptor beyond its
+    /// stdio, installs the filter (when it was not installed earlier) and execs the command;
+    /// returns only on failure, with the shell's exit status for it.
+    pub(crate) fn exec(self) -> InitError {
+        if let Err(e) = reset_signals() {
+            return e;
+        }
+        // Nothing the shim had open may leak into the container (close_range(2), 5.11+; on
+        // older kernels std's descriptors are close-on-exec anyway).
+        // SAFETY: marks descriptors close-on-exec; closes nothing now.
+        unsafe { libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int) };
+
+        let Ok(path) = CString::new(self.program.as_os_str().as_encoded_bytes()) else {
+            return InitError::setup("program path contains a NUL byte".to_string());
+        };
+        // The last call before execve, so that the filter sees none of the runtime's own
+        // calls but execve's (no_new_privs is set by now: see install_early).
+        if let Some(filter) = self.filter {
+            if let Err(e) = filter.install() {
+                return sys_err("install the seccomp filter", e);
+            }
+        }
+        let errno = match nix::unistd::execve(&path, &self.argv, &self.envp) {
+            Err(e) => e,
+            Ok(never) => match never {},
+        };
+        InitError {
+            message: format!(
+                "exec: {:?}: {}",
+                self.program.display().to_string(),
+                errno_text(errno)
+            ),
+            code: if errno == Errno::ENOENT { 127 } else { 126 },
+        }
+    }
 }
 
 /// Installs the seccomp filter now when it cannot wait until just before execve: seccomp(2)
@@ -158,7 +236,7 @@ fn setup_and_exec(
 /// install it while still root with every capability (the calls that follow, setuid, capset,
 /// prctl, execve…, are ones every profile must allow anyway). Returns the filter still to be
 /// installed before execve.
-pub(crate) fn install_early(
+fn install_early(
     filter: Option<&Filter>,
     no_new_privileges: bool,
 ) -> Result<Option<&Filter>, InitError> {
@@ -173,26 +251,16 @@ pub(crate) fn install_early(
     }
 }
 
-/// The program `args` names (looked up in the `PATH` of `env`) and both lists as C strings.
-pub(crate) fn prepare_command(
-    args: &[String],
-    env: &[String],
-) -> Result<(PathBuf, Vec<CString>, Vec<CString>), InitError> {
-    let program = resolve_program(args, env)?;
-    let argv = cstrings(args, "argument")?;
-    let envp = cstrings(env, "environment variable")?;
-    Ok((program, argv, envp))
-}
-
-/// Becomes `uid`:`gid` with the supplementary `groups` and the capability set `caps` (and
-/// no_new_privs when asked), from root with every capability.
-pub(crate) fn drop_privileges(
-    caps: capabilities::CapSet,
-    uid: u32,
-    gid: u32,
-    groups: &[u32],
-    no_new_privileges: bool,
-) -> Result<(), InitError> {
+/// Becomes `who` (user, group, supplementary groups, capability set, and no_new_privs when
+/// asked), from root with every capability.
+fn drop_privileges(who: &Identity<'_>) -> Result<(), InitError> {
+    let Identity {
+        caps,
+        uid,
+        gid,
+        groups,
+        no_new_privileges,
+    } = *who;
     // Bounding set first, while CAP_SETPCAP is still effective; setuid then clears the
     // effective set, and capset restores the container's (capabilities(7)).
     capabilities::limit_bounding_set(caps)?;
@@ -210,47 +278,6 @@ pub(crate) fn drop_privileges(
         }
     }
     Ok(())
-}
-
-/// Gives the command clean signal dispositions and no inherited descriptor beyond its stdio,
-/// installs `filter` (the container's seccomp filter, when it was not installed earlier) and
-/// execs the command; returns only on failure, with the shell's exit status for it.
-pub(crate) fn exec_command(
-    program: &Path,
-    argv: &[CString],
-    envp: &[CString],
-    filter: Option<&Filter>,
-) -> InitError {
-    if let Err(e) = reset_signals() {
-        return e;
-    }
-    // Nothing the shim had open may leak into the container (close_range(2), 5.11+; on older
-    // kernels std's descriptors are close-on-exec anyway).
-    // SAFETY: marks descriptors close-on-exec; closes nothing now.
-    unsafe { libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int) };
-
-    let Ok(path) = CString::new(program.as_os_str().as_encoded_bytes()) else {
-        return InitError::setup("program path contains a NUL byte".to_string());
-    };
-    // The last call before execve, so that the filter sees none of the runtime's own calls
-    // but execve's (no_new_privs is set by now: see install_early).
-    if let Some(filter) = filter {
-        if let Err(e) = filter.install() {
-            return sys_err("install the seccomp filter", e);
-        }
-    }
-    let errno = match nix::unistd::execve(&path, argv, envp) {
-        Err(e) => e,
-        Ok(never) => match never {},
-    };
-    InitError {
-        message: format!(
-            "exec: {:?}: {}",
-            program.display().to_string(),
-            errno_text(errno)
-        ),
-        code: if errno == Errno::ENOENT { 127 } else { 126 },
-    }
 }
 
 /// `args[0]`, looked up in the `PATH` of the spec's environment when it has no `/` (as

@@ -373,6 +373,15 @@ pub(crate) fn validate_spec(spec: &ContainerSpec) -> Result<(), RuntimeError> {
     if let SeccompSpec::Profile(json) = &spec.security.seccomp {
         seccomp::validate(json).map_err(|e| RuntimeError::InvalidSpec(e.to_string()))?;
     }
+    if !spec.seccomp.matches(&spec.security) {
+        return bad(format!(
+            "the spec's seccomp program ({}) is not what its security settings choose",
+            match spec.seccomp.filter() {
+                Some(_) => "a filter",
+                None => "none",
+            }
+        ));
+    }
     if let Some(m) = spec.mounts.iter().find(|m| !m.destination.starts_with('/')) {
         return bad(format!(
             "mount destination {:?} is not absolute",
@@ -408,6 +417,7 @@ mod tests {
             exit_path: dir.join("exit.json"),
             resources: Default::default(),
             security: Default::default(),
+            seccomp: seccomp::SeccompProgram::compile(&Default::default()).unwrap(),
             init: false,
             mounts: Vec::new(),
             log: Default::default(),
@@ -517,8 +527,17 @@ mod tests {
         let mut s = good.clone();
         s.cgroup_path = "../escape".into();
         assert!(matches!(validate_spec(&s), Err(RuntimeError::Cgroup(_))));
-        let mut s = good;
+        let mut s = good.clone();
         s.log_path = "log".into();
         assert!(validate_spec(&s).is_err());
+        // A default container whose spec carries no filter is refused, not run unfiltered.
+        let mut s = good;
+        s.seccomp = seccomp::SeccompProgram::Unfiltered;
+        assert!(validate_spec(&s)
+            .unwrap_err()
+            .to_string()
+            .contains("seccomp program (none)"));
+        s.security.privileged = true;
+        validate_spec(&s).unwrap();
     }
 }

@@ -5,7 +5,6 @@ use super::capabilities;
 use super::cgroup::{Cgroup, CgroupManager};
 use super::init::{self, InitFds};
 use super::pty;
-use super::seccomp;
 use super::spec::{ContainerSpec, NetworkMode};
 use crate::logs::Stream;
 use nix::fcntl::OFlag;
@@ -39,7 +38,7 @@ pub(crate) struct Container {
 pub(crate) struct StartError(pub String, pub StartFailure);
 
 /// What kind of failure a [`StartError`] is, carried as the shim's exit status (the shell's
-/// convention, which the init's own exit status follows: see init::exec_command).
+/// convention, which the init's own exit status follows: see init::Command::exec).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StartFailure {
     /// The command was not found (127).
@@ -81,11 +80,9 @@ impl StartError {
 /// and exec.
 pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, StartError> {
     // Refused before anything runs, with the name the user gave.
-    let caps =
-        capabilities::resolve(&spec.security).map_err(|e| StartError::other(e.to_string()))?;
-    // Compiled here, once, before the clone: the init only installs it (runtime::seccomp).
-    let filter = seccomp::for_container(&spec.security, caps)
-        .map_err(|e| StartError::other(e.to_string()))?;
+    capabilities::resolve(&spec.security).map_err(|e| StartError::other(e.to_string()))?;
+    // Compiled by the daemon: the init only installs it (runtime::seccomp).
+    let filter = spec.seccomp.filter();
     let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(|e| StartError::other(format!("pipe: {e}")));
     let (sync_r, sync_w) = pipe()?;
     let (error_r, error_w) = pipe()?;
@@ -151,7 +148,7 @@ pub(crate) fn start(spec: &ContainerSpec, cgroup: &Cgroup) -> Result<Container, 
     // `init::run` on `stack`, which never returns: it execs or _exits.
     let pid = unsafe {
         nix::sched::clone(
-            Box::new(|| -> isize { init::run(spec, &fds, filter.as_ref()) }),
+            Box::new(|| -> isize { init::run(spec, &fds, filter) }),
             &mut stack,
             flags,
             Some(libc::SIGCHLD),

@@ -2,6 +2,7 @@
 //! container's directory, read by `berth shim`. Modelled on the OCI runtime config (process,
 //! root, hostname, linux.cgroupsPath) so an OCI `config.json` can later be mapped onto it.
 
+use super::seccomp::SeccompProgram;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -37,6 +38,9 @@ pub struct ContainerSpec {
     /// Capabilities, no_new_privs, privileged mode.
     #[serde(default)]
     pub security: SecuritySpec,
+    /// The seccomp filter `security` chooses, compiled by the daemon (no default: see
+    /// [`SeccompProgram`]).
+    pub seccomp: SeccompProgram,
     /// Run a minimal init as PID 1 that reaps zombies and forwards signals (`--init`).
     #[serde(default)]
     pub init: bool,
@@ -131,7 +135,7 @@ impl Default for SecuritySpec {
 }
 
 /// Which seccomp profile filters the container's system calls (`--security-opt seccomp=…`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum SeccompSpec {
     /// berth's default profile (runtime::seccomp::default): docker's allow-list.

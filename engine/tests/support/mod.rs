@@ -9,7 +9,8 @@
 
 use berth_engine::logs::{self, Stream};
 use berth_engine::runtime::cgroup::{Cgroup, CgroupManager, CGROUP_ROOT};
-use berth_engine::runtime::{self, ContainerSpec, ExitRecord, RootfsSpec, Started};
+use berth_engine::runtime::seccomp::{FilterCache, SeccompProgram};
+use berth_engine::runtime::{self, ContainerSpec, ExitRecord, RootfsSpec, SecuritySpec, Started};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -283,6 +284,7 @@ impl Suite {
             exit_path: dir.join("exit.json"),
             resources: Default::default(),
             security: Default::default(),
+            seccomp: seccomp_of(&SecuritySpec::default()),
             init: false,
             mounts: Vec::new(),
             log: Default::default(),
@@ -318,6 +320,20 @@ impl Drop for Suite {
     }
 }
 
+/// The seccomp program of a container with these settings, compiled once per run and
+/// setting, as the daemon's cache does.
+pub fn seccomp_of(security: &SecuritySpec) -> SeccompProgram {
+    let program = filters()
+        .program(security)
+        .expect("the seccomp program of the case");
+    SeccompProgram::clone(&program)
+}
+
+fn filters() -> &'static FilterCache {
+    static FILTERS: std::sync::OnceLock<FilterCache> = std::sync::OnceLock::new();
+    FILTERS.get_or_init(FilterCache::default)
+}
+
 /// One container: its directory, spec and, once started, its pids. Dropping it kills what is
 /// left and removes its cgroup, even when the case panicked.
 pub struct Case {
@@ -332,6 +348,12 @@ pub struct Case {
 impl Case {
     /// Writes the spec and starts the shim.
     pub fn start(&mut self) -> Result<Started, runtime::RuntimeError> {
+        // As the daemon does: the filter its security settings choose (set after `spec`).
+        // Settings that cannot be compiled keep the default's program: the cases that give
+        // them check that the shim refuses the spec for what is wrong with them.
+        if let Ok(program) = filters().program(&self.spec.security) {
+            self.spec.seccomp = SeccompProgram::clone(&program);
+        }
         let json = serde_json::to_vec_pretty(&self.spec).expect("spec json");
         std::fs::write(&self.spec_path, json).expect("write spec");
         let exe = std::env::current_exe().expect("current exe");
