@@ -4,6 +4,7 @@
 //! as berth's shim (`<exe> shim <spec>`).
 //! Run: `cargo test -p berth-engine --test cgroup_limits [-- <name filter>]`.
 
+use berth_engine::logs::Stream;
 use berth_engine::runtime::cgroup::{self, Cgroup, CgroupManager, CGROUP_ROOT};
 use berth_engine::runtime::Resources;
 use berth_engine::stats;
@@ -42,6 +43,10 @@ fn main() {
         ),
         ("stats_of_a_running_container", stats_of_a_running_container),
         ("stats_hub_shares_one_sampler", stats_hub_shares_one_sampler),
+        (
+            "own_cgroup_is_read_only_at_sys_fs_cgroup",
+            own_cgroup_is_read_only_at_sys_fs_cgroup,
+        ),
     ];
     support::main("cgroup_limits", limits_suite, cases);
 }
@@ -488,4 +493,65 @@ fn stats_hub_shares_one_sampler(s: &Suite) {
         tokio::time::sleep(Duration::from_secs(7)).await;
         assert_eq!(hub.sampler_count(), 0);
     });
+}
+
+/// As docker's: /sys/fs/cgroup inside shows the container's own cgroup (the cgroup namespace's
+/// root), read-only, so its limit can be read where a program looks for it; `--privileged`
+/// makes it writable.
+fn own_cgroup_is_read_only_at_sys_fs_cgroup(s: &Suite) {
+    let resources = Resources {
+        memory: Some(64 * MIB),
+        pids_limit: Some(77),
+        ..Resources::default()
+    };
+    let v2 = matches!(
+        cgroup::detect(Path::new(CGROUP_ROOT)),
+        Ok(cgroup::Hierarchy::V2)
+    );
+    let (memory, pids, procs, dir) = if v2 {
+        ("memory.max", "pids.max", "cgroup.procs", ".")
+    } else {
+        (
+            "memory/memory.limit_in_bytes",
+            "pids/pids.max",
+            "memory/cgroup.procs",
+            "pids",
+        )
+    };
+    let script = format!(
+        "cd /sys/fs/cgroup && cat {memory} {pids} && wc -l < {procs} && cat /proc/self/cgroup \
+         && ls && if echo 1 > {pids}; then echo wrote; else echo refused; fi \
+         && if mkdir {dir}/sub; then echo made; else echo refused; fi"
+    );
+    let mut c = s.case("sysfscg", &script, resources.clone());
+    assert_eq!(c.run().exit_code, 0, "{:?}", c.lines(Stream::Stderr));
+    let out = c.lines(Stream::Stdout);
+    assert_eq!(out[0], (64 * MIB).to_string(), "{out:?}");
+    assert_eq!(out[1], "77", "{out:?}");
+    // Only the container's processes: sh, and the cat or wc of the moment.
+    let listed: usize = out[2].trim().parse().expect("a count");
+    assert!((1..=3).contains(&listed), "{out:?}");
+    // Every hierarchy is seen from the namespace's root: the container's cgroup.
+    assert!(
+        out.iter().any(|l| l.ends_with(":/")) && !out.iter().any(|l| l.contains("berth-cgtest")),
+        "{out:?}"
+    );
+    assert_eq!(out[out.len() - 2..], ["refused", "refused"], "{out:?}");
+    if !v2 {
+        // The hierarchies the container is in, and not the others (cpuset, name=systemd).
+        assert!(out.iter().any(|l| l.starts_with("memory")), "{out:?}");
+        assert!(
+            !out.iter().any(|l| l == "cpuset" || l == "systemd"),
+            "{out:?}"
+        );
+    }
+    // Privileged, the mount is writable: a child cgroup can be made (the container's own
+    // limits stay the host's to set where cgroup2 is mounted with nsdelegate, as under docker).
+    let script = format!(
+        "cd /sys/fs/cgroup/{dir} && mkdir sub && test -e sub/cgroup.procs && rmdir sub && echo made"
+    );
+    let mut p = s.case("sysfscg-priv", &script, resources);
+    p.spec.security.privileged = true;
+    assert_eq!(p.run().exit_code, 0, "{:?}", p.lines(Stream::Stderr));
+    assert_eq!(p.lines(Stream::Stdout), ["made"]);
 }

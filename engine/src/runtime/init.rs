@@ -6,7 +6,7 @@
 
 use super::seccomp::Filter;
 use super::spec::{ContainerSpec, NetworkMode};
-use super::{capabilities, net, pid1, pty, rootfs};
+use super::{capabilities, cgroup, net, pid1, pty, rootfs};
 use nix::errno::Errno;
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
@@ -122,6 +122,8 @@ fn setup_and_exec(
     // rooted there and the container sees itself at "/" (cgroup_namespaces(7)). Unsharing at
     // clone time would have rooted it at the shim's cgroup instead.
     unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| sys_err("unshare cgroup namespace", e))?;
+    // So mounted from inside the namespace, /sys/fs/cgroup shows the container's own cgroups.
+    cgroup::inside::mount_own_cgroups(spec.security.privileged)?;
     if let Some(console) = fds.console {
         // In the container's /dev/pts, while still root; we lead our own session (above).
         pty::attach_in_container(console, spec.uid, spec.console_size)?;

@@ -8,6 +8,7 @@
 
 mod devices;
 mod devices_bpf;
+pub(crate) mod inside;
 mod limits;
 mod v1;
 mod v2;
