@@ -260,6 +260,10 @@ pub struct PullQuery {
 pub struct PushQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// How layers stored uncompressed are compressed for the registry: `gzip` (the default)
+    /// or `zstd` (then the manifest is an OCI one). Compressed layers are sent as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
 }
 
 /// The `{"result"}` or `{"error"}` line that ends a progress stream.

@@ -3,6 +3,7 @@
 
 use super::Engine;
 use crate::catalog::{self, tags};
+use crate::image::compress::LayerCompression;
 use crate::image::registry::browse::{self, Page};
 use crate::image::registry::client::Access;
 use crate::image::registry::push::{self, PushImage, PushSink};
@@ -15,10 +16,12 @@ pub use berth_wire::image::PushResult;
 
 impl Engine {
     /// Pushes the local image `name` (tag `latest` when none is given) to the registry its
-    /// name points at, sending docker-style progress messages to `events`.
+    /// name points at, sending docker-style progress messages to `events`. Layers stored
+    /// uncompressed are sent compressed with `compression`; compressed ones as they are.
     pub async fn push_image(
         &self,
         name: &str,
+        compression: LayerCompression,
         events: Option<UnboundedSender<JsonMessage>>,
     ) -> Result<PushResult> {
         let target = Reference::parse(name).map_err(ImageError::from)?;
@@ -73,6 +76,7 @@ impl Engine {
             &self.inner.registries,
             &target,
             &image,
+            compression,
             &PushSink::new(events),
         )
         .await?;

@@ -1,11 +1,13 @@
 //! Images: references, the content-addressed blob store, archive loading and layer unpacking.
 //!
 //! On disk, under the data root: `blobs/sha256/<hex>` (configs, manifests, layer blobs),
-//! `layers/<chain-id-hex>/` (unpacked layers, used read-only as overlayfs lower dirs) and
-//! `tmp/` (where everything is written before it is renamed into place, so nothing that
-//! looks complete is ever partial).
+//! `layers/<chain-id-hex>/` (unpacked layers, used read-only as overlayfs lower dirs),
+//! `compressed/` (which blob is the compressed copy push made of a plain layer, see
+//! [`compress`]) and `tmp/` (where everything is written before it is renamed into place, so
+//! nothing that looks complete is ever partial).
 
 pub mod archive;
+pub mod compress;
 pub mod config;
 pub mod import;
 pub mod reference;
@@ -152,11 +154,13 @@ pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
 pub struct ImageStore {
     blobs: BlobStore,
     layers: PathBuf,
+    compressed: PathBuf,
     tmp: PathBuf,
 }
 
 impl ImageStore {
-    /// Opens the store under `data_root`, creating `blobs/sha256/`, `layers/` and `tmp/`.
+    /// Opens the store under `data_root`, creating `blobs/sha256/`, `layers/`, `compressed/`
+    /// and `tmp/`.
     pub fn new(data_root: &Path) -> Result<Self, ImageError> {
         let blobs = BlobStore::open(data_root)?;
         let layers = data_root.join("layers");
@@ -167,9 +171,12 @@ impl ImageStore {
             .mode(0o700)
             .create(&layers)
             .map_err(|e| ImageError::io("create", &layers, e))?;
+        let compressed = data_root.join("compressed");
+        fs::create_dir_all(&compressed).map_err(|e| ImageError::io("create", &compressed, e))?;
         Ok(ImageStore {
             blobs,
             layers,
+            compressed,
             tmp: data_root.join("tmp"),
         })
     }
@@ -199,6 +206,11 @@ impl ImageStore {
         &self.tmp
     }
 
+    /// Where [`compress`] remembers the compressed copies of plain layer blobs.
+    pub(crate) fn compressed_dir(&self) -> &Path {
+        &self.compressed
+    }
+
     pub(crate) fn layers_root(&self) -> &Path {
         &self.layers
     }
@@ -221,8 +233,9 @@ impl ImageStore {
         }
     }
 
-    /// Deletes every unpacked layer and blob not listed; returns the bytes freed. Callers make
-    /// sure no load runs at the same time and no running container uses a layer being removed.
+    /// Deletes every unpacked layer and blob not listed (but the compressed copies push made of
+    /// listed blobs); returns the bytes freed. Callers make sure no load or push runs at the
+    /// same time and no running container uses a layer being removed.
     pub fn remove_unused(
         &self,
         keep_chain_ids: &HashSet<Digest>,
@@ -251,8 +264,9 @@ impl ImageStore {
             fs::remove_dir_all(doomed.path())
                 .map_err(|e| ImageError::io("remove", doomed.path(), e))?;
         }
+        let copies = compress::sweep(&self.compressed, &self.blobs, keep_blobs)?;
         for digest in self.blobs.list()? {
-            if !keep_blobs.contains(&digest) {
+            if !keep_blobs.contains(&digest) && !copies.contains(&digest) {
                 let size = fs::metadata(self.blobs.path(&digest)).map_or(0, |m| m.len());
                 if self.blobs.remove(&digest)? {
                     freed += size;

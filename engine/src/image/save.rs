@@ -24,7 +24,6 @@ use std::str::FromStr;
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
-pub(crate) const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 
 /// Which kind of archive `save` writes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,7 +246,7 @@ impl Archive<'_> {
                 let media = if compressed == Compression::Gzip {
                     media_type::OCI_LAYER_GZIP
                 } else {
-                    OCI_LAYER_ZSTD
+                    media_type::OCI_LAYER_ZSTD
                 };
                 (layer.blob_digest, media, size)
             }

@@ -330,6 +330,7 @@ impl From<berth_engine::Error> for ApiError {
                     R::NotFound(_) => ErrorCode::NotFound,
                     R::BadPlatform(_) | R::BadRegistry(_) => ErrorCode::BadRequest,
                     R::Credentials { .. }
+                    | R::Interrupted(_)
                     | R::Image(berth_engine::image::ImageError::Io { .. }) => ErrorCode::Internal,
                     _ => ErrorCode::BadGateway,
                 }

@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::Response;
 use axum::Json;
+use berth_engine::image::compress::{LayerCompression, UnknownCompression};
 use berth_engine::image::registry::browse::Page;
 use berth_engine::image::registry::{JsonMessage, PullEvent};
 use berth_engine::Engine;
@@ -28,19 +29,27 @@ pub async fn pull(State(engine): State<Engine>, Query(query): Query<PullQuery>) 
     progress_stream(rx, |e| e.to_message(), task, "pull")
 }
 
-/// `POST /images/{name}/push?tag=`: streams docker's push messages, then the result.
+/// `POST /images/{name}/push?tag=&compression=`: streams docker's push messages, then the
+/// result. An unknown compression is a 400 before anything is sent.
 pub async fn push(
     State(engine): State<Engine>,
     Path(name): Path<String>,
     Query(query): Query<PushQuery>,
-) -> Response {
+) -> ApiResult<Response> {
+    let compression: LayerCompression = match query.compression.as_deref() {
+        None | Some("") => LayerCompression::default(),
+        Some(name) => name
+            .parse()
+            .map_err(|e: UnknownCompression| ApiError::bad_request(e.to_string()))?,
+    };
     let reference = match query.tag.filter(|t| !t.is_empty()) {
         Some(tag) => format!("{name}:{tag}"),
         None => name,
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<JsonMessage>();
-    let task = tokio::spawn(async move { engine.push_image(&reference, Some(tx)).await });
-    progress_stream(rx, JsonMessage::clone, task, "push")
+    let task =
+        tokio::spawn(async move { engine.push_image(&reference, compression, Some(tx)).await });
+    Ok(progress_stream(rx, JsonMessage::clone, task, "push"))
 }
 
 /// Newline-delimited JSON: each event as a docker message, then the task's end line.

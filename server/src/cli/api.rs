@@ -388,8 +388,13 @@ impl Api {
     }
 
     /// The push's progress stream, as [`Api::image_pull`]'s.
-    pub async fn image_push(&self, name: &str) -> Result<Incoming> {
-        let path = format!("{V1}/images/{}/push", segment(name));
+    /// Pushes `name`; `compression` (gzip, zstd) is for layers stored uncompressed.
+    pub async fn image_push(&self, name: &str, compression: Option<&str>) -> Result<Incoming> {
+        let q = w::image::PushQuery {
+            tag: None,
+            compression: compression.map(str::to_string),
+        };
+        let path = query(format!("{V1}/images/{}/push", segment(name)), &q)?;
         self.client.stream(Method::POST, &path).await
     }
 

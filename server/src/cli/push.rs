@@ -1,6 +1,7 @@
-//! `berth push [-q] NAME[:TAG]`: asks the daemon to push a local image and renders its
-//! progress as docker does (`Preparing`, `Pushing [==>  ]`, `Pushed`, `Layer already exists`,
-//! `Mounted from …`, then `TAG: digest: … size: …`).
+//! `berth push [-q] [--compression gzip|zstd] NAME[:TAG]`: asks the daemon to push a local
+//! image and renders its progress as docker does (`Preparing`, `Pushing [==>  ]`, `Pushed`,
+//! `Layer already exists`, `Mounted from …`, then `TAG: digest: … size: …`). Layers stored
+//! uncompressed (loaded, imported) are sent compressed; `Pushing` counts compressed bytes.
 
 use super::api::Api;
 use super::pull::{follow, Output};
@@ -12,6 +13,10 @@ pub struct Args {
     /// Suppress the progress output; print only the pushed reference
     #[arg(short, long)]
     quiet: bool,
+    /// Compress layers stored uncompressed with gzip (the default) or zstd (then the manifest
+    /// is an OCI one); layers already compressed are sent as they are
+    #[arg(long, value_parser = ["gzip", "zstd"])]
+    compression: Option<String>,
     /// The image to push: [host[:port]/]repository[:tag] (tag latest when none is given)
     name: String,
 }
@@ -22,7 +27,9 @@ pub async fn run(api: &Api, args: Args) -> Result<i32> {
     } else {
         Output::Stdout
     };
-    let body = api.image_push(&args.name).await?;
+    let body = api
+        .image_push(&args.name, args.compression.as_deref())
+        .await?;
     let result: PushResult = follow(body, output, "push").await?;
     if args.quiet {
         println!("{}", result.reference);

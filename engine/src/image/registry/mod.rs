@@ -77,6 +77,9 @@ pub enum RegistryError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Blocking work of a pull or push (a panic, a runtime shutting down) did not finish.
+    #[error("{0}")]
+    Interrupted(String),
     #[error(transparent)]
     Image(#[from] ImageError),
 }

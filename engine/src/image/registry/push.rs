@@ -8,13 +8,18 @@
 //! repository": `POST …/uploads/?mount=<digest>&from=<repo>` answers 201 when mounted, or
 //! 202 with an upload session when the registry refuses (which we then use to upload).
 //! "Pushing Manifests": `PUT /v2/<name>/manifests/<tag>` with the manifest's media type.
+//!
+//! A layer stored as a plain tar (loaded from a `docker save` archive, imported) is sent
+//! compressed, gzip unless zstd is asked for, as docker and containerd do; the manifest then
+//! lists the compressed blobs (see `image::compress`). Compressed layers are sent as stored.
 
 use super::client::{Access, RepoClient};
 use super::progress::{short_id, JsonMessage, ProgressDetail};
 use super::{Registries, RegistryError};
 use crate::digest::Digest;
-use crate::image::config::{media_type, Descriptor, ImageManifest};
-use crate::image::save::{compression_of, OCI_LAYER_ZSTD};
+use crate::image::compress::{self, LayerCompression, ManifestKind};
+use crate::image::config::{Descriptor, ImageManifest};
+use crate::image::save::compression_of;
 use crate::image::unpack::Compression;
 use crate::image::{ImageError, ImageStore, LayerInfo, Reference};
 use bytes::Bytes;
@@ -74,12 +79,26 @@ impl PushSink {
     }
 }
 
-/// Pushes `image` as `target` (a tag; `latest` when none is given).
+/// One layer as it is pushed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PushLayer {
+    /// The stored blob: what progress messages name (for a plain layer that is its diff id,
+    /// the id docker shows).
+    stored: Digest,
+    /// The blob sent and listed in the manifest: the stored one, or its compressed copy.
+    digest: Digest,
+    size: u64,
+    compression: Compression,
+}
+
+/// Pushes `image` as `target` (a tag; `latest` when none is given), compressing plain layers
+/// with `compression`.
 pub async fn push(
     store: &ImageStore,
     registries: &Registries,
     target: &Reference,
     image: &PushImage,
+    compression: LayerCompression,
     sink: &PushSink,
 ) -> Result<Pushed, RegistryError> {
     let endpoint = registries
@@ -95,15 +114,15 @@ pub async fn push(
         format!("The push refers to repository [{}]", target.familiar_name()),
         None,
     );
-    let layers = layer_descriptors(store, &image.layers)?;
     // docker lists layers top first.
-    for layer in layers.iter().rev() {
-        sink.layer(&layer.digest, "Preparing");
+    for layer in image.layers.iter().rev() {
+        sink.layer(&layer.blob_digest, "Preparing");
     }
+    let layers = prepare_layers(store, &image.layers, compression).await?;
     for layer in layers.iter().rev() {
         let path = store.blobs().path(&layer.digest);
         let outcome = push_blob(&session, &path, layer, &image.mount_from, sink).await?;
-        sink.layer(&layer.digest, outcome);
+        sink.layer(&layer.stored, outcome);
     }
     let config = image.config_json.as_bytes();
     let config_digest = Digest::of(config);
@@ -142,35 +161,70 @@ pub async fn push(
     Ok(pushed)
 }
 
-/// The manifest descriptors of the stored layer blobs (size from the file, media type from
-/// the blob's compression).
-fn layer_descriptors(
+/// The layers as they are pushed, bottom first: compressing (off the async threads) those
+/// stored uncompressed.
+async fn prepare_layers(
     store: &ImageStore,
     layers: &[LayerInfo],
-) -> Result<Vec<Descriptor>, RegistryError> {
+    compression: LayerCompression,
+) -> Result<Vec<PushLayer>, RegistryError> {
     let mut out = Vec::with_capacity(layers.len());
     for layer in layers {
-        let path = store.blobs().path(&layer.blob_digest);
-        let size = std::fs::metadata(&path)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => ImageError::BlobNotFound(layer.blob_digest),
-                _ => ImageError::io("inspect", &path, e),
-            })?
-            .len();
-        let media = match compression_of(&path)? {
-            Compression::None => media_type::OCI_LAYER,
-            Compression::Gzip => media_type::OCI_LAYER_GZIP,
-            Compression::Zstd => OCI_LAYER_ZSTD,
-        };
-        out.push(Descriptor {
-            media_type: media.into(),
-            digest: layer.blob_digest,
-            size,
-            annotations: BTreeMap::new(),
-            platform: None,
-        });
+        let store = store.clone();
+        let layer = layer.clone();
+        let prepared =
+            tokio::task::spawn_blocking(move || prepare_layer(&store, &layer, compression))
+                .await
+                .map_err(|e| {
+                    RegistryError::Interrupted(format!("the push was interrupted: {e}"))
+                })??;
+        out.push(prepared);
     }
     Ok(out)
+}
+
+/// One stored layer as it is pushed: as it is when compressed (gzip or zstd: never
+/// recompressed), else its `compression` copy (told from the bytes, as media types of
+/// loaded archives are not kept per layer).
+fn prepare_layer(
+    store: &ImageStore,
+    layer: &LayerInfo,
+    compression: LayerCompression,
+) -> Result<PushLayer, ImageError> {
+    let path = store.blobs().path(&layer.blob_digest);
+    let size = std::fs::metadata(&path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ImageError::BlobNotFound(layer.blob_digest),
+            _ => ImageError::io("inspect", &path, e),
+        })?
+        .len();
+    let stored = compression_of(&path)?;
+    if stored != Compression::None {
+        return Ok(PushLayer {
+            stored: layer.blob_digest,
+            digest: layer.blob_digest,
+            size,
+            compression: stored,
+        });
+    }
+    let started = std::time::Instant::now();
+    let copy = compress::compressed_copy(store, &layer.blob_digest, compression)?;
+    tracing::info!(
+        layer = %layer.blob_digest,
+        compressed = %copy.digest,
+        %compression,
+        size,
+        compressed_size = copy.size,
+        reused = copy.reused,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "layer compressed for push"
+    );
+    Ok(PushLayer {
+        stored: layer.blob_digest,
+        digest: copy.digest,
+        size: copy.size,
+        compression: compression.compression(),
+    })
 }
 
 /// The manifest to put: its bytes and media types.
@@ -180,51 +234,90 @@ struct ManifestToPush {
     config_media_type: String,
 }
 
-/// The image's own manifest when the store has it and it describes exactly this config and
-/// these layer blobs (so the digest is the one it was pulled or loaded with); else an OCI
-/// manifest built from them (image spec, manifest.md). Layer media types follow the stored
-/// manifest when it is used.
+/// The image's own manifest when the store has it and it lists exactly this config and these
+/// blobs (so the digest is the one it was pulled or loaded with). Otherwise (no manifest, or
+/// layers compressed for this push) one is built of the stored manifest's kind, keeping its
+/// config media type and layer annotations, or an OCI one when there is none (image spec,
+/// manifest.md). Layer media types follow each blob's compression (layer.md); a docker
+/// manifest cannot list a zstd layer, so it becomes an OCI one (see `ManifestKind`).
 fn manifest_for(
     store: &ImageStore,
     image: &PushImage,
-    layers: &[Descriptor],
+    layers: &[PushLayer],
 ) -> Result<ManifestToPush, RegistryError> {
     let stored = image
         .manifest_digest
         .and_then(|digest| store.blobs().read(&digest).ok())
         .and_then(|bytes| {
             let manifest: ImageManifest = serde_json::from_slice(&bytes).ok()?;
-            let fits = manifest.config.digest == image.id
-                && manifest.layers.len() == layers.len()
-                && manifest
-                    .layers
-                    .iter()
-                    .zip(layers)
-                    .all(|(a, b)| a.digest == b.digest && a.size == b.size);
-            let media_type = manifest
-                .media_type
-                .clone()
-                .filter(|m| m == media_type::OCI_MANIFEST || m == media_type::DOCKER_MANIFEST)?;
-            fits.then(|| ManifestToPush {
-                bytes,
-                media_type,
-                config_media_type: manifest.config.media_type.clone(),
-            })
+            let kind = ManifestKind::of(manifest.media_type.as_deref()?)?;
+            (manifest.config.digest == image.id).then_some((bytes, manifest, kind))
         });
-    if let Some(stored) = stored {
-        return Ok(stored);
+    if let Some((bytes, manifest, kind)) = &stored {
+        let fits = manifest.layers.len() == layers.len()
+            && manifest
+                .layers
+                .iter()
+                .zip(layers)
+                .all(|(a, b)| a.digest == b.digest && a.size == b.size);
+        if fits {
+            return Ok(ManifestToPush {
+                bytes: bytes.clone(),
+                media_type: kind.media_type().into(),
+                config_media_type: manifest.config.media_type.clone(),
+            });
+        }
     }
+    let wanted = stored
+        .as_ref()
+        .map_or(ManifestKind::Oci, |(_, _, kind)| *kind);
+    let kind = match layers
+        .iter()
+        .all(|l| wanted.layer_media_type(l.compression).is_some())
+    {
+        true => wanted,
+        false => ManifestKind::Oci,
+    };
+    let config_media_type = match &stored {
+        Some((_, manifest, stored_kind)) if *stored_kind == kind => {
+            manifest.config.media_type.clone()
+        }
+        _ => kind.config_media_type().to_string(),
+    };
+    let stored_layers = stored
+        .as_ref()
+        .map(|(_, manifest, _)| manifest.layers.as_slice())
+        .filter(|stored| stored.len() == layers.len())
+        .unwrap_or_default();
+    let descriptors = layers
+        .iter()
+        .enumerate()
+        .map(|(i, layer)| Descriptor {
+            media_type: kind
+                .layer_media_type(layer.compression)
+                .unwrap_or(crate::image::config::media_type::OCI_LAYER)
+                .into(),
+            digest: layer.digest,
+            size: layer.size,
+            annotations: stored_layers
+                .get(i)
+                .filter(|d| d.digest == layer.stored || d.digest == layer.digest)
+                .map(|d| d.annotations.clone())
+                .unwrap_or_default(),
+            platform: None,
+        })
+        .collect();
     let manifest = ImageManifest {
         schema_version: 2,
-        media_type: Some(media_type::OCI_MANIFEST.into()),
+        media_type: Some(kind.media_type().into()),
         config: Descriptor {
-            media_type: media_type::OCI_CONFIG.into(),
+            media_type: config_media_type.clone(),
             digest: image.id,
             size: image.config_json.len() as u64,
             annotations: BTreeMap::new(),
             platform: None,
         },
-        layers: layers.to_vec(),
+        layers: descriptors,
     };
     let bytes = serde_json::to_vec(&manifest).map_err(|source| ImageError::BadJson {
         what: "the manifest to push".into(),
@@ -232,8 +325,8 @@ fn manifest_for(
     })?;
     Ok(ManifestToPush {
         bytes,
-        media_type: media_type::OCI_MANIFEST.into(),
-        config_media_type: media_type::OCI_CONFIG.into(),
+        media_type: kind.media_type().into(),
+        config_media_type,
     })
 }
 
@@ -241,7 +334,7 @@ fn manifest_for(
 async fn push_blob(
     session: &RepoClient,
     path: &Path,
-    blob: &Descriptor,
+    blob: &PushLayer,
     mount_from: &[String],
     sink: &PushSink,
 ) -> Result<String, RegistryError> {
@@ -277,21 +370,22 @@ async fn push_blob(
         let last = sent + chunk.len() as u64 >= blob.size || chunk.is_empty();
         if last && sent == 0 {
             // Monolithic: the whole blob in the closing PUT.
-            finish_upload(session, &location, blob, Bytes::from(chunk)).await?;
+            finish_upload(session, &location, &blob.digest, Bytes::from(chunk)).await?;
             break;
         }
         if !chunk.is_empty() {
             let len = chunk.len() as u64;
             location = patch_chunk(session, &location, sent, Bytes::from(chunk)).await?;
             sent += len;
+            // The bytes sent: of the compressed copy, for a plain layer.
             sink.status(
-                Some(short_id(&blob.digest)),
+                Some(short_id(&blob.stored)),
                 "Pushing".into(),
                 Some((sent, blob.size)),
             );
         }
         if last {
-            finish_upload(session, &location, blob, Bytes::new()).await?;
+            finish_upload(session, &location, &blob.digest, Bytes::new()).await?;
             break;
         }
     }
@@ -306,7 +400,7 @@ async fn upload_bytes(
 ) -> Result<(), RegistryError> {
     match start_upload(session, "").await? {
         Started::Mounted => Ok(()),
-        Started::Upload(location) => finish_upload(session, &location, blob, bytes).await,
+        Started::Upload(location) => finish_upload(session, &location, &blob.digest, bytes).await,
     }
 }
 
@@ -365,11 +459,11 @@ async fn patch_chunk(
 async fn finish_upload(
     session: &RepoClient,
     location: &str,
-    blob: &Descriptor,
+    digest: &Digest,
     body: Bytes,
 ) -> Result<(), RegistryError> {
     let separator = if location.contains('?') { '&' } else { '?' };
-    let url = format!("{location}{separator}digest={}", blob.digest);
+    let url = format!("{location}{separator}digest={digest}");
     let mut headers = HeaderMap::new();
     headers.insert(
         CONTENT_TYPE,
@@ -379,7 +473,7 @@ async fn finish_upload(
     match response.status() {
         StatusCode::CREATED | StatusCode::NO_CONTENT | StatusCode::OK => Ok(()),
         s => Err(session
-            .status_error(s, &format!("PUT blob {}", blob.digest), response)
+            .status_error(s, &format!("PUT blob {digest}"), response)
             .await),
     }
 }
@@ -439,36 +533,62 @@ fn bad_location(session: &RepoClient, location: &str) -> RegistryError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image::config::media_type;
+    use std::io::Write;
+
+    fn layer_of(blob: Digest, diff_id: Digest) -> LayerInfo {
+        LayerInfo {
+            blob_digest: blob,
+            diff_id,
+            chain_id: diff_id,
+            size: 1,
+        }
+    }
+
+    fn image_of(layers: Vec<LayerInfo>, manifest_digest: Option<Digest>) -> PushImage {
+        let config = r#"{"architecture":"amd64","os":"linux"}"#.to_string();
+        PushImage {
+            id: Digest::of(config.as_bytes()),
+            config_json: config,
+            manifest_digest,
+            layers,
+            mount_from: Vec::new(),
+        }
+    }
+
+    fn plain_bytes() -> Vec<u8> {
+        b"plain layer bytes, plain layer bytes, plain layer bytes".repeat(100)
+    }
 
     #[test]
-    fn built_manifests_describe_the_stored_blobs() {
+    fn plain_layers_are_listed_compressed_and_stored_manifests_reused_when_they_fit() {
         let root = tempfile::tempdir().expect("tempdir");
         let store = ImageStore::new(root.path()).expect("store");
-        let layer = store
-            .blobs()
-            .write_bytes(b"plain layer bytes")
-            .expect("blob");
-        let config = r#"{"architecture":"amd64","os":"linux"}"#.to_string();
-        let image = PushImage {
-            id: Digest::of(config.as_bytes()),
-            config_json: config.clone(),
-            manifest_digest: None,
-            layers: vec![LayerInfo {
-                blob_digest: layer,
-                diff_id: layer,
-                chain_id: layer,
-                size: 17,
-            }],
-            mount_from: Vec::new(),
-        };
-        let layers = layer_descriptors(&store, &image.layers).expect("layers");
-        assert_eq!(layers[0].size, 17);
-        assert_eq!(layers[0].media_type, media_type::OCI_LAYER);
+        let plain = plain_bytes();
+        let layer = store.blobs().write_bytes(&plain).expect("blob");
+        let image = image_of(vec![layer_of(layer, layer)], None);
+        let prepared =
+            prepare_layer(&store, &image.layers[0], LayerCompression::Gzip).expect("prepare");
+        assert_eq!(prepared.stored, layer);
+        assert_ne!(prepared.digest, layer, "the compressed copy is sent");
+        assert_eq!(prepared.compression, Compression::Gzip);
+        assert!(prepared.size < plain.len() as u64);
+        let sent = store.blobs().read(&prepared.digest).expect("copy");
+        assert_eq!(sent.len() as u64, prepared.size);
+        assert!(sent.starts_with(&[0x1f, 0x8b]));
+
+        let layers = vec![prepared];
         let built = manifest_for(&store, &image, &layers).expect("manifest");
         assert_eq!(built.media_type, media_type::OCI_MANIFEST);
+        assert_eq!(built.config_media_type, media_type::OCI_CONFIG);
         let parsed: ImageManifest = serde_json::from_slice(&built.bytes).expect("json");
         assert_eq!(parsed.config.digest, image.id);
-        assert_eq!(parsed.config.size, config.len() as u64);
+        assert_eq!(parsed.config.size, image.config_json.len() as u64);
+        assert_eq!(parsed.layers.len(), 1);
+        assert_eq!(parsed.layers[0].media_type, media_type::OCI_LAYER_GZIP);
+        assert_eq!(parsed.layers[0].digest, layers[0].digest);
+        assert_eq!(parsed.layers[0].size, layers[0].size);
+
         // A stored manifest of exactly these blobs is pushed as it is (its digest stays).
         let stored = store
             .blobs()
@@ -476,10 +596,7 @@ mod tests {
             .expect("manifest blob");
         let again = manifest_for(
             &store,
-            &PushImage {
-                manifest_digest: Some(stored),
-                ..image.clone()
-            },
+            &image_of(image.layers.clone(), Some(stored)),
             &layers,
         )
         .expect("manifest");
@@ -495,13 +612,103 @@ mod tests {
             .expect("blob");
         let rebuilt = manifest_for(
             &store,
-            &PushImage {
-                manifest_digest: Some(other),
-                ..image
-            },
+            &image_of(image.layers.clone(), Some(other)),
             &layers,
         )
         .expect("manifest");
         assert_eq!(rebuilt.bytes, built.bytes);
+    }
+
+    #[test]
+    fn compressed_layers_are_sent_as_stored() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let store = ImageStore::new(root.path()).expect("store");
+        let plain = plain_bytes();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&plain).expect("gzip");
+        let gz = store
+            .blobs()
+            .write_bytes(&gz.finish().expect("gzip"))
+            .expect("blob");
+        let zst = zstd::stream::encode_all(&plain[..], 1).expect("zstd");
+        let zst = store.blobs().write_bytes(&zst).expect("blob");
+        for (blob, compression) in [(gz, Compression::Gzip), (zst, Compression::Zstd)] {
+            for wanted in [LayerCompression::Gzip, LayerCompression::Zstd] {
+                let prepared = prepare_layer(&store, &layer_of(blob, Digest::of(&plain)), wanted)
+                    .expect("prepare");
+                assert_eq!(prepared.digest, blob, "{wanted}: not recompressed");
+                assert_eq!(prepared.compression, compression);
+            }
+        }
+        assert_eq!(
+            store.blobs().list().expect("list").len(),
+            2,
+            "no copies made"
+        );
+    }
+
+    #[test]
+    fn docker_manifests_stay_docker_with_gzip_and_turn_oci_with_zstd() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let store = ImageStore::new(root.path()).expect("store");
+        let layer = store.blobs().write_bytes(&plain_bytes()).expect("blob");
+        let image = image_of(vec![layer_of(layer, layer)], None);
+        let note: BTreeMap<String, String> =
+            [("org.example.note".to_string(), "kept".to_string())].into();
+        let docker = ImageManifest {
+            schema_version: 2,
+            media_type: Some(media_type::DOCKER_MANIFEST.into()),
+            config: Descriptor {
+                media_type: media_type::DOCKER_CONFIG.into(),
+                digest: image.id,
+                size: image.config_json.len() as u64,
+                annotations: BTreeMap::new(),
+                platform: None,
+            },
+            layers: vec![Descriptor {
+                media_type: media_type::DOCKER_LAYER.into(),
+                digest: layer,
+                size: plain_bytes().len() as u64,
+                annotations: note.clone(),
+                platform: None,
+            }],
+        };
+        let stored = store
+            .blobs()
+            .write_bytes(&serde_json::to_vec(&docker).expect("json"))
+            .expect("manifest");
+        let image = image_of(image.layers, Some(stored));
+
+        let gzip =
+            vec![prepare_layer(&store, &image.layers[0], LayerCompression::Gzip).expect("gzip")];
+        let built = manifest_for(&store, &image, &gzip).expect("manifest");
+        assert_eq!(built.media_type, media_type::DOCKER_MANIFEST);
+        assert_eq!(built.config_media_type, media_type::DOCKER_CONFIG);
+        let parsed: ImageManifest = serde_json::from_slice(&built.bytes).expect("json");
+        assert_eq!(
+            parsed.media_type.as_deref(),
+            Some(media_type::DOCKER_MANIFEST)
+        );
+        assert_eq!(parsed.config.media_type, media_type::DOCKER_CONFIG);
+        assert_eq!(parsed.layers[0].media_type, media_type::DOCKER_LAYER_GZIP);
+        assert_eq!(parsed.layers[0].digest, gzip[0].digest);
+        assert_eq!(parsed.layers[0].annotations, note);
+
+        let zstd =
+            vec![prepare_layer(&store, &image.layers[0], LayerCompression::Zstd).expect("zstd")];
+        assert!(store
+            .blobs()
+            .read(&zstd[0].digest)
+            .expect("copy")
+            .starts_with(&[0x28, 0xb5, 0x2f, 0xfd]));
+        let built = manifest_for(&store, &image, &zstd).expect("manifest");
+        assert_eq!(built.media_type, media_type::OCI_MANIFEST);
+        assert_eq!(built.config_media_type, media_type::OCI_CONFIG);
+        let parsed: ImageManifest = serde_json::from_slice(&built.bytes).expect("json");
+        assert_eq!(parsed.media_type.as_deref(), Some(media_type::OCI_MANIFEST));
+        assert_eq!(parsed.config.media_type, media_type::OCI_CONFIG);
+        assert_eq!(parsed.layers[0].media_type, media_type::OCI_LAYER_ZSTD);
+        assert_eq!(parsed.layers[0].digest, zstd[0].digest);
+        assert_eq!(parsed.layers[0].annotations, note);
     }
 }
