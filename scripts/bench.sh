@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# bench.sh: measures berth against docker, podman and runc in one run (whichever are installed)
+# bench.sh: measures berth against docker, podman, runc and crun in one run (whichever are installed)
 # and prints a table of values and ratios; not part of the test command.
 #
 # usage: scripts/bench.sh [--install-peers] [--runs N] [BENCH…]
 #   BENCH: run start50 logs rss pull api fanout stats (default: all, in that order)
-#   --install-peers   apt-get install docker.io podman runc hyperfine wrk first
+#   --install-peers   apt-get install docker.io podman runc crun hyperfine wrk first
 #   --runs N          timed runs of `run --rm … true` per engine (default 20)
 # Needs root and a release build: scripts/build-site.sh (if target/site is missing), then
 # cargo build --release -p berth -p berth-testkit.
@@ -12,10 +12,11 @@
 # Everything the script starts lives under one temp dir and is torn down on exit or Ctrl-C: its
 # own `berth serve` (own data root, loopback port, socket and cgroup parent), its own dockerd (own data root,
 # exec root and socket, --iptables=false --bridge=none, so the host network is untouched) unless
-# one already runs, podman with its own storage, runc with its own state dir. A peer that is
+# one already runs, podman with its own storage, runc and crun with their own state dirs. A peer that is
 # absent or fails to start gets "skipped (reason)" in its column; berth never depends on a peer.
-# Peer containers run with --network none: berth's containers get a private network namespace
-# with only loopback, which is what `none` gives docker and podman and what `runc spec` gives.
+# `run` and `start50` measure berth twice: with --network none (a private network namespace with
+# only loopback, which is what `none` gives docker and podman and what `runc spec` gives) and on
+# its default bridge (a veth, an address, the bridge's DNS). Peers run with --network none.
 
 set -uo pipefail
 
@@ -37,7 +38,7 @@ RSS_CONTAINERS=10
 LOG_LINES=1000000
 INSTALL_PEERS=0
 SELECTED=()
-PEERS=(docker podman runc skopeo)
+PEERS=(docker podman runc crun skopeo)
 LABEL="berth-bench=$$"
 BERTH_CGROUP="berth-bench-$$"   # the cgroup parent of this run's berth containers
 
@@ -120,6 +121,7 @@ TESTKIT_PID=""  # a berth-testkit WebSocket client running in the background
 DOCKER_CMD=()   # docker CLI with its -H, empty when docker is unavailable
 PODMAN_CMD=()
 RUNC_CMD=()
+CRUN_CMD=()
 declare -A SKIP_REASON   # engine -> why it is not measured at all
 CGROUPS_BEFORE=""
 
@@ -177,8 +179,8 @@ trap 'say "terminated (SIGTERM)"; exit 143' TERM
 CGROUPS_BEFORE="$(cgroup_parents)"
 
 install_peers() {
-  say "installing peers: docker.io podman runc hyperfine wrk"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y docker.io podman runc hyperfine wrk >"$WORK/apt.log" 2>&1 \
+  say "installing peers: docker.io podman runc crun hyperfine wrk"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y docker.io podman runc crun hyperfine wrk >"$WORK/apt.log" 2>&1 \
     || { say "apt-get install failed (see below); going on with what is installed"; tail -5 "$WORK/apt.log" >&2; }
 }
 
@@ -282,21 +284,36 @@ setup_podman() {
   fi
 }
 
-# runc: a bundle made from the same busybox rootfs (the layers of busybox.tar, in order) and
-# `runc spec`, changed to run `true` without a terminal.
+# runc and crun: one bundle made from the same busybox rootfs (the layers of busybox.tar, in
+# order) and `runc spec` (or `crun spec`), changed to run `true` without a terminal.
+setup_bundle() {
+  local b="$WORK/oci/bundle" x="$WORK/oci/extract" layer spec
+  command -v runc >/dev/null && spec=runc
+  [ -z "${spec:-}" ] && command -v crun >/dev/null && spec=crun
+  [ -n "${spec:-}" ] || { BUNDLE_SKIP="not installed"; return; }
+  mkdir -p "$b/rootfs" "$x"
+  tar -xf "$IMAGE_TAR" -C "$x" manifest.json || { BUNDLE_SKIP="no manifest.json in busybox.tar"; return; }
+  for layer in $(grep -o '"Layers": *\[[^]]*\]' "$x/manifest.json" | grep -o '"[^"]*"' | sed 1d | tr -d '"'); do
+    tar -xOf "$IMAGE_TAR" "$layer" | tar -x -C "$b/rootfs" || { BUNDLE_SKIP="cannot unpack $layer"; return; }
+  done
+  [ -x "$b/rootfs/bin/true" ] || [ -L "$b/rootfs/bin/true" ] || { BUNDLE_SKIP="bundle has no /bin/true"; return; }
+  (cd "$b" && "$spec" spec) || { BUNDLE_SKIP="$spec spec failed"; return; }
+  sed -i -e 's/"terminal": true/"terminal": false/' -e 's/^\([[:space:]]*\)"sh"$/\1"true"/' "$b/config.json"
+  OCI_BUNDLE="$b"
+}
+
 setup_runc() {
   command -v runc >/dev/null || { SKIP_REASON[runc]="not installed"; return; }
-  local b="$WORK/runc/bundle" x="$WORK/runc/extract" layer
-  mkdir -p "$b/rootfs" "$x" "$WORK/runc/state"
-  tar -xf "$IMAGE_TAR" -C "$x" manifest.json || { SKIP_REASON[runc]="no manifest.json in busybox.tar"; return; }
-  for layer in $(grep -o '"Layers": *\[[^]]*\]' "$x/manifest.json" | grep -o '"[^"]*"' | sed 1d | tr -d '"'); do
-    tar -xOf "$IMAGE_TAR" "$layer" | tar -x -C "$b/rootfs" || { SKIP_REASON[runc]="cannot unpack $layer"; return; }
-  done
-  [ -x "$b/rootfs/bin/true" ] || [ -L "$b/rootfs/bin/true" ] || { SKIP_REASON[runc]="bundle has no /bin/true"; return; }
-  (cd "$b" && runc spec) || { SKIP_REASON[runc]="runc spec failed"; return; }
-  sed -i -e 's/"terminal": true/"terminal": false/' -e 's/^\([[:space:]]*\)"sh"$/\1"true"/' "$b/config.json"
+  [ -n "${OCI_BUNDLE:-}" ] || { SKIP_REASON[runc]="${BUNDLE_SKIP:-no bundle}"; return; }
+  mkdir -p "$WORK/runc/state"
   RUNC_CMD=(runc --root "$WORK/runc/state")
-  RUNC_BUNDLE="$b"
+}
+
+setup_crun() {
+  command -v crun >/dev/null || { SKIP_REASON[crun]="not installed"; return; }
+  [ -n "${OCI_BUNDLE:-}" ] || { SKIP_REASON[crun]="${BUNDLE_SKIP:-no bundle}"; return; }
+  mkdir -p "$WORK/crun/state"
+  CRUN_CMD=(crun --root "$WORK/crun/state")
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -310,10 +327,11 @@ engine_cli() {
     podman) [ ${#PODMAN_CMD[@]} -gt 0 ] && echo "${PODMAN_CMD[*]}" ;;
   esac
 }
-# run flags and image of ENGINE for `CLI run FLAGS IMAGE CMD…`
+# run flags and image of ENGINE for `CLI run FLAGS IMAGE CMD…`; berth's network is $2
+# (none, or bridge: its default).
 engine_run() {
   case "$1" in
-    berth) echo "$BERTH_IMAGE" ;;
+    berth) [ "${2:-none}" = none ] && echo "--network none $BERTH_IMAGE" || echo "$BERTH_IMAGE" ;;
     docker) echo "--network none --label $LABEL $DOCKER_IMAGE" ;;
     podman) echo "--network none --log-driver k8s-file $PODMAN_ULIMITS $PODMAN_IMAGE" ;;
   esac
@@ -351,31 +369,44 @@ shim_pid() {
 # ---------------------------------------------------------------------------------------------
 # the benchmarks: one function each
 
-# `run --rm IMAGE true`: median wall time; runc runs a prepared bundle.
+# `run --rm IMAGE true`: median wall time; runc and crun run a prepared bundle. berth twice:
+# --network none (row run) and its default bridge (row runbr).
 bench_run() {
-  row run "run --rm true, median ms" "≤ docker/10 and ≤ runc"
+  row run "run --rm true, --network none, median ms" "≤ 2× crun, ≤ docker/10"
+  row runbr "run --rm true, berth's default bridge, median ms" "≤ 1.5× berth's none"
   local e cli ms
   for e in berth docker podman; do
     available "$e" || { skip run "$e" "${SKIP_REASON[$e]}"; continue; }
     cli="$(engine_cli "$e")"
     say "run: $e ($RUNS runs)"
     # shellcheck disable=SC2046 # the CLI and flags are word lists on purpose
-    if ms="$(median_ms $cli run --rm $(engine_run "$e") true)"; then put run "$e" "$ms"
+    if ms="$(median_ms $cli run --rm $(engine_run "$e" none) true)"; then put run "$e" "$ms"
     else skip run "$e" "run failed"; fi
   done
-  if available runc && [ ${#RUNC_CMD[@]} -gt 0 ]; then
-    say "run: runc ($RUNS runs)"
-    if ms="$(median_ms "${RUNC_CMD[@]}" run --bundle "$RUNC_BUNDLE" "bench-$$")"; then put run runc "$ms"
-    else skip run runc "runc run failed"; fi
-  else
-    skip run runc "${SKIP_REASON[runc]:-not set up}"
-  fi
-  local b d r ok=""
-  b="$(get run berth)"; d="$(get run docker)"; r="$(get run runc)"
+  say "run: berth on its default bridge ($RUNS runs)"
+  # shellcheck disable=SC2046
+  if ms="$(median_ms $(engine_cli berth) run --rm $(engine_run berth bridge) true)"; then put runbr berth "$ms"
+  else skip runbr berth "run failed"; fi
+  for e in docker podman runc crun; do skip runbr "$e" "bridge not measured"; done
+  for e in runc crun; do
+    local -n oci_cmd="${e^^}_CMD"
+    if available "$e" && [ ${#oci_cmd[@]} -gt 0 ]; then
+      say "run: $e ($RUNS runs)"
+      if ms="$(median_ms "${oci_cmd[@]}" run --bundle "$OCI_BUNDLE" "bench-$$")"; then put run "$e" "$ms"
+      else skip run "$e" "$e run failed"; fi
+    else
+      skip run "$e" "${SKIP_REASON[$e]:-not set up}"
+    fi
+  done
+  local b d c br ok=""
+  b="$(get run berth)"; d="$(get run docker)"; c="$(get run crun)"; br="$(get runbr berth)"
   is_number "$b" || { verdict run "✗ (berth failed)"; return; }
-  is_number "$d" && { holds "$b <= $d / 10" && ok+="docker ✓ " || ok+="docker ✗ "; }
-  is_number "$r" && { holds "$b <= $r" && ok+="runc ✓" || ok+="runc ✗"; }
+  is_number "$c" && { holds "$b <= 2 * $c" && ok+="crun ✓ " || ok+="crun ✗ "; }
+  is_number "$d" && { holds "$b <= $d / 10" && ok+="docker ✓" || ok+="docker ✗"; }
   verdict run "${ok:-(no peer)}"
+  if is_number "$br"; then
+    holds "$br <= 1.5 * $b" && verdict runbr "✓ ($(calc "$br / $b" 2)×)" || verdict runbr "✗ ($(calc "$br / $b" 2)×)"
+  fi
 }
 
 # count_running ENGINE: how many of this run's containers are running.
@@ -397,37 +428,52 @@ remove_all() {
   esac
 }
 
-# 50 `run -d` in parallel; the clock stops when all 50 are running.
+# start50_once ENGINE NETWORK: seconds until CONCURRENT parallel `run -d` all run (empty on failure).
+start50_once() {
+  local e="$1" net="$2" cli i t0 n pids=()
+  cli="$(engine_cli "$e")"
+  remove_all "$e"
+  t0="$(now_ns)"
+  for i in $(seq 1 "$CONCURRENT"); do
+    # shellcheck disable=SC2046
+    $cli run -d $(engine_run "$e" "$net") sleep 3600 >/dev/null 2>>"$WORK/start50-$e.err" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  n=0
+  for i in $(seq 1 1200); do
+    n="$(count_running "$e")"; [ "$n" -ge "$CONCURRENT" ] && break; sleep 0.05
+  done
+  if [ "$n" -ge "$CONCURRENT" ]; then calc "$(ms_since "$t0") / 1000" 2
+  else
+    say "start50 $e: $n/$CONCURRENT running after 60 s"
+    sort "$WORK/start50-$e.err" 2>/dev/null | uniq -c | head -3 | sed "s/^/bench: start50 $e: /" >&2
+  fi
+  remove_all "$e"
+}
+
+# 50 `run -d` in parallel; the clock stops when all 50 are running. berth with --network none
+# (row start50) and on its default bridge (row start50br).
 bench_start50() {
-  row start50 "$CONCURRENT concurrent run -d, s until all running" "≤ 1 s"
-  local e cli i t0 n pids
+  row start50 "$CONCURRENT concurrent run -d, --network none, s until all running" "≤ 1 s"
+  row start50br "$CONCURRENT concurrent run -d, berth's default bridge, s" "≤ 1.5× berth's none"
+  local e s
   for e in berth docker podman; do
     available "$e" || { skip start50 "$e" "${SKIP_REASON[$e]}"; continue; }
-    cli="$(engine_cli "$e")"
     say "start50: $e"
-    remove_all "$e"
-    pids=()
-    t0="$(now_ns)"
-    for i in $(seq 1 "$CONCURRENT"); do
-      # shellcheck disable=SC2046
-      $cli run -d $(engine_run "$e") sleep 3600 >/dev/null 2>>"$WORK/start50-$e.err" &
-      pids+=($!)
-    done
-    wait "${pids[@]}"
-    n=0
-    for i in $(seq 1 1200); do
-      n="$(count_running "$e")"; [ "$n" -ge "$CONCURRENT" ] && break; sleep 0.05
-    done
-    if [ "$n" -ge "$CONCURRENT" ]; then put start50 "$e" "$(calc "$(ms_since "$t0") / 1000" 2)"
-    else
-      skip start50 "$e" "$n/$CONCURRENT running after 60 s"
-      sort "$WORK/start50-$e.err" 2>/dev/null | uniq -c | head -3 | sed "s/^/bench: start50 $e: /" >&2
-    fi
-    remove_all "$e"
+    s="$(start50_once "$e" none)"
+    if is_number "$s"; then put start50 "$e" "$s"; else skip start50 "$e" "not all running"; fi
   done
-  skip start50 runc "no daemon"
-  local b; b="$(get start50 berth)"
+  say "start50: berth on its default bridge"
+  s="$(start50_once berth bridge)"
+  if is_number "$s"; then put start50br berth "$s"; else skip start50br berth "not all running"; fi
+  for e in runc crun; do skip start50 "$e" "no daemon"; skip start50br "$e" "no daemon"; done
+  for e in docker podman; do skip start50br "$e" "bridge not measured"; done
+  local b br; b="$(get start50 berth)"; br="$(get start50br berth)"
   if is_number "$b"; then holds "$b <= 1" && verdict start50 "✓" || verdict start50 "✗"; fi
+  if is_number "$b" && is_number "$br"; then
+    holds "$br <= 1.5 * $b" && verdict start50br "✓ ($(calc "$br / $b" 2)×)" || verdict start50br "✗ ($(calc "$br / $b" 2)×)"
+  fi
 }
 
 # log_files ENGINE ID: the files that hold ID's log.
@@ -484,7 +530,7 @@ bench_logs() {
     $cli rm -f "$id" >/dev/null 2>&1
     rm -f "$WORK/logs-$e.out"
   done
-  for r in logs_capture logs_read logs_disk; do skip "$r" runc "no log capture"; done
+  for r in logs_capture logs_read logs_disk; do skip "$r" runc "no log capture"; skip "$r" crun "no log capture"; done
   local b d
   b="$(get logs_read berth)"; d="$(get logs_read docker)"
   if is_number "$b" && is_number "$d"; then holds "$b * 10 <= $d" && verdict logs_read "✓" || verdict logs_read "✗"; fi
@@ -533,6 +579,7 @@ bench_rss() {
     remove_all "$e"
   done
   skip rss_daemon runc "no daemon"; skip rss_shim runc "no shim"
+  skip rss_daemon crun "no daemon"; skip rss_shim crun "no shim"
   local b
   b="$(get rss_daemon berth)"; is_number "$b" && { holds "$b <= 30" && verdict rss_daemon "✓" || verdict rss_daemon "✗"; }
   b="$(get rss_shim berth)"; is_number "$b" && { holds "$b <= 1.5" && verdict rss_shim "✓" || verdict rss_shim "✗"; }
@@ -737,7 +784,7 @@ bench_pull() {
       tail -3 "$WORK/pull-$e.err" >&2; skip pull "$e" "pull failed"
     fi
   done
-  skip pull podman "not measured"; skip pull runc "no registry client"
+  skip pull podman "not measured"; skip pull runc "no registry client"; skip pull crun "no registry client"
   grep -a 'pull layer timings\|pull timings' "$WORK/berth/serve.log" | tail -6 |
     sed 's/\x1b\[[0-9;]*m//g; s/^.*INFO [^ ]* //; s/^/bench: berth /' >&2
   # Values are MB/s here (higher is better): a peer ratio below 1× means berth is faster.
@@ -774,7 +821,9 @@ start_berth
 BERTH_IMAGE="$(load_image berth)" && [ -n "$BERTH_IMAGE" ] || die "berth load failed"
 setup_docker
 setup_podman
+setup_bundle
 setup_runc
+setup_crun
 for p in "${PEERS[@]}"; do
   [ -n "${SKIP_REASON[$p]:-}" ] && say "$p: skipped (${SKIP_REASON[$p]})"
 done
