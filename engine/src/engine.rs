@@ -401,6 +401,9 @@ impl Engine {
         }
         runtime::warm_cgroup_migration();
         let mut spec = self.spec_for(&row).await?;
+        // The host's nodes as they are now (one may have gone since create).
+        spec.devices = crate::container::devices::resolve_all(&row.config()?.devices)
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
         self.inner.roots.settled(&id).await;
         self.write_etc_files(&row, &dir)?;
         spec.network = self.network_setup(&row).await?;
@@ -797,6 +800,8 @@ impl Engine {
             console_size: config.console_size.map(|[rows, columns]| (rows, columns)),
             // Set by `start` once the network is ready (network_setup).
             network: Default::default(),
+            // Resolved by `start` from the host's nodes (container::devices::resolve).
+            devices: Vec::new(),
         })
     }
 

@@ -1,13 +1,16 @@
 //! Real containers against the devices cgroup, as root, on whichever hierarchy the host has
 //! (v1 `devices.*` here; a BPF device program inside the VM of scripts/test-cgroup-v2.sh): a
 //! default container may create any node but open only its /dev's, a privileged one opens
-//! anything. This binary doubles as berth's shim (`<exe> shim <spec>`).
+//! anything; `--device` nodes are made and opened exactly as their permissions say. This binary doubles as berth's shim (`<exe> shim <spec>`).
 //! Run: `cargo test -p berth-engine --test runtime_devices [-- <name filter>]`.
 
+use berth_engine::container::devices;
 use berth_engine::runtime::cgroup::{
     self, Cgroup, CgroupManager, CgroupV2, DevicePolicy, CGROUP_ROOT, DEFAULT_RULES,
 };
-use berth_engine::runtime::SecuritySpec;
+use berth_engine::runtime::{DeviceSpec, SecuritySpec};
+use berth_testkit::devnode;
+use berth_wire::container::DeviceMapping;
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::CString;
 use std::os::unix::process::CommandExt;
@@ -31,6 +34,14 @@ fn main() {
             default_allows_the_dev_nodes_and_ptys,
         ),
         ("privileged_opens_any_device", privileged_opens_any_device),
+        (
+            "user_devices_are_made_and_allowed_exactly",
+            user_devices_are_made_and_allowed_exactly,
+        ),
+        (
+            "privileged_user_devices_ignore_permissions",
+            privileged_user_devices_ignore_permissions,
+        ),
         (
             "bpf_filter_on_a_cgroup2_mount",
             bpf_filter_on_a_cgroup2_mount,
@@ -56,6 +67,17 @@ impl Suite {
     /// A container running `PROBE` then `script` as root, with docker's default security or
     /// `--privileged`.
     fn case(&self, name: &str, script: &str, privileged: bool) -> Case {
+        self.case_with_devices(name, script, privileged, Vec::new())
+    }
+
+    /// [`Suite::case`] with `--device` nodes.
+    fn case_with_devices(
+        &self,
+        name: &str,
+        script: &str,
+        privileged: bool,
+        devices: Vec<DeviceSpec>,
+    ) -> Case {
         let dir = self.case_dir(name, false);
         let args = vec!["sh".into(), "-c".into(), format!("{PROBE}\n{script}")];
         let mut spec = self.spec(name, dir.path(), args);
@@ -64,6 +86,7 @@ impl Suite {
             privileged,
             ..Default::default()
         };
+        spec.devices = devices;
         self.container(dir, spec)
     }
 }
@@ -235,6 +258,99 @@ sleep 1000
     if let Some(list) = v1_device_list(&c) {
         assert_eq!(list, BTreeSet::from(["a *:* rwm".to_string()]));
     }
+}
+
+/// A char node `major:minor` made on the host at `path`, mode and owner set exactly.
+fn host_node(path: &Path, major: u32, minor: u32, mode: u32, owner: (u32, u32)) {
+    devnode::char_node(path, major, minor, mode, owner.0, owner.1).expect("mknod on the host");
+}
+
+fn mapping(host: &Path, container: &str, permissions: &str) -> DeviceMapping {
+    DeviceMapping {
+        path_on_host: host.display().to_string(),
+        path_in_container: container.into(),
+        cgroup_permissions: permissions.into(),
+    }
+}
+
+const ENXIO: &str = "No such device or address";
+
+/// `--device`: nodes of an unregistered major (berth_testkit::devnode), read-only and
+/// read-write, and the host's zero at /dev/null. Each node has the host node's numbers, mode
+/// and owner; the rules allow exactly the numbers given with exactly their access (an open
+/// they let through fails with ENXIO, one they refuse with EPERM); a default node a device
+/// replaces is not made.
+fn user_devices_are_made_and_allowed_exactly(s: &Suite) {
+    let major = devnode::free_char_major().expect("a free char major");
+    let (ro, rw) = (s.dir.path().join("ro"), s.dir.path().join("rw"));
+    host_node(&ro, major, 0, 0o640, (1234, 5678));
+    host_node(&rw, major, 1, 0o600, (0, 0));
+    let nodes = devices::resolve_all(&[
+        mapping(&ro, "/dev/ro", "r"),
+        mapping(&rw, "/dev/sub/rw", "rw"),
+        mapping(Path::new("/dev/zero"), "/dev/null", "rwm"),
+    ])
+    .expect("resolve the devices");
+    let script = format!(
+        r#"
+try stat_ro sh -c '[ "$(stat -c "%F %t:%T %a %u:%g" /dev/ro)" = "character special file {major:x}:0 640 1234:5678" ]'
+try stat_rw sh -c '[ "$(stat -c "%t:%T %a" /dev/sub/rw)" = "{major:x}:1 600" ]'
+try null_is_zero sh -c '[ "$(stat -c "%t:%T" /dev/null)" = "1:5" ]'
+try ro_read sh -c 'exec 3</dev/ro'
+try ro_write sh -c 'exec 3>/dev/ro'
+try rw_read sh -c 'exec 3</dev/sub/rw'
+try rw_write sh -c 'exec 3>/dev/sub/rw'
+try mknod_other mknod /tmp/other c {major} 2
+try other_read sh -c 'exec 3</tmp/other'
+try mknod_ro mknod /tmp/ro c {major} 0
+try made_ro_read sh -c 'exec 3</tmp/ro'
+try made_ro_write sh -c 'exec 3>/tmp/ro'
+echo "end 0" >>/tmp/out
+sleep 1000
+"#
+    );
+    let mut c = s.case_with_devices("user", &script, false, nodes);
+    c.start().expect("start");
+    let o = c.outcomes();
+    for name in [
+        "stat_ro",
+        "stat_rw",
+        "null_is_zero",
+        "mknod_other",
+        "mknod_ro",
+    ] {
+        assert_ok(&o, name);
+    }
+    for name in ["ro_read", "rw_read", "rw_write", "made_ro_read"] {
+        assert_fails_with(&o, name, ENXIO);
+    }
+    for name in ["ro_write", "other_read", "made_ro_write"] {
+        assert_fails_with(&o, name, EPERM);
+    }
+    if let Some(list) = v1_device_list(&c) {
+        let mut want: BTreeSet<String> = DEFAULT_RULES.iter().map(|r| r.v1_line()).collect();
+        want.insert(format!("c {major}:0 r"));
+        want.insert(format!("c {major}:1 rw"));
+        assert_eq!(list, want, "v1 devices.list");
+    }
+}
+
+/// `--privileged` with `--device`: every device is allowed whatever the permissions say, and
+/// the node is still made at its container path.
+fn privileged_user_devices_ignore_permissions(s: &Suite) {
+    let major = devnode::free_char_major().expect("a free char major");
+    let ro = s.dir.path().join("pro");
+    host_node(&ro, major, 4, 0o644, (0, 0));
+    let nodes = devices::resolve_all(&[mapping(&ro, "/dev/pro", "r")]).expect("resolve");
+    let script = r#"
+try write sh -c 'exec 3>/dev/pro'
+echo "end 0" >>/tmp/out
+sleep 1000
+"#;
+    let mut c = s.case_with_devices("privdev", script, true, nodes);
+    c.start().expect("start");
+    let o = c.outcomes();
+    assert_fails_with(&o, "write", ENXIO);
 }
 
 /// The v2 program straight on a cgroup2 mount (the root in the VM, `unified` on a hybrid

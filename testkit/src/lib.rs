@@ -6,6 +6,7 @@
 //! does not depend on the engine whose loader it tests.
 
 mod busybox;
+pub mod devnode;
 pub mod hostile;
 mod image;
 mod layer;

@@ -111,6 +111,10 @@ pub struct ContainerConfig {
     /// The health check: the user's settings over the image's (`NONE`: switched off).
     #[serde(default)]
     pub healthcheck: Option<HealthConfig>,
+    /// `--device` mappings, normalised (container path and permissions filled in); the
+    /// host's nodes are read at each start.
+    #[serde(default)]
+    pub devices: Vec<berth_wire::container::DeviceMapping>,
 }
 
 /// The daemon's default cgroup parent (docker's is `docker`).
@@ -458,6 +462,8 @@ impl ContainerConfig {
                 .console_size
                 .filter(|&[rows, columns]| rows > 0 && columns > 0),
             healthcheck: healthcheck(image.healthcheck.as_ref(), options.healthcheck.as_ref())?,
+            devices: super::devices::check(&options.devices)
+                .map_err(|e| Error::InvalidInput(e.to_string()))?,
         })
     }
 

@@ -119,6 +119,7 @@ pub(crate) fn build(row: &ContainerRow, dir: &Path, lower: &[PathBuf]) -> Result
             },
             restart_policy: config.restart_policy.clone(),
             cgroup_parent: config.cgroup_parent.clone(),
+            devices: config.devices.clone(),
         },
         config: Config {
             hostname: config.hostname.clone(),

@@ -3,6 +3,7 @@
 
 mod config;
 mod config_cache;
+pub mod devices;
 pub mod filter;
 mod follow;
 pub(crate) mod list_cache;

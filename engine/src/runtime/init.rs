@@ -104,7 +104,12 @@ fn setup_and_exec(
     // Joined before /sys is mounted: sysfs shows the network devices of the namespace of the
     // process that mounts it (sysfs(5)).
     net::join(&spec.network)?;
-    rootfs::enter(&spec.rootfs, &spec.mounts, spec.security.privileged)?;
+    rootfs::enter(
+        &spec.rootfs,
+        &spec.mounts,
+        &spec.devices,
+        spec.security.privileged,
+    )?;
     nix::unistd::sethostname(&spec.hostname).map_err(|e| sys_err("sethostname", e))?;
     if spec.network == NetworkMode::New {
         net::loopback_up()?;

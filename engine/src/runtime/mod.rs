@@ -33,8 +33,8 @@ pub mod shim;
 pub mod spec;
 
 pub use spec::{
-    ContainerSpec, LogSpec, MountKind, MountOptions, MountSpec, NetworkMode, Resources, RootfsSpec,
-    SeccompSpec, SecuritySpec,
+    ContainerSpec, DeviceSpec, LogSpec, MountKind, MountOptions, MountSpec, NetworkMode, Resources,
+    RootfsSpec, SeccompSpec, SecuritySpec,
 };
 
 use cgroup::{Cgroup, CgroupError, CgroupManager};
@@ -426,6 +426,7 @@ mod tests {
             control_path: None,
             console_size: None,
             network: Default::default(),
+            devices: Vec::new(),
         }
     }
 

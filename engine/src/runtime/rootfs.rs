@@ -4,9 +4,10 @@
 //! Everything is mounted in the container's own mount namespace after making every mount
 //! private, so nothing propagates to the host and all of it disappears with the container.
 
+use super::cgroup::DeviceKind;
 use super::init::{sys_err, InitError};
 use super::mounts;
-use super::spec::{MountSpec, RootfsSpec};
+use super::spec::{DeviceSpec, MountSpec, RootfsSpec};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::unistd::{chdir, pivot_root};
 use std::path::{Component, Path, PathBuf};
@@ -54,11 +55,13 @@ const READONLY: [&str; 5] = [
 /// Builds the root filesystem, makes the spec's extra `mounts` and pivots into it. Afterwards
 /// `/` is the container's root and the host's filesystem is no longer reachable. The root
 /// stays writable so the caller can create the working directory; [`make_readonly`] finishes
-/// a read-only rootfs. `privileged` (docker's `--privileged`): /sys writable, the host's
-/// devices in /dev, nothing masked or read-only in /proc and /sys.
+/// a read-only rootfs. `devices` (`--device`) are made after the mounts, inside the new root.
+/// `privileged` (docker's `--privileged`): /sys writable, the host's devices in /dev, nothing
+/// masked or read-only in /proc and /sys.
 pub(crate) fn enter(
     spec: &RootfsSpec,
     extra: &[MountSpec],
+    devices: &[DeviceSpec],
     privileged: bool,
 ) -> Result<(), InitError> {
     // Propagation: without this, mounts below would show up in the host's namespace through
@@ -75,7 +78,7 @@ pub(crate) fn enter(
     let root = &spec.mountpoint;
     mount_overlay(spec)?;
     mount_kernel_filesystems(root, privileged)?;
-    mount_dev(root)?;
+    mount_dev(root, devices)?;
     if privileged {
         copy_host_devices(Path::new("/dev"), &root.join("dev"))?;
     }
@@ -90,11 +93,65 @@ pub(crate) fn enter(
     pivot_root(".", ".").map_err(|e| sys_err("pivot_root", e))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| sys_err("unmount old root", e))?;
     chdir("/").map_err(|e| sys_err("chdir /", e))?;
+    // Past pivot_root, so that no symlink of the image can send a node onto the host.
+    create_devices(devices, privileged)?;
 
     if privileged {
         return Ok(());
     }
     mask_kernel_paths()
+}
+
+/// `--device`: makes each node at its path in the container, with the host node's type,
+/// numbers, permission bits and owner (runc's `mknodDevice`: mknod, chmod, chown), missing
+/// parent directories with mode 0755. Runs as the container's root before the device rules
+/// can apply; they allow mknod of every node anyway (devices.rs).
+///
+/// A path that already exists is an error — the default nodes a device replaces were not
+/// made (mount_dev) — except with `--privileged`, where /dev already has the host's nodes:
+/// the one there is kept, as docker keeps it (daemon `WithDevices`: "path in container
+/// already exists in privileged mode").
+fn create_devices(devices: &[DeviceSpec], privileged: bool) -> Result<(), InitError> {
+    use std::os::unix::fs::PermissionsExt;
+    for device in devices {
+        let path = Path::new(&device.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| InitError::setup(format!("create {}: {e}", parent.display())))?;
+        }
+        let kind = match device.kind {
+            DeviceKind::Char => libc::S_IFCHR,
+            DeviceKind::Block => libc::S_IFBLK,
+            DeviceKind::All => {
+                return Err(InitError::setup(format!(
+                    "device {} has no node type",
+                    device.path
+                )))
+            }
+        };
+        let c_path = std::ffi::CString::new(device.path.as_bytes())
+            .map_err(|_| InitError::setup(format!("device path {:?} has a NUL", device.path)))?;
+        let rdev = libc::makedev(device.major, device.minor);
+        // SAFETY: mknod on a NUL-terminated path with a node type, mode bits and a number.
+        if unsafe { libc::mknod(c_path.as_ptr(), kind | (device.mode & 0o7777), rdev) } < 0 {
+            match nix::errno::Errno::last() {
+                nix::errno::Errno::EEXIST if privileged => continue,
+                nix::errno::Errno::EEXIST => {
+                    return Err(InitError::setup(format!(
+                        "cannot create device {}: the container already has a file there",
+                        device.path
+                    )))
+                }
+                e => return Err(sys_err(format!("create device {}", device.path), e)),
+            }
+        }
+        // mknod(2) applies the umask: set the host's permissions exactly. The node was just
+        // made and nothing of the container runs yet, so the path is still that node.
+        std::fs::set_permissions(path, PermissionsExt::from_mode(device.mode & 0o7777))
+            .and_then(|()| std::os::unix::fs::lchown(path, Some(device.uid), Some(device.gid)))
+            .map_err(|e| InitError::setup(format!("set owner and mode of {}: {e}", device.path)))?;
+    }
+    Ok(())
 }
 
 /// Remounts `/` read-only (after the working directory was created).
@@ -309,7 +366,9 @@ fn copy_host_devices(from: &Path, to: &Path) -> Result<(), InitError> {
     Ok(())
 }
 
-fn mount_dev(root: &Path) -> Result<(), InitError> {
+/// The fresh /dev: the default nodes (except those a `--device` replaces, as runc drops a
+/// default device that the spec's devices have a path of), ptys, shm, mqueue and the links.
+fn mount_dev(root: &Path, devices: &[DeviceSpec]) -> Result<(), InitError> {
     let dev = mount_point(root, "dev")?;
     mount_fs(
         "tmpfs",
@@ -317,7 +376,11 @@ fn mount_dev(root: &Path) -> Result<(), InitError> {
         MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
         Some("mode=755,size=65536k"),
     )?;
-    for name in DEVICES {
+    let replaced = |name: &str| {
+        let default = Path::new("/dev").join(name);
+        devices.iter().any(|d| Path::new(&d.path) == default)
+    };
+    for name in DEVICES.into_iter().filter(|n| !replaced(n)) {
         let target = dev.join(name);
         std::fs::File::create(&target)
             .map_err(|e| InitError::setup(format!("create {}: {e}", target.display())))?;

@@ -292,7 +292,7 @@ fn start_other(spec: &ContainerSpec) -> Result<(Cgroup, LogWriter), String> {
     };
     // Limits are in place before the container is released (process::start): its command
     // never runs unlimited, nor with host devices it may not use.
-    let devices = DevicePolicy::for_security(&spec.security);
+    let devices = DevicePolicy::for_container(&spec.security, &spec.devices);
     if let Err(e) = cgroup
         .create()
         .and_then(|()| cgroup.apply(&spec.resources))

@@ -2,6 +2,7 @@
 //! container's directory, read by `berth shim`. Modelled on the OCI runtime config (process,
 //! root, hostname, linux.cgroupsPath) so an OCI `config.json` can later be mapped onto it.
 
+use super::cgroup::{Access, DeviceKind};
 use super::seccomp::SeccompProgram;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -69,6 +70,28 @@ pub struct ContainerSpec {
     /// Which network namespace the container gets (`--network`).
     #[serde(default)]
     pub network: NetworkMode,
+    /// Host device nodes to recreate in the container (`--device`), each also allowed by
+    /// the container's device rules (cgroup::DevicePolicy::for_container).
+    #[serde(default)]
+    pub devices: Vec<DeviceSpec>,
+}
+
+/// One device node made in the container: the host node's kind, numbers, permission bits and
+/// owner (as runc copies them from the host's node), at `path`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeviceSpec {
+    /// Absolute path inside the container.
+    pub path: String,
+    /// `Char` or `Block`.
+    pub kind: DeviceKind,
+    pub major: u32,
+    pub minor: u32,
+    /// The host node's permission bits (`mode & 0o7777`).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// What the container's device rules allow on these numbers.
+    pub access: Access,
 }
 
 /// The container's network namespace.

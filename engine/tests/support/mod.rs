@@ -293,6 +293,7 @@ impl Suite {
             control_path: None,
             console_size: None,
             network: Default::default(),
+            devices: Vec::new(),
         }
     }
 

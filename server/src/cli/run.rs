@@ -60,6 +60,10 @@ pub struct CreateArgs {
     /// Drop Linux capabilities
     #[arg(long = "cap-drop")]
     cap_drop: Vec<String>,
+    /// Add a host device to the container (HOST[:CONTAINER][:PERMISSIONS], permissions a
+    /// subset of rwm, default rwm)
+    #[arg(long = "device")]
+    device: Vec<String>,
     /// Security options (no-new-privileges[=true|false], seccomp=unconfined|PROFILE.json)
     #[arg(long = "security-opt")]
     security_opt: Vec<String>,
@@ -284,6 +288,11 @@ impl CreateArgs {
             labels: self.labels()?,
             group_add: self.group_add.clone(),
             healthcheck: self.healthcheck()?,
+            devices: self
+                .device
+                .iter()
+                .map(|d| berth_engine::container::devices::parse(d))
+                .collect::<Result<_, _>>()?,
             // The client's terminal size, so the command starts with it (docker's ConsoleSize).
             console_size: self
                 .tty
@@ -527,6 +536,43 @@ mod tests {
         assert!(
             Run::try_parse_from(["run", "--rm"]).is_err(),
             "an image is required"
+        );
+    }
+
+    #[test]
+    fn devices_are_parsed_on_the_client() {
+        let run = parse(&[
+            "--device",
+            "/dev/fuse",
+            "--device=/dev/zero:/dev/z:r",
+            "busybox",
+        ]);
+        let devices = run.create.options(false).expect("options").devices;
+        let got: Vec<_> = devices
+            .iter()
+            .map(|d| {
+                (
+                    d.path_on_host.as_str(),
+                    d.path_in_container.as_str(),
+                    d.cgroup_permissions.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/dev/fuse", "/dev/fuse", "rwm"),
+                ("/dev/zero", "/dev/z", "r")
+            ]
+        );
+        let bad = parse(&["--device", "/dev/zero:/dev/z:rwz", "busybox"])
+            .create
+            .options(false)
+            .unwrap_err();
+        assert!(bad.to_string().contains("\"rwz\""), "{bad}");
+        assert!(
+            Run::try_parse_from(["run", "--device"]).is_err(),
+            "--device needs a value"
         );
     }
 

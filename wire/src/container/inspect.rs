@@ -74,6 +74,8 @@ pub struct HostConfig {
     pub restart_policy: super::RestartPolicy,
     /// The cgroup its cgroup is in.
     pub cgroup_parent: String,
+    /// `--device` mappings, as given (directories unexpanded).
+    pub devices: Vec<super::DeviceMapping>,
 }
 
 #[derive(Debug, Clone, Serialize)]

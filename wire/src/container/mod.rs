@@ -294,6 +294,32 @@ pub struct CreateOptions {
     /// so that the command sees the right size from its first byte.
     #[serde(default)]
     pub console_size: Option<[u16; 2]>,
+    /// `--device HOST[:CONTAINER][:PERMISSIONS]`: host device nodes made in the container and
+    /// allowed by its device rules, each in docker's `HostConfig.Devices` form.
+    #[serde(default)]
+    pub devices: Vec<DeviceMapping>,
+}
+
+/// One host device given to a container: docker's `HostConfig.Devices` entry, the same in
+/// the create body and in `inspect`
+/// (`{"PathOnHost":"/dev/null","PathInContainer":"/dev/mynull","CgroupPermissions":"rwm"}`).
+/// In a create body an empty `PathInContainer` means the host path, empty
+/// `CgroupPermissions` means `rwm`; inspect shows the values filled in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "PascalCase")]
+pub struct DeviceMapping {
+    /// A character or block device node of the host, or a directory: every such node below
+    /// it, at the same place below `PathInContainer`.
+    #[serde(default)]
+    pub path_on_host: String,
+    /// Absolute path of the node in the container.
+    #[serde(default)]
+    pub path_in_container: String,
+    /// What the container may do with the device: a subset of `r` (read), `w` (write) and `m`
+    /// (mknod).
+    #[serde(default)]
+    pub cgroup_permissions: String,
 }
 
 /// `GET /api/v1/containers`'s query.

@@ -6,11 +6,13 @@
 //! host disk node and read it. The rules follow runc's defaults, trimmed to the nodes the
 //! runtime's /dev actually has (`rootfs.rs`) plus the container's own ptys.
 
-use crate::runtime::spec::SecuritySpec;
+use crate::runtime::spec::{DeviceSpec, SecuritySpec};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The kind of node a rule is about (cgroup-v1/devices.rst: `a`, `c` or `b`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DeviceKind {
     /// Both kinds (`a`).
     All,
@@ -19,8 +21,9 @@ pub enum DeviceKind {
 }
 
 /// Access a rule grants; a set of `r` (open for reading), `w` (open for writing) and `m`
-/// (mknod).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// (mknod). Stored and sent as its letters ("rwm", "r").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Access(u8);
 
 impl Access {
@@ -42,6 +45,39 @@ impl Access {
     /// The bits as bpf.h's `BPF_DEVCG_ACC_MKNOD | _READ | _WRITE` (same values).
     pub(crate) fn bits(self) -> u8 {
         self.0
+    }
+
+    /// Parses a permission string as docker's `validDeviceMode`: one or more of `r`, `w` and
+    /// `m`, each at most once, in any order. Anything else (empty, `rwz`, `rr`) is `None`.
+    pub fn parse(text: &str) -> Option<Access> {
+        let mut access = Access(0);
+        for c in text.chars() {
+            let bit = match c {
+                'r' => Access::READ,
+                'w' => Access::WRITE,
+                'm' => Access::MKNOD,
+                _ => return None,
+            };
+            if access.contains(bit) {
+                return None;
+            }
+            access = access.with(bit);
+        }
+        (access.0 != 0).then_some(access)
+    }
+}
+
+impl TryFrom<String> for Access {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Access::parse(&text).ok_or_else(|| format!("invalid device access {text:?}"))
+    }
+}
+
+impl From<Access> for String {
+    fn from(access: Access) -> String {
+        access.to_string()
     }
 }
 
@@ -148,11 +184,32 @@ pub enum DevicePolicy {
 impl DevicePolicy {
     /// docker's choice: privileged containers use every device, others [`DEFAULT_RULES`].
     pub fn for_security(security: &SecuritySpec) -> Self {
+        Self::for_container(security, &[])
+    }
+
+    /// As [`for_security`](Self::for_security), plus one rule per `--device` node: exactly its
+    /// kind and numbers, with its access. Rules only add (a v1 access is allowed when one
+    /// exception covers it, cgroup-v1/devices.rst), so a device whose numbers the defaults
+    /// already allow fully (`--device /dev/zero:/dev/z:r`) stays fully usable, and `m`
+    /// changes nothing while the defaults allow mknod of every node — as with docker, whose
+    /// defaults are runc's. `--privileged` allows everything whatever the devices say.
+    pub fn for_container(security: &SecuritySpec, devices: &[DeviceSpec]) -> Self {
         if security.privileged {
-            DevicePolicy::AllowAll
-        } else {
-            DevicePolicy::Only(DEFAULT_RULES.to_vec())
+            return DevicePolicy::AllowAll;
         }
+        let mut rules = DEFAULT_RULES.to_vec();
+        for device in devices {
+            let rule = DeviceRule {
+                kind: device.kind,
+                major: Some(device.major),
+                minor: Some(device.minor),
+                access: device.access,
+            };
+            if !rules.contains(&rule) {
+                rules.push(rule);
+            }
+        }
+        DevicePolicy::Only(rules)
     }
 
     /// Whether the policy allows `access` to the node `kind` `major:minor`.
@@ -237,6 +294,66 @@ mod tests {
         assert!(p.allows(DeviceKind::Char, 1, 1, Access::MKNOD));
         // One rule must grant the whole request: none grants mknod and read of 1:1 together.
         assert!(!p.allows(DeviceKind::Char, 1, 1, Access::READ.with(Access::MKNOD)));
+    }
+
+    #[test]
+    fn permissions_parse_as_dockers_device_modes() {
+        assert_eq!(Access::parse("rwm"), Some(Access::ALL));
+        assert_eq!(Access::parse("mwr"), Some(Access::ALL));
+        assert_eq!(Access::parse("r"), Some(Access::READ));
+        assert_eq!(
+            Access::parse("wm").map(|a| a.to_string()).as_deref(),
+            Some("wm")
+        );
+        for bad in ["", "rwz", "rr", "R", "rw m", "a"] {
+            assert_eq!(Access::parse(bad), None, "{bad:?}");
+        }
+        let json = serde_json::to_string(&Access::READ.with(Access::MKNOD)).unwrap();
+        assert_eq!(json, "\"rm\"");
+        assert!(serde_json::from_str::<Access>("\"x\"").is_err());
+    }
+
+    #[test]
+    fn each_device_adds_one_rule_for_exactly_its_numbers() {
+        let node = |kind, major, minor, access| DeviceSpec {
+            path: "/dev/x".into(),
+            kind,
+            major,
+            minor,
+            mode: 0o666,
+            uid: 0,
+            gid: 0,
+            access,
+        };
+        let devices = [
+            node(DeviceKind::Char, 10, 229, Access::READ),
+            node(DeviceKind::Block, 7, 0, Access::ALL),
+            // Already a default rule: not repeated.
+            node(DeviceKind::Char, 1, 3, Access::ALL),
+        ];
+        let policy = DevicePolicy::for_container(&SecuritySpec::default(), &devices);
+        let DevicePolicy::Only(rules) = &policy else {
+            panic!("{policy:?}")
+        };
+        assert_eq!(rules.len(), DEFAULT_RULES.len() + 2);
+        assert_eq!(rules[DEFAULT_RULES.len()].v1_line(), "c 10:229 r");
+        assert_eq!(rules[DEFAULT_RULES.len() + 1].v1_line(), "b 7:0 rwm");
+        assert!(policy.allows(DeviceKind::Char, 10, 229, Access::READ));
+        assert!(!policy.allows(DeviceKind::Char, 10, 229, Access::WRITE));
+        assert!(!policy.allows(DeviceKind::Char, 10, 228, Access::READ));
+        assert!(
+            !policy.allows(DeviceKind::Char, 7, 0, Access::READ),
+            "kind matters"
+        );
+        assert!(policy.allows(DeviceKind::Block, 7, 0, Access::READ.with(Access::WRITE)));
+        let privileged = SecuritySpec {
+            privileged: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            DevicePolicy::for_container(&privileged, &devices),
+            DevicePolicy::AllowAll
+        );
     }
 
     #[test]
