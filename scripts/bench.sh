@@ -313,6 +313,11 @@ setup_crun() {
   command -v crun >/dev/null || { SKIP_REASON[crun]="not installed"; return; }
   [ -n "${OCI_BUNDLE:-}" ] || { SKIP_REASON[crun]="${BUNDLE_SKIP:-no bundle}"; return; }
   mkdir -p "$WORK/crun/state"
+  # crun 1.8 refuses a hybrid cgroup host whose v2 hierarchy has controllers; say so once.
+  if ! crun --root "$WORK/crun/state" run --bundle "$OCI_BUNDLE" "bench-probe-$$" >"$WORK/crun/probe.log" 2>&1; then
+    SKIP_REASON[crun]="crun run failed: $(head -c 80 "$WORK/crun/probe.log" | head -1)"
+    return
+  fi
   CRUN_CMD=(crun --root "$WORK/crun/state")
 }
 
