@@ -15,14 +15,14 @@
 //! the config, and with it the image id, stays the same.
 
 use super::config::media_type;
-use super::store::{create_temp_file, sync_dir, BlobStore, StagedBlob};
+use super::store::{create_temp_file, sync_dir, BlobStore};
 use super::unpack::Compression;
 use super::{ImageError, ImageStore};
-use crate::digest::{digest_error_of, Digest, Hasher, VerifyingReader};
+use crate::digest::{Digest, VerifyingReader};
 use std::collections::HashSet;
 use std::fmt;
 use std::fs;
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -153,42 +153,23 @@ pub fn compressed_copy(
         return Ok(found);
     }
     let input = store.blobs().open_blob(source)?;
-    let mut reader = VerifyingReader::new(BufReader::new(input), *source, None);
-    let (file, temp) = create_temp_file(store.tmp_dir(), "compress")?;
-    let mut out = HashingWriter {
-        inner: BufWriter::with_capacity(1 << 20, file),
-        hasher: Hasher::new(),
+    // The source is checked against its digest as the encoder reads it; the store stages the
+    // encoder's output (temp file, hash, fsync) as it stages every other blob.
+    let reader = VerifyingReader::new(BufReader::with_capacity(1 << 20, input), *source, None);
+    let encoded: Box<dyn Read> = match compression {
+        // mtime 0 and no file name in the header: the same input gives the same blob.
+        LayerCompression::Gzip => Box::new(flate2::read::GzEncoder::new(
+            reader,
+            flate2::Compression::default(),
+        )),
+        LayerCompression::Zstd => Box::new(
+            zstd::stream::read::Encoder::new(reader, ZSTD_LEVEL)
+                .map_err(|e| ImageError::io("compress", store.blobs().path(source), e))?,
+        ),
     };
-    let failed = |e: io::Error| match digest_error_of(&e) {
-        Some(mismatch) => ImageError::Digest {
-            what: format!("layer blob {source}"),
-            source: mismatch.clone(),
-        },
-        None => ImageError::io("compress", temp.path(), e),
-    };
-    match compression {
-        LayerCompression::Gzip => {
-            // mtime 0 and no file name in the header: the same input gives the same blob.
-            let mut encoder =
-                flate2::write::GzEncoder::new(&mut out, flate2::Compression::default());
-            io::copy(&mut reader, &mut encoder).map_err(failed)?;
-            encoder.finish().map_err(failed)?;
-        }
-        LayerCompression::Zstd => {
-            let mut encoder =
-                zstd::stream::write::Encoder::new(&mut out, ZSTD_LEVEL).map_err(failed)?;
-            io::copy(&mut reader, &mut encoder).map_err(failed)?;
-            encoder.finish().map_err(failed)?;
-        }
-    }
-    let HashingWriter { inner, hasher } = out;
-    let file = inner.into_inner().map_err(|e| failed(e.into_error()))?;
-    file.sync_all()
-        .map_err(|e| ImageError::io("fsync", temp.path(), e))?;
-    let (digest, size) = hasher.finish();
-    store
-        .blobs()
-        .commit(StagedBlob::verified(temp, digest, size))?;
+    let staged = store.blobs().stage(encoded, None, None, store.tmp_dir())?;
+    let (digest, size) = (*staged.digest(), staged.size());
+    store.blobs().commit(staged)?;
     remember(store, &entry, &digest)?;
     Ok(Compressed {
         digest,
@@ -263,24 +244,6 @@ pub(crate) fn sweep(
         }
     }
     Ok(kept)
-}
-
-/// Hashes what it writes on the way through.
-struct HashingWriter<W> {
-    inner: W,
-    hasher: Hasher,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 #[cfg(test)]
