@@ -8,9 +8,8 @@ pub mod filter;
 pub(crate) mod removal;
 pub(crate) mod tags;
 
-use crate::container::ImageDefaults;
 use crate::db::{now_ms, Db};
-use crate::image::{LayerInfo, LoadedImage, Reference};
+use crate::image::{ImageDefaults, LayerInfo, LoadedImage, Reference};
 use crate::{Error, Result};
 use serde::Deserialize;
 

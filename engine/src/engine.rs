@@ -26,18 +26,20 @@ pub use push::PushResult;
 
 use crate::catalog::{self, ImageSummary};
 use crate::container::inspect::ContainerInspect;
-use crate::container::units::parse_signal;
 use crate::container::{
-    generate_name, is_shim_of, new_id, process_exit, resolve_user, signal_container, validate_name,
+    generate_name, is_shim_of, process_exit, resolve_user, signal_container, validate_name,
     ContainerConfig, ContainerRow, ContainerState, ContainerSummary, CreateOptions, ExitWatch,
     LogFollower, LogOptions, RootHolds, Status,
 };
 use crate::db::{self, now_ms, Db};
+use crate::fs_size::{tree_size, Unreadable};
+use crate::ids::new_id;
 use crate::image::registry::{Registries, RegistryConfig};
 use crate::image::ImageStore;
 use crate::runtime::seccomp::SeccompProgram;
 use crate::runtime::{self, ContainerSpec, MountKind, MountSpec, RootfsSpec, SecuritySpec};
 use crate::stats::StatsHub;
+use crate::units::parse_signal;
 use crate::{Error, Result};
 use nix::sys::signal::Signal;
 use std::collections::HashMap;
@@ -600,7 +602,8 @@ impl Engine {
             if row.state()?.is_alive() {
                 continue;
             }
-            let size = dir_size(&self.container_dir(&row.id).join("upper"));
+            let upper = self.container_dir(&row.id).join("upper");
+            let size = tree_size(&upper, Unreadable::Skip).unwrap_or(0);
             match self.remove(&row.id, false).await {
                 Ok(()) => {
                     removed.push(row.id);
@@ -959,21 +962,6 @@ fn resolv_conf(host: &str) -> String {
         out.push('\n');
     }
     out
-}
-
-/// Bytes of the regular files under `dir` (not following symlinks).
-fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|entry| match entry.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&entry.path()),
-            Ok(t) if t.is_file() => entry.metadata().map(|m| m.len()).unwrap_or(0),
-            _ => 0,
-        })
-        .sum()
 }
 
 /// Waits up to `limit` for the container to be exited; says whether it is.

@@ -19,7 +19,9 @@ mod error;
 pub mod events;
 pub mod exec;
 pub mod filters;
+mod fs_size;
 pub mod health;
+mod ids;
 pub mod image;
 pub mod logs;
 pub mod network;
@@ -27,6 +29,7 @@ pub mod reserve;
 pub mod runtime;
 pub mod stats;
 pub mod system;
+pub mod units;
 pub mod volume;
 
 pub use catalog::details::{HistoryEntry, ImageInspect};

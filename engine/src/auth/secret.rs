@@ -17,8 +17,7 @@ pub(crate) fn new_secret(prefix: &str) -> String {
 
 /// A public id: 12 hex chars.
 pub(crate) fn new_id() -> String {
-    let bytes: [u8; 6] = rand::rng().random();
-    hex::encode(bytes)
+    crate::ids::random_hex::<6>()
 }
 
 /// What is stored of a high-entropy secret: its SHA-256, hex. Such a secret cannot be guessed,

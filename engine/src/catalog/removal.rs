@@ -9,11 +9,11 @@
 //! of such an image untags it, and `image prune` deletes it once no container uses it.
 
 use super::{familiar, resolve, tags};
-use crate::container::ContainerState;
 use crate::db::Db;
 use crate::digest::Digest;
 use crate::image::{LayerInfo, Reference};
 use crate::{Error, Result};
+use berth_wire::container::ContainerState;
 use std::collections::HashSet;
 
 pub use berth_wire::image::ImageDeleteRecord;

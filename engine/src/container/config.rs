@@ -2,9 +2,10 @@
 //! and the user's options (docker's rules for Entrypoint/Cmd, Env, WorkingDir and User).
 
 use super::restart::{check_auto_remove, RestartPolicy, RestartPolicyExt};
-use super::units::{cpus_to_quota, parse_signal};
+use crate::image::ImageDefaults;
 use crate::runtime::capabilities::canonical_name;
 use crate::runtime::{seccomp, LogSpec, Resources, SeccompSpec, SecuritySpec};
+use crate::units::{cpus_to_quota, parse_signal};
 use crate::volume::mounts::{container_mounts, MountConfig};
 use crate::{Error, Result};
 use berth_wire::container::health::HealthConfig;
@@ -17,25 +18,6 @@ const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 /// What the user asks for when creating a container (`berth create/run`), the body of
 /// `POST /api/v1/containers`.
 pub use berth_wire::container::CreateOptions;
-
-/// The image config's defaults that a container inherits.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ImageDefaults {
-    pub entrypoint: Vec<String>,
-    pub cmd: Vec<String>,
-    pub env: Vec<String>,
-    pub working_dir: String,
-    pub user: String,
-    pub stop_signal: String,
-    /// The paths of the image's `Volumes`.
-    pub volumes: Vec<String>,
-    /// The image's `ExposedPorts` keys, `PORT/PROTO`.
-    pub exposed_ports: Vec<String>,
-    /// The image config's `Labels`.
-    pub labels: BTreeMap<String, String>,
-    /// The image's `HEALTHCHECK`.
-    pub healthcheck: Option<HealthConfig>,
-}
 
 /// The resolved settings of a container, stored in the catalogue.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -15,18 +15,16 @@ mod signal;
 pub(crate) use monitor::{is_shim_of, process_exit};
 pub mod inspect;
 mod store;
-pub mod units;
 
 pub use config::{
-    resolve_user, ContainerConfig, CreateOptions, ImageDefaults, ResolvedUser,
-    DEFAULT_CGROUP_PARENT,
+    resolve_user, ContainerConfig, CreateOptions, ResolvedUser, DEFAULT_CGROUP_PARENT,
 };
 pub(crate) use config_cache::ConfigCache;
 pub use filter::ContainerFilter;
 pub use follow::{LogFollower, LogOptions, PositionedBatch};
 pub(crate) use list_cache::ListCache;
 pub(crate) use monitor::{ExitWatch, Status};
-pub(crate) use names::{generate_name, new_id, validate_name};
+pub(crate) use names::{generate_name, validate_name};
 pub(crate) use root_hold::RootHolds;
 pub(crate) use signal::{signal_container, signal_container_group};
 pub(crate) use store::ContainerRow;

@@ -1,13 +1,8 @@
-//! Container ids (64 random hex characters) and names: validation and docker-style generation.
+//! Container names: validation and docker-style generation (ids are in `crate::ids`).
 
+use crate::ids::new_id;
 use crate::{Error, Result};
 use rand::Rng;
-
-/// A new random 64-hex container id.
-pub(crate) fn new_id() -> String {
-    let bytes: [u8; 32] = rand::rng().random();
-    hex::encode(bytes)
-}
 
 /// Names follow docker's rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
 pub(crate) fn validate_name(name: &str) -> Result<()> {
@@ -54,14 +49,6 @@ pub(crate) fn generate_name(taken: impl Fn(&str) -> bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_are_64_hex_and_differ() {
-        let (a, b) = (new_id(), new_id());
-        assert_eq!(a.len(), 64);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a, b);
-    }
 
     #[test]
     fn names_are_validated_like_docker() {

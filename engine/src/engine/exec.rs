@@ -2,8 +2,9 @@
 //! `berth-shim shim-exec` joins the container), resize its terminal, inspect it.
 
 use super::Engine;
-use crate::container::{new_id, resolve_user, ContainerRow, ContainerState};
+use crate::container::{resolve_user, ContainerRow, ContainerState};
 use crate::exec::{self, ExecConfig, ExecInspect, ExecSession, Instance};
+use crate::ids::new_id;
 use crate::runtime::exec::ExecSpec;
 use crate::{Error, Result};
 

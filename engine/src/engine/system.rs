@@ -58,9 +58,11 @@ impl Engine {
     /// Bytes written into a container's writable layer (walked on a blocking thread).
     pub(super) async fn size_rw(&self, id: &str) -> Result<u64> {
         let upper = self.container_dir(id).join("upper");
-        tokio::task::spawn_blocking(move || crate::volume::size::tree_size(&upper))
-            .await
-            .map_err(|e| Error::Conflict(format!("measuring a container was interrupted: {e}")))
+        tokio::task::spawn_blocking(move || {
+            crate::fs_size::tree_size(&upper, crate::fs_size::Unreadable::Skip).unwrap_or(0)
+        })
+        .await
+        .map_err(|e| Error::Conflict(format!("measuring a container was interrupted: {e}")))
     }
 
     /// `system prune`: stopped containers, then unused user networks, then (with `volumes`)
@@ -157,7 +159,7 @@ fn engine_id(root: &Path) -> Result<String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io("read", &path, e)),
     }
-    let id = crate::container::new_id();
+    let id = crate::ids::new_id();
     let tmp = root.join(format!("{ENGINE_ID_FILE}.{}", now_ms()));
     std::fs::write(&tmp, format!("{id}\n")).map_err(|e| Error::io("write", &tmp, e))?;
     // Whoever renames last wins; both ids are random and nobody has seen either yet.

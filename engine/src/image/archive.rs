@@ -442,7 +442,7 @@ impl Load<'_> {
                 if actual != expected {
                     return Err(mismatch(actual));
                 }
-                disk_usage(&dir)?
+                unpack::layer_size(&dir)?
             } else {
                 let dir = TempPath::new(self.work.path().join(format!("layer-{}", chain_id.hex())));
                 let file = self.open_staged(&blob_digest)?;
@@ -456,7 +456,7 @@ impl Load<'_> {
                 if unpacked.diff_id != expected {
                     return Err(mismatch(unpacked.diff_id));
                 }
-                let size = disk_usage(dir.path())?;
+                let size = unpack::layer_size(dir.path())?;
                 self.layers.insert(chain_id, StagedLayer { dir });
                 size
             };
@@ -513,10 +513,6 @@ impl Load<'_> {
         }
         super::store::sync_dir(&layers_root)
     }
-}
-
-fn disk_usage(dir: &Path) -> Result<u64, ImageError> {
-    unpack::disk_usage(dir).map_err(|e| ImageError::io("measure", dir, e))
 }
 
 /// syncfs(2) of the file system holding `path`: every staged file and unpacked layer is on

@@ -8,6 +8,25 @@ use crate::digest::Digest;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
+/// The image config's defaults that a container inherits.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageDefaults {
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub working_dir: String,
+    pub user: String,
+    pub stop_signal: String,
+    /// The paths of the image's `Volumes`.
+    pub volumes: Vec<String>,
+    /// The image's `ExposedPorts` keys, `PORT/PROTO`.
+    pub exposed_ports: Vec<String>,
+    /// The image config's `Labels`.
+    pub labels: BTreeMap<String, String>,
+    /// The image's `HEALTHCHECK`.
+    pub healthcheck: Option<berth_wire::container::health::HealthConfig>,
+}
+
 /// The image config: what the image runs and which layers (by diff id) it is made of.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImageConfig {

@@ -66,8 +66,7 @@ pub(crate) fn import(
             }
         });
     }
-    let size = unpack::disk_usage(layer_dir.path())
-        .map_err(|e| ImageError::io("measure", layer_dir.path(), e))?;
+    let size = unpack::layer_size(layer_dir.path())?;
     let config = ImageConfig {
         created: Some(options.created.clone()),
         architecture: archive::host_architecture().into(),

@@ -16,7 +16,7 @@ pub mod save;
 pub mod store;
 pub mod unpack;
 
-pub use config::{ContainerConfig, ImageConfig};
+pub use config::{ContainerConfig, ImageConfig, ImageDefaults};
 pub use reference::{InvalidReference, Reference};
 pub use store::BlobStore;
 pub use unpack::UnpackError;
@@ -260,7 +260,7 @@ impl ImageStore {
             let doomed = store::TempPath::new(store::temp_name(&self.tmp, "remove"));
             fs::rename(entry.path(), doomed.path())
                 .map_err(|e| ImageError::io("move aside", entry.path(), e))?;
-            freed += unpack::disk_usage(doomed.path()).unwrap_or(0);
+            freed += unpack::layer_size(doomed.path()).unwrap_or(0);
             fs::remove_dir_all(doomed.path())
                 .map_err(|e| ImageError::io("remove", doomed.path(), e))?;
         }

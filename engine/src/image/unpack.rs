@@ -24,7 +24,7 @@
 use crate::digest::{Digest, HashingReader};
 use nix::sys::stat::{makedev, mknod, utimensat, Mode, SFlag, UtimensatFlags};
 use nix::sys::time::TimeSpec;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
@@ -169,24 +169,11 @@ pub fn decompress<'a>(blob: impl Read + 'a) -> Result<Box<dyn Read + 'a>, Unpack
     }
 }
 
-/// Bytes of regular files under `dir` (each inode counted once); symlinks are not followed.
-pub fn disk_usage(dir: &Path) -> io::Result<u64> {
-    let mut seen = HashSet::new();
-    let mut total = 0;
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        for entry in fs::read_dir(&current)? {
-            let entry = entry?;
-            let meta = entry.metadata()?;
-            if meta.is_dir() {
-                pending.push(entry.path());
-            } else if meta.is_file() && (meta.nlink() == 1 || seen.insert((meta.dev(), meta.ino())))
-            {
-                total += meta.len();
-            }
-        }
-    }
-    Ok(total)
+/// Bytes of the regular files of an unpacked layer (each inode counted once, symlinks not
+/// followed); any entry that cannot be read fails the measurement.
+pub(crate) fn layer_size(dir: &Path) -> Result<u64, super::ImageError> {
+    crate::fs_size::tree_size(dir, crate::fs_size::Unreadable::Fail)
+        .map_err(|e| super::ImageError::io("measure", dir, e))
 }
 
 fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
@@ -979,6 +966,6 @@ mod tests {
         });
         let (u, result) = unpack(l.tar());
         result.expect("unpacks");
-        assert_eq!(disk_usage(&u.root).expect("du"), 1024);
+        assert_eq!(layer_size(&u.root).expect("du"), 1024);
     }
 }

@@ -139,7 +139,7 @@ pub(crate) async fn delete(db: &Db, id: &str) -> Result<()> {
 /// A new row with a fresh id, created now.
 pub(crate) fn new_row(name: &str, driver: &str) -> NetworkRow {
     NetworkRow {
-        id: crate::container::new_id(),
+        id: crate::ids::new_id(),
         name: name.to_string(),
         driver: driver.to_string(),
         subnet: String::new(),
@@ -167,19 +167,19 @@ pub(crate) async fn attachments(db: &Db, container: &str) -> Result<Vec<NetworkR
 /// Every container's networks, by container id, in connection order (one query for a list).
 pub(crate) async fn all_attachments(
     db: &Db,
-) -> Result<std::collections::HashMap<String, Vec<crate::container::ListedNetwork>>> {
+) -> Result<std::collections::HashMap<String, Vec<berth_wire::container::ListedNetwork>>> {
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT a.container_id, n.id, n.name FROM attachments a \
          JOIN networks n ON n.id = a.network_id ORDER BY a.seq",
     )
     .fetch_all(db)
     .await?;
-    let mut all: std::collections::HashMap<String, Vec<crate::container::ListedNetwork>> =
+    let mut all: std::collections::HashMap<String, Vec<berth_wire::container::ListedNetwork>> =
         Default::default();
     for (container, id, name) in rows {
         all.entry(container)
             .or_default()
-            .push(crate::container::ListedNetwork { id, name });
+            .push(berth_wire::container::ListedNetwork { id, name });
     }
     Ok(all)
 }

@@ -64,7 +64,7 @@ impl Volumes {
         let _guard = self.lock.lock().await;
         let (name, anonymous) = match name.filter(|n| !n.is_empty()) {
             Some(name) => (name.to_string(), false),
-            None => (crate::container::new_id(), true),
+            None => (crate::ids::new_id(), true),
         };
         validate_volume_name(&name)?;
         let mut labels = labels.clone();

@@ -2,8 +2,8 @@
 //! config's `Volumes`, parsed and checked at create time with docker's rules and messages, and
 //! turned into the runtime's [`MountSpec`]s at start.
 
-use crate::container::units::parse_size;
 use crate::runtime::{MountKind, MountOptions, MountSpec};
+use crate::units::parse_size;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -111,7 +111,7 @@ pub fn container_mounts(
     }
     for mount in &mut out {
         if mount.kind == MountType::Volume && mount.source.is_empty() {
-            mount.source = crate::container::new_id();
+            mount.source = crate::ids::new_id();
             mount.anonymous = true;
         }
     }

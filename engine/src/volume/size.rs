@@ -2,8 +2,7 @@
 //! async executor) and cached for a short while, so lists of many volumes or a busy dashboard
 //! do not walk the same tree again and again.
 
-use std::collections::{HashMap, HashSet};
-use std::os::unix::fs::MetadataExt;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -57,44 +56,14 @@ impl SizeCache {
 }
 
 /// Bytes of the files under `dir`, symlinks not followed, hard links counted once (as
-/// docker's volume size).
-pub(crate) fn tree_size(dir: &Path) -> u64 {
-    let mut seen = HashSet::new();
-    let mut total = 0;
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(dir) = todo.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Ok(meta) = entry.metadata() else {
-                continue;
-            };
-            if meta.is_dir() {
-                todo.push(entry.path());
-            } else if meta.is_file() && (meta.nlink() < 2 || seen.insert((meta.dev(), meta.ino())))
-            {
-                total += meta.len();
-            }
-        }
-    }
-    total
+/// docker's volume size); what cannot be read is left out (the volume may be in use).
+fn tree_size(dir: &Path) -> u64 {
+    crate::fs_size::tree_size(dir, crate::fs_size::Unreadable::Skip).unwrap_or(0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn counts_files_once_and_does_not_follow_symlinks() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
-        std::fs::write(dir.path().join("sub/a"), vec![0u8; 1000]).expect("write");
-        std::fs::hard_link(dir.path().join("sub/a"), dir.path().join("b")).expect("link");
-        std::fs::write(dir.path().join("c"), b"xyz").expect("write");
-        std::os::unix::fs::symlink("/usr", dir.path().join("out")).expect("symlink");
-        assert_eq!(tree_size(dir.path()), 1003);
-    }
 
     /// The walk runs off the executor: on a one-thread runtime, the walk waits for a signal
     /// that only another task on that runtime sends. A walk on the executor would wait in vain

@@ -8,8 +8,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use berth_engine::container::inspect::ContainerInspect;
-use berth_engine::container::units::parse_signal;
 use berth_engine::container::{ContainerSummary, CreateOptions};
+use berth_engine::units::parse_signal;
 use berth_engine::{ContainerQuery, Engine};
 use berth_wire::container::{
     KillQuery, ListQuery, PruneResponse, RemoveQuery, RenameQuery, StopQuery, WaitResponse,

@@ -6,7 +6,7 @@ use super::print_stream;
 use super::pull::{self, Output};
 use crate::client::has_code;
 use anyhow::Result;
-use berth_engine::container::units::{parse_size, parse_swap};
+use berth_engine::units::{parse_size, parse_swap};
 use berth_wire::container::health::HealthConfig;
 use berth_wire::container::{ContainerSummary, CreateOptions};
 use berth_wire::ErrorCode;

@@ -569,7 +569,7 @@ fn commit(
     let mut sizes = Vec::with_capacity(chains.len());
     for chain_id in chains {
         let dir = store.layer_dir(&chain_id);
-        sizes.push(unpack::disk_usage(&dir).map_err(|e| ImageError::io("measure", &dir, e))?);
+        sizes.push(unpack::layer_size(&dir)?);
     }
     // `work` (now holding nothing of value) is deleted here.
     drop(work);
