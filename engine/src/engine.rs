@@ -3,6 +3,8 @@
 //! The image verbs beyond load and list are in `engine/images.rs`.
 
 mod attach;
+mod containers;
+mod events;
 mod exec;
 mod health;
 mod images;
@@ -19,10 +21,16 @@ mod system;
 mod volumes;
 
 pub use attach::Attached;
+use containers::Containers;
+use events::Events;
+use images::Images;
 pub use images::{ImagePruneReport, SavedArchive};
 pub use list::{ContainerQuery, ListStamp};
+use networks::Networks;
 pub use pull::PullResult;
 pub use push::PushResult;
+use system::System;
+use volumes::Volumes;
 
 use crate::catalog::{self, ImageSummary};
 use crate::container::inspect::ContainerInspect;
@@ -38,7 +46,6 @@ use crate::image::registry::{Registries, RegistryConfig};
 use crate::image::ImageStore;
 use crate::runtime::seccomp::SeccompProgram;
 use crate::runtime::{self, ContainerSpec, MountKind, MountSpec, RootfsSpec, SecuritySpec};
-use crate::stats::StatsHub;
 use crate::units::parse_signal;
 use crate::{Error, Result};
 use nix::sys::signal::Signal;
@@ -74,49 +81,19 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
+/// The engine's state: one service per concept, each owning its stores, plus the catalogue
+/// they share and the two concepts that are services of their own (auth, alerts).
 struct Inner {
-    root: PathBuf,
+    /// The catalogue (SQLite): every concept's rows.
     db: Db,
-    images: ImageStore,
-    registries: Registries,
-    shim_program: PathBuf,
-    status: ExitWatch,
-    /// The root mounts of running containers, held so that exits do not wait for overlayfs.
-    roots: RootHolds,
-    /// Serialises lifecycle changes of one container (start, exit handling, removal).
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// Stats: one sampler per watched container, the last hour of every container's and
-    /// the host's readings.
-    stats: StatsHub,
-    /// Held shared by whatever puts images into the store (load, import, save reading it) from
-    /// its first blob until the catalogue records it, and exclusively by the sweep that
-    /// deletes blobs and layers no catalogued image uses.
-    image_lock: tokio::sync::RwLock<()>,
-    /// Numbers, broadcasts and persists engine events.
-    events: crate::events::EventBus,
-    volumes: crate::volume::Volumes,
-    /// Back-off and pending restarts of containers with a restart policy.
-    restarts: restart::RestartTimers,
-    /// Containers' parsed configs, for lists.
-    configs: crate::container::ConfigCache,
-    /// The container list as of the catalogue's last change.
-    lists: crate::container::ListCache,
-    /// `exec` instances, in memory as docker keeps them.
-    execs: crate::exec::ExecStore,
-    /// Network settings and the published ports' proxies.
-    net: crate::network::NetState,
-    /// Containers' seccomp filters, compiled once per profile and capability set.
-    seccomp: crate::runtime::seccomp::FilterCache,
-    /// Where new containers' cgroups go.
-    cgroup_parent: String,
+    system: System,
+    events: Events,
+    images: Images,
+    volumes: Volumes,
+    networks: Networks,
+    containers: Containers,
     /// Users, sessions, tokens and the audit log of the TCP API.
     auth: crate::auth::Auth,
-    /// Pulls under way: one download per reference, at most a few at once.
-    pulls: pull_queue::PullQueue<PullResult, crate::image::registry::PullEvent>,
-    /// Space held back on the data root for the writes that end containers on a full disk.
-    reserve: crate::reserve::Reserve,
-    /// Health checks of running containers.
-    health: crate::health::HealthMonitors,
     /// Alert rules, their matching and the webhook deliveries.
     alerts: crate::alerts::Alerts,
 }
@@ -187,49 +164,59 @@ impl Engine {
         let reserve = crate::reserve::Reserve::open(&root);
         let engine = Engine {
             inner: Arc::new(Inner {
-                root,
                 db,
-                images,
-                registries,
-                shim_program: config.shim_program,
-                status: ExitWatch::default(),
-                roots: RootHolds::default(),
-                locks: Mutex::new(HashMap::new()),
-                stats,
-                image_lock: tokio::sync::RwLock::new(()),
-                events,
-                volumes,
-                restarts: restart::RestartTimers::default(),
-                configs: Default::default(),
-                lists: Default::default(),
-                execs: Default::default(),
-                net: crate::network::NetState {
-                    config: config.network,
-                    proxies: Default::default(),
+                system: System { root, reserve },
+                events: Events { bus: events },
+                images: Images {
+                    store: images,
+                    registries,
+                    lock: tokio::sync::RwLock::new(()),
+                    pulls: Default::default(),
                 },
-                cgroup_parent: config.cgroup_parent,
+                volumes: Volumes { store: volumes },
+                networks: Networks {
+                    net: crate::network::NetState {
+                        config: config.network,
+                        proxies: Default::default(),
+                    },
+                },
+                containers: Containers {
+                    shim_program: config.shim_program,
+                    cgroup_parent: config.cgroup_parent,
+                    status: ExitWatch::default(),
+                    roots: RootHolds::default(),
+                    locks: Mutex::new(HashMap::new()),
+                    configs: Default::default(),
+                    lists: Default::default(),
+                    execs: Default::default(),
+                    restarts: restart::RestartTimers::default(),
+                    seccomp: Default::default(),
+                    health: Default::default(),
+                    stats,
+                },
                 auth,
-                pulls: Default::default(),
-                reserve,
-                health: Default::default(),
                 alerts,
-                seccomp: Default::default(),
             }),
         };
         // The filter nearly every container gets, compiled before the first start needs it.
         let warm = engine.clone();
         tokio::task::spawn_blocking(move || {
-            if let Err(e) = warm.inner.seccomp.program(&SecuritySpec::default()) {
+            if let Err(e) = warm
+                .inner
+                .containers
+                .seccomp
+                .program(&SecuritySpec::default())
+            {
                 tracing::warn!("compiling the default seccomp filter failed: {e}");
             }
         });
         engine.init_networks().await?;
         engine.reconcile().await?;
-        engine.inner.stats.start_background();
+        engine.inner.containers.stats.start_background();
         engine
             .inner
             .alerts
-            .start(engine.inner.events.clone(), alerts_after)
+            .start(engine.inner.events.bus.clone(), alerts_after)
             .await?;
         Ok(engine)
     }
@@ -244,28 +231,29 @@ impl Engine {
     }
 
     pub(crate) fn event_bus(&self) -> &crate::events::EventBus {
-        &self.inner.events
+        &self.inner.events.bus
     }
 
     pub fn data_root(&self) -> &Path {
-        &self.inner.root
+        &self.inner.system.root
     }
 
     /// A scratch folder on the data root's file system (for uploads being received).
     pub fn tmp_dir(&self) -> PathBuf {
-        self.inner.root.join("tmp")
+        self.inner.system.root.join("tmp")
     }
 
     // ----- images -----
 
     /// Loads a `docker save` tar, an OCI archive or an OCI layout directory.
     pub async fn load_images(&self, archive: &Path) -> Result<Vec<ImageSummary>> {
-        let _loading = self.inner.image_lock.read().await;
+        let _loading = self.inner.images.lock.read().await;
         let engine = self.clone();
         let path = archive.to_path_buf();
-        let loaded = tokio::task::spawn_blocking(move || engine.inner.images.load_archive(&path))
-            .await
-            .map_err(|e| Error::Conflict(format!("image load was interrupted: {e}")))??;
+        let loaded =
+            tokio::task::spawn_blocking(move || engine.inner.images.store.load_archive(&path))
+                .await
+                .map_err(|e| Error::Conflict(format!("image load was interrupted: {e}")))??;
         let mut ids = Vec::new();
         for image in &loaded {
             catalog::record(&self.inner.db, image).await?;
@@ -313,7 +301,7 @@ impl Engine {
             None => None,
         };
         let mut config = ContainerConfig::derive(&id, &image.defaults()?, &options)?;
-        config.cgroup_parent = self.inner.cgroup_parent.clone();
+        config.cgroup_parent = self.inner.containers.cgroup_parent.clone();
         let network = self.network_for_create(&config).await?;
         let config_json = serde_json::to_string(&config)
             .map_err(|e| Error::Corrupt(format!("container config: {e}")))?;
@@ -406,14 +394,14 @@ impl Engine {
         // The host's nodes as they are now (one may have gone since create).
         spec.devices = crate::container::devices::resolve_all(&row.config()?.devices)
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
-        self.inner.roots.settled(&id).await;
+        self.inner.containers.roots.settled(&id).await;
         self.write_etc_files(&row, &dir)?;
         spec.network = self.network_setup(&row).await?;
         let _ = std::fs::remove_file(&spec.exit_path);
         let _ = std::fs::remove_file(dir.join(runtime::STARTED_RECORD));
         let spec_path = dir.join("shim.json");
         write_json_atomically(&spec_path, &spec)?;
-        let program = self.inner.shim_program.clone();
+        let program = self.inner.containers.shim_program.clone();
         let started =
             tokio::task::spawn_blocking(move || runtime::spawn_shim(&program, &spec_path))
                 .await
@@ -428,7 +416,7 @@ impl Engine {
         };
         let at = now_ms();
         ContainerRow::set_running(&self.inner.db, &id, started.pid, started.shim_pid, at).await?;
-        self.inner.status.publish(
+        self.inner.containers.status.publish(
             &id,
             Status {
                 state: ContainerState::Running,
@@ -436,7 +424,7 @@ impl Engine {
                 removed: false,
             },
         );
-        self.inner.roots.hold(&id, started.pid);
+        self.inner.containers.roots.hold(&id, started.pid);
         self.watch_shim(id.clone(), started.shim_pid);
         let row = ContainerRow::find(&self.inner.db, &id).await?;
         self.emit_volume_mounts(&row.id, &row.config()?, "mount");
@@ -575,7 +563,7 @@ impl Engine {
             exit_code: None,
             removed: false,
         };
-        self.inner.status.publish(&id, status);
+        self.inner.containers.status.publish(&id, status);
         let row = ContainerRow::find(&self.inner.db, &id).await?;
         self.emit_container(&row, verb, &[]);
         row.summary()
@@ -624,14 +612,14 @@ impl Engine {
             .layers()?
             .iter()
             .rev()
-            .map(|layer| self.inner.images.layer_dir(&layer.chain_id))
+            .map(|layer| self.inner.images.store.layer_dir(&layer.chain_id))
             .collect();
         let mut inspect =
             crate::container::inspect::build(&row, &self.container_dir(&row.id), &lower)?;
         inspect.mounts = self.inspect_mounts(&row.config()?);
         inspect.restart_count = self.restart_count(&row.id).await?;
         inspect.state.restarting = self.restart_pending(&row.id);
-        inspect.state.health = self.inner.health.health(&row.id);
+        inspect.state.health = self.inner.containers.health.health(&row.id);
         inspect.network_settings = self.network_settings(&row).await?;
         Ok(inspect)
     }
@@ -677,7 +665,7 @@ impl Engine {
                 row.name
             )));
         }
-        self.inner.roots.release(&row.id);
+        self.inner.containers.roots.release(&row.id);
         self.health_stop(&row.id);
         if let Ok(spec) = self.spec_for(&row).await {
             runtime::cleanup(&spec)?;
@@ -688,10 +676,10 @@ impl Engine {
             std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
         }
         ContainerRow::delete(&self.inner.db, &row.id).await?;
-        self.inner.configs.forget(&row.id);
+        self.inner.containers.configs.forget(&row.id);
         self.emit_container(&row, "destroy", &[]);
         self.release_volumes(&row.config()?, volumes).await;
-        self.inner.status.publish(
+        self.inner.containers.status.publish(
             &row.id,
             Status {
                 state: ContainerState::Exited,
@@ -700,8 +688,8 @@ impl Engine {
             },
         );
         self.forget_lock(&row.id);
-        self.inner.execs.forget_container(&row.id);
-        self.inner.stats.forget(&row.id);
+        self.inner.containers.execs.forget_container(&row.id);
+        self.inner.containers.stats.forget(&row.id);
         Ok(())
     }
 
@@ -719,21 +707,31 @@ impl Engine {
     // ----- internals -----
 
     fn container_dir(&self, id: &str) -> PathBuf {
-        self.inner.root.join("containers").join(id)
+        self.inner.system.root.join("containers").join(id)
     }
 
     fn lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.inner.locks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut locks = self
+            .inner
+            .containers
+            .locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         locks.entry(id.to_string()).or_default().clone()
     }
 
     fn forget_lock(&self, id: &str) {
-        let mut locks = self.inner.locks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut locks = self
+            .inner
+            .containers
+            .locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         locks.remove(id);
     }
 
     fn subscribe(&self, row: &ContainerRow) -> Result<watch::Receiver<Status>> {
-        Ok(self.inner.status.subscribe(
+        Ok(self.inner.containers.status.subscribe(
             &row.id,
             Status {
                 state: row.state()?,
@@ -752,7 +750,7 @@ impl Engine {
             .layers()?
             .iter()
             .rev()
-            .map(|layer| self.inner.images.layer_dir(&layer.chain_id))
+            .map(|layer| self.inner.images.store.layer_dir(&layer.chain_id))
             .collect();
         let user = resolve_user(&config.user, &config.group_add, &lower)?;
         let seccomp = self.seccomp_program(&config.security).await?;
@@ -813,10 +811,11 @@ impl Engine {
     async fn seccomp_program(&self, security: &SecuritySpec) -> Result<SeccompProgram> {
         let engine = self.clone();
         let security = security.clone();
-        let program = tokio::task::spawn_blocking(move || engine.inner.seccomp.program(&security))
-            .await
-            .map_err(|e| Error::Conflict(format!("compiling the seccomp filter stopped: {e}")))?
-            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let program =
+            tokio::task::spawn_blocking(move || engine.inner.containers.seccomp.program(&security))
+                .await
+                .map_err(|e| Error::Conflict(format!("compiling the seccomp filter stopped: {e}")))?
+                .map_err(|e| Error::InvalidInput(e.to_string()))?;
         Ok(SeccompProgram::clone(&program))
     }
 
@@ -854,13 +853,13 @@ impl Engine {
             loop {
                 match engine.on_exit(&id).await {
                     Ok(()) => {
-                        engine.inner.reserve.restore();
+                        engine.inner.system.reserve.restore();
                         break;
                     }
                     Err(e @ (Error::Db(_) | Error::Io { .. })) => {
                         tracing::error!(container = %id, "recording the exit failed, retrying in {delay:?}: {e}");
                         // The disk may be full: the space held back makes room for it.
-                        if engine.inner.reserve.release() {
+                        if engine.inner.system.reserve.release() {
                             continue;
                         }
                         tokio::time::sleep(delay).await;
@@ -907,14 +906,14 @@ impl Engine {
             }
             self.health_stop(id);
             self.network_teardown(id).await;
-            self.inner.stats.stopped(id);
+            self.inner.containers.stats.stopped(id);
             ContainerRow::set_exited(&self.inner.db, id, exit_code, oom_killed, finished).await?;
             if oom_killed {
                 self.emit_container(&row, "oom", &[]);
             }
             self.emit_container(&row, "die", &[("exitCode", &exit_code.to_string())]);
             self.emit_volume_mounts(id, &row.config()?, "unmount");
-            self.inner.status.publish(
+            self.inner.containers.status.publish(
                 id,
                 Status {
                     state: ContainerState::Exited,
@@ -922,7 +921,7 @@ impl Engine {
                     removed: false,
                 },
             );
-            self.inner.roots.release(id);
+            self.inner.containers.roots.release(id);
             self.restart_after_exit(&row, exit_code, finished).await?;
             row.config()?.auto_remove
         };

@@ -26,6 +26,7 @@ impl Engine {
         let id = new_id();
         let action = format!("exec_create: {}", config.cmd.join(" "));
         self.inner
+            .containers
             .execs
             .insert(Instance::new(id.clone(), row.id.clone(), config));
         self.emit_container(&row, &action, &[("execID", &id)]);
@@ -38,7 +39,7 @@ impl Engine {
         exec_id: &str,
         console_size: Option<(u16, u16)>,
     ) -> Result<ExecSession> {
-        let instance = self.inner.execs.get(exec_id)?;
+        let instance = self.inner.containers.execs.get(exec_id)?;
         let row = ContainerRow::find(&self.inner.db, &instance.container_id).await?;
         running(&row)?;
         let init_pid = row
@@ -94,7 +95,7 @@ impl Engine {
             .map_err(|e| Error::Corrupt(format!("exec spec: {e}")))?;
         std::fs::write(&spec_path, bytes).map_err(|e| Error::io("write", &spec_path, e))?;
         let command = config.cmd.join(" ");
-        let session = exec::start(instance, &self.inner.shim_program, &spec_path).await;
+        let session = exec::start(instance, &self.inner.containers.shim_program, &spec_path).await;
         // The helper has read it (or failed): it is of no more use.
         let _ = std::fs::remove_file(&spec_path);
         let session = session?;
@@ -123,19 +124,23 @@ impl Engine {
 
     /// Sets the window size of a running exec's terminal.
     pub fn exec_resize(&self, exec_id: &str, rows: u16, columns: u16) -> Result<()> {
-        self.inner.execs.get(exec_id)?.resize(rows, columns)
+        self.inner
+            .containers
+            .execs
+            .get(exec_id)?
+            .resize(rows, columns)
     }
 
     /// Hangs up a running exec's terminal (its client has gone): the command gets SIGHUP, as
     /// from a closed terminal window. Nothing when it has ended or has no terminal.
     pub fn exec_hangup(&self, exec_id: &str) -> Result<()> {
-        self.inner.execs.get(exec_id)?.hangup();
+        self.inner.containers.execs.get(exec_id)?.hangup();
         Ok(())
     }
 
     /// An exec instance as docker's `GET /exec/{id}/json` shows it.
     pub fn exec_inspect(&self, exec_id: &str) -> Result<ExecInspect> {
-        Ok(self.inner.execs.get(exec_id)?.inspect())
+        Ok(self.inner.containers.execs.get(exec_id)?.inspect())
     }
 }
 

@@ -32,11 +32,12 @@ impl Engine {
                 let begun = Instant::now();
                 let in_start_period = begun.duration_since(started) < timing.start_period;
                 let result = engine.probe(&id, &command, timing.timeout).await;
-                let changed =
-                    engine
-                        .inner
-                        .health
-                        .record(&id, result, in_start_period, timing.retries);
+                let changed = engine.inner.containers.health.record(
+                    &id,
+                    result,
+                    in_start_period,
+                    timing.retries,
+                );
                 if let Some(status) = changed {
                     if let Ok(row) = ContainerRow::find(&engine.inner.db, &id).await {
                         let action = format!("health_status: {}", status.as_str());
@@ -45,12 +46,15 @@ impl Engine {
                 }
             }
         });
-        self.inner.health.watch(&row.id, task.abort_handle());
+        self.inner
+            .containers
+            .health
+            .watch(&row.id, task.abort_handle());
     }
 
     /// Stops probing a container (it has exited or is gone).
     pub(super) fn health_stop(&self, id: &str) {
-        self.inner.health.stop(id);
+        self.inner.containers.health.stop(id);
     }
 
     /// Runs the check's command once in the container: its exit code and the start of its
@@ -121,7 +125,7 @@ impl Engine {
                 ))
             }
         };
-        self.inner.execs.forget(&exec_id);
+        self.inner.containers.execs.forget(&exec_id);
         result
     }
 }

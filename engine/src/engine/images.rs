@@ -15,6 +15,21 @@ use crate::image::{LoadedImage, Reference};
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
+/// The images service: the content store, the registries, and the lock and queue that order
+/// what goes into the store.
+pub(super) struct Images {
+    pub(super) store: crate::image::ImageStore,
+    /// Mirrors, credentials and connections for pulls and pushes.
+    pub(super) registries: crate::image::registry::Registries,
+    /// Held shared by whatever puts images into the store (load, import, save reading it) from
+    /// its first blob until the catalogue records it, and exclusively by the sweep that
+    /// deletes blobs and layers no catalogued image uses.
+    pub(super) lock: tokio::sync::RwLock<()>,
+    /// Pulls under way: one download per reference, at most a few at once.
+    pub(super) pulls:
+        super::pull_queue::PullQueue<super::PullResult, crate::image::registry::PullEvent>,
+}
+
 pub use berth_wire::image::ImagePruneReport;
 
 /// An archive written by [`Engine::save_images`] under the data root's `tmp/`; deleted
@@ -130,8 +145,8 @@ impl Engine {
                 tags: tag.into_iter().collect(),
             });
         }
-        let _reading = self.inner.image_lock.read().await;
-        let store = self.inner.images.clone();
+        let _reading = self.inner.images.lock.read().await;
+        let store = self.inner.images.store.clone();
         let saved: Vec<String> = images.iter().map(|i| i.id.to_string()).collect();
         let file = blocking("save", move || save::save(&store, &images, format)).await??;
         for id in &saved {
@@ -153,8 +168,8 @@ impl Engine {
             message,
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         };
-        let _importing = self.inner.image_lock.read().await;
-        let store = self.inner.images.clone();
+        let _importing = self.inner.images.lock.read().await;
+        let store = self.inner.images.store.clone();
         let path: PathBuf = rootfs.to_path_buf();
         let image: LoadedImage =
             blocking("import", move || import::import(&store, &path, options)).await??;
@@ -167,9 +182,9 @@ impl Engine {
     /// Deletes every blob and unpacked layer that no catalogued image uses; returns the bytes
     /// freed. Waits for loads and imports in progress, whose files are not catalogued yet.
     async fn sweep(&self) -> Result<u64> {
-        let _exclusive = self.inner.image_lock.write().await;
+        let _exclusive = self.inner.images.lock.write().await;
         let in_use = removal::in_use(&self.inner.db).await?;
-        let store = self.inner.images.clone();
+        let store = self.inner.images.store.clone();
         Ok(blocking("cleanup", move || {
             store.remove_unused(&in_use.chain_ids, &in_use.blobs)
         })

@@ -38,8 +38,8 @@ impl Engine {
         if query.size || query.filters.contains("ancestor") {
             return Ok(None);
         }
-        let restarts = self.inner.restarts.changes();
-        let health = self.inner.health.changes();
+        let restarts = self.inner.containers.restarts.changes();
+        let health = self.inner.containers.health.changes();
         Ok(Some(ListStamp {
             catalogue: list_cache::generation(&self.inner.db).await?,
             restarts,
@@ -87,7 +87,7 @@ impl Engine {
             }
             let mut summary = listed.clone();
             summary.restarting = restarting;
-            summary.health = self.inner.health.status(&listed.id);
+            summary.health = self.inner.containers.health.status(&listed.id);
             if !filter.matches(&summary) {
                 continue;
             }
@@ -113,13 +113,13 @@ impl Engine {
     async fn list_snapshot(&self) -> Result<Arc<ListSnapshot>> {
         let db = &self.inner.db;
         let generation = list_cache::generation(db).await?;
-        if let Some(snapshot) = self.inner.lists.get(generation) {
+        if let Some(snapshot) = self.inner.containers.lists.get(generation) {
             return Ok(snapshot);
         }
         let mut published = store::all_ports(db).await?;
         let mut networks = store::all_attachments(db).await?;
         let rows = ContainerRow::list(db, true).await?;
-        let configs = self.inner.configs.get_all(&rows)?;
+        let configs = self.inner.containers.configs.get_all(&rows)?;
         let mut all = Vec::with_capacity(rows.len());
         for (row, config) in rows.iter().zip(configs) {
             let mut summary = row.summary_with(&config)?;
@@ -133,7 +133,7 @@ impl Engine {
             all.push(summary);
         }
         let snapshot = Arc::new(ListSnapshot { generation, all });
-        self.inner.lists.put(Arc::clone(&snapshot));
+        self.inner.containers.lists.put(Arc::clone(&snapshot));
         Ok(snapshot)
     }
 }

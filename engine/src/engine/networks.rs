@@ -20,6 +20,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
+/// The networks service: network settings and the published ports' proxies.
+pub(super) struct Networks {
+    pub(super) net: crate::network::NetState,
+}
+
 /// The host-wide lock held while subnets are chosen and bridges created, so that two daemons
 /// never take the same subnet (flock(2); released when the file is closed).
 type HostLock = nix::fcntl::Flock<std::fs::File>;
@@ -37,12 +42,12 @@ impl Engine {
             if !existing.iter().any(|n| n.name == name) {
                 let mut row = store::new_row(name, driver);
                 if name == MODE_BRIDGE {
-                    row.bridge = self.inner.net.config.bridge_name.clone();
+                    row.bridge = self.inner.networks.net.config.bridge_name.clone();
                 }
                 store::insert(db, &row).await?;
             }
         }
-        let dir = self.inner.root.join("netns");
+        let dir = self.inner.system.root.join("netns");
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))
     }
 
@@ -112,7 +117,7 @@ impl Engine {
             }
         };
         let mut row = store::new_row(&name, "bridge");
-        let prefix = &self.inner.net.config.bridge_prefix;
+        let prefix = &self.inner.networks.net.config.bridge_prefix;
         row.bridge = format!(
             "{prefix}{}",
             &row.id[..15usize.saturating_sub(prefix.len())]
@@ -452,7 +457,11 @@ impl Engine {
                 .map_err(|_| Error::Corrupt(format!("endpoint address {ip}")))?;
             let actual: Vec<_> = listeners.iter().map(|(b, _)| b.clone()).collect();
             store::record_ports(db, &row.id, &actual).await?;
-            self.inner.net.proxies.start(&row.id, listeners, target);
+            self.inner
+                .networks
+                .net
+                .proxies
+                .start(&row.id, listeners, target);
         }
         let networks: Vec<String> = store::endpoints_of(db, &row.id)
             .await?
@@ -468,7 +477,7 @@ impl Engine {
     /// are logged, not returned, so that exits and removals always complete.
     pub(super) async fn network_teardown(&self, id: &str) {
         let db = &self.inner.db;
-        self.inner.net.proxies.stop(id);
+        self.inner.networks.net.proxies.stop(id);
         if let Err(e) = store::forget_ports(db, id).await {
             tracing::warn!(container = %id, "forgetting published ports: {e}");
         }
@@ -509,7 +518,11 @@ impl Engine {
             .parse()
             .map_err(|_| Error::Corrupt(format!("endpoint address {}", ep.ip)))?;
         let listeners = proxy::bind_all(&ports).map_err(Error::Conflict)?;
-        self.inner.net.proxies.start(&row.id, listeners, target);
+        self.inner
+            .networks
+            .net
+            .proxies
+            .start(&row.id, listeners, target);
         Ok(())
     }
 
@@ -525,11 +538,11 @@ impl Engine {
     }
 
     fn netns_path(&self, id: &str) -> PathBuf {
-        self.inner.root.join("netns").join(id)
+        self.inner.system.root.join("netns").join(id)
     }
 
     async fn host_lock(&self) -> Result<HostLock> {
-        let path = self.inner.net.config.lock_path.clone();
+        let path = self.inner.networks.net.config.lock_path.clone();
         tokio::task::spawn_blocking(move || {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
@@ -595,7 +608,7 @@ impl Engine {
             }
             _ => {
                 let subnet = self
-                    .free_subnet(self.inner.net.config.bridge_subnet, Some(&net))
+                    .free_subnet(self.inner.networks.net.config.bridge_subnet, Some(&net))
                     .await
                     .map_err(|e| match e {
                         Error::Conflict(m) => Error::Conflict(format!(

@@ -31,6 +31,7 @@ impl Engine {
         };
         let key = format!("{reference} {platform:?}");
         self.inner
+            .images
             .pulls
             .run(&key, events, |events| {
                 self.pull_once(&reference, &platform, Some(events))
@@ -52,10 +53,10 @@ impl Engine {
         let pulled = {
             // Shared with loads, exclusive for the sweep: what this pull puts in the store is
             // not swept before the catalogue records it.
-            let _storing = self.inner.image_lock.read().await;
+            let _storing = self.inner.images.lock.read().await;
             let pulled = registry::pull::pull(
-                &self.inner.images,
-                &self.inner.registries,
+                &self.inner.images.store,
+                &self.inner.images.registries,
                 reference,
                 platform,
                 &sink,
@@ -93,16 +94,21 @@ impl Engine {
             username: username.to_string(),
             password: password.to_string(),
         };
-        Ok(self.inner.registries.login(registry, credentials).await?)
+        Ok(self
+            .inner
+            .images
+            .registries
+            .login(registry, credentials)
+            .await?)
     }
 
     /// Forgets a registry's stored login; `false` if there was none.
     pub async fn logout(&self, registry: &str) -> Result<bool> {
-        Ok(self.inner.registries.logout(registry)?)
+        Ok(self.inner.images.registries.logout(registry)?)
     }
 
     /// The registries with a stored login (never their passwords).
     pub async fn logged_in_registries(&self) -> Result<Vec<String>> {
-        Ok(self.inner.registries.credentials().registries()?)
+        Ok(self.inner.images.registries.credentials().registries()?)
     }
 }

@@ -70,10 +70,10 @@ impl Engine {
             mount_from,
         };
         // Shared with loads and pulls, exclusive for the sweep: the blobs stay while we read.
-        let _reading = self.inner.image_lock.read().await;
+        let _reading = self.inner.images.lock.read().await;
         let pushed = push::push(
-            &self.inner.images,
-            &self.inner.registries,
+            &self.inner.images.store,
+            &self.inner.images.registries,
             &target,
             &image,
             compression,
@@ -123,6 +123,7 @@ impl Engine {
         let host = crate::image::registry::normalize_registry(registry)?;
         let endpoint = self
             .inner
+            .images
             .registries
             .endpoints(&host)
             .into_iter()
@@ -130,6 +131,7 @@ impl Engine {
             .ok_or(RegistryError::BadRegistry(host))?;
         Ok(self
             .inner
+            .images
             .registries
             .connect(&endpoint, repository, Access::Pull)
             .await?)

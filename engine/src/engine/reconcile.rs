@@ -29,7 +29,7 @@ impl Engine {
             match row.shim_pid {
                 Some(pid) if is_shim_of(pid as i32, &row.id) => {
                     if let Some(init) = row.pid {
-                        self.inner.roots.hold(&row.id, init as i32);
+                        self.inner.containers.roots.hold(&row.id, init as i32);
                     }
                     if let Err(e) = self.network_resume(&row).await {
                         tracing::warn!(container = %row.id, "published ports: {e}");
@@ -79,7 +79,7 @@ impl Engine {
         let rows = ContainerRow::list(db, true).await?;
         let known: std::collections::HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
 
-        let containers = self.inner.root.join("containers");
+        let containers = self.inner.system.root.join("containers");
         let entries =
             std::fs::read_dir(&containers).map_err(|e| crate::Error::io("list", &containers, e))?;
         for entry in entries.flatten() {
@@ -125,7 +125,7 @@ impl Engine {
             }
         }
 
-        for line in self.inner.volumes.reconcile(db).await? {
+        for line in self.inner.volumes.store.reconcile(db).await? {
             tracing::warn!("{line}");
         }
         Ok(())

@@ -80,7 +80,7 @@ impl Engine {
 
     /// Whether a policy restart is waiting out its back-off (docker's `Restarting`).
     pub(crate) fn restart_pending(&self, id: &str) -> bool {
-        self.inner.restarts.is_pending(id)
+        self.inner.containers.restarts.is_pending(id)
     }
 
     /// A user stops or kills the container: no policy restart follows (until the daemon
@@ -89,7 +89,7 @@ impl Engine {
     /// A row that cannot be written (a full disk) is only a warning: stopping, killing and
     /// removing must go on, and the pending restart is cancelled in memory regardless.
     pub(super) async fn mark_manually_stopped_or_warn(&self, id: &str) {
-        self.inner.restarts.cancel(id, false);
+        self.inner.containers.restarts.cancel(id, false);
         let written = sqlx::query("UPDATE containers SET manually_stopped = 1 WHERE id = ?")
             .bind(id)
             .execute(&self.inner.db)
@@ -101,7 +101,7 @@ impl Engine {
 
     /// A user starts the container (or removes it): a fresh restart policy state.
     pub(super) async fn reset_restarts(&self, id: &str) -> Result<()> {
-        self.inner.restarts.cancel(id, true);
+        self.inner.containers.restarts.cancel(id, true);
         sqlx::query("UPDATE containers SET manually_stopped = 0, restart_count = 0 WHERE id = ?")
             .bind(id)
             .execute(&self.inner.db)
@@ -128,7 +128,7 @@ impl Engine {
             (finished_ms - row.started_at.unwrap_or(finished_ms)).max(0) as u64,
         );
         let (delay, generation) = {
-            let mut timers = self.inner.restarts.lock();
+            let mut timers = self.inner.containers.restarts.lock();
             let timer = timers.entry(row.id.clone()).or_default();
             let delay = next_delay(timer.delay, ran_for);
             timer.delay = Some(delay);
@@ -136,7 +136,7 @@ impl Engine {
             timer.pending = true;
             (delay, timer.generation)
         };
-        self.inner.restarts.changed();
+        self.inner.containers.restarts.changed();
         sqlx::query("UPDATE containers SET restart_count = restart_count + 1 WHERE id = ?")
             .bind(&row.id)
             .execute(&self.inner.db)
@@ -150,7 +150,7 @@ impl Engine {
                     .get(&id)
                     .is_some_and(|t| t.generation == generation && t.pending)
             };
-            if !current(&engine.inner.restarts.lock()) {
+            if !current(&engine.inner.containers.restarts.lock()) {
                 return;
             }
             // Still "restarting" until the start is done, so that nobody sees it settled.
@@ -158,12 +158,12 @@ impl Engine {
                 Ok(_) | Err(Error::NotFound { .. }) => {}
                 Err(e) => tracing::warn!(container = %id, "restart by policy failed: {e}"),
             }
-            let mut timers = engine.inner.restarts.lock();
+            let mut timers = engine.inner.containers.restarts.lock();
             if current(&timers) {
                 if let Some(timer) = timers.get_mut(&id) {
                     timer.pending = false;
                 }
-                engine.inner.restarts.changed();
+                engine.inner.containers.restarts.changed();
             }
         });
         Ok(())

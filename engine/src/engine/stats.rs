@@ -122,7 +122,7 @@ const SERVE_LATEST: i64 = 2_000_000_000;
 impl Engine {
     /// The stats hub: samplers, viewers and histories (for the API and `/metrics`).
     pub fn stats_hub(&self) -> &StatsHub {
-        &self.inner.stats
+        &self.inner.containers.stats
     }
 
     /// What the hub needs to sample a container; a conflict unless it runs.
@@ -147,7 +147,7 @@ impl Engine {
     pub async fn stats(&self, key: &str) -> Result<ContainerStats> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
         let target = self.stats_target(&row)?;
-        let hub = &self.inner.stats;
+        let hub = &self.inner.containers.stats;
         let age = |s: &Sample| now_ms() * 1_000_000 - s.read_at_ns;
         let latest = hub
             .latest(&row.id)
@@ -193,7 +193,7 @@ impl Engine {
     pub async fn stats_subscribe(&self, key: &str) -> Result<StatsSubscription> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
         let target = self.stats_target(&row)?;
-        Ok(self.inner.stats.subscribe(target))
+        Ok(self.inner.containers.stats.subscribe(target))
     }
 
     /// The resource use of many containers at once (`berth stats`): the named ones (an
@@ -216,7 +216,7 @@ impl Engine {
             }
             None => ContainerRow::list(&self.inner.db, false).await?,
         };
-        let hub = &self.inner.stats;
+        let hub = &self.inner.containers.stats;
         let age = |s: &Sample| now_ms() * 1_000_000 - s.read_at_ns;
         // Baselines for those that have no recent reading, all at once.
         let unread: Vec<Target> = rows
@@ -262,12 +262,12 @@ impl Engine {
 
     /// Watches the host totals: one point a second.
     pub fn stats_subscribe_host(&self) -> HostSubscription {
-        self.inner.stats.subscribe_host()
+        self.inner.containers.stats.subscribe_host()
     }
 
     /// A container's last hour of readings, oldest first (running or not).
     pub async fn stats_history(&self, key: &str) -> Result<Vec<StatsPoint>> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
-        Ok(self.inner.stats.history(&row.id))
+        Ok(self.inner.containers.stats.history(&row.id))
     }
 }

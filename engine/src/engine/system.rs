@@ -8,7 +8,15 @@ use crate::runtime::cgroup::{detect, Hierarchy, CGROUP_ROOT};
 use crate::system::{self, ContainerUsage, DiskUsage, ImageUsage, SystemInfo, SystemPruneReport};
 use crate::volume::mounts::MountType;
 use crate::{Error, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The system service: the data root and the space held back on it.
+pub(super) struct System {
+    /// Default `/var/lib/berth`.
+    pub(super) root: PathBuf,
+    /// Space held back on the data root for the writes that end containers on a full disk.
+    pub(super) reserve: crate::reserve::Reserve,
+}
 
 /// The file that keeps this data root's engine id.
 const ENGINE_ID_FILE: &str = "engine-id";
@@ -101,7 +109,7 @@ impl Engine {
         };
         let running = count(ContainerState::Running)?;
         let paused = count(ContainerState::Paused)?;
-        let root = self.inner.root.clone();
+        let root = self.inner.system.root.clone();
         let hierarchy =
             detect(Path::new(CGROUP_ROOT)).map_err(crate::runtime::RuntimeError::from)?;
         let cgroup_version = match hierarchy {
@@ -144,7 +152,7 @@ impl Engine {
             ncpu: std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
             mem_total: system::mem_total(),
             docker_root_dir: root.display().to_string(),
-            default_bridge: self.inner.net.config.bridge_name.clone(),
+            default_bridge: self.inner.networks.net.config.bridge_name.clone(),
             default_bridge_subnet: bridge.map(|b| b.subnet).unwrap_or_default(),
         })
     }

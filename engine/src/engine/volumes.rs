@@ -12,6 +12,11 @@ use crate::Result;
 use serde_json::json;
 use std::collections::BTreeMap;
 
+/// The volumes service: the volumes' folders, their lock and size cache.
+pub(super) struct Volumes {
+    pub(super) store: crate::volume::Volumes,
+}
+
 impl Engine {
     /// `volume create [NAME]`: a fresh anonymous name without one; idempotent for a name.
     pub async fn create_volume(
@@ -22,6 +27,7 @@ impl Engine {
         let (volume, created) = self
             .inner
             .volumes
+            .store
             .create(&self.inner.db, name, labels)
             .await?;
         if created {
@@ -33,6 +39,7 @@ impl Engine {
     pub async fn list_volumes(&self, filters: &VolumeFilters) -> Result<Vec<Volume>> {
         self.inner
             .volumes
+            .store
             .list(&self.inner.db, filters, false)
             .await
     }
@@ -41,20 +48,28 @@ impl Engine {
     pub async fn volumes_usage(&self) -> Result<Vec<Volume>> {
         self.inner
             .volumes
+            .store
             .list(&self.inner.db, &VolumeFilters::default(), true)
             .await
     }
 
     /// One volume with its UsageData (size measured off the executor).
     pub async fn inspect_volume(&self, name: &str) -> Result<Volume> {
-        self.inner.volumes.inspect(&self.inner.db, name).await
+        self.inner.volumes.store.inspect(&self.inner.db, name).await
     }
 
     /// Removes an unused volume; `force` ignores a missing one, never one in use.
     pub async fn remove_volume(&self, name: &str, force: bool) -> Result<()> {
-        let existed = self.inner.volumes.get(&self.inner.db, name).await.is_ok();
+        let existed = self
+            .inner
+            .volumes
+            .store
+            .get(&self.inner.db, name)
+            .await
+            .is_ok();
         self.inner
             .volumes
+            .store
             .remove(&self.inner.db, name, force)
             .await?;
         if existed {
@@ -65,7 +80,7 @@ impl Engine {
 
     /// Removes unused anonymous volumes, or every unused volume with `all`.
     pub async fn prune_volumes(&self, all: bool) -> Result<VolumePruneReport> {
-        let report = self.inner.volumes.prune(&self.inner.db, all).await?;
+        let report = self.inner.volumes.store.prune(&self.inner.db, all).await?;
         for name in &report.volumes_deleted {
             self.emit_volume(name, "destroy");
         }
@@ -77,6 +92,7 @@ impl Engine {
         let made = self
             .inner
             .volumes
+            .store
             .attach(&self.inner.db, id, &config.mounts)
             .await?;
         for name in &made {
@@ -91,6 +107,7 @@ impl Engine {
             let removed = self
                 .inner
                 .volumes
+                .store
                 .remove_anonymous(&self.inner.db, &config.mounts)
                 .await;
             for name in &removed {
@@ -123,7 +140,7 @@ impl Engine {
 
     /// The container's volume, bind and tmpfs mounts for its runtime spec.
     pub(super) fn volume_mounts(&self, config: &ContainerConfig) -> Vec<MountSpec> {
-        runtime_mounts(&config.mounts, self.inner.volumes.root())
+        runtime_mounts(&config.mounts, self.inner.volumes.store.root())
     }
 
     /// `Mounts` of `docker inspect`.
@@ -135,7 +152,7 @@ impl Engine {
                 let mut entry = json!({
                     "Type": m.kind.as_str(),
                     "Source": match m.kind {
-                        MountType::Volume => volume_data_dir(self.inner.volumes.root(), &m.source)
+                        MountType::Volume => volume_data_dir(self.inner.volumes.store.root(), &m.source)
                             .display()
                             .to_string(),
                         _ => m.source.clone(),
