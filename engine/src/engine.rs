@@ -226,12 +226,15 @@ impl Engine {
         &self.inner.auth
     }
 
-    pub(crate) fn alerts(&self) -> &crate::alerts::Alerts {
+    /// Alert rules, their webhook deliveries and the delivery log.
+    pub fn alerts(&self) -> &crate::alerts::Alerts {
         &self.inner.alerts
     }
 
-    pub(crate) fn event_bus(&self) -> &crate::events::EventBus {
-        &self.inner.events.bus
+    /// Events from the point `query.since` names (persisted ones first), then live ones until
+    /// `query.until` (if set), as far as they pass `query.filter`.
+    pub fn events(&self, query: crate::events::EventQuery) -> Result<crate::events::EventStream> {
+        self.inner.events.stream(query)
     }
 
     pub fn data_root(&self) -> &Path {
@@ -259,7 +262,9 @@ impl Engine {
             catalog::record(&self.inner.db, image).await?;
             let id = image.id.to_string();
             let name = image.repo_tags.first().map(|t| t.familiar());
-            self.emit_image("load", &id, name.as_deref().unwrap_or(&id));
+            self.inner
+                .events
+                .image("load", &id, name.as_deref().unwrap_or(&id));
             ids.push(id);
         }
         let all = catalog::list(&self.inner.db).await?;
@@ -346,7 +351,7 @@ impl Engine {
                         return Err(e);
                     }
                     self.attach_created(&id, network.as_ref()).await?;
-                    self.emit_container(&row, "create", &[]);
+                    self.inner.events.container(&row, "create", &[]);
                     return row.summary();
                 }
                 Err(Error::Conflict(_)) if fixed_name.is_none() && tried.len() < 32 => {
@@ -428,7 +433,7 @@ impl Engine {
         self.watch_shim(id.clone(), started.shim_pid);
         let row = ContainerRow::find(&self.inner.db, &id).await?;
         self.emit_volume_mounts(&row.id, &row.config()?, "mount");
-        self.emit_container(&row, "start", &[]);
+        self.inner.events.container(&row, "start", &[]);
         self.health_start(&row);
         row.summary()
     }
@@ -458,7 +463,11 @@ impl Engine {
                 // container from being killed.
                 self.mark_manually_stopped_or_warn(&row.id).await;
                 signal_container(pid, &row.id, signal)?;
-                self.emit_container(&row, "kill", &[("signal", &(signal as i32).to_string())]);
+                self.inner.events.container(
+                    &row,
+                    "kill",
+                    &[("signal", &(signal as i32).to_string())],
+                );
                 Ok(())
             }
             (ContainerState::Paused, _) => Err(Error::Conflict(format!(
@@ -488,16 +497,22 @@ impl Engine {
             }
             if let Some(pid) = row.pid {
                 signal_container(pid, &row.id, signal)?;
-                self.emit_container(&row, "kill", &[("signal", &(signal as i32).to_string())]);
+                self.inner.events.container(
+                    &row,
+                    "kill",
+                    &[("signal", &(signal as i32).to_string())],
+                );
             }
             if !wait_exited(rx.clone(), grace).await {
                 if let Some(pid) = row.pid {
                     signal_container(pid, &row.id, Signal::SIGKILL)?;
-                    self.emit_container(&row, "kill", &[("signal", "9")]);
+                    self.inner
+                        .events
+                        .container(&row, "kill", &[("signal", "9")]);
                 }
                 wait_exited(rx, Duration::from_secs(30)).await;
             }
-            self.emit_container(&row, "stop", &[]);
+            self.inner.events.container(&row, "stop", &[]);
         }
         ContainerRow::find(&self.inner.db, &row.id).await?.summary()
     }
@@ -507,7 +522,7 @@ impl Engine {
         let stopped = self.stop(key, grace).await?;
         let started = self.start(&stopped.id).await?;
         let row = ContainerRow::find(&self.inner.db, &started.id).await?;
-        self.emit_container(&row, "restart", &[]);
+        self.inner.events.container(&row, "restart", &[]);
         Ok(started)
     }
 
@@ -565,7 +580,7 @@ impl Engine {
         };
         self.inner.containers.status.publish(&id, status);
         let row = ContainerRow::find(&self.inner.db, &id).await?;
-        self.emit_container(&row, verb, &[]);
+        self.inner.events.container(&row, verb, &[]);
         row.summary()
     }
 
@@ -577,7 +592,9 @@ impl Engine {
         ContainerRow::rename(&self.inner.db, &row.id, new_name).await?;
         let renamed = ContainerRow::find(&self.inner.db, &row.id).await?;
         let old_name = format!("/{}", row.name);
-        self.emit_container(&renamed, "rename", &[("oldName", &old_name)]);
+        self.inner
+            .events
+            .container(&renamed, "rename", &[("oldName", &old_name)]);
         renamed.summary()
     }
 
@@ -647,7 +664,9 @@ impl Engine {
             }
             if let Some(pid) = row.pid {
                 signal_container(pid, &row.id, Signal::SIGKILL)?;
-                self.emit_container(&row, "kill", &[("signal", "9")]);
+                self.inner
+                    .events
+                    .container(&row, "kill", &[("signal", "9")]);
             }
             if !wait_exited(rx, Duration::from_secs(30)).await {
                 return Err(Error::Conflict(format!(
@@ -677,7 +696,7 @@ impl Engine {
         }
         ContainerRow::delete(&self.inner.db, &row.id).await?;
         self.inner.containers.configs.forget(&row.id);
-        self.emit_container(&row, "destroy", &[]);
+        self.inner.events.container(&row, "destroy", &[]);
         self.release_volumes(&row.config()?, volumes).await;
         self.inner.containers.status.publish(
             &row.id,
@@ -909,9 +928,11 @@ impl Engine {
             self.inner.containers.stats.stopped(id);
             ContainerRow::set_exited(&self.inner.db, id, exit_code, oom_killed, finished).await?;
             if oom_killed {
-                self.emit_container(&row, "oom", &[]);
+                self.inner.events.container(&row, "oom", &[]);
             }
-            self.emit_container(&row, "die", &[("exitCode", &exit_code.to_string())]);
+            self.inner
+                .events
+                .container(&row, "die", &[("exitCode", &exit_code.to_string())]);
             self.emit_volume_mounts(id, &row.config()?, "unmount");
             self.inner.containers.status.publish(
                 id,

@@ -24,7 +24,7 @@ pub use rules::validate_webhook;
 
 use crate::db::Db;
 use crate::events::{EventBus, EventQuery, EventStream, Since};
-use crate::{Engine, Result};
+use crate::Result;
 use berth_wire::alert::{AlertAttempt, AlertRule, AlertTestResult, CreateAlertRule};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -42,7 +42,7 @@ pub enum AlertError {
 }
 
 /// The alert machinery of one engine.
-pub(crate) struct Alerts {
+pub struct Alerts {
     shared: Arc<Shared>,
 }
 
@@ -165,31 +165,31 @@ async fn queue(
     }
 }
 
-impl Engine {
+impl Alerts {
     /// Every alert rule, oldest first.
-    pub async fn alert_rules(&self) -> Result<Vec<AlertRule>> {
-        let rules = store::rules(&self.alerts().shared.db).await?;
+    pub async fn rules(&self) -> Result<Vec<AlertRule>> {
+        let rules = store::rules(&self.shared.db).await?;
         Ok(rules.iter().map(rules::Rule::to_wire).collect())
     }
 
     /// Checks and stores a rule; it applies to events from now on.
-    pub async fn add_alert_rule(&self, request: &CreateAlertRule) -> Result<AlertRule> {
+    pub async fn add_rule(&self, request: &CreateAlertRule) -> Result<AlertRule> {
         let rule = rules::Rule::from_request(request)?;
-        let stored = store::insert_rule(&self.alerts().shared.db, &rule).await?;
-        self.alerts().reload().await?;
+        let stored = store::insert_rule(&self.shared.db, &rule).await?;
+        self.reload().await?;
         Ok(stored.to_wire())
     }
 
     /// Removes a rule; its deliveries not yet made are cancelled.
-    pub async fn remove_alert_rule(&self, id: i64) -> Result<()> {
-        store::delete_rule(&self.alerts().shared.db, id).await?;
-        self.alerts().reload().await
+    pub async fn remove_rule(&self, id: i64) -> Result<()> {
+        store::delete_rule(&self.shared.db, id).await?;
+        self.reload().await
     }
 
     /// Queues a test delivery to the rule's webhook and waits (up to the webhook timeout and a
     /// little) for its first attempt.
-    pub async fn test_alert_rule(&self, id: i64) -> Result<AlertTestResult> {
-        let shared = &self.alerts().shared;
+    pub async fn test_rule(&self, id: i64) -> Result<AlertTestResult> {
+        let shared = &self.shared;
         let rule = store::rule(&shared.db, id).await?;
         let body = payload::for_test(&rule, &shared.host, crate::logs::now_ns());
         let mut attempted = shared.attempted.subscribe();
@@ -229,7 +229,7 @@ impl Engine {
     }
 
     /// The delivery log, newest first: at most `limit` attempts.
-    pub async fn alert_deliveries(&self, limit: u32) -> Result<Vec<AlertAttempt>> {
-        store::attempts(&self.alerts().shared.db, limit).await
+    pub async fn deliveries(&self, limit: u32) -> Result<Vec<AlertAttempt>> {
+        store::attempts(&self.shared.db, limit).await
     }
 }

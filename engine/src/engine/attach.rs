@@ -36,7 +36,7 @@ impl Engine {
             }
             false => None,
         };
-        self.emit_container(&row, "attach", &[]);
+        self.inner.events.container(&row, "attach", &[]);
         Ok(Attached {
             id: row.id,
             tty: config.tty,

@@ -29,7 +29,9 @@ impl Engine {
             .containers
             .execs
             .insert(Instance::new(id.clone(), row.id.clone(), config));
-        self.emit_container(&row, &action, &[("execID", &id)]);
+        self.inner
+            .events
+            .container(&row, &action, &[("execID", &id)]);
         Ok(id)
     }
 
@@ -100,7 +102,7 @@ impl Engine {
         let _ = std::fs::remove_file(&spec_path);
         let session = session?;
         let exec_id = exec_id.to_string();
-        self.emit_container(
+        self.inner.events.container(
             &row,
             &format!("exec_start: {command}"),
             &[("execID", &exec_id)],
@@ -113,7 +115,7 @@ impl Engine {
                 Err(_) => return,
             };
             let code = code.to_string();
-            engine.emit_container(
+            engine.inner.events.container(
                 &row,
                 "exec_die",
                 &[("execID", &exec_id), ("exitCode", &code)],

@@ -41,7 +41,7 @@ impl Engine {
                 if let Some(status) = changed {
                     if let Ok(row) = ContainerRow::find(&engine.inner.db, &id).await {
                         let action = format!("health_status: {}", status.as_str());
-                        engine.emit_container(&row, &action, &[]);
+                        engine.inner.events.container(&row, &action, &[]);
                     }
                 }
             }

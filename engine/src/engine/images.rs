@@ -71,7 +71,9 @@ impl Engine {
         let reference = tags::parse_target(target)?;
         let image = catalog::resolve(&self.inner.db, source).await?;
         tags::set(&self.inner.db, &reference, &image.id).await?;
-        self.emit_image("tag", &image.id, &reference.familiar());
+        self.inner
+            .events
+            .image("tag", &image.id, &reference.familiar());
         Ok(())
     }
 
@@ -82,7 +84,9 @@ impl Engine {
             .await
             .map(|row| row.id);
         let records = removal::remove(&self.inner.db, key, force).await?;
-        self.emit_image_removal(&records, image_id.as_deref().unwrap_or(key));
+        self.inner
+            .events
+            .image_removal(&records, image_id.as_deref().unwrap_or(key));
         if records
             .iter()
             .any(|r| matches!(r, ImageDeleteRecord::Deleted(_)))
@@ -96,7 +100,7 @@ impl Engine {
     /// uses) and frees what they alone used.
     pub async fn prune_images(&self, all: bool) -> Result<ImagePruneReport> {
         let images_deleted = removal::prune(&self.inner.db, all).await?;
-        self.emit_image_removal(&images_deleted, "");
+        self.inner.events.image_removal(&images_deleted, "");
         let space_reclaimed = self.sweep().await?;
         Ok(ImagePruneReport {
             images_deleted,
@@ -150,7 +154,7 @@ impl Engine {
         let saved: Vec<String> = images.iter().map(|i| i.id.to_string()).collect();
         let file = blocking("save", move || save::save(&store, &images, format)).await??;
         for id in &saved {
-            self.emit_image("save", id, id);
+            self.inner.events.image("save", id, id);
         }
         Ok(SavedArchive { file })
     }
@@ -175,7 +179,9 @@ impl Engine {
             blocking("import", move || import::import(&store, &path, options)).await??;
         catalog::record(&self.inner.db, &image).await?;
         let id = image.id.to_string();
-        self.emit_image("import", &id, reference.unwrap_or(&id));
+        self.inner
+            .events
+            .image("import", &id, reference.unwrap_or(&id));
         catalog::summary(&self.inner.db, &id).await
     }
 

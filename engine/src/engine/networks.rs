@@ -534,7 +534,9 @@ impl Engine {
         if let Some(container) = container {
             attributes.push(("container", container));
         }
-        self.emit(crate::events::Scope::Network, action, &net.id, &attributes);
+        self.inner
+            .events
+            .emit(crate::events::Scope::Network, action, &net.id, &attributes);
     }
 
     fn netns_path(&self, id: &str) -> PathBuf {

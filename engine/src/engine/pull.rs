@@ -78,7 +78,9 @@ impl Engine {
             message: status.clone(),
         });
         tracing::info!(reference = %reference, image = %id, "pulled");
-        self.emit_image("pull", &reference.familiar(), &reference.familiar_name());
+        self.inner
+            .events
+            .image("pull", &reference.familiar(), &reference.familiar_name());
         Ok(PullResult {
             reference: reference.familiar(),
             id,

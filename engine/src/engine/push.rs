@@ -81,7 +81,9 @@ impl Engine {
         )
         .await?;
         tracing::info!(reference = %target, digest = %pushed.digest, "pushed");
-        self.emit_image("push", &target.familiar(), &target.familiar_name());
+        self.inner
+            .events
+            .image("push", &target.familiar(), &target.familiar_name());
         Ok(PushResult {
             reference: target.to_string(),
             digest: pushed.digest.to_string(),

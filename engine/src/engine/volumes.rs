@@ -118,7 +118,9 @@ impl Engine {
 
     /// A volume's own event (`create`, `destroy`), with docker's `driver` attribute.
     fn emit_volume(&self, name: &str, action: &str) {
-        self.emit(Scope::Volume, action, name, &[("driver", "local")]);
+        self.inner
+            .events
+            .emit(Scope::Volume, action, name, &[("driver", "local")]);
     }
 
     /// `mount` (at start) or `unmount` (at exit) of each volume of a container, with docker's
@@ -134,7 +136,9 @@ impl Engine {
                     ("propagation", ""),
                 ]);
             }
-            self.emit(Scope::Volume, action, &m.source, &attributes);
+            self.inner
+                .events
+                .emit(Scope::Volume, action, &m.source, &attributes);
         }
     }
 

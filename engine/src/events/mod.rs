@@ -5,7 +5,6 @@
 //! `bus` assigns numbers and fans events out, `store` is their table, `stream` is one
 //! subscriber (replay, then live), `filter` is docker's `--filter` matching.
 
-mod actors;
 mod bus;
 mod filter;
 mod store;
@@ -44,26 +43,5 @@ pub(crate) fn test_event(
         time: 0,
         time_nano: 0,
         seq: 1,
-    }
-}
-
-impl crate::Engine {
-    /// Records an event: numbered and timed now, sent to live subscribers, persisted in the
-    /// background. Never blocks on disk and never fails (a lost write is logged).
-    pub(crate) fn emit(
-        &self,
-        scope: Scope,
-        action: &str,
-        actor_id: &str,
-        attributes: &[(&str, &str)],
-    ) {
-        self.event_bus().emit(scope, action, actor_id, attributes);
-    }
-
-    /// Events from the point `query.since` names (persisted ones first), then live ones until
-    /// `query.until` (if set), as far as they pass `query.filter`.
-    pub fn events(&self, query: EventQuery) -> crate::Result<EventStream> {
-        query.filter.validate()?;
-        Ok(stream::start(self.event_bus().clone(), query))
     }
 }

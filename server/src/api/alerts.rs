@@ -11,14 +11,14 @@ use berth_wire::alert::{
 };
 
 pub async fn list(Extension(security): Extension<Security>) -> ApiResult<Json<Vec<AlertRule>>> {
-    Ok(Json(security.engine().alert_rules().await?))
+    Ok(Json(security.engine().alerts().rules().await?))
 }
 
 pub async fn create(
     Extension(security): Extension<Security>,
     Json(request): Json<CreateAlertRule>,
 ) -> ApiResult<(StatusCode, Json<AlertRule>)> {
-    let rule = security.engine().add_alert_rule(&request).await?;
+    let rule = security.engine().alerts().add_rule(&request).await?;
     Ok((StatusCode::CREATED, Json(rule)))
 }
 
@@ -26,7 +26,11 @@ pub async fn remove(
     Extension(security): Extension<Security>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    security.engine().remove_alert_rule(rule_id(&id)?).await?;
+    security
+        .engine()
+        .alerts()
+        .remove_rule(rule_id(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -35,7 +39,7 @@ pub async fn test(
     Path(id): Path<String>,
 ) -> ApiResult<Json<AlertTestResult>> {
     Ok(Json(
-        security.engine().test_alert_rule(rule_id(&id)?).await?,
+        security.engine().alerts().test_rule(rule_id(&id)?).await?,
     ))
 }
 
@@ -44,7 +48,7 @@ pub async fn deliveries(
     Query(query): Query<AlertDeliveriesQuery>,
 ) -> ApiResult<Json<Vec<AlertAttempt>>> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(security.engine().alert_deliveries(limit).await?))
+    Ok(Json(security.engine().alerts().deliveries(limit).await?))
 }
 
 /// A rule's id from the address: a number.
