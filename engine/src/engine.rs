@@ -1,6 +1,5 @@
-//! The engine facade: one handle over the catalogue, the image store and the runtime, with the
-//! container lifecycle (create, start, stop, kill, remove, wait, logs) and its rules.
-//! The image verbs beyond load and list are in `engine/images.rs`.
+//! The engine facade: one handle over the per-concept services (`engine/<concept>.rs`), with
+//! the container lifecycle (create, start, stop, kill, remove, wait, logs) and its rules.
 
 mod attach;
 mod containers;
@@ -10,9 +9,7 @@ mod health;
 mod images;
 mod list;
 mod networks;
-mod pull;
 pub mod pull_queue;
-mod push;
 mod reconcile;
 mod restart;
 pub mod session;
@@ -23,16 +20,15 @@ mod volumes;
 pub use attach::Attached;
 use containers::Containers;
 use events::Events;
-use images::Images;
+pub use images::Images;
 pub use images::{ImagePruneReport, SavedArchive};
+pub use images::{PullResult, PushResult};
 pub use list::{ContainerQuery, ListStamp};
 use networks::Networks;
-pub use pull::PullResult;
-pub use push::PushResult;
 use system::System;
 use volumes::Volumes;
 
-use crate::catalog::{self, ImageSummary};
+use crate::catalog;
 use crate::container::inspect::ContainerInspect;
 use crate::container::{
     generate_name, is_shim_of, process_exit, resolve_user, signal_container, validate_name,
@@ -42,8 +38,7 @@ use crate::container::{
 use crate::db::{self, now_ms, Db};
 use crate::fs_size::{tree_size, Unreadable};
 use crate::ids::new_id;
-use crate::image::registry::{Registries, RegistryConfig};
-use crate::image::ImageStore;
+use crate::image::registry::RegistryConfig;
 use crate::runtime::seccomp::SeccompProgram;
 use crate::runtime::{self, ContainerSpec, MountKind, MountSpec, RootfsSpec, SecuritySpec};
 use crate::units::parse_signal;
@@ -150,13 +145,11 @@ impl Engine {
             std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
         }
         let db = db::open(&root.join("berth.db")).await?;
-        let images = ImageStore::new(&root)?;
-        let registries = Registries::new(config.registry, &root)?;
-        // Whatever a crash left half-written in the store's scratch space is never complete.
-        images.clean_tmp()?;
-        let events = crate::events::EventBus::open(db.clone()).await?;
+        let bus = crate::events::EventBus::open(db.clone()).await?;
+        let events = Events { bus };
+        let images = Images::open(db.clone(), events.clone(), &root, config.registry)?;
         // Alerts hear every event from here on, the reconciling below included.
-        let alerts_after = events.head();
+        let alerts_after = events.bus.head();
         let alerts = crate::alerts::Alerts::new(db.clone(), config.alerts)?;
         let volumes = crate::volume::Volumes::new(&root)?;
         let auth = crate::auth::Auth::new(db.clone(), config.auth);
@@ -166,13 +159,8 @@ impl Engine {
             inner: Arc::new(Inner {
                 db,
                 system: System { root, reserve },
-                events: Events { bus: events },
-                images: Images {
-                    store: images,
-                    registries,
-                    lock: tokio::sync::RwLock::new(()),
-                    pulls: Default::default(),
-                },
+                events,
+                images,
                 volumes: Volumes { store: volumes },
                 networks: Networks {
                     net: crate::network::NetState {
@@ -226,6 +214,11 @@ impl Engine {
         &self.inner.auth
     }
 
+    /// Images: load, import, pull, push, tag, inspect, save, remove, prune; registry logins.
+    pub fn images(&self) -> &Images {
+        &self.inner.images
+    }
+
     /// Alert rules, their webhook deliveries and the delivery log.
     pub fn alerts(&self) -> &crate::alerts::Alerts {
         &self.inner.alerts
@@ -244,38 +237,6 @@ impl Engine {
     /// A scratch folder on the data root's file system (for uploads being received).
     pub fn tmp_dir(&self) -> PathBuf {
         self.inner.system.root.join("tmp")
-    }
-
-    // ----- images -----
-
-    /// Loads a `docker save` tar, an OCI archive or an OCI layout directory.
-    pub async fn load_images(&self, archive: &Path) -> Result<Vec<ImageSummary>> {
-        let _loading = self.inner.images.lock.read().await;
-        let engine = self.clone();
-        let path = archive.to_path_buf();
-        let loaded =
-            tokio::task::spawn_blocking(move || engine.inner.images.store.load_archive(&path))
-                .await
-                .map_err(|e| Error::Conflict(format!("image load was interrupted: {e}")))??;
-        let mut ids = Vec::new();
-        for image in &loaded {
-            catalog::record(&self.inner.db, image).await?;
-            let id = image.id.to_string();
-            let name = image.repo_tags.first().map(|t| t.familiar());
-            self.inner
-                .events
-                .image("load", &id, name.as_deref().unwrap_or(&id));
-            ids.push(id);
-        }
-        let all = catalog::list(&self.inner.db).await?;
-        Ok(ids
-            .iter()
-            .filter_map(|id| all.iter().find(|s| &s.id == id).cloned())
-            .collect())
-    }
-
-    pub async fn list_images(&self) -> Result<Vec<ImageSummary>> {
-        catalog::list(&self.inner.db).await
     }
 
     // ----- containers: queries -----
@@ -629,7 +590,7 @@ impl Engine {
             .layers()?
             .iter()
             .rev()
-            .map(|layer| self.inner.images.store.layer_dir(&layer.chain_id))
+            .map(|layer| self.inner.images.layer_dir(&layer.chain_id))
             .collect();
         let mut inspect =
             crate::container::inspect::build(&row, &self.container_dir(&row.id), &lower)?;
@@ -769,7 +730,7 @@ impl Engine {
             .layers()?
             .iter()
             .rev()
-            .map(|layer| self.inner.images.store.layer_dir(&layer.chain_id))
+            .map(|layer| self.inner.images.layer_dir(&layer.chain_id))
             .collect();
         let user = resolve_user(&config.user, &config.group_add, &lower)?;
         let seccomp = self.seccomp_program(&config.security).await?;

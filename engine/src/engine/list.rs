@@ -97,7 +97,7 @@ impl Engine {
             }
         }
         if query.size {
-            let images = self.list_images().await?;
+            let images = self.inner.images.list().await?;
             for summary in &mut list {
                 let size_rw = self.size_rw(&summary.id).await?;
                 let image = images.iter().find(|i| i.id == summary.image_id);

@@ -29,7 +29,7 @@ impl Engine {
         let (layers_size, per_image) = system::layer_usage(&layers);
         let rows = ContainerRow::list(db, true).await?;
         let mut images = Vec::new();
-        for image in self.list_images().await? {
+        for image in self.inner.images.list().await? {
             let (size, shared_size) = per_image.get(&image.id).copied().unwrap_or_default();
             images.push(ImageUsage {
                 containers: rows.iter().filter(|r| r.image_id == image.id).count() as u64,
@@ -84,7 +84,7 @@ impl Engine {
             volumes_deleted = report.volumes_deleted;
             space_reclaimed += report.space_reclaimed;
         }
-        let images = self.prune_images(all).await?;
+        let images = self.inner.images.prune(all).await?;
         Ok(SystemPruneReport {
             containers_deleted,
             networks_deleted,
@@ -137,7 +137,7 @@ impl Engine {
             containers_running: running,
             containers_paused: paused,
             containers_stopped: rows.len() as u64 - running - paused,
-            images: self.list_images().await?.len() as u64,
+            images: self.inner.images.list().await?.len() as u64,
             volumes: self.list_volumes(&Default::default()).await?.len() as u64,
             networks: crate::network::store::list(db).await?.len() as u64,
             driver: "overlay2".to_string(),

@@ -26,7 +26,8 @@ pub async fn list(
 ) -> ApiResult<Json<Vec<ImageSummary>>> {
     Ok(Json(
         engine
-            .find_images(super::filters(query.filters.as_deref())?)
+            .images()
+            .find(super::filters(query.filters.as_deref())?)
             .await?,
     ))
 }
@@ -39,7 +40,7 @@ pub async fn load(
 ) -> Result<Json<Vec<ImageSummary>>, UploadError> {
     let loaded = with_upload(&engine, limits, body, "the uploaded archive", |path| {
         let engine = engine.clone();
-        async move { engine.load_images(&path).await }
+        async move { engine.images().load(&path).await }
     })
     .await?;
     Ok(Json(loaded))
@@ -57,7 +58,8 @@ pub async fn import(
         let engine = engine.clone();
         async move {
             engine
-                .import_image(&path, repo.as_deref(), query.message)
+                .images()
+                .import(&path, repo.as_deref(), query.message)
                 .await
         }
     })
@@ -70,7 +72,7 @@ pub async fn tag(
     Path(name): Path<String>,
     Query(query): Query<TagQuery>,
 ) -> ApiResult<StatusCode> {
-    engine.tag_image(&name, &query.target).await?;
+    engine.images().tag(&name, &query.target).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -79,28 +81,28 @@ pub async fn remove(
     Path(name): Path<String>,
     Query(query): Query<RemoveQuery>,
 ) -> ApiResult<Json<Vec<ImageDeleteRecord>>> {
-    Ok(Json(engine.remove_image(&name, query.force).await?))
+    Ok(Json(engine.images().remove(&name, query.force).await?))
 }
 
 pub async fn prune(
     State(engine): State<Engine>,
     Query(query): Query<PruneQuery>,
 ) -> ApiResult<Json<ImagePruneReport>> {
-    Ok(Json(engine.prune_images(query.all).await?))
+    Ok(Json(engine.images().prune(query.all).await?))
 }
 
 pub async fn inspect(
     State(engine): State<Engine>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<ImageInspect>> {
-    Ok(Json(engine.inspect_image(&name).await?))
+    Ok(Json(engine.images().inspect(&name).await?))
 }
 
 pub async fn history(
     State(engine): State<Engine>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Vec<HistoryEntry>>> {
-    Ok(Json(engine.image_history(&name).await?))
+    Ok(Json(engine.images().history(&name).await?))
 }
 
 /// Streams the archive of the named images (a tar).
@@ -118,7 +120,7 @@ pub async fn save(
         .filter(|n| !n.is_empty())
         .map(str::to_string)
         .collect();
-    let archive = engine.save_images(&names, format).await?;
+    let archive = engine.images().save(&names, format).await?;
     let file = tokio::fs::File::open(archive.path())
         .await
         .map_err(|e| internal(format!("cannot open the saved archive: {e}")))?;

@@ -23,7 +23,8 @@ pub async fn pull(State(engine): State<Engine>, Query(query): Query<PullQuery>) 
     // The pull runs on its own task: a client that disconnects does not cancel it.
     let task = tokio::spawn(async move {
         engine
-            .pull_image(&query.reference, query.platform.as_deref(), Some(tx))
+            .images()
+            .pull(&query.reference, query.platform.as_deref(), Some(tx))
             .await
     });
     progress_stream(rx, |e| e.to_message(), task, "pull")
@@ -47,8 +48,12 @@ pub async fn push(
         None => name,
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<JsonMessage>();
-    let task =
-        tokio::spawn(async move { engine.push_image(&reference, compression, Some(tx)).await });
+    let task = tokio::spawn(async move {
+        engine
+            .images()
+            .push(&reference, compression, Some(tx))
+            .await
+    });
     Ok(progress_stream(rx, JsonMessage::clone, task, "push"))
 }
 
@@ -109,6 +114,7 @@ pub async fn login(
         ));
     }
     let registry = engine
+        .images()
         .login(&request.registry, &request.username, &request.password)
         .await?;
     Ok(Json(LoginResponse {
@@ -121,7 +127,7 @@ pub async fn logout(
     State(engine): State<Engine>,
     Json(request): Json<LogoutRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    let removed = engine.logout(&request.registry).await?;
+    let removed = engine.images().logout(&request.registry).await?;
     let registry = berth_engine::image::registry::normalize_registry(&request.registry)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let status = if removed {
@@ -134,7 +140,7 @@ pub async fn logout(
 
 /// `GET /registries`: the registries with a stored login (names only).
 pub async fn list(State(engine): State<Engine>) -> ApiResult<Json<Vec<String>>> {
-    Ok(Json(engine.logged_in_registries().await?))
+    Ok(Json(engine.images().logged_in_registries().await?))
 }
 
 /// `GET /registries/{host}/catalog?n=&last=`: one page of the registry's repositories.
@@ -145,6 +151,7 @@ pub async fn catalog(
 ) -> ApiResult<Json<Page>> {
     Ok(Json(
         engine
+            .images()
             .registry_catalog(&host, query.n, query.last.as_deref())
             .await?,
     ))
@@ -165,6 +172,7 @@ pub async fn repository(
     };
     Ok(Json(
         engine
+            .images()
             .registry_tags(&host, name, query.n, query.last.as_deref())
             .await?,
     ))

@@ -1,7 +1,8 @@
-//! The engine's registry verbs: pull (with progress events, recorded in the catalogue once
-//! the store has everything), login and logout. The protocol lives in `image::registry`.
+//! The images service's registry verbs: pull (with progress events, recorded in the
+//! catalogue once the store has everything), login and logout. The protocol lives in
+//! `image::registry`.
 
-use super::Engine;
+use super::Images;
 use crate::catalog;
 use crate::image::registry::progress::ProgressSink;
 use crate::image::registry::{self, Credentials, PlatformSpec, PullEvent};
@@ -11,14 +12,14 @@ use tokio::sync::mpsc::UnboundedSender;
 
 pub use berth_wire::image::PullResult;
 
-impl Engine {
+impl Images {
     /// Pulls `reference` for `platform` (`os/arch[/variant]`, default linux and this CPU),
     /// sending progress to `events` (a receiver that goes away does not stop the pull).
     ///
     /// A pull of what is already being pulled joins that pull (its progress from then on,
     /// its result); at most [`super::pull_queue::MAX_RUNNING_PULLS`] download at once, a
     /// bounded number more wait, beyond that the pull is refused with a conflict.
-    pub async fn pull_image(
+    pub async fn pull(
         &self,
         reference: &str,
         platform: Option<&str>,
@@ -30,9 +31,7 @@ impl Engine {
             None => PlatformSpec::host(),
         };
         let key = format!("{reference} {platform:?}");
-        self.inner
-            .images
-            .pulls
+        self.pulls
             .run(&key, events, |events| {
                 self.pull_once(&reference, &platform, Some(events))
             })
@@ -46,23 +45,18 @@ impl Engine {
         events: Option<UnboundedSender<PullEvent>>,
     ) -> Result<PullResult> {
         let sink = ProgressSink::new(events);
-        let before = catalog::resolve(&self.inner.db, &reference.to_string())
+        let before = catalog::resolve(&self.db, &reference.to_string())
             .await
             .ok()
             .map(|row| row.id);
         let pulled = {
             // Shared with loads, exclusive for the sweep: what this pull puts in the store is
             // not swept before the catalogue records it.
-            let _storing = self.inner.images.lock.read().await;
-            let pulled = registry::pull::pull(
-                &self.inner.images.store,
-                &self.inner.images.registries,
-                reference,
-                platform,
-                &sink,
-            )
-            .await?;
-            catalog::record(&self.inner.db, &pulled.image).await?;
+            let _storing = self.lock.read().await;
+            let pulled =
+                registry::pull::pull(&self.store, &self.registries, reference, platform, &sink)
+                    .await?;
+            catalog::record(&self.db, &pulled.image).await?;
             pulled
         };
         let id = pulled.image.id.to_string();
@@ -78,8 +72,7 @@ impl Engine {
             message: status.clone(),
         });
         tracing::info!(reference = %reference, image = %id, "pulled");
-        self.inner
-            .events
+        self.events
             .image("pull", &reference.familiar(), &reference.familiar_name());
         Ok(PullResult {
             reference: reference.familiar(),
@@ -96,21 +89,16 @@ impl Engine {
             username: username.to_string(),
             password: password.to_string(),
         };
-        Ok(self
-            .inner
-            .images
-            .registries
-            .login(registry, credentials)
-            .await?)
+        Ok(self.registries.login(registry, credentials).await?)
     }
 
     /// Forgets a registry's stored login; `false` if there was none.
     pub async fn logout(&self, registry: &str) -> Result<bool> {
-        Ok(self.inner.images.registries.logout(registry)?)
+        Ok(self.registries.logout(registry)?)
     }
 
     /// The registries with a stored login (never their passwords).
     pub async fn logged_in_registries(&self) -> Result<Vec<String>> {
-        Ok(self.inner.images.registries.credentials().registries()?)
+        Ok(self.registries.credentials().registries()?)
     }
 }

@@ -1,7 +1,8 @@
-//! The engine's push and registry-browsing verbs: push resolves the stored image and hands it
-//! to `image::registry::push`; catalogue and tag pages come from `image::registry::browse`.
+//! The images service's push and registry-browsing verbs: push resolves the stored image and
+//! hands it to `image::registry::push`; catalogue and tag pages come from
+//! `image::registry::browse`.
 
-use super::Engine;
+use super::Images;
 use crate::catalog::{self, tags};
 use crate::image::compress::LayerCompression;
 use crate::image::registry::browse::{self, Page};
@@ -14,11 +15,11 @@ use tokio::sync::mpsc::UnboundedSender;
 
 pub use berth_wire::image::PushResult;
 
-impl Engine {
+impl Images {
     /// Pushes the local image `name` (tag `latest` when none is given) to the registry its
     /// name points at, sending docker-style progress messages to `events`. Layers stored
     /// uncompressed are sent compressed with `compression`; compressed ones as they are.
-    pub async fn push_image(
+    pub async fn push(
         &self,
         name: &str,
         compression: LayerCompression,
@@ -36,7 +37,7 @@ impl Engine {
                 .with_tag(crate::image::reference::DEFAULT_TAG)
                 .map_err(ImageError::from)?,
         };
-        let row = catalog::resolve(&self.inner.db, &target.to_string())
+        let row = catalog::resolve(&self.db, &target.to_string())
             .await
             .map_err(|e| match e {
                 Error::NotFound { .. } => Error::NotFound {
@@ -49,7 +50,7 @@ impl Engine {
                 },
                 other => other,
             })?;
-        let mount_from = tags::names_of(&self.inner.db, &row.id)
+        let mount_from = tags::names_of(&self.db, &row.id)
             .await?
             .iter()
             .filter_map(|n| n.parse::<Reference>().ok())
@@ -70,10 +71,10 @@ impl Engine {
             mount_from,
         };
         // Shared with loads and pulls, exclusive for the sweep: the blobs stay while we read.
-        let _reading = self.inner.images.lock.read().await;
+        let _reading = self.lock.read().await;
         let pushed = push::push(
-            &self.inner.images.store,
-            &self.inner.images.registries,
+            &self.store,
+            &self.registries,
             &target,
             &image,
             compression,
@@ -81,8 +82,7 @@ impl Engine {
         )
         .await?;
         tracing::info!(reference = %target, digest = %pushed.digest, "pushed");
-        self.inner
-            .events
+        self.events
             .image("push", &target.familiar(), &target.familiar_name());
         Ok(PushResult {
             reference: target.to_string(),
@@ -124,16 +124,12 @@ impl Engine {
     ) -> Result<crate::image::registry::RepoClient> {
         let host = crate::image::registry::normalize_registry(registry)?;
         let endpoint = self
-            .inner
-            .images
             .registries
             .endpoints(&host)
             .into_iter()
             .rfind(|e| !e.mirror)
             .ok_or(RegistryError::BadRegistry(host))?;
         Ok(self
-            .inner
-            .images
             .registries
             .connect(&endpoint, repository, Access::Pull)
             .await?)
