@@ -26,7 +26,7 @@ pub use images::{PullResult, PushResult};
 pub use list::{ContainerQuery, ListStamp};
 use networks::Networks;
 use system::System;
-use volumes::Volumes;
+pub use volumes::Volumes;
 
 use crate::catalog;
 use crate::container::inspect::ContainerInspect;
@@ -151,7 +151,7 @@ impl Engine {
         // Alerts hear every event from here on, the reconciling below included.
         let alerts_after = events.bus.head();
         let alerts = crate::alerts::Alerts::new(db.clone(), config.alerts)?;
-        let volumes = crate::volume::Volumes::new(&root)?;
+        let volumes = Volumes::open(db.clone(), events.clone(), &root)?;
         let auth = crate::auth::Auth::new(db.clone(), config.auth);
         let stats = stats::hub(db.clone());
         let reserve = crate::reserve::Reserve::open(&root);
@@ -161,7 +161,7 @@ impl Engine {
                 system: System { root, reserve },
                 events,
                 images,
-                volumes: Volumes { store: volumes },
+                volumes,
                 networks: Networks {
                     net: crate::network::NetState {
                         config: config.network,
@@ -217,6 +217,11 @@ impl Engine {
     /// Images: load, import, pull, push, tag, inspect, save, remove, prune; registry logins.
     pub fn images(&self) -> &Images {
         &self.inner.images
+    }
+
+    /// Volumes: create, list, inspect, remove, prune.
+    pub fn volumes(&self) -> &Volumes {
+        &self.inner.volumes
     }
 
     /// Alert rules, their webhook deliveries and the delivery log.
@@ -306,7 +311,7 @@ impl Engine {
             }
             match row.insert(db).await {
                 Ok(()) => {
-                    if let Err(e) = self.attach_volumes(&id, &config).await {
+                    if let Err(e) = self.inner.volumes.attach(&id, &config).await {
                         let _ = ContainerRow::delete(db, &id).await;
                         let _ = std::fs::remove_dir_all(&dir);
                         return Err(e);
@@ -393,7 +398,9 @@ impl Engine {
         self.inner.containers.roots.hold(&id, started.pid);
         self.watch_shim(id.clone(), started.shim_pid);
         let row = ContainerRow::find(&self.inner.db, &id).await?;
-        self.emit_volume_mounts(&row.id, &row.config()?, "mount");
+        self.inner
+            .volumes
+            .emit_mounts(&row.id, &row.config()?, "mount");
         self.inner.events.container(&row, "start", &[]);
         self.health_start(&row);
         row.summary()
@@ -594,7 +601,7 @@ impl Engine {
             .collect();
         let mut inspect =
             crate::container::inspect::build(&row, &self.container_dir(&row.id), &lower)?;
-        inspect.mounts = self.inspect_mounts(&row.config()?);
+        inspect.mounts = self.inner.volumes.inspect_mounts(&row.config()?);
         inspect.restart_count = self.restart_count(&row.id).await?;
         inspect.state.restarting = self.restart_pending(&row.id);
         inspect.state.health = self.inner.containers.health.health(&row.id);
@@ -658,7 +665,7 @@ impl Engine {
         ContainerRow::delete(&self.inner.db, &row.id).await?;
         self.inner.containers.configs.forget(&row.id);
         self.inner.events.container(&row, "destroy", &[]);
-        self.release_volumes(&row.config()?, volumes).await;
+        self.inner.volumes.release(&row.config()?, volumes).await;
         self.inner.containers.status.publish(
             &row.id,
             Status {
@@ -772,7 +779,7 @@ impl Engine {
                     readonly: false,
                     options: Default::default(),
                 })
-                .chain(self.volume_mounts(&config))
+                .chain(self.inner.volumes.mounts(&config))
                 .collect(),
             log: config.log.clone(),
             tty: config.tty,
@@ -894,7 +901,9 @@ impl Engine {
             self.inner
                 .events
                 .container(&row, "die", &[("exitCode", &exit_code.to_string())]);
-            self.emit_volume_mounts(id, &row.config()?, "unmount");
+            self.inner
+                .volumes
+                .emit_mounts(id, &row.config()?, "unmount");
             self.inner.containers.status.publish(
                 id,
                 Status {

@@ -125,7 +125,7 @@ impl Engine {
             }
         }
 
-        for line in self.inner.volumes.store.reconcile(db).await? {
+        for line in self.inner.volumes.reconcile().await? {
             tracing::warn!("{line}");
         }
         Ok(())

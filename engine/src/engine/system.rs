@@ -59,7 +59,7 @@ impl Engine {
             layers_size,
             images,
             containers,
-            volumes: self.volumes_usage().await?,
+            volumes: self.inner.volumes.usage().await?,
         })
     }
 
@@ -80,7 +80,7 @@ impl Engine {
         let networks_deleted = self.prune_networks().await?;
         let mut volumes_deleted = Vec::new();
         if volumes {
-            let report = self.prune_volumes(false).await?;
+            let report = self.inner.volumes.prune(false).await?;
             volumes_deleted = report.volumes_deleted;
             space_reclaimed += report.space_reclaimed;
         }
@@ -138,7 +138,7 @@ impl Engine {
             containers_paused: paused,
             containers_stopped: rows.len() as u64 - running - paused,
             images: self.inner.images.list().await?.len() as u64,
-            volumes: self.list_volumes(&Default::default()).await?.len() as u64,
+            volumes: self.inner.volumes.list(&Default::default()).await?.len() as u64,
             networks: crate::network::store::list(db).await?.len() as u64,
             driver: "overlay2".to_string(),
             backing_filesystem: backing,

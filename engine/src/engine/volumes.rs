@@ -1,9 +1,10 @@
-//! The engine's volume verbs (create, list, inspect, remove, prune) and the hooks the
-//! container lifecycle calls: record a new container's volumes, build its runtime mounts,
+//! The volumes service: the volume verbs (create, list, inspect, remove, prune) and the hooks
+//! the container lifecycle calls: record a new container's volumes, build its runtime mounts,
 //! show them in inspect, and drop its anonymous volumes when it is removed.
 
-use super::Engine;
+use super::events::Events;
 use crate::container::ContainerConfig;
+use crate::db::Db;
 use crate::events::Scope;
 use crate::runtime::MountSpec;
 use crate::volume::mounts::{runtime_mounts, volume_data_dir, MountType};
@@ -11,121 +12,106 @@ use crate::volume::{Volume, VolumeFilters, VolumePruneReport};
 use crate::Result;
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// The volumes service: the volumes' folders, their lock and size cache.
-pub(super) struct Volumes {
-    pub(super) store: crate::volume::Volumes,
+pub struct Volumes {
+    db: Db,
+    events: Events,
+    store: crate::volume::Volumes,
 }
 
-impl Engine {
+impl Volumes {
+    pub(super) fn open(db: Db, events: Events, root: &Path) -> Result<Volumes> {
+        Ok(Volumes {
+            db,
+            events,
+            store: crate::volume::Volumes::new(root)?,
+        })
+    }
+
+    /// At open: repairs what a crash left between the volumes' rows and folders (see
+    /// `crate::volume::Volumes::reconcile`); returns what was repaired, as log lines.
+    pub(super) async fn reconcile(&self) -> Result<Vec<String>> {
+        self.store.reconcile(&self.db).await
+    }
+
     /// `volume create [NAME]`: a fresh anonymous name without one; idempotent for a name.
-    pub async fn create_volume(
+    pub async fn create(
         &self,
         name: Option<&str>,
         labels: &BTreeMap<String, String>,
     ) -> Result<Volume> {
-        let (volume, created) = self
-            .inner
-            .volumes
-            .store
-            .create(&self.inner.db, name, labels)
-            .await?;
+        let (volume, created) = self.store.create(&self.db, name, labels).await?;
         if created {
-            self.emit_volume(&volume.name, "create");
+            self.emit(&volume.name, "create");
         }
         Ok(volume)
     }
 
-    pub async fn list_volumes(&self, filters: &VolumeFilters) -> Result<Vec<Volume>> {
-        self.inner
-            .volumes
-            .store
-            .list(&self.inner.db, filters, false)
-            .await
+    pub async fn list(&self, filters: &VolumeFilters) -> Result<Vec<Volume>> {
+        self.store.list(&self.db, filters, false).await
     }
 
     /// Every volume with its size and reference count (`system df -v`).
-    pub async fn volumes_usage(&self) -> Result<Vec<Volume>> {
-        self.inner
-            .volumes
-            .store
-            .list(&self.inner.db, &VolumeFilters::default(), true)
+    pub async fn usage(&self) -> Result<Vec<Volume>> {
+        self.store
+            .list(&self.db, &VolumeFilters::default(), true)
             .await
     }
 
     /// One volume with its UsageData (size measured off the executor).
-    pub async fn inspect_volume(&self, name: &str) -> Result<Volume> {
-        self.inner.volumes.store.inspect(&self.inner.db, name).await
+    pub async fn inspect(&self, name: &str) -> Result<Volume> {
+        self.store.inspect(&self.db, name).await
     }
 
     /// Removes an unused volume; `force` ignores a missing one, never one in use.
-    pub async fn remove_volume(&self, name: &str, force: bool) -> Result<()> {
-        let existed = self
-            .inner
-            .volumes
-            .store
-            .get(&self.inner.db, name)
-            .await
-            .is_ok();
-        self.inner
-            .volumes
-            .store
-            .remove(&self.inner.db, name, force)
-            .await?;
+    pub async fn remove(&self, name: &str, force: bool) -> Result<()> {
+        let existed = self.store.get(&self.db, name).await.is_ok();
+        self.store.remove(&self.db, name, force).await?;
         if existed {
-            self.emit_volume(name, "destroy");
+            self.emit(name, "destroy");
         }
         Ok(())
     }
 
     /// Removes unused anonymous volumes, or every unused volume with `all`.
-    pub async fn prune_volumes(&self, all: bool) -> Result<VolumePruneReport> {
-        let report = self.inner.volumes.store.prune(&self.inner.db, all).await?;
+    pub async fn prune(&self, all: bool) -> Result<VolumePruneReport> {
+        let report = self.store.prune(&self.db, all).await?;
         for name in &report.volumes_deleted {
-            self.emit_volume(name, "destroy");
+            self.emit(name, "destroy");
         }
         Ok(report)
     }
 
     /// After the container's row is written: its volumes exist and are marked in use by it.
-    pub(super) async fn attach_volumes(&self, id: &str, config: &ContainerConfig) -> Result<()> {
-        let made = self
-            .inner
-            .volumes
-            .store
-            .attach(&self.inner.db, id, &config.mounts)
-            .await?;
+    pub(super) async fn attach(&self, id: &str, config: &ContainerConfig) -> Result<()> {
+        let made = self.store.attach(&self.db, id, &config.mounts).await?;
         for name in &made {
-            self.emit_volume(name, "create");
+            self.emit(name, "create");
         }
         Ok(())
     }
 
     /// After the container's row is deleted: with `anonymous`, its anonymous volumes go too.
-    pub(super) async fn release_volumes(&self, config: &ContainerConfig, anonymous: bool) {
+    pub(super) async fn release(&self, config: &ContainerConfig, anonymous: bool) {
         if anonymous {
-            let removed = self
-                .inner
-                .volumes
-                .store
-                .remove_anonymous(&self.inner.db, &config.mounts)
-                .await;
+            let removed = self.store.remove_anonymous(&self.db, &config.mounts).await;
             for name in &removed {
-                self.emit_volume(name, "destroy");
+                self.emit(name, "destroy");
             }
         }
     }
 
     /// A volume's own event (`create`, `destroy`), with docker's `driver` attribute.
-    fn emit_volume(&self, name: &str, action: &str) {
-        self.inner
-            .events
+    fn emit(&self, name: &str, action: &str) {
+        self.events
             .emit(Scope::Volume, action, name, &[("driver", "local")]);
     }
 
     /// `mount` (at start) or `unmount` (at exit) of each volume of a container, with docker's
     /// attributes.
-    pub(super) fn emit_volume_mounts(&self, id: &str, config: &ContainerConfig, action: &str) {
+    pub(super) fn emit_mounts(&self, id: &str, config: &ContainerConfig, action: &str) {
         for m in config.mounts.iter().filter(|m| m.kind == MountType::Volume) {
             let read_write = if m.readonly { "false" } else { "true" };
             let mut attributes = vec![("container", id), ("driver", "local")];
@@ -136,15 +122,14 @@ impl Engine {
                     ("propagation", ""),
                 ]);
             }
-            self.inner
-                .events
+            self.events
                 .emit(Scope::Volume, action, &m.source, &attributes);
         }
     }
 
     /// The container's volume, bind and tmpfs mounts for its runtime spec.
-    pub(super) fn volume_mounts(&self, config: &ContainerConfig) -> Vec<MountSpec> {
-        runtime_mounts(&config.mounts, self.inner.volumes.store.root())
+    pub(super) fn mounts(&self, config: &ContainerConfig) -> Vec<MountSpec> {
+        runtime_mounts(&config.mounts, self.store.root())
     }
 
     /// `Mounts` of `docker inspect`.
@@ -156,7 +141,7 @@ impl Engine {
                 let mut entry = json!({
                     "Type": m.kind.as_str(),
                     "Source": match m.kind {
-                        MountType::Volume => volume_data_dir(self.inner.volumes.store.root(), &m.source)
+                        MountType::Volume => volume_data_dir(self.store.root(), &m.source)
                             .display()
                             .to_string(),
                         _ => m.source.clone(),

@@ -13,7 +13,7 @@ pub async fn list(
     State(engine): State<Engine>,
     Query(filters): Query<VolumeFilters>,
 ) -> ApiResult<Json<Vec<Volume>>> {
-    Ok(Json(engine.list_volumes(&filters).await?))
+    Ok(Json(engine.volumes().list(&filters).await?))
 }
 
 pub async fn create(
@@ -21,7 +21,8 @@ pub async fn create(
     Json(body): Json<CreateVolume>,
 ) -> ApiResult<(StatusCode, Json<Volume>)> {
     let volume = engine
-        .create_volume(body.name.as_deref(), &body.labels)
+        .volumes()
+        .create(body.name.as_deref(), &body.labels)
         .await?;
     Ok((StatusCode::CREATED, Json(volume)))
 }
@@ -30,7 +31,7 @@ pub async fn inspect(
     State(engine): State<Engine>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Volume>> {
-    Ok(Json(engine.inspect_volume(&name).await?))
+    Ok(Json(engine.volumes().inspect(&name).await?))
 }
 
 pub async fn remove(
@@ -39,7 +40,8 @@ pub async fn remove(
     Query(query): Query<RemoveQuery>,
 ) -> ApiResult<StatusCode> {
     engine
-        .remove_volume(&name, query.force.unwrap_or(false))
+        .volumes()
+        .remove(&name, query.force.unwrap_or(false))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -49,6 +51,6 @@ pub async fn prune(
     Query(query): Query<PruneQuery>,
 ) -> ApiResult<Json<VolumePruneReport>> {
     Ok(Json(
-        engine.prune_volumes(query.all.unwrap_or(false)).await?,
+        engine.volumes().prune(query.all.unwrap_or(false)).await?,
     ))
 }
