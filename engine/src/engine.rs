@@ -24,7 +24,7 @@ pub use images::Images;
 pub use images::{ImagePruneReport, SavedArchive};
 pub use images::{PullResult, PushResult};
 pub use list::{ContainerQuery, ListStamp};
-use networks::Networks;
+pub use networks::Networks;
 use system::System;
 pub use volumes::Volumes;
 
@@ -44,9 +44,8 @@ use crate::runtime::{self, ContainerSpec, MountKind, MountSpec, RootfsSpec, Secu
 use crate::units::parse_signal;
 use crate::{Error, Result};
 use nix::sys::signal::Signal;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -155,6 +154,15 @@ impl Engine {
         let auth = crate::auth::Auth::new(db.clone(), config.auth);
         let stats = stats::hub(db.clone());
         let reserve = crate::reserve::Reserve::open(&root);
+        let locks = Arc::new(containers::ContainerLocks::default());
+        let networks = Networks::open(
+            db.clone(),
+            events.clone(),
+            &root,
+            locks.clone(),
+            config.network,
+        )
+        .await?;
         let engine = Engine {
             inner: Arc::new(Inner {
                 db,
@@ -162,18 +170,13 @@ impl Engine {
                 events,
                 images,
                 volumes,
-                networks: Networks {
-                    net: crate::network::NetState {
-                        config: config.network,
-                        proxies: Default::default(),
-                    },
-                },
+                networks,
                 containers: Containers {
                     shim_program: config.shim_program,
                     cgroup_parent: config.cgroup_parent,
                     status: ExitWatch::default(),
                     roots: RootHolds::default(),
-                    locks: Mutex::new(HashMap::new()),
+                    locks,
                     configs: Default::default(),
                     lists: Default::default(),
                     execs: Default::default(),
@@ -198,7 +201,6 @@ impl Engine {
                 tracing::warn!("compiling the default seccomp filter failed: {e}");
             }
         });
-        engine.init_networks().await?;
         engine.reconcile().await?;
         engine.inner.containers.stats.start_background();
         engine
@@ -222,6 +224,11 @@ impl Engine {
     /// Volumes: create, list, inspect, remove, prune.
     pub fn volumes(&self) -> &Volumes {
         &self.inner.volumes
+    }
+
+    /// Networks: create, list, inspect, connect, disconnect, remove, prune.
+    pub fn networks(&self) -> &Networks {
+        &self.inner.networks
     }
 
     /// Alert rules, their webhook deliveries and the delivery log.
@@ -273,7 +280,7 @@ impl Engine {
         };
         let mut config = ContainerConfig::derive(&id, &image.defaults()?, &options)?;
         config.cgroup_parent = self.inner.containers.cgroup_parent.clone();
-        let network = self.network_for_create(&config).await?;
+        let network = self.inner.networks.for_create(&config).await?;
         let config_json = serde_json::to_string(&config)
             .map_err(|e| Error::Corrupt(format!("container config: {e}")))?;
         let mut row = ContainerRow {
@@ -316,7 +323,10 @@ impl Engine {
                         let _ = std::fs::remove_dir_all(&dir);
                         return Err(e);
                     }
-                    self.attach_created(&id, network.as_ref()).await?;
+                    self.inner
+                        .networks
+                        .attach_created(&id, network.as_ref())
+                        .await?;
                     self.inner.events.container(&row, "create", &[]);
                     return row.summary();
                 }
@@ -367,7 +377,7 @@ impl Engine {
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
         self.inner.containers.roots.settled(&id).await;
         self.write_etc_files(&row, &dir)?;
-        spec.network = self.network_setup(&row).await?;
+        spec.network = self.inner.networks.setup(&row).await?;
         let _ = std::fs::remove_file(&spec.exit_path);
         let _ = std::fs::remove_file(dir.join(runtime::STARTED_RECORD));
         let spec_path = dir.join("shim.json");
@@ -381,7 +391,7 @@ impl Engine {
         let started = match started {
             Ok(started) => started,
             Err(e) => {
-                self.network_teardown(&id).await;
+                self.inner.networks.teardown(&id).await;
                 return Err(e);
             }
         };
@@ -605,7 +615,7 @@ impl Engine {
         inspect.restart_count = self.restart_count(&row.id).await?;
         inspect.state.restarting = self.restart_pending(&row.id);
         inspect.state.health = self.inner.containers.health.health(&row.id);
-        inspect.network_settings = self.network_settings(&row).await?;
+        inspect.network_settings = self.inner.networks.settings(&row).await?;
         Ok(inspect)
     }
 
@@ -657,7 +667,7 @@ impl Engine {
         if let Ok(spec) = self.spec_for(&row).await {
             runtime::cleanup(&spec)?;
         }
-        self.network_forget(&row.id).await?;
+        self.inner.networks.forget(&row.id).await?;
         let dir = self.container_dir(&row.id);
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
@@ -694,27 +704,15 @@ impl Engine {
     // ----- internals -----
 
     fn container_dir(&self, id: &str) -> PathBuf {
-        self.inner.system.root.join("containers").join(id)
+        containers::container_dir(&self.inner.system.root, id)
     }
 
     fn lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self
-            .inner
-            .containers
-            .locks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        locks.entry(id.to_string()).or_default().clone()
+        self.inner.containers.locks.lock(id)
     }
 
     fn forget_lock(&self, id: &str) {
-        let mut locks = self
-            .inner
-            .containers
-            .locks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        locks.remove(id);
+        self.inner.containers.locks.forget(id)
     }
 
     fn subscribe(&self, row: &ContainerRow) -> Result<watch::Receiver<Status>> {
@@ -892,7 +890,7 @@ impl Engine {
                 }
             }
             self.health_stop(id);
-            self.network_teardown(id).await;
+            self.inner.networks.teardown(id).await;
             self.inner.containers.stats.stopped(id);
             ContainerRow::set_exited(&self.inner.db, id, exit_code, oom_killed, finished).await?;
             if oom_killed {

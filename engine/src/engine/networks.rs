@@ -1,9 +1,11 @@
-//! The engine's networking: `network ls/create/rm/inspect/connect/disconnect`, and the hooks
+//! The networks service: `network ls/create/rm/inspect/connect/disconnect`, and the hooks
 //! of a container's lifecycle (create: attach; start: namespace, interfaces, ports, hosts;
 //! exit and removal: undo it all, idempotently; daemon start: proxies back for running ones).
 
-use super::Engine;
+use super::containers::{container_dir, ContainerLocks};
+use super::events::Events;
 use crate::container::{ContainerConfig, ContainerRow};
+use crate::db::Db;
 use crate::network::link::{self, Interface};
 use crate::network::settings::{
     Addressing, EndpointSettings, HostPort, Ipam, IpamConfig, NetworkContainer, NetworkCreate,
@@ -18,21 +20,57 @@ use crate::runtime::NetworkMode;
 use crate::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// The networks service: network settings and the published ports' proxies.
-pub(super) struct Networks {
-    pub(super) net: crate::network::NetState,
+/// The networks service: network settings, the published ports' proxies, and the network
+/// namespaces under the data root.
+pub struct Networks {
+    db: Db,
+    events: Events,
+    /// The data root: network namespaces are mounted in `netns/`, and containers' /etc/hosts
+    /// are in their folders.
+    root: PathBuf,
+    /// The containers' lifecycle locks, shared with the containers service: connect and
+    /// disconnect change a container as start and exit do.
+    locks: Arc<ContainerLocks>,
+    net: crate::network::NetState,
 }
 
 /// The host-wide lock held while subnets are chosen and bridges created, so that two daemons
 /// never take the same subnet (flock(2); released when the file is closed).
 type HostLock = nix::fcntl::Flock<std::fs::File>;
 
-impl Engine {
+impl Networks {
     /// At open: the predefined networks are in the catalogue, the namespace folder exists.
-    pub(super) async fn init_networks(&self) -> Result<()> {
-        let db = &self.inner.db;
+    pub(super) async fn open(
+        db: Db,
+        events: Events,
+        root: &Path,
+        locks: Arc<ContainerLocks>,
+        config: crate::network::NetworkConfig,
+    ) -> Result<Networks> {
+        let networks = Networks {
+            db,
+            events,
+            root: root.to_path_buf(),
+            locks,
+            net: crate::network::NetState {
+                config,
+                proxies: Default::default(),
+            },
+        };
+        networks.init().await?;
+        Ok(networks)
+    }
+
+    /// The default bridge's Linux bridge name (`info`).
+    pub(super) fn default_bridge(&self) -> &str {
+        &self.net.config.bridge_name
+    }
+
+    async fn init(&self) -> Result<()> {
+        let db = &self.db;
         let existing = store::list(db).await?;
         for (name, driver) in [
             (MODE_BRIDGE, "bridge"),
@@ -42,28 +80,28 @@ impl Engine {
             if !existing.iter().any(|n| n.name == name) {
                 let mut row = store::new_row(name, driver);
                 if name == MODE_BRIDGE {
-                    row.bridge = self.inner.networks.net.config.bridge_name.clone();
+                    row.bridge = self.net.config.bridge_name.clone();
                 }
                 store::insert(db, &row).await?;
             }
         }
-        let dir = self.inner.system.root.join("netns");
+        let dir = self.root.join("netns");
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))
     }
 
     // ----- verbs -----
 
     /// The networks docker's `network ls --filter` selects.
-    pub async fn find_networks(&self, filters: crate::filters::Filters) -> Result<Vec<NetworkRow>> {
+    pub async fn find(&self, filters: crate::filters::Filters) -> Result<Vec<NetworkRow>> {
         let filter = crate::network::filter::NetworkFilter::new(filters)?;
-        let mut networks = store::list(&self.inner.db).await?;
+        let mut networks = store::list(&self.db).await?;
         networks.retain(|n| filter.matches(n));
         Ok(networks)
     }
 
     /// Creates a user-defined bridge network with its Linux bridge.
-    pub async fn network_create(&self, request: NetworkCreate) -> Result<NetworkRow> {
-        let db = &self.inner.db;
+    pub async fn create(&self, request: NetworkCreate) -> Result<NetworkRow> {
+        let db = &self.db;
         let name = request.name.trim().to_string();
         // docker's rule, with the first character alphanumeric (so no `.`, `..`, `-x`), and a
         // length cap: names reach bridge labels, DNS and logs.
@@ -117,7 +155,7 @@ impl Engine {
             }
         };
         let mut row = store::new_row(&name, "bridge");
-        let prefix = &self.inner.networks.net.config.bridge_prefix;
+        let prefix = &self.net.config.bridge_prefix;
         row.bridge = format!(
             "{prefix}{}",
             &row.id[..15usize.saturating_sub(prefix.len())]
@@ -134,13 +172,13 @@ impl Engine {
             let _ = link::delete(&row.bridge).await;
             return Err(e);
         }
-        self.emit_network(&row, "create", None);
+        self.emit(&row, "create", None);
         Ok(row)
     }
 
     /// Removes a user-defined network and its bridge; refused while containers use it.
-    pub async fn network_remove(&self, key: &str) -> Result<NetworkRow> {
-        let db = &self.inner.db;
+    pub async fn remove(&self, key: &str) -> Result<NetworkRow> {
+        let db = &self.db;
         let row = store::find(db, key).await?;
         if row.is_predefined() {
             return Err(Error::Conflict(format!(
@@ -156,20 +194,20 @@ impl Engine {
         }
         link::delete(&row.bridge).await?;
         store::delete(db, &row.id).await?;
-        self.emit_network(&row, "destroy", None);
+        self.emit(&row, "destroy", None);
         Ok(row)
     }
 
     /// Removes every user-defined network no container is connected to, running or not
     /// (`network prune`; docker keeps only those with running containers): their names.
-    pub async fn prune_networks(&self) -> Result<Vec<String>> {
-        let db = &self.inner.db;
+    pub async fn prune(&self) -> Result<Vec<String>> {
+        let db = &self.db;
         let mut removed = Vec::new();
         for row in store::list(db).await? {
             if row.is_predefined() || store::in_use(db, &row.id).await? {
                 continue;
             }
-            match self.network_remove(&row.id).await {
+            match self.remove(&row.id).await {
                 Ok(row) => removed.push(row.name),
                 // A container connected meanwhile: the network stays.
                 Err(Error::Conflict(_)) => {}
@@ -179,8 +217,8 @@ impl Engine {
         Ok(removed)
     }
 
-    pub async fn network_inspect(&self, key: &str) -> Result<NetworkInspect> {
-        let db = &self.inner.db;
+    pub async fn inspect(&self, key: &str) -> Result<NetworkInspect> {
+        let db = &self.db;
         let row = store::find(db, key).await?;
         let mut containers = BTreeMap::new();
         let prefix = row.subnet().map(|s| s.prefix).unwrap_or(0);
@@ -235,8 +273,8 @@ impl Engine {
     }
 
     /// Connects a container to a bridge network; a running one gets its interface at once.
-    pub async fn network_connect(&self, network: &str, container: &str) -> Result<()> {
-        let db = &self.inner.db;
+    pub async fn connect(&self, network: &str, container: &str) -> Result<()> {
+        let db = &self.db;
         let net = store::find(db, network).await?;
         let row = ContainerRow::find(db, container).await?;
         let mode = row.config()?.network;
@@ -246,7 +284,7 @@ impl Engine {
                     .into(),
             ));
         }
-        let lock = self.lock(&row.id);
+        let lock = self.locks.lock(&row.id);
         let _guard = lock.lock().await;
         let row = ContainerRow::find(db, &row.id).await?;
         store::attach(db, &row.id, &net.id).await?;
@@ -268,16 +306,16 @@ impl Engine {
             }
             self.refresh_hosts(std::slice::from_ref(&net.id)).await;
         }
-        self.emit_network(&net, "connect", Some(&row.id));
+        self.emit(&net, "connect", Some(&row.id));
         Ok(())
     }
 
     /// Disconnects a container from a network; a running one loses the interface at once.
-    pub async fn network_disconnect(&self, network: &str, container: &str) -> Result<()> {
-        let db = &self.inner.db;
+    pub async fn disconnect(&self, network: &str, container: &str) -> Result<()> {
+        let db = &self.db;
         let net = store::find(db, network).await?;
         let row = ContainerRow::find(db, container).await?;
-        let lock = self.lock(&row.id);
+        let lock = self.locks.lock(&row.id);
         let _guard = lock.lock().await;
         if !store::attachments(db, &row.id)
             .await?
@@ -300,13 +338,13 @@ impl Engine {
         }
         store::detach(db, &row.id, &net.id).await?;
         self.refresh_hosts(std::slice::from_ref(&net.id)).await;
-        self.emit_network(&net, "disconnect", Some(&row.id));
+        self.emit(&net, "disconnect", Some(&row.id));
         Ok(())
     }
 
     /// A container's network settings as `inspect` shows them.
-    pub(super) async fn network_settings(&self, row: &ContainerRow) -> Result<NetworkSettings> {
-        let db = &self.inner.db;
+    pub(super) async fn settings(&self, row: &ContainerRow) -> Result<NetworkSettings> {
+        let db = &self.db;
         let config = row.config()?;
         let mut settings = NetworkSettings::default();
         let endpoints = store::endpoints_of(db, &row.id).await?;
@@ -372,14 +410,11 @@ impl Engine {
     // ----- lifecycle hooks -----
 
     /// Checks the `--network` of a container being created; returns the network to attach.
-    pub(super) async fn network_for_create(
-        &self,
-        config: &ContainerConfig,
-    ) -> Result<Option<NetworkRow>> {
+    pub(super) async fn for_create(&self, config: &ContainerConfig) -> Result<Option<NetworkRow>> {
         if is_special(&config.network) {
             return Ok(None);
         }
-        match store::find(&self.inner.db, &config.network).await {
+        match store::find(&self.db, &config.network).await {
             Ok(net) if net.driver == "bridge" => Ok(Some(net)),
             Ok(net) => Err(Error::InvalidInput(format!(
                 "network {} cannot be used with other networks",
@@ -400,7 +435,7 @@ impl Engine {
         network: Option<&NetworkRow>,
     ) -> Result<()> {
         match network {
-            Some(net) => store::attach(&self.inner.db, id, &net.id).await,
+            Some(net) => store::attach(&self.db, id, &net.id).await,
             None => Ok(()),
         }
     }
@@ -408,7 +443,7 @@ impl Engine {
     /// Before a start: the container's network namespace, with an interface per attached
     /// network, its published ports bound and proxied, its /etc/hosts. Nothing is left behind
     /// on error.
-    pub(super) async fn network_setup(&self, row: &ContainerRow) -> Result<NetworkMode> {
+    pub(super) async fn setup(&self, row: &ContainerRow) -> Result<NetworkMode> {
         let config = row.config()?;
         match config.network.as_str() {
             MODE_NONE => return Ok(NetworkMode::New),
@@ -416,20 +451,20 @@ impl Engine {
             _ => {}
         }
         // Whatever a crash left of an earlier run goes first.
-        self.network_teardown(&row.id).await;
-        let result = self.network_setup_steps(row, &config).await;
+        self.teardown(&row.id).await;
+        let result = self.setup_steps(row, &config).await;
         if result.is_err() {
-            self.network_teardown(&row.id).await;
+            self.teardown(&row.id).await;
         }
         result
     }
 
-    async fn network_setup_steps(
+    async fn setup_steps(
         &self,
         row: &ContainerRow,
         config: &ContainerConfig,
     ) -> Result<NetworkMode> {
-        let db = &self.inner.db;
+        let db = &self.db;
         // The ports first: a taken one is the likeliest failure and the cheapest to undo.
         let listeners = proxy::bind_all(&config.ports).map_err(Error::Conflict)?;
         let path = self.netns_path(&row.id);
@@ -449,7 +484,7 @@ impl Engine {
                 .await?;
             first_ip.get_or_insert(ep.ip);
             // docker reports a container's start on a network as a connect.
-            self.emit_network(&net, "connect", Some(&row.id));
+            self.emit(&net, "connect", Some(&row.id));
         }
         if let Some(ip) = first_ip {
             let target: IpAddr = ip
@@ -457,11 +492,7 @@ impl Engine {
                 .map_err(|_| Error::Corrupt(format!("endpoint address {ip}")))?;
             let actual: Vec<_> = listeners.iter().map(|(b, _)| b.clone()).collect();
             store::record_ports(db, &row.id, &actual).await?;
-            self.inner
-                .networks
-                .net
-                .proxies
-                .start(&row.id, listeners, target);
+            self.net.proxies.start(&row.id, listeners, target);
         }
         let networks: Vec<String> = store::endpoints_of(db, &row.id)
             .await?
@@ -475,9 +506,9 @@ impl Engine {
     /// After the container ended (or its start failed): proxies stopped, namespace unmounted,
     /// host veths deleted, addresses released, peers' /etc/hosts updated. Idempotent; problems
     /// are logged, not returned, so that exits and removals always complete.
-    pub(super) async fn network_teardown(&self, id: &str) {
-        let db = &self.inner.db;
-        self.inner.networks.net.proxies.stop(id);
+    pub(super) async fn teardown(&self, id: &str) {
+        let db = &self.db;
+        self.net.proxies.stop(id);
         if let Err(e) = store::forget_ports(db, id).await {
             tracing::warn!(container = %id, "forgetting published ports: {e}");
         }
@@ -493,7 +524,7 @@ impl Engine {
                 tracing::warn!(container = %id, "releasing {}: {e}", ep.ip);
             }
             if let Ok(net) = store::find(db, &ep.network_id).await {
-                self.emit_network(&net, "disconnect", Some(id));
+                self.emit(&net, "disconnect", Some(id));
             }
         }
         let networks: Vec<String> = endpoints.into_iter().map(|e| e.network_id).collect();
@@ -501,14 +532,14 @@ impl Engine {
     }
 
     /// On removal: torn down, and no longer connected to any network.
-    pub(super) async fn network_forget(&self, id: &str) -> Result<()> {
-        self.network_teardown(id).await;
-        store::detach_all(&self.inner.db, id).await
+    pub(super) async fn forget(&self, id: &str) -> Result<()> {
+        self.teardown(id).await;
+        store::detach_all(&self.db, id).await
     }
 
     /// At daemon start, for a container still running: its proxies listen again.
-    pub(super) async fn network_resume(&self, row: &ContainerRow) -> Result<()> {
-        let db = &self.inner.db;
+    pub(super) async fn resume(&self, row: &ContainerRow) -> Result<()> {
+        let db = &self.db;
         let ports = store::ports(db, &row.id).await?;
         let Some(ep) = store::endpoints_of(db, &row.id).await?.into_iter().next() else {
             return Ok(());
@@ -518,33 +549,28 @@ impl Engine {
             .parse()
             .map_err(|_| Error::Corrupt(format!("endpoint address {}", ep.ip)))?;
         let listeners = proxy::bind_all(&ports).map_err(Error::Conflict)?;
-        self.inner
-            .networks
-            .net
-            .proxies
-            .start(&row.id, listeners, target);
+        self.net.proxies.start(&row.id, listeners, target);
         Ok(())
     }
 
     // ----- internals -----
 
     /// docker's network events: the network is the actor; `container` on (dis)connect.
-    fn emit_network(&self, net: &NetworkRow, action: &str, container: Option<&str>) {
+    fn emit(&self, net: &NetworkRow, action: &str, container: Option<&str>) {
         let mut attributes = vec![("name", net.name.as_str()), ("type", net.driver.as_str())];
         if let Some(container) = container {
             attributes.push(("container", container));
         }
-        self.inner
-            .events
+        self.events
             .emit(crate::events::Scope::Network, action, &net.id, &attributes);
     }
 
     fn netns_path(&self, id: &str) -> PathBuf {
-        self.inner.system.root.join("netns").join(id)
+        self.root.join("netns").join(id)
     }
 
     async fn host_lock(&self) -> Result<HostLock> {
-        let path = self.inner.networks.net.config.lock_path.clone();
+        let path = self.net.config.lock_path.clone();
         tokio::task::spawn_blocking(move || {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
@@ -574,7 +600,7 @@ impl Engine {
             .into_iter()
             .filter(|(_, dev)| own.is_none_or(|o| *dev != o.bridge))
             .collect();
-        for net in store::list(&self.inner.db).await? {
+        for net in store::list(&self.db).await? {
             if let (Some(s), false) = (net.subnet(), own.is_some_and(|o| o.id == net.id)) {
                 taken.push((s, format!("network {}", net.name)));
             }
@@ -603,14 +629,14 @@ impl Engine {
             return Ok(net);
         }
         let _lock = self.host_lock().await?;
-        let net = store::find(&self.inner.db, &net.id).await?;
+        let net = store::find(&self.db, &net.id).await?;
         let (subnet, gateway) = match (net.subnet(), net.gateway()) {
             (Some(subnet), Some(gateway)) => {
                 (self.free_subnet(Some(subnet), Some(&net)).await?, gateway)
             }
             _ => {
                 let subnet = self
-                    .free_subnet(self.inner.networks.net.config.bridge_subnet, Some(&net))
+                    .free_subnet(self.net.config.bridge_subnet, Some(&net))
                     .await
                     .map_err(|e| match e {
                         Error::Conflict(m) => Error::Conflict(format!(
@@ -627,9 +653,9 @@ impl Engine {
         };
         link::ensure_bridge(&net.bridge, gateway, subnet.prefix).await?;
         if net.subnet().is_none() {
-            store::set_addressing(&self.inner.db, &net.id, &subnet, gateway, &net.bridge).await?;
+            store::set_addressing(&self.db, &net.id, &subnet, gateway, &net.bridge).await?;
         }
-        store::find(&self.inner.db, &net.id).await
+        store::find(&self.db, &net.id).await
     }
 
     /// Allocates an address on `net` and gives the running container its interface there.
@@ -641,7 +667,7 @@ impl Engine {
         default_route: bool,
     ) -> Result<EndpointRow> {
         let host_veth = format!("veth{:07x}", rand::random::<u32>() & 0x0fff_ffff);
-        let ep = store::allocate(&self.inner.db, id, net, ifname, &host_veth).await?;
+        let ep = store::allocate(&self.db, id, net, ifname, &host_veth).await?;
         let setup = async {
             let ip: Ipv4Addr = ep
                 .ip
@@ -660,7 +686,7 @@ impl Engine {
             link::add_interface(&self.netns_path(id), &iface).await
         };
         if let Err(e) = setup.await {
-            store::release(&self.inner.db, id, &net.id).await?;
+            store::release(&self.db, id, &net.id).await?;
             return Err(e.into());
         }
         Ok(ep)
@@ -668,7 +694,7 @@ impl Engine {
 
     /// Rewrites /etc/hosts of every running container on these networks.
     async fn refresh_hosts(&self, networks: &[String]) {
-        let db = &self.inner.db;
+        let db = &self.db;
         let mut containers = BTreeSet::new();
         for net in networks {
             for ep in store::endpoints_on(db, net).await.unwrap_or_default() {
@@ -685,7 +711,7 @@ impl Engine {
     /// One container's /etc/hosts: its own address, and its peers on user-defined networks
     /// (the default bridge does not resolve names, as docker's).
     pub(super) async fn write_hosts(&self, id: &str) -> Result<()> {
-        let db = &self.inner.db;
+        let db = &self.db;
         let row = ContainerRow::find(db, id).await?;
         let config = row.config()?;
         let own = store::endpoints_of(db, id).await?;
@@ -711,7 +737,7 @@ impl Engine {
             }
         }
         let content = hosts::render(&config.hostname, own.first().map(|e| e.ip.as_str()), &peers);
-        let path = self.container_dir(id).join("hosts");
+        let path = container_dir(&self.root, id).join("hosts");
         hosts::rewrite(&path, &content).map_err(|e| Error::io("write", &path, e))
     }
 }

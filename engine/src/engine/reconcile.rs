@@ -31,7 +31,7 @@ impl Engine {
                     if let Some(init) = row.pid {
                         self.inner.containers.roots.hold(&row.id, init as i32);
                     }
-                    if let Err(e) = self.network_resume(&row).await {
+                    if let Err(e) = self.inner.networks.resume(&row).await {
                         tracing::warn!(container = %row.id, "published ports: {e}");
                     }
                     self.watch_shim(row.id.clone(), pid as i32);
@@ -115,7 +115,7 @@ impl Engine {
         }
 
         for id in store::orphan_containers(db).await? {
-            match self.network_forget(&id).await {
+            match self.inner.networks.forget(&id).await {
                 Ok(()) => {
                     tracing::warn!(container = %id, "released the network of a container without a row")
                 }

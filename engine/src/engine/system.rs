@@ -77,7 +77,7 @@ impl Engine {
     /// unused anonymous volumes, then dangling images (every unused one with `all`).
     pub async fn prune_system(&self, all: bool, volumes: bool) -> Result<SystemPruneReport> {
         let (containers_deleted, mut space_reclaimed) = self.prune_containers().await?;
-        let networks_deleted = self.prune_networks().await?;
+        let networks_deleted = self.inner.networks.prune().await?;
         let mut volumes_deleted = Vec::new();
         if volumes {
             let report = self.inner.volumes.prune(false).await?;
@@ -152,7 +152,7 @@ impl Engine {
             ncpu: std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
             mem_total: system::mem_total(),
             docker_root_dir: root.display().to_string(),
-            default_bridge: self.inner.networks.net.config.bridge_name.clone(),
+            default_bridge: self.inner.networks.default_bridge().to_string(),
             default_bridge_subnet: bridge.map(|b| b.subnet).unwrap_or_default(),
         })
     }

@@ -16,14 +16,15 @@ pub async fn list(
 ) -> ApiResult<Json<Vec<NetworkRow>>> {
     Ok(Json(
         engine
-            .find_networks(super::filters(query.filters.as_deref())?)
+            .networks()
+            .find(super::filters(query.filters.as_deref())?)
             .await?,
     ))
 }
 
 pub async fn prune(State(engine): State<Engine>) -> ApiResult<Json<NetworkPruneResponse>> {
     Ok(Json(NetworkPruneResponse {
-        networks_deleted: engine.prune_networks().await?,
+        networks_deleted: engine.networks().prune().await?,
     }))
 }
 
@@ -33,7 +34,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<NetworkRow>)> {
     Ok((
         StatusCode::CREATED,
-        Json(engine.network_create(request).await?),
+        Json(engine.networks().create(request).await?),
     ))
 }
 
@@ -41,14 +42,14 @@ pub async fn inspect(
     State(engine): State<Engine>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<NetworkInspect>> {
-    Ok(Json(engine.network_inspect(&id).await?))
+    Ok(Json(engine.networks().inspect(&id).await?))
 }
 
 pub async fn remove(
     State(engine): State<Engine>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<NetworkRow>> {
-    Ok(Json(engine.network_remove(&id).await?))
+    Ok(Json(engine.networks().remove(&id).await?))
 }
 
 pub async fn connect(
@@ -56,7 +57,7 @@ pub async fn connect(
     Path(id): Path<String>,
     Json(body): Json<ContainerRef>,
 ) -> ApiResult<StatusCode> {
-    engine.network_connect(&id, &body.container).await?;
+    engine.networks().connect(&id, &body.container).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -65,6 +66,6 @@ pub async fn disconnect(
     Path(id): Path<String>,
     Json(body): Json<ContainerRef>,
 ) -> ApiResult<StatusCode> {
-    engine.network_disconnect(&id, &body.container).await?;
+    engine.networks().disconnect(&id, &body.container).await?;
     Ok(StatusCode::NO_CONTENT)
 }
