@@ -2,7 +2,8 @@
 //! subscription (the dashboard's stream), histories; and the [`StatsSource`] that reads the
 //! engine's containers.
 
-use super::{cgroup_path, Engine};
+use super::containers::cgroup_path;
+use super::Engine;
 use crate::container::{is_shim_of, ContainerRow};
 use crate::db::{now_ms, Db};
 use crate::runtime::cgroup::CGROUP_ROOT;
