@@ -1,11 +1,28 @@
 //! berth's embedded container engine: no HTTP, no UI.
 //!
-//! The public API is [`Engine`] (async functions over images and containers) plus the
-//! modules' own types. One module per concept: `image` (references, content store, archives,
-//! layer unpacking), `runtime` (namespaces, rootfs, cgroups, the shim), `container`
-//! (lifecycle and state), `logs` (the per-container log format), `db` (the catalogue),
-//! `auth` (users, sessions, tokens and the audit log of the TCP API), `alerts` (rules over
-//! the engine's events, sent to webhooks).
+//! The public API is [`Engine`], a cheap handle over one service per concept, plus the
+//! modules' own types. Where each concept's verbs are:
+//!
+//! | concept    | service (its stores)                                     | file                     |
+//! |------------|----------------------------------------------------------|--------------------------|
+//! | images     | [`Images`] (`engine.images()`): image store, registries, image lock, pull queue | `engine/images.rs`, `engine/images/{pull,push}.rs` |
+//! | volumes    | [`Volumes`] (`engine.volumes()`): volume folders, their lock and sizes | `engine/volumes.rs` |
+//! | networks   | [`Networks`] (`engine.networks()`): bridge settings, port proxies, netns | `engine/networks.rs` |
+//! | containers | the engine's own verbs (`engine.create`, `start`, …) over `Containers`: locks, exit watches, root mounts, caches, execs, restarts, seccomp, health, stats | `engine/containers.rs` (lifecycle), `engine/{attach,exec,health,list,reconcile,restart,session,stats}.rs` |
+//! | system     | `df`, `prune`, `info` over `System`: data root, space reserve | `engine/system.rs` |
+//! | events     | `engine.events(query)` over `Events`: the event bus, docker's actors | `engine/events.rs` |
+//! | auth       | [`auth::Auth`] (`engine.auth()`)                          | `auth/`                  |
+//! | alerts     | [`alerts::Alerts`] (`engine.alerts()`)                    | `alerts/`                |
+//!
+//! `engine.rs` itself only opens the services and hands them out. The services share the
+//! catalogue (`db`) and the events service; the container lifecycle, which crosses all of
+//! them, reaches them through the engine. Below the services, one module per concept holds
+//! the rules and formats: `image` (references, content store, archives, layer unpacking),
+//! `catalog` (images' rows), `volume`, `network`, `container` (configs, rows, names, state),
+//! `runtime` (namespaces, rootfs, cgroups, the shim), `logs` (the per-container log format),
+//! `events`, `stats`, `health`, `exec`, `db` (the catalogue). General helpers that belong to
+//! no concept: `ids` (random hex ids), [`units`] (sizes, CPUs, signals, times users type),
+//! `fs_size` (the one directory-size walker).
 
 pub mod alerts;
 pub mod attach;
@@ -39,6 +56,6 @@ pub use container::DEFAULT_CGROUP_PARENT;
 pub use engine::session::{AttachRequest, AttachSession, OutputSession};
 pub use engine::{
     Attached, ContainerQuery, ContainerStats, Engine, EngineConfig, ExitWaiter, ImagePruneReport,
-    ListStamp, PullResult, PushResult, SavedArchive,
+    Images, ListStamp, Networks, PullResult, PushResult, SavedArchive, Volumes,
 };
 pub use error::{Error, Result};
