@@ -1,5 +1,6 @@
-//! `system df`, `system prune` and `info` on the engine: gathers the catalogue's, the containers' and the
-//! volumes' numbers; disk walks run on blocking threads, never under a container's lock.
+//! The system service: the data root and its space reserve, and `system df`, `system prune`
+//! and `info`, which gather every other service's numbers (so they are the engine's own
+//! verbs); disk walks run on blocking threads, never under a container's lock.
 
 use super::Engine;
 use crate::container::{ContainerRow, ContainerState};
