@@ -42,6 +42,7 @@ mod ids;
 pub mod image;
 pub mod logs;
 pub mod network;
+mod phases;
 pub mod reserve;
 pub mod runtime;
 pub mod stats;

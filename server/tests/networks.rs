@@ -101,12 +101,39 @@ fn published_port_reaches_httpd_and_the_default_route_goes_via_the_bridge() {
         routes.contains(&format!("default via {gateway}")),
         "{routes}"
     );
-    // Each container has its own address; the second one got another.
+    // Each container has its own address; the second one got another. Its eth0 was made
+    // inside its namespace with docker's MAC (02:42 and the address), and it is up.
     let other = d.ok(&[
-        "run", "--rm", "busybox", "ip", "-o", "-4", "addr", "show", "eth0",
+        "run",
+        "--rm",
+        "--hostname",
+        "second",
+        "busybox",
+        "sh",
+        "-c",
+        "ip -o -4 addr show eth0; cat /sys/class/net/eth0/address /sys/class/net/eth0/operstate; \
+         grep second /etc/hosts",
     ]);
+    let own = other
+        .split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .and_then(|a| a.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {other}"))
+        .to_string();
+    assert_ne!(own, ip, "{other}");
+    let octets: Vec<u8> = own.split('.').map(|o| o.parse().unwrap()).collect();
+    let mac = format!(
+        "02:42:{:02x}:{:02x}:{:02x}:{:02x}",
+        octets[0], octets[1], octets[2], octets[3]
+    );
+    assert!(other.contains(&mac), "{mac} not in {other}");
+    assert!(other.lines().any(|l| l.trim() == "up"), "{other}");
+    // Its /etc/hosts gives its own name its own address.
     assert!(
-        other.contains("inet ") && !other.contains(&format!("inet {ip}/")),
+        other
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(own.as_str()) && l.contains("second")),
         "{other}"
     );
 

@@ -217,9 +217,11 @@ impl Engine {
     /// Starts a container for a user (`manual`: resets its restart policy state) or for its
     /// restart policy.
     pub(super) async fn start_as(&self, key: &str, manual: bool) -> Result<ContainerSummary> {
+        let mut phases = crate::phases::Phases::new();
         let id = ContainerRow::find(&self.inner.db, key).await?.id;
         let lock = self.lock(&id);
         let _guard = lock.lock().await;
+        phases.mark("lock");
         let row = ContainerRow::find(&self.inner.db, &id).await?;
         if row.state()?.is_alive() {
             return row.summary();
@@ -238,14 +240,18 @@ impl Engine {
                 )));
             }
         }
+        phases.mark("checks");
         runtime::warm_cgroup_migration();
         let mut spec = self.spec_for(&row).await?;
         // The host's nodes as they are now (one may have gone since create).
         spec.devices = crate::container::devices::resolve_all(&row.config()?.devices)
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        phases.mark("spec");
         self.inner.containers.roots.settled(&id).await;
         self.write_etc_files(&row, &dir)?;
+        phases.mark("etc");
         spec.network = self.inner.networks.setup(&row).await?;
+        phases.mark("network");
         let _ = std::fs::remove_file(&spec.exit_path);
         let _ = std::fs::remove_file(dir.join(runtime::STARTED_RECORD));
         let spec_path = dir.join("shim.json");
@@ -263,6 +269,7 @@ impl Engine {
                 return Err(e);
             }
         };
+        phases.mark("shim");
         let at = now_ms();
         ContainerRow::set_running(&self.inner.db, &id, started.pid, started.shim_pid, at).await?;
         self.inner.containers.status.publish(
@@ -281,6 +288,8 @@ impl Engine {
             .emit_mounts(&row.id, &row.config()?, "mount");
         self.inner.events.container(&row, "start", &[]);
         self.health_start(&row);
+        phases.mark("record");
+        phases.log("start timings", &id);
         row.summary()
     }
 

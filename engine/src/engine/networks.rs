@@ -16,6 +16,7 @@ use crate::network::{
     hosts, netns, proxy, store, EndpointRow, NetworkError, NetworkRow, Subnet, MODE_BRIDGE,
     MODE_HOST, MODE_NONE,
 };
+use crate::phases::Phases;
 use crate::runtime::NetworkMode;
 use crate::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,6 +59,7 @@ impl Networks {
             net: crate::network::NetState {
                 config,
                 proxies: Default::default(),
+                allocating: Default::default(),
             },
         };
         networks.init().await?;
@@ -296,15 +298,22 @@ impl Networks {
                 .unwrap_or_default();
             let added = async {
                 let net = self.ensure_bridge(net.clone()).await?;
-                self.add_endpoint(&row.id, &net, &ifname, endpoints.is_empty())
-                    .await
+                self.add_endpoint(
+                    &row.id,
+                    &net,
+                    &ifname,
+                    endpoints.is_empty(),
+                    &mut Phases::new(),
+                )
+                .await
             }
             .await;
             if let Err(e) = added {
                 store::detach(db, &row.id, &net.id).await?;
                 return Err(e);
             }
-            self.refresh_hosts(std::slice::from_ref(&net.id)).await;
+            self.refresh_hosts(Some(&row.id), std::slice::from_ref(&net.id))
+                .await;
         }
         self.emit(&net, "connect", Some(&row.id));
         Ok(())
@@ -337,7 +346,8 @@ impl Networks {
             store::release(db, &row.id, &net.id).await?;
         }
         store::detach(db, &row.id, &net.id).await?;
-        self.refresh_hosts(std::slice::from_ref(&net.id)).await;
+        self.refresh_hosts(Some(&row.id), std::slice::from_ref(&net.id))
+            .await;
         self.emit(&net, "disconnect", Some(&row.id));
         Ok(())
     }
@@ -465,22 +475,27 @@ impl Networks {
         config: &ContainerConfig,
     ) -> Result<NetworkMode> {
         let db = &self.db;
+        let mut phases = Phases::new();
         // The ports first: a taken one is the likeliest failure and the cheapest to undo.
         let listeners = proxy::bind_all(&config.ports).map_err(Error::Conflict)?;
+        phases.mark("ports");
         let path = self.netns_path(&row.id);
         let create = path.clone();
         tokio::task::spawn_blocking(move || netns::create(&create))
             .await
             .map_err(|e| Error::Conflict(format!("network setup was interrupted: {e}")))??;
+        phases.mark("netns");
         let networks = store::attachments(db, &row.id).await?;
+        phases.mark("attachments");
         if networks.is_empty() {
             link::loopback_up_inside(&path).await?;
         }
         let mut first_ip = None;
         for (i, net) in networks.into_iter().enumerate() {
             let net = self.ensure_bridge(net).await?;
+            phases.mark("bridge");
             let ep = self
-                .add_endpoint(&row.id, &net, &format!("eth{i}"), i == 0)
+                .add_endpoint(&row.id, &net, &format!("eth{i}"), i == 0, &mut phases)
                 .await?;
             first_ip.get_or_insert(ep.ip);
             // docker reports a container's start on a network as a connect.
@@ -494,12 +509,15 @@ impl Networks {
             store::record_ports(db, &row.id, &actual).await?;
             self.net.proxies.start(&row.id, listeners, target);
         }
+        phases.mark("proxies");
         let networks: Vec<String> = store::endpoints_of(db, &row.id)
             .await?
             .into_iter()
             .map(|e| e.network_id)
             .collect();
-        self.refresh_hosts(&networks).await;
+        self.refresh_hosts(Some(&row.id), &networks).await;
+        phases.mark("hosts");
+        phases.log("network setup timings", &row.id);
         Ok(NetworkMode::Join(path))
     }
 
@@ -508,6 +526,7 @@ impl Networks {
     /// are logged, not returned, so that exits and removals always complete.
     pub(super) async fn teardown(&self, id: &str) {
         let db = &self.db;
+        let mut phases = Phases::new();
         self.net.proxies.stop(id);
         if let Err(e) = store::forget_ports(db, id).await {
             tracing::warn!(container = %id, "forgetting published ports: {e}");
@@ -515,6 +534,7 @@ impl Networks {
         if let Err(e) = netns::remove(&self.netns_path(id)) {
             tracing::warn!(container = %id, "network namespace: {e}");
         }
+        phases.mark("netns");
         let endpoints = store::endpoints_of(db, id).await.unwrap_or_default();
         for ep in &endpoints {
             if let Err(e) = link::delete(&ep.host_veth).await {
@@ -527,8 +547,11 @@ impl Networks {
                 self.emit(&net, "disconnect", Some(id));
             }
         }
+        phases.mark("endpoints");
         let networks: Vec<String> = endpoints.into_iter().map(|e| e.network_id).collect();
-        self.refresh_hosts(&networks).await;
+        self.refresh_hosts(None, &networks).await;
+        phases.mark("hosts");
+        phases.log("network teardown timings", id);
     }
 
     /// On removal: torn down, and no longer connected to any network.
@@ -665,9 +688,17 @@ impl Networks {
         net: &NetworkRow,
         ifname: &str,
         default_route: bool,
+        phases: &mut Phases,
     ) -> Result<EndpointRow> {
         let host_veth = format!("veth{:07x}", rand::random::<u32>() & 0x0fff_ffff);
-        let ep = store::allocate(&self.db, id, net, ifname, &host_veth).await?;
+        let ep = {
+            // One allocation at a time: concurrent ones would each pick the same lowest free
+            // address, and every loser read and inserted again (140 ms of each of 50
+            // concurrent starts went there). The unique index still guards the table.
+            let _one = self.net.allocating.lock().await;
+            store::allocate(&self.db, id, net, ifname, &host_veth).await?
+        };
+        phases.mark("allocate");
         let setup = async {
             let ip: Ipv4Addr = ep
                 .ip
@@ -683,7 +714,7 @@ impl Networks {
                 mac: [0x02, 0x42, octets[0], octets[1], octets[2], octets[3]],
                 default_gateway: if default_route { net.gateway() } else { None },
             };
-            link::add_interface(&self.netns_path(id), &iface).await
+            link::add_interface(&self.netns_path(id), &iface, phases).await
         };
         if let Err(e) = setup.await {
             store::release(&self.db, id, &net.id).await?;
@@ -692,11 +723,22 @@ impl Networks {
         Ok(ep)
     }
 
-    /// Rewrites /etc/hosts of every running container on these networks.
-    async fn refresh_hosts(&self, networks: &[String]) {
+    /// Rewrites /etc/hosts of `own` and of every running container on those of these
+    /// networks that resolve names. The default bridge does not (see [`Self::write_hosts`]),
+    /// so a start there rewrites only its own file: rewriting every peer's made 50 concurrent
+    /// starts quadratic (400 ms of each went there).
+    async fn refresh_hosts(&self, own: Option<&str>, networks: &[String]) {
         let db = &self.db;
-        let mut containers = BTreeSet::new();
+        let mut containers: BTreeSet<String> = own.into_iter().map(str::to_string).collect();
         for net in networks {
+            match store::find(db, net).await {
+                Ok(row) if row.name == MODE_BRIDGE => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(network = %net, "/etc/hosts of its containers: {e}");
+                    continue;
+                }
+            }
             for ep in store::endpoints_on(db, net).await.unwrap_or_default() {
                 containers.insert(ep.container_id);
             }

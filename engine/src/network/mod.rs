@@ -69,6 +69,8 @@ impl Default for NetworkConfig {
 pub(crate) struct NetState {
     pub config: NetworkConfig,
     pub proxies: proxy::Proxies,
+    /// Held while an endpoint's address is chosen and recorded.
+    pub allocating: tokio::sync::Mutex<()>,
 }
 
 /// `--network` values that are not networks of the catalogue.
