@@ -2,10 +2,8 @@
 //! webhook POST to a receiver on the loopback, once per occurrence — a non-zero exit (not a
 //! zero one), an OOM kill, a restart loop — a failing webhook is retried with back-off with
 //! every attempt in `berth alert deliveries`, a redirect to another origin is not followed,
-//! and a pending delivery survives a daemon restart.
-//!
-//! `unhealthy` is covered by the matcher's unit tests only (engine/src/alerts/matcher.rs):
-//! the health checks that emit `health_status: unhealthy` are not on this branch.
+//! and a pending delivery survives a daemon restart. A health check turning unhealthy fires
+//! once per turn, not once per failed probe.
 
 mod common;
 
@@ -194,6 +192,64 @@ fn a_died_rule_fires_once_for_a_non_zero_exit_and_not_for_zero() {
     let table = d.ok(&["alert", "deliveries"]);
     assert!(table.starts_with("TIME"), "{table}");
     assert!(table.contains("delivered"), "{table}");
+}
+
+#[test]
+fn an_unhealthy_rule_fires_once_each_time_the_health_check_turns_unhealthy() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let receiver = Receiver::start(0, None);
+    let rule = add_rule(&d, &["--on", "unhealthy"], &receiver.url());
+    let health = |d: &Daemon| {
+        d.ok(&["inspect", "-f", "{{.State.Health.Status}}", "checked"])
+            .trim()
+            .to_string()
+    };
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "checked",
+        "--health-cmd",
+        "test -e /tmp/ok",
+        "--health-interval",
+        "200ms",
+        "--health-retries",
+        "2",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let bodies = receiver.wait_for(1, &d);
+    let alert = &bodies[0];
+    assert_eq!(alert["alert"], "unhealthy", "{alert}");
+    assert_eq!(alert["rule"].to_string(), rule);
+    assert_eq!(alert["container"]["name"], "checked", "{alert}");
+    assert_eq!(alert["event"]["action"], "health_status: unhealthy");
+    assert!(
+        alert["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("checked") && m.contains("unhealthy")),
+        "{alert}"
+    );
+    // More failed probes while it stays unhealthy: no second alert.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(health(&d), "unhealthy");
+    assert_eq!(receiver.bodies().len(), 1, "{:?}", receiver.bodies());
+    // Healthy again, then unhealthy again: a second alert, for the second turn.
+    d.ok(&["exec", "checked", "touch", "/tmp/ok"]);
+    assert!(
+        eventually(PATIENCE, || health(&d) == "healthy"),
+        "never healthy again: {}",
+        health(&d)
+    );
+    assert_eq!(receiver.bodies().len(), 1, "{:?}", receiver.bodies());
+    d.ok(&["exec", "checked", "rm", "/tmp/ok"]);
+    let bodies = receiver.wait_for(2, &d);
+    assert_eq!(bodies[1]["alert"], "unhealthy", "{:?}", bodies[1]);
+    let fired = settle(&d, &receiver, &rule);
+    assert_eq!(fired.len(), 2, "{fired:?}");
+    d.ok(&["rm", "-f", "checked"]);
 }
 
 #[test]
