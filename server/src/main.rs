@@ -204,6 +204,9 @@ fn main() {
     if let Command::ShimExec { spec } = &args.command {
         std::process::exit(berth_engine::runtime::exec::main(spec));
     }
+    if !matches!(args.command, Command::Serve(_)) {
+        cli::sigpipe::end_quietly_when_stdout_closes();
+    }
     // The first admin's password is read once and kept out of the environment that the
     // daemon's shims and their containers would inherit (still one thread here).
     let admin_password = std::env::var("BERTH_ADMIN_PASSWORD").ok();

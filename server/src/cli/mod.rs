@@ -28,6 +28,7 @@ pub mod rmi;
 pub mod run;
 pub mod save;
 pub mod session;
+pub mod sigpipe;
 pub mod stats;
 pub mod system;
 pub mod tag;
