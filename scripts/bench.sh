@@ -707,7 +707,8 @@ bench_stats() {
   row stats_cpu1 "… 1 WS viewer of all their stats + host stats: daemon CPU, % of one core" "-"
   row stats_cpu "… $STATS_CLIENTS such viewers: daemon CPU, % of one core" "≤ 5"
   row stats_rate "… points/s per container per viewer, mean (lowest)" "≈ 1"
-  local rows=(stats_cpu0 stats_cpu1 stats_cpu stats_rate) r
+  row stats_cli "… \`stats --no-stream\` of all of them (first screen), median ms" "≤ 1000"
+  local rows=(stats_cpu0 stats_cpu1 stats_cpu stats_rate stats_cli) r
   skip_peers "${rows[@]}"
   remove_all berth
   say "stats: starting $STATS_CONTAINERS containers"
@@ -720,6 +721,15 @@ bench_stats() {
     sort "$WORK/stats.err" 2>/dev/null | uniq -c | head -3 | sed 's/^/bench: stats: /' >&2
     for r in "${rows[@]}"; do skip "$r" berth "$n/$STATS_CONTAINERS running"; done
     remove_all berth; return
+  fi
+  # The CLI's one screen of every container (issue 13: 31 s for 300 before sampling at once).
+  say "stats: \`stats --no-stream\` of $n containers (5 runs)"
+  local cli_ms
+  if cli_ms="$(RUNS=5 median_ms "$BERTH_BIN" -H "unix://$WORK/berth/b.sock" stats --no-stream)"; then
+    put stats_cli berth "$cli_ms"
+    holds "$cli_ms <= 1000" && verdict stats_cli "✓" || verdict stats_cli "✗"
+  else
+    skip stats_cli berth "stats failed"
   fi
   token="$(berth token create --name bench-stats --role viewer 2>/dev/null)"
   [ -n "$token" ] || { for r in "${rows[@]}"; do skip "$r" berth "no token"; done; remove_all berth; return; }
