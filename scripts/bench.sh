@@ -10,7 +10,7 @@
 # cargo build --release -p berth -p berth-testkit.
 #
 # Everything the script starts lives under one temp dir and is torn down on exit or Ctrl-C: its
-# own `berth serve` (own data root, loopback port, socket and cgroup parent), its own dockerd (own data root,
+# own `berth serve` (own data root, loopback port, socket, cgroup parent and bridge), its own dockerd (own data root,
 # exec root and socket, --iptables=false --bridge=none, so the host network is untouched) unless
 # one already runs, podman with its own storage, runc and crun with their own state dirs. A peer that is
 # absent or fails to start gets "skipped (reason)" in its column; berth never depends on a peer.
@@ -41,6 +41,7 @@ SELECTED=()
 PEERS=(docker podman runc crun skopeo)
 LABEL="berth-bench=$$"
 BERTH_CGROUP="berth-bench-$$"   # the cgroup parent of this run's berth containers
+BERTH_BRIDGE="berthb$(( $$ % 100000 ))"   # this run's default bridge, removed at the end
 
 say() { printf '%s\n' "bench: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -147,6 +148,7 @@ cleanup() {
   if [ -n "$BERTH_PID" ]; then
     for id in $(berth ps -aq 2>/dev/null); do berth rm -f "$id" >/dev/null 2>&1; done
     stop_pid "$BERTH_PID"
+    ip link delete "$BERTH_BRIDGE" 2>/dev/null
   fi
   if [ ${#DOCKER_CMD[@]} -gt 0 ]; then
     for id in $("${DOCKER_CMD[@]}" ps -aq --filter "label=$LABEL" 2>/dev/null); do
@@ -201,7 +203,7 @@ start_berth() {
   BERTH_PORT="$port"
   # Its own session, as a daemon would be: nothing it signals can reach this script's group.
   setsid "$BERTH_BIN" serve --data-root "$WORK/berth/data" --listen "127.0.0.1:$port" \
-    --cgroup-parent "$BERTH_CGROUP" --insecure-registry "127.0.0.1:$REG_PORT" --socket "$WORK/berth/b.sock" >"$WORK/berth/serve.log" 2>&1 &
+    --cgroup-parent "$BERTH_CGROUP" --bridge-name "$BERTH_BRIDGE" --bridge-subnet auto --insecure-registry "127.0.0.1:$REG_PORT" --socket "$WORK/berth/b.sock" >"$WORK/berth/serve.log" 2>&1 &
   BERTH_PID=$!
   for i in $(seq 1 300); do
     [ -S "$WORK/berth/b.sock" ] && berth ps >/dev/null 2>&1 && break
