@@ -43,6 +43,8 @@ pub mod image;
 pub mod logs;
 pub mod network;
 mod phases;
+#[cfg(test)]
+mod proptest_cases;
 pub mod reserve;
 pub mod runtime;
 pub mod stats;

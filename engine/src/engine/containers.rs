@@ -479,13 +479,7 @@ impl Engine {
     /// Everything known about a container, shaped like `docker inspect`.
     pub async fn inspect(&self, key: &str) -> Result<ContainerInspect> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
-        let image = catalog::resolve(&self.inner.db, &row.image_id).await?;
-        let lower: Vec<PathBuf> = image
-            .layers()?
-            .iter()
-            .rev()
-            .map(|layer| self.inner.images.layer_dir(&layer.chain_id))
-            .collect();
+        let lower = self.inner.images.lower_dirs(&row.image_id).await?;
         let mut inspect =
             crate::container::inspect::build(&row, &self.container_dir(&row.id), &lower)?;
         inspect.mounts = self.inner.volumes.inspect_mounts(&row.config()?);
@@ -606,14 +600,7 @@ impl Engine {
     /// What the shim needs to create this container.
     pub(super) async fn spec_for(&self, row: &ContainerRow) -> Result<ContainerSpec> {
         let config = row.config()?;
-        let image = catalog::resolve(&self.inner.db, &row.image_id).await?;
-        // overlayfs lists lowerdirs top first; the catalogue keeps layers bottom first.
-        let lower: Vec<PathBuf> = image
-            .layers()?
-            .iter()
-            .rev()
-            .map(|layer| self.inner.images.layer_dir(&layer.chain_id))
-            .collect();
+        let lower = self.inner.images.lower_dirs(&row.image_id).await?;
         let user = resolve_user(&config.user, &config.group_add, &lower)?;
         let seccomp = self.seccomp_program(&config.security).await?;
         let dir = self.container_dir(&row.id);

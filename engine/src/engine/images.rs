@@ -77,9 +77,16 @@ impl Images {
         })
     }
 
-    /// Where a layer is unpacked (a container's rootfs stacks these).
-    pub(super) fn layer_dir(&self, chain_id: &crate::digest::Digest) -> PathBuf {
-        self.store.layer_dir(chain_id)
+    /// The unpacked layers a container of this image stacks, top first, as overlayfs lists
+    /// lowerdirs (the catalogue keeps them bottom first).
+    pub(super) async fn lower_dirs(&self, image_id: &str) -> Result<Vec<PathBuf>> {
+        let image = catalog::resolve(&self.db, image_id).await?;
+        Ok(image
+            .layers()?
+            .iter()
+            .rev()
+            .map(|layer| self.store.layer_dir(&layer.chain_id))
+            .collect())
     }
 
     /// Loads a `docker save` tar, an OCI archive or an OCI layout directory.

@@ -395,7 +395,7 @@ impl Networks {
                 network_id: net.id.clone(),
                 endpoint_id: ep.map(endpoint_id).unwrap_or_default(),
                 addressing,
-                aliases: if net.name == MODE_BRIDGE {
+                aliases: if !resolves_names(&net) {
                     Vec::new()
                 } else {
                     vec![row.name.clone(), row.id[..12].to_string()]
@@ -732,7 +732,7 @@ impl Networks {
         let mut containers: BTreeSet<String> = own.into_iter().map(str::to_string).collect();
         for net in networks {
             match store::find(db, net).await {
-                Ok(row) if row.name == MODE_BRIDGE => continue,
+                Ok(row) if !resolves_names(&row) => continue,
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(network = %net, "/etc/hosts of its containers: {e}");
@@ -760,7 +760,7 @@ impl Networks {
         let mut peers = Vec::new();
         for ep in &own {
             let net = store::find(db, &ep.network_id).await?;
-            if net.name == MODE_BRIDGE {
+            if !resolves_names(&net) {
                 continue;
             }
             for peer in store::endpoints_on(db, &net.id).await? {
@@ -782,6 +782,12 @@ impl Networks {
         let path = container_dir(&self.root, id).join("hosts");
         hosts::rewrite(&path, &content).map_err(|e| Error::io("write", &path, e))
     }
+}
+
+/// Whether containers on `net` find each other by name (aliases, peers in /etc/hosts): on
+/// user-defined networks, not on the default bridge, as docker's.
+fn resolves_names(net: &NetworkRow) -> bool {
+    net.name != MODE_BRIDGE
 }
 
 /// `none` and `host` are namespaces, not networks a container attaches to.

@@ -294,14 +294,7 @@ mod fuzz {
     use super::*;
     use proptest::prelude::*;
 
-    fn config() -> ProptestConfig {
-        ProptestConfig::with_cases(
-            std::env::var("PROPTEST_CASES")
-                .ok()
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(256),
-        )
-    }
+    use crate::proptest_cases::config;
 
     proptest! {
         #![proptest_config(config())]
