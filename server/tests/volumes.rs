@@ -76,7 +76,8 @@ fn volume_data_is_shared_survives_its_containers_and_in_use_volumes_stay() {
     ]);
     assert_eq!(read, "hello\n");
 
-    // Two running containers see each other's writes while both run.
+    // Two running containers see each other's writes while both run. Each file appears by
+    // rename, whole: a plain `>` creates it empty before the bytes arrive.
     d.ok(&[
         "run",
         "-d",
@@ -87,7 +88,7 @@ fn volume_data_is_shared_survives_its_containers_and_in_use_volumes_stay() {
         "busybox",
         "sh",
         "-c",
-        "echo from-a > /d/a; while [ ! -f /d/b ]; do sleep 0.05; done; cat /d/b",
+        "echo from-a > /d/a.new && mv /d/a.new /d/a; while [ ! -f /d/b ]; do sleep 0.05; done; cat /d/b",
     ]);
     d.ok(&[
         "run",
@@ -99,7 +100,7 @@ fn volume_data_is_shared_survives_its_containers_and_in_use_volumes_stay() {
         "busybox",
         "sh",
         "-c",
-        "while [ ! -f /d/a ]; do sleep 0.05; done; cat /d/a; echo from-b > /d/b; sleep 1000",
+        "while [ ! -f /d/a ]; do sleep 0.05; done; cat /d/a; echo from-b > /d/b.new && mv /d/b.new /d/b; sleep 1000",
     ]);
     assert_eq!(d.ok(&["wait", "ca"]).trim(), "0");
     assert_eq!(d.ok(&["logs", "ca"]), "from-b\n");
