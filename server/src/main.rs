@@ -189,7 +189,7 @@ const DEFAULT_LOG_FILTER: &str = "info,netlink_packet_route=error";
 
 fn main() {
     // `berth serve` takes its configuration file's values where no flag or variable set one.
-    let argv = match config::with_config_file(Args::command(), std::env::args_os().collect()) {
+    let argv = match config::with_config_file(Args::command, std::env::args_os().collect()) {
         Ok(argv) => argv,
         Err(err) => {
             eprintln!("berth: {err:#}");
