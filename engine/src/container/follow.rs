@@ -97,10 +97,15 @@ impl LogFollower {
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-            let wake = Wake::new(&runtime, &dir, status);
-            if let Err(e) = pump(reader, &path, &options, wake, &tx) {
+            let mut wake = Wake::new(&runtime, dir, status);
+            if let Err(e) = pump(reader, &path, &options, &mut wake, &tx) {
                 let _ = tx.blocking_send(Err(e));
             }
+            // The receiver learns of the end first, and the inotify instance is closed after:
+            // closing one waits for an SRCU grace period (fsnotify_destroy_group), 5-15 ms
+            // that `run` and attach clients would otherwise wait for after every exit.
+            drop(tx);
+            drop(wake);
         });
         Ok(LogFollower { rx })
     }
@@ -113,7 +118,7 @@ fn pump(
     mut reader: LogReader,
     path: &Path,
     options: &LogOptions,
-    mut wake: Wake,
+    wake: &mut Wake,
     tx: &mpsc::Sender<Result<PositionedBatch>>,
 ) -> Result<()> {
     loop {
@@ -158,20 +163,40 @@ fn pump(
 /// What a follower sleeps on between drains: a change in the log's directory (inotify(7): a
 /// write, a rotation, the directory going away) or in the container's status, whichever comes
 /// first. Without inotify (e.g. out of watches) it falls back to polling.
+///
+/// The inotify instance is made at the first wait, so a reader that never waits (`logs`
+/// without `--follow`, attach to a container that has already ended) costs no instance and
+/// no grace period when it would be closed.
 struct Wake {
     runtime: tokio::runtime::Handle,
     status: watch::Receiver<Status>,
-    /// The inotify instance watching the log's directory, non-blocking.
-    inotify: Option<AsyncFd<OwnedFd>>,
+    /// The directory to watch.
+    dir: PathBuf,
+    /// The inotify instance watching it, non-blocking: `None` before the first wait,
+    /// `Some(None)` when inotify could not be had.
+    inotify: Option<Option<AsyncFd<OwnedFd>>>,
 }
 
 impl Wake {
-    fn new(runtime: &tokio::runtime::Handle, dir: &Path, status: watch::Receiver<Status>) -> Self {
-        let _entered = runtime.enter();
+    fn new(
+        runtime: &tokio::runtime::Handle,
+        dir: PathBuf,
+        status: watch::Receiver<Status>,
+    ) -> Self {
+        Wake {
+            runtime: runtime.clone(),
+            status,
+            dir,
+            inotify: None,
+        }
+    }
+
+    fn watch(&self) -> Option<AsyncFd<OwnedFd>> {
+        let _entered = self.runtime.enter();
         let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
             .and_then(|inotify| {
                 inotify.add_watch(
-                    dir,
+                    &self.dir,
                     AddWatchFlags::IN_MODIFY
                         | AddWatchFlags::IN_CREATE
                         | AddWatchFlags::IN_MOVED_TO
@@ -189,26 +214,32 @@ impl Wake {
                 .map_err(|e| e.into_parts().1)
             });
         if let Err(e) = &inotify {
-            tracing::debug!("log follower polls {}: no inotify ({e})", dir.display());
+            tracing::debug!(
+                "log follower polls {}: no inotify ({e})",
+                self.dir.display()
+            );
         }
-        Wake {
-            runtime: runtime.clone(),
-            status,
-            inotify: inotify.ok(),
-        }
+        inotify.ok()
     }
 
     /// Sleeps until something may have changed or the receiver has gone. A follower with an `until` wakes at least
     /// every POLL, so it notices the time passing even while the log is silent.
     fn wait(&mut self, has_until: bool, tx: &mpsc::Sender<Result<PositionedBatch>>) {
+        if self.inotify.is_none() {
+            // Made now, after the drain: what was written before it was made is read by the
+            // next drain, which comes at once.
+            self.inotify = Some(self.watch());
+            return;
+        }
         let longest = match (&self.inotify, has_until) {
-            (Some(_), false) => IDLE_RECHECK,
+            (Some(Some(_)), false) => IDLE_RECHECK,
             _ => POLL,
         };
         let Wake {
             runtime,
             status,
             inotify,
+            ..
         } = self;
         runtime.block_on(async {
             let changed = async {
@@ -219,8 +250,8 @@ impl Wake {
             };
             let written = async {
                 match inotify {
-                    Some(fd) => drain_events(fd).await,
-                    None => std::future::pending::<()>().await,
+                    Some(Some(fd)) => drain_events(fd).await,
+                    _ => std::future::pending::<()>().await,
                 }
             };
             tokio::select! {
