@@ -108,6 +108,8 @@ impl Engine {
         let auth = crate::auth::Auth::new(db.clone(), config.auth);
         let stats = stats::hub(db.clone());
         let reserve = crate::reserve::Reserve::open(&root);
+        let discard =
+            crate::discard::Discard::open(&root).map_err(|e| Error::io("create", &root, e))?;
         let locks = Arc::new(containers::ContainerLocks::default());
         let networks = Networks::open(
             db.clone(),
@@ -120,7 +122,11 @@ impl Engine {
         let engine = Engine {
             inner: Arc::new(Inner {
                 db,
-                system: System { root, reserve },
+                system: System {
+                    root,
+                    reserve,
+                    discard,
+                },
                 events,
                 images,
                 volumes,

@@ -9,7 +9,7 @@
 //! | volumes    | [`Volumes`] (`engine.volumes()`): volume folders, their lock and sizes | `engine/volumes.rs` |
 //! | networks   | [`Networks`] (`engine.networks()`): bridge settings, port proxies, netns | `engine/networks.rs` |
 //! | containers | the engine's own verbs (`engine.create`, `start`, …) over `Containers`: locks, exit watches, root mounts, caches, execs, restarts, seccomp, health, stats | `engine/containers.rs` (lifecycle), `engine/{attach,exec,health,list,reconcile,restart,session,stats}.rs` |
-//! | system     | `df`, `prune`, `info` over `System`: data root, space reserve | `engine/system.rs` |
+//! | system     | `df`, `prune`, `info` over `System`: data root, space reserve, discard folder | `engine/system.rs` |
 //! | events     | `engine.events(query)` over `Events`: the event bus, docker's actors | `engine/events.rs` |
 //! | auth       | [`auth::Auth`] (`engine.auth()`)                          | `auth/`                  |
 //! | alerts     | [`alerts::Alerts`] (`engine.alerts()`)                    | `alerts/`                |
@@ -22,7 +22,7 @@
 //! `runtime` (namespaces, rootfs, cgroups, the shim), `logs` (the per-container log format),
 //! `events`, `stats`, `health`, `exec`, `db` (the catalogue). General helpers that belong to
 //! no concept: `ids` (random hex ids), [`units`] (sizes, CPUs, signals, times users type),
-//! `fs_size` (the one directory-size walker).
+//! `fs_size` (the one directory-size walker), `discard` (trees renamed away, then deleted).
 
 pub mod alerts;
 pub mod attach;
@@ -31,6 +31,7 @@ mod catalog;
 pub mod container;
 pub mod db;
 pub mod digest;
+mod discard;
 mod engine;
 mod error;
 pub mod events;

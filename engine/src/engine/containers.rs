@@ -497,8 +497,11 @@ impl Engine {
 
     /// [`Engine::remove`], and with `volumes` its anonymous volumes too (`rm -v`).
     pub async fn remove_container(&self, key: &str, force: bool, volumes: bool) -> Result<()> {
+        let mut phases = crate::phases::Phases::new();
         let row = ContainerRow::find(&self.inner.db, key).await?;
-        self.mark_manually_stopped_or_warn(&row.id).await;
+        self.stop_restarts_for_removal(&row.id, row.state()?.is_alive())
+            .await;
+        phases.mark("mark");
         if row.state()?.is_alive() {
             if !force {
                 return Err(Error::Conflict(format!(
@@ -533,20 +536,29 @@ impl Engine {
                 row.name
             )));
         }
+        phases.mark("lock");
         self.inner.containers.roots.release(&row.id);
         self.health_stop(&row.id);
         if let Ok(spec) = self.spec_for(&row).await {
             runtime::cleanup(&spec)?;
         }
+        phases.mark("cleanup");
         self.inner.networks.forget(&row.id).await?;
+        phases.mark("network");
         let dir = self.container_dir(&row.id);
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
-        }
+        let discarded = self
+            .inner
+            .system
+            .discard
+            .take(&dir)
+            .map_err(|e| Error::io("remove", &dir, e))?;
+        phases.mark("files");
         ContainerRow::delete(&self.inner.db, &row.id).await?;
+        phases.mark("row");
         self.inner.containers.configs.forget(&row.id);
         self.inner.events.container(&row, "destroy", &[]);
         self.inner.volumes.release(&row.config()?, volumes).await;
+        phases.mark("volumes");
         self.inner.containers.status.publish(
             &row.id,
             Status {
@@ -558,6 +570,14 @@ impl Engine {
         self.forget_lock(&row.id);
         self.inner.containers.execs.forget_container(&row.id);
         self.inner.containers.stats.forget(&row.id);
+        phases.mark("published");
+        // Waiters (`run --rm`) have been told; this call returns once the files are gone,
+        // so `rm` gives the space back before it answers, as docker's does.
+        if let Some(discarded) = discarded {
+            discarded.delete().await;
+        }
+        phases.mark("deleted");
+        phases.log("remove timings", &row.id);
         Ok(())
     }
 
@@ -726,6 +746,7 @@ impl Engine {
     /// Records that a container's shim has gone: its exit code (from the shim's exit record),
     /// cgroup cleanup, subscribers told; auto-removed containers are removed.
     pub(super) async fn on_exit(&self, id: &str) -> Result<()> {
+        let mut phases = crate::phases::Phases::new();
         let auto_remove = {
             let lock = self.lock(id);
             let _guard = lock.lock().await;
@@ -733,6 +754,7 @@ impl Engine {
             if !row.state()?.is_alive() {
                 return Ok(());
             }
+            phases.mark("lock");
             let dir = self.container_dir(id);
             let (exit_code, oom_killed, finished) =
                 match runtime::read_exit_record(&dir.join("exit.json")) {
@@ -748,15 +770,19 @@ impl Engine {
                         (255, false, now_ms())
                     }
                 };
+            phases.mark("record");
             if let Ok(spec) = self.spec_for(&row).await {
                 if let Err(e) = runtime::cleanup(&spec) {
                     tracing::warn!(container = %id, "cgroup cleanup: {e}");
                 }
             }
+            phases.mark("cleanup");
             self.health_stop(id);
             self.inner.networks.teardown(id).await;
             self.inner.containers.stats.stopped(id);
+            phases.mark("network");
             ContainerRow::set_exited(&self.inner.db, id, exit_code, oom_killed, finished).await?;
+            phases.mark("row");
             if oom_killed {
                 self.inner.events.container(&row, "oom", &[]);
             }
@@ -776,6 +802,7 @@ impl Engine {
             );
             self.inner.containers.roots.release(id);
             self.restart_after_exit(&row, exit_code, finished).await?;
+            phases.mark("published");
             row.config()?.auto_remove
         };
         if auto_remove {
@@ -784,7 +811,9 @@ impl Engine {
                 Ok(()) | Err(Error::NotFound { .. }) => {}
                 Err(e) => return Err(e),
             }
+            phases.mark("removed");
         }
+        phases.log("exit timings", id);
         Ok(())
     }
 }

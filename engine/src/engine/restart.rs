@@ -99,6 +99,18 @@ impl Engine {
         }
     }
 
+    /// A removal begins: no policy restart may follow it. Only a running container or one
+    /// with a restart pending needs the mark in its row (the removal deletes the row); for
+    /// the rest, as every `run --rm` container at its exit, cancelling in memory is enough
+    /// and saves a write.
+    pub(super) async fn stop_restarts_for_removal(&self, id: &str, alive: bool) {
+        if alive || self.restart_pending(id) {
+            self.mark_manually_stopped_or_warn(id).await;
+        } else {
+            self.inner.containers.restarts.cancel(id, false);
+        }
+    }
+
     /// A user starts the container (or removes it): a fresh restart policy state.
     pub(super) async fn reset_restarts(&self, id: &str) -> Result<()> {
         self.inner.containers.restarts.cancel(id, true);

@@ -17,6 +17,8 @@ pub(super) struct System {
     pub(super) root: PathBuf,
     /// Space held back on the data root for the writes that end containers on a full disk.
     pub(super) reserve: crate::reserve::Reserve,
+    /// Where removed containers' folders go to be deleted.
+    pub(super) discard: crate::discard::Discard,
 }
 
 /// The file that keeps this data root's engine id.
