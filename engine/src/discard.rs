@@ -46,7 +46,9 @@ impl Discard {
     pub(crate) fn take(&self, path: &Path) -> io::Result<Option<Discarded>> {
         let name = path.file_name().unwrap_or(path.as_os_str()).to_os_string();
         let mut target = self.dir.join(&name);
-        target.as_mut_os_string().push(format!(".{}", crate::ids::random_hex::<4>()));
+        target
+            .as_mut_os_string()
+            .push(format!(".{}", crate::ids::random_hex::<4>()));
         match std::fs::rename(path, &target) {
             Ok(()) => Ok(Some(Discarded(target))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -99,7 +101,10 @@ mod tests {
         assert!(parked.join("upper/etc/hosts").exists());
         taken.delete().await;
         assert!(!parked.exists());
-        assert_eq!(std::fs::read_dir(root.path().join(FOLDER)).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(root.path().join(FOLDER)).unwrap().count(),
+            0
+        );
     }
 
     #[test]

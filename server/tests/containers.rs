@@ -148,6 +148,14 @@ fn detached_containers_log_stop_and_remove() {
     d.ok(&["rm", "ticker"]);
     assert!(!d.ok(&["ps", "-a"]).contains("ticker"));
     assert!(!d.data_root.join("containers").join(id.trim()).exists());
+    // The folder went by way of the discard folder, and `rm` answered once it was deleted.
+    let discard = d.data_root.join("discard");
+    assert!(discard.is_dir());
+    let left: Vec<_> = std::fs::read_dir(&discard)
+        .expect("discard")
+        .flatten()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
