@@ -193,8 +193,8 @@ pub fn read_exit_record(path: &Path) -> Result<Option<ExitRecord>, RuntimeError>
 
 /// Idempotent: removes the container's cgroup if still there, killing whatever is left in
 /// it (call it only for a container that has ended or whose shim is gone).
-pub fn cleanup(spec: &ContainerSpec) -> Result<(), RuntimeError> {
-    let cg = Cgroup::open(Path::new(cgroup::CGROUP_ROOT), &spec.cgroup_path)?;
+pub fn cleanup(cgroup_path: &str) -> Result<(), RuntimeError> {
+    let cg = Cgroup::open(Path::new(cgroup::CGROUP_ROOT), cgroup_path)?;
     if cg.paths().iter().any(|p| p.exists()) {
         cg.kill_all()?;
         cg.remove()?;

@@ -440,7 +440,7 @@ impl Drop for Case {
             }
             wait_gone_within(started.shim_pid, self.gone_within);
         }
-        if let Err(e) = runtime::cleanup(&self.spec) {
+        if let Err(e) = runtime::cleanup(&self.spec.cgroup_path) {
             eprintln!("cleanup of {}: {e}", self.dir.path().display());
         }
     }
