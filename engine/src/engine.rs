@@ -1,5 +1,5 @@
-//! The engine facade: one handle over the per-concept services (`engine/<concept>.rs`), with
-//! the container lifecycle (create, start, stop, kill, remove, wait, logs) and its rules.
+//! The engine facade: one handle over the per-concept services (`engine/<concept>.rs`); it
+//! only opens them and hands them out.
 
 mod attach;
 mod containers;
@@ -18,23 +18,21 @@ mod system;
 mod volumes;
 
 pub use attach::Attached;
-use containers::Containers;
-pub use containers::ExitWaiter;
+pub use containers::{Containers, ExitWaiter};
 use events::Events;
 pub use images::Images;
 pub use images::{ImagePruneReport, SavedArchive};
 pub use images::{PullResult, PushResult};
 pub use list::{ContainerQuery, ListStamp};
 pub use networks::Networks;
-use system::System;
+pub use system::System;
 pub use volumes::Volumes;
 
 use crate::container::{ExitWatch, RootHolds};
-use crate::db::{self, Db};
+use crate::db;
 use crate::image::registry::RegistryConfig;
-use crate::runtime::SecuritySpec;
 use crate::{Error, Result};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Where the engine keeps its data, and which program is its shim.
@@ -63,16 +61,14 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
-/// The engine's state: one service per concept, each owning its stores, plus the catalogue
-/// they share and the two concepts that are services of their own (auth, alerts).
+/// The engine's state: one service per concept, each owning its stores (they share the
+/// catalogue and the events service), plus auth and alerts.
 struct Inner {
-    /// The catalogue (SQLite): every concept's rows.
-    db: Db,
     system: System,
     events: Events,
-    images: Images,
-    volumes: Volumes,
-    networks: Networks,
+    images: Arc<Images>,
+    volumes: Arc<Volumes>,
+    networks: Arc<Networks>,
     containers: Containers,
     /// Users, sessions, tokens and the audit log of the TCP API.
     auth: crate::auth::Auth,
@@ -119,56 +115,66 @@ impl Engine {
             config.network,
         )
         .await?;
-        let engine = Engine {
+        let images = Arc::new(images);
+        let volumes = Arc::new(volumes);
+        let networks = Arc::new(networks);
+        let containers = Containers {
+            inner: Arc::new(containers::ContainersInner {
+                db: db.clone(),
+                events: events.clone(),
+                images: images.clone(),
+                volumes: volumes.clone(),
+                networks: networks.clone(),
+                root: root.clone(),
+                reserve,
+                discard,
+                shim_program: config.shim_program,
+                cgroup_parent: config.cgroup_parent,
+                status: ExitWatch::default(),
+                roots: RootHolds::default(),
+                locks,
+                configs: Default::default(),
+                lists: Default::default(),
+                execs: Default::default(),
+                restarts: restart::RestartTimers::default(),
+                seccomp: Default::default(),
+                health: Default::default(),
+                stats,
+            }),
+        };
+        let system = System {
+            root,
+            db,
+            images: images.clone(),
+            volumes: volumes.clone(),
+            networks: networks.clone(),
+            containers: containers.clone(),
+        };
+        containers.start_up().await?;
+        alerts.start(events.bus.clone(), alerts_after).await?;
+        Ok(Engine {
             inner: Arc::new(Inner {
-                db,
-                system: System {
-                    root,
-                    reserve,
-                    discard,
-                },
+                system,
                 events,
                 images,
                 volumes,
                 networks,
-                containers: Containers {
-                    shim_program: config.shim_program,
-                    cgroup_parent: config.cgroup_parent,
-                    status: ExitWatch::default(),
-                    roots: RootHolds::default(),
-                    locks,
-                    configs: Default::default(),
-                    lists: Default::default(),
-                    execs: Default::default(),
-                    restarts: restart::RestartTimers::default(),
-                    seccomp: Default::default(),
-                    health: Default::default(),
-                    stats,
-                },
+                containers,
                 auth,
                 alerts,
             }),
-        };
-        // The filter nearly every container gets, compiled before the first start needs it.
-        let warm = engine.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = warm
-                .inner
-                .containers
-                .seccomp
-                .program(&SecuritySpec::default())
-            {
-                tracing::warn!("compiling the default seccomp filter failed: {e}");
-            }
-        });
-        engine.reconcile().await?;
-        engine.inner.containers.stats.start_background();
-        engine
-            .inner
-            .alerts
-            .start(engine.inner.events.bus.clone(), alerts_after)
-            .await?;
-        Ok(engine)
+        })
+    }
+
+    /// Containers: create, start, stop, kill, restart, pause, rename, remove, prune, wait,
+    /// logs, inspect, list, attach, exec, stats.
+    pub fn containers(&self) -> &Containers {
+        &self.inner.containers
+    }
+
+    /// The data root, `system df`, `system prune` and `info`.
+    pub fn system(&self) -> &System {
+        &self.inner.system
     }
 
     /// Users, logins, sessions, API tokens, board links and the audit log.
@@ -200,14 +206,5 @@ impl Engine {
     /// `query.until` (if set), as far as they pass `query.filter`.
     pub fn events(&self, query: crate::events::EventQuery) -> Result<crate::events::EventStream> {
         self.inner.events.stream(query)
-    }
-
-    pub fn data_root(&self) -> &Path {
-        &self.inner.system.root
-    }
-
-    /// A scratch folder on the data root's file system (for uploads being received).
-    pub fn tmp_dir(&self) -> PathBuf {
-        self.inner.system.root.join("tmp")
     }
 }

@@ -8,15 +8,16 @@
 //! | images     | [`Images`] (`engine.images()`): image store, registries, image lock, pull queue | `engine/images.rs`, `engine/images/{pull,push}.rs` |
 //! | volumes    | [`Volumes`] (`engine.volumes()`): volume folders, their lock and sizes | `engine/volumes.rs` |
 //! | networks   | [`Networks`] (`engine.networks()`): bridge settings, port proxies, netns | `engine/networks.rs` |
-//! | containers | the engine's own verbs (`engine.create`, `start`, …) over `Containers`: locks, exit watches, root mounts, caches, execs, restarts, seccomp, health, stats | `engine/containers.rs` (lifecycle), `engine/{attach,exec,health,list,reconcile,restart,session,stats}.rs` |
-//! | system     | `df`, `prune`, `info` over `System`: data root, space reserve, discard folder | `engine/system.rs` |
+//! | containers | [`Containers`] (`engine.containers()`): locks, exit watches, root mounts, caches, execs, restarts, seccomp, health, stats, space reserve, discard folder | `engine/containers.rs` (lifecycle), `engine/{attach,exec,health,list,reconcile,restart,session,stats}.rs` |
+//! | system     | [`System`] (`engine.system()`): data root; `df`, `prune`, `info` | `engine/system.rs` |
 //! | events     | `engine.events(query)` over `Events`: the event bus, docker's actors | `engine/events.rs` |
 //! | auth       | [`auth::Auth`] (`engine.auth()`)                          | `auth/`                  |
 //! | alerts     | [`alerts::Alerts`] (`engine.alerts()`)                    | `alerts/`                |
 //!
 //! `engine.rs` itself only opens the services and hands them out. The services share the
-//! catalogue (`db`) and the events service; the container lifecycle, which crosses all of
-//! them, reaches them through the engine. Below the services, one module per concept holds
+//! catalogue (`db`) and the events service; the containers service, whose lifecycle crosses
+//! images, volumes and networks, holds shared handles (`Arc`) to them, and the system
+//! service, which gathers everyone's numbers, holds handles to all four. Below the services, one module per concept holds
 //! the rules and formats: `image` (references, content store, archives, layer unpacking),
 //! `catalog` (images' rows), `volume`, `network`, `container` (configs, rows, names, state),
 //! `runtime` (namespaces, rootfs, cgroups, the shim), `logs` (the per-container log format),
@@ -59,7 +60,8 @@ pub use catalog::ImageSummary;
 pub use container::DEFAULT_CGROUP_PARENT;
 pub use engine::session::{AttachRequest, AttachSession, OutputSession};
 pub use engine::{
-    Attached, ContainerQuery, ContainerStats, Engine, EngineConfig, ExitWaiter, ImagePruneReport,
-    Images, ListStamp, Networks, PullResult, PushResult, SavedArchive, Volumes,
+    Attached, ContainerQuery, ContainerStats, Containers, Engine, EngineConfig, ExitWaiter,
+    ImagePruneReport, Images, ListStamp, Networks, PullResult, PushResult, SavedArchive, System,
+    Volumes,
 };
 pub use error::{Error, Result};

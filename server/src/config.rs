@@ -243,7 +243,7 @@ mod tests {
              insecure-listen = true\n",
         );
         let args = with_config_file(
-            crate::Args::command(),
+            crate::Args::command,
             argv(&["berth", "serve", "--config", &path]),
         )
         .unwrap();

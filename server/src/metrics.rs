@@ -233,6 +233,7 @@ pub async fn scrape(
     ws: Option<Extension<WsLimiter>>,
 ) -> ApiResult<Response> {
     let containers = engine
+        .containers()
         .find_containers(ContainerQuery {
             all: true,
             filters: Default::default(),
@@ -249,7 +250,7 @@ pub async fn scrape(
             .count();
         out.sample("berth_containers", &[("state", state)], n as f64);
     }
-    let hub = engine.stats_hub();
+    let hub = engine.containers().stats_hub();
     let running: Vec<_> = containers
         .iter()
         .filter(|c| c.status_word() == "running")

@@ -47,6 +47,7 @@ pub mod ssr {
             return Ok(None);
         };
         let containers = engine
+            .containers()
             .list_containers(true)
             .await?
             .into_iter()

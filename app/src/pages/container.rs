@@ -16,7 +16,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 #[server(prefix = "/ui/fn", endpoint = "get_container", input = GetUrl)]
 pub async fn get_container(id: String) -> Result<ContainerSummary, AppError> {
     let engine = crate::model::engine()?;
-    Ok(engine.container(&id).await?)
+    Ok(engine.containers().container(&id).await?)
 }
 
 #[component]

@@ -15,7 +15,7 @@ use leptos_meta::Title;
 #[server(prefix = "/ui/fn", endpoint = "list_containers", input = GetUrl)]
 pub async fn list_containers() -> Result<ContainerList, AppError> {
     let engine = crate::model::engine()?;
-    let containers = engine.list_containers(true).await?;
+    let containers = engine.containers().list_containers(true).await?;
     Ok(ContainerList {
         now_ms: ssr::now_ms(),
         containers,
@@ -32,10 +32,10 @@ pub async fn list_containers() -> Result<ContainerList, AppError> {
 pub async fn apply_action(id: String, action: ContainerAction) -> Result<(), AppError> {
     let engine = crate::model::engine()?;
     match action {
-        ContainerAction::Start => engine.start(&id).await.map(drop)?,
-        ContainerAction::Stop => engine.stop(&id, None).await.map(drop)?,
-        ContainerAction::Remove => engine.remove(&id, false).await?,
-        ContainerAction::ForceRemove => engine.remove(&id, true).await?,
+        ContainerAction::Start => engine.containers().start(&id).await.map(drop)?,
+        ContainerAction::Stop => engine.containers().stop(&id, None).await.map(drop)?,
+        ContainerAction::Remove => engine.containers().remove(&id, false).await?,
+        ContainerAction::ForceRemove => engine.containers().remove(&id, true).await?,
     }
     Ok(())
 }

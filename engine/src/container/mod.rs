@@ -1,5 +1,6 @@
 //! Containers: their state model, the settings they are created with, and the catalogue rows.
-//! The lifecycle itself (create, start, stop, remove, wait, logs) is driven by [`crate::Engine`].
+//! The lifecycle itself (create, start, stop, remove, wait, logs) is driven by the containers
+//! service, [`crate::Containers`] (`engine.containers()`).
 
 mod config;
 mod config_cache;

@@ -1,7 +1,7 @@
 //! `attach` and `resize` on the engine: a running container's input and terminal size, with
 //! docker's rules and messages (its output is its log, followed by the adapter).
 
-use super::Engine;
+use super::Containers;
 use crate::attach::AttachInput;
 use crate::container::{ContainerRow, ContainerState};
 use crate::runtime::control::SOCKET_NAME;
@@ -17,7 +17,7 @@ pub struct Attached {
     pub input: Option<AttachInput>,
 }
 
-impl Engine {
+impl Containers {
     /// Attaches to a running container, with its stdin when `stdin` is asked and the
     /// container keeps one open. Emits `attach`.
     pub async fn attach(&self, key: &str, stdin: bool) -> Result<Attached> {

@@ -1,13 +1,14 @@
-//! The containers service: the in-memory state of the container lifecycle beside the rows
-//! of the catalogue (locks, exit watches, root mounts, caches, execs, restarts, health, stats),
-//! and the lifecycle itself (create, start, stop, kill, restart, pause, rename, remove, prune,
-//! wait, logs, inspect). The lifecycle crosses every other service (a create resolves the
-//! image, attaches volumes and a network; an exit tears the network down and releases volume
-//! mounts), so its verbs are the engine's own, written here; attach, exec, health, list,
-//! restart, reconcile, session and stats are its other files.
+//! The containers service ([`Containers`], `engine.containers()`): the in-memory state of
+//! the container lifecycle beside the rows of the catalogue (locks, exit watches, root mounts,
+//! caches, execs, restarts, health, stats), and the lifecycle itself (create, start, stop,
+//! kill, restart, pause, rename, remove, prune, wait, logs, inspect). The lifecycle crosses
+//! every other service (a create resolves the image, attaches volumes and a network; an exit
+//! tears the network down and releases volume mounts), so the service holds handles to them;
+//! attach, exec, health, list, restart, reconcile, session and stats are its other files.
 
+use super::events::Events;
 use super::restart::RestartTimers;
-use super::Engine;
+use super::{Images, Networks, Volumes};
 use crate::catalog;
 use crate::container::inspect::ContainerInspect;
 use crate::container::{
@@ -16,7 +17,7 @@ use crate::container::{
     LogFollower, LogOptions, RootHolds, Status,
 };
 use crate::container::{ConfigCache, ListCache};
-use crate::db::now_ms;
+use crate::db::{now_ms, Db};
 use crate::fs_size::{tree_size, Unreadable};
 use crate::ids::new_id;
 use crate::runtime::seccomp::SeccompProgram;
@@ -30,7 +31,31 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
-pub(super) struct Containers {
+/// The containers service: every container verb (create, start, stop, kill, restart, pause,
+/// rename, remove, prune, wait, logs, inspect, list, attach, exec, stats), over the lifecycle
+/// state it owns. A cheap handle (one `Arc`): the watchers it spawns hold one.
+#[derive(Clone)]
+pub struct Containers {
+    pub(super) inner: Arc<ContainersInner>,
+}
+
+/// The containers service's state, and handles to the services its lifecycle crosses.
+pub(super) struct ContainersInner {
+    /// The catalogue: containers' rows.
+    pub(super) db: Db,
+    pub(super) events: Events,
+    /// A create resolves its image; a start stacks the image's layers.
+    pub(super) images: Arc<Images>,
+    /// A create records its volumes; a start mounts them; a removal drops anonymous ones.
+    pub(super) volumes: Arc<Volumes>,
+    /// A create attaches a network; a start sets it up; an exit tears it down.
+    pub(super) networks: Arc<Networks>,
+    /// The data root: containers' folders are in `containers/`.
+    pub(super) root: PathBuf,
+    /// Space held back on the data root for the writes that end containers on a full disk.
+    pub(super) reserve: crate::reserve::Reserve,
+    /// Where removed containers' folders go to be deleted.
+    pub(super) discard: crate::discard::Discard,
     /// The program run as `<shim_program> shim <spec.json>`.
     pub(super) shim_program: PathBuf,
     /// Where new containers' cgroups go.
@@ -118,7 +143,7 @@ impl ExitWaiter {
     }
 }
 
-impl Engine {
+impl Containers {
     // ----- containers: queries -----
 
     /// One container, by id, unique id prefix or name.
@@ -147,7 +172,7 @@ impl Engine {
             None => None,
         };
         let mut config = ContainerConfig::derive(&id, &image.defaults()?, &options)?;
-        config.cgroup_parent = self.inner.containers.cgroup_parent.clone();
+        config.cgroup_parent = self.inner.cgroup_parent.clone();
         let network = self.inner.networks.for_create(&config).await?;
         let config_json = serde_json::to_string(&config)
             .map_err(|e| Error::Corrupt(format!("container config: {e}")))?;
@@ -247,7 +272,7 @@ impl Engine {
         spec.devices = crate::container::devices::resolve_all(&row.config()?.devices)
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
         phases.mark("spec");
-        self.inner.containers.roots.settled(&id).await;
+        self.inner.roots.settled(&id).await;
         self.write_etc_files(&row, &dir)?;
         phases.mark("etc");
         spec.network = self.inner.networks.setup(&row).await?;
@@ -256,7 +281,7 @@ impl Engine {
         let _ = std::fs::remove_file(dir.join(runtime::STARTED_RECORD));
         let spec_path = dir.join("shim.json");
         write_spec(&spec_path, &spec)?;
-        let program = self.inner.containers.shim_program.clone();
+        let program = self.inner.shim_program.clone();
         let started =
             tokio::task::spawn_blocking(move || runtime::spawn_shim(&program, &spec_path))
                 .await
@@ -272,7 +297,7 @@ impl Engine {
         phases.mark("shim");
         let at = now_ms();
         ContainerRow::set_running(&self.inner.db, &id, started.pid, started.shim_pid, at).await?;
-        self.inner.containers.status.publish(
+        self.inner.status.publish(
             &id,
             Status {
                 state: ContainerState::Running,
@@ -280,7 +305,7 @@ impl Engine {
                 removed: false,
             },
         );
-        self.inner.containers.roots.hold(&id, started.pid);
+        self.inner.roots.hold(&id, started.pid);
         self.watch_shim(id.clone(), started.shim_pid);
         let row = ContainerRow::find(&self.inner.db, &id).await?;
         self.inner
@@ -433,7 +458,7 @@ impl Engine {
             exit_code: None,
             removed: false,
         };
-        self.inner.containers.status.publish(&id, status);
+        self.inner.status.publish(&id, status);
         let row = ContainerRow::find(&self.inner.db, &id).await?;
         self.inner.events.container(&row, verb, &[]);
         row.summary()
@@ -485,7 +510,7 @@ impl Engine {
         inspect.mounts = self.inner.volumes.inspect_mounts(&row.config()?);
         inspect.restart_count = self.restart_count(&row.id).await?;
         inspect.state.restarting = self.restart_pending(&row.id);
-        inspect.state.health = self.inner.containers.health.health(&row.id);
+        inspect.state.health = self.inner.health.health(&row.id);
         inspect.network_settings = self.inner.networks.settings(&row).await?;
         Ok(inspect)
     }
@@ -495,7 +520,7 @@ impl Engine {
         self.remove_container(key, force, false).await
     }
 
-    /// [`Engine::remove`], and with `volumes` its anonymous volumes too (`rm -v`).
+    /// [`Containers::remove`], and with `volumes` its anonymous volumes too (`rm -v`).
     pub async fn remove_container(&self, key: &str, force: bool, volumes: bool) -> Result<()> {
         let mut phases = crate::phases::Phases::new();
         let row = ContainerRow::find(&self.inner.db, key).await?;
@@ -537,7 +562,7 @@ impl Engine {
             )));
         }
         phases.mark("lock");
-        self.inner.containers.roots.release(&row.id);
+        self.inner.roots.release(&row.id);
         self.health_stop(&row.id);
         runtime::cleanup(&cgroup_path(&row.config()?, &row.id))?;
         phases.mark("cleanup");
@@ -546,18 +571,17 @@ impl Engine {
         let dir = self.container_dir(&row.id);
         let discarded = self
             .inner
-            .system
             .discard
             .take(&dir)
             .map_err(|e| Error::io("remove", &dir, e))?;
         phases.mark("files");
         ContainerRow::delete(&self.inner.db, &row.id).await?;
         phases.mark("row");
-        self.inner.containers.configs.forget(&row.id);
+        self.inner.configs.forget(&row.id);
         self.inner.events.container(&row, "destroy", &[]);
         self.inner.volumes.release(&row.config()?, volumes).await;
         phases.mark("volumes");
-        self.inner.containers.status.publish(
+        self.inner.status.publish(
             &row.id,
             Status {
                 state: ContainerState::Exited,
@@ -566,8 +590,8 @@ impl Engine {
             },
         );
         self.forget_lock(&row.id);
-        self.inner.containers.execs.forget_container(&row.id);
-        self.inner.containers.stats.forget(&row.id);
+        self.inner.execs.forget_container(&row.id);
+        self.inner.stats.forget(&row.id);
         phases.mark("published");
         // Waiters (`run --rm`) have been told; this call returns once the files are gone,
         // so `rm` gives the space back before it answers, as docker's does.
@@ -593,19 +617,19 @@ impl Engine {
     // ----- internals -----
 
     pub(super) fn container_dir(&self, id: &str) -> PathBuf {
-        container_dir(&self.inner.system.root, id)
+        container_dir(&self.inner.root, id)
     }
 
     pub(super) fn lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.inner.containers.locks.lock(id)
+        self.inner.locks.lock(id)
     }
 
     pub(super) fn forget_lock(&self, id: &str) {
-        self.inner.containers.locks.forget(id)
+        self.inner.locks.forget(id)
     }
 
     pub(super) fn subscribe(&self, row: &ContainerRow) -> Result<watch::Receiver<Status>> {
-        Ok(self.inner.containers.status.subscribe(
+        Ok(self.inner.status.subscribe(
             &row.id,
             Status {
                 state: row.state()?,
@@ -678,11 +702,10 @@ impl Engine {
     pub(super) async fn seccomp_program(&self, security: &SecuritySpec) -> Result<SeccompProgram> {
         let engine = self.clone();
         let security = security.clone();
-        let program =
-            tokio::task::spawn_blocking(move || engine.inner.containers.seccomp.program(&security))
-                .await
-                .map_err(|e| Error::Conflict(format!("compiling the seccomp filter stopped: {e}")))?
-                .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let program = tokio::task::spawn_blocking(move || engine.inner.seccomp.program(&security))
+            .await
+            .map_err(|e| Error::Conflict(format!("compiling the seccomp filter stopped: {e}")))?
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
         Ok(SeccompProgram::clone(&program))
     }
 
@@ -720,13 +743,13 @@ impl Engine {
             loop {
                 match engine.on_exit(&id).await {
                     Ok(()) => {
-                        engine.inner.system.reserve.restore();
+                        engine.inner.reserve.restore();
                         break;
                     }
                     Err(e @ (Error::Db(_) | Error::Io { .. })) => {
                         tracing::error!(container = %id, "recording the exit failed, retrying in {delay:?}: {e}");
                         // The disk may be full: the space held back makes room for it.
-                        if engine.inner.system.reserve.release() {
+                        if engine.inner.reserve.release() {
                             continue;
                         }
                         tokio::time::sleep(delay).await;
@@ -775,7 +798,7 @@ impl Engine {
             phases.mark("cleanup");
             self.health_stop(id);
             self.inner.networks.teardown(id).await;
-            self.inner.containers.stats.stopped(id);
+            self.inner.stats.stopped(id);
             phases.mark("network");
             ContainerRow::set_exited(&self.inner.db, id, exit_code, oom_killed, finished).await?;
             phases.mark("row");
@@ -788,7 +811,7 @@ impl Engine {
             self.inner
                 .volumes
                 .emit_mounts(id, &row.config()?, "unmount");
-            self.inner.containers.status.publish(
+            self.inner.status.publish(
                 id,
                 Status {
                     state: ContainerState::Exited,
@@ -796,7 +819,7 @@ impl Engine {
                     removed: false,
                 },
             );
-            self.inner.containers.roots.release(id);
+            self.inner.roots.release(id);
             self.restart_after_exit(&row, exit_code, finished).await?;
             phases.mark("published");
             row.config()?.auto_remove

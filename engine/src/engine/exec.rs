@@ -1,14 +1,14 @@
 //! `exec` on the engine: create an exec instance in a running container, start it (the helper
 //! `berth-shim shim-exec` joins the container), resize its terminal, inspect it.
 
-use super::Engine;
+use super::Containers;
 use crate::container::{resolve_user, ContainerRow, ContainerState};
 use crate::exec::{self, ExecConfig, ExecInspect, ExecSession, Instance};
 use crate::ids::new_id;
 use crate::runtime::exec::ExecSpec;
 use crate::{Error, Result};
 
-impl Engine {
+impl Containers {
     /// Creates an exec instance in a running container; returns its id.
     pub async fn exec_create(&self, container: &str, config: ExecConfig) -> Result<String> {
         if config.cmd.is_empty() {
@@ -26,7 +26,6 @@ impl Engine {
         let id = new_id();
         let action = format!("exec_create: {}", config.cmd.join(" "));
         self.inner
-            .containers
             .execs
             .insert(Instance::new(id.clone(), row.id.clone(), config));
         self.inner
@@ -41,7 +40,7 @@ impl Engine {
         exec_id: &str,
         console_size: Option<(u16, u16)>,
     ) -> Result<ExecSession> {
-        let instance = self.inner.containers.execs.get(exec_id)?;
+        let instance = self.inner.execs.get(exec_id)?;
         let row = ContainerRow::find(&self.inner.db, &instance.container_id).await?;
         running(&row)?;
         let init_pid = row
@@ -97,7 +96,7 @@ impl Engine {
             .map_err(|e| Error::Corrupt(format!("exec spec: {e}")))?;
         std::fs::write(&spec_path, bytes).map_err(|e| Error::io("write", &spec_path, e))?;
         let command = config.cmd.join(" ");
-        let session = exec::start(instance, &self.inner.containers.shim_program, &spec_path).await;
+        let session = exec::start(instance, &self.inner.shim_program, &spec_path).await;
         // The helper has read it (or failed): it is of no more use.
         let _ = std::fs::remove_file(&spec_path);
         let session = session?;
@@ -126,23 +125,19 @@ impl Engine {
 
     /// Sets the window size of a running exec's terminal.
     pub fn exec_resize(&self, exec_id: &str, rows: u16, columns: u16) -> Result<()> {
-        self.inner
-            .containers
-            .execs
-            .get(exec_id)?
-            .resize(rows, columns)
+        self.inner.execs.get(exec_id)?.resize(rows, columns)
     }
 
     /// Hangs up a running exec's terminal (its client has gone): the command gets SIGHUP, as
     /// from a closed terminal window. Nothing when it has ended or has no terminal.
     pub fn exec_hangup(&self, exec_id: &str) -> Result<()> {
-        self.inner.containers.execs.get(exec_id)?.hangup();
+        self.inner.execs.get(exec_id)?.hangup();
         Ok(())
     }
 
     /// An exec instance as docker's `GET /exec/{id}/json` shows it.
     pub fn exec_inspect(&self, exec_id: &str) -> Result<ExecInspect> {
-        Ok(self.inner.containers.execs.get(exec_id)?.inspect())
+        Ok(self.inner.execs.get(exec_id)?.inspect())
     }
 }
 

@@ -3,14 +3,14 @@
 //! when it exits; each probe an exec of the check's command, bounded by its timeout. The
 //! rules are in `crate::health`.
 
-use super::Engine;
+use super::Containers;
 use crate::container::{signal_container_group, ContainerRow};
 use crate::exec::ExecConfig;
 use crate::health::{probe_command, HealthResult, Timing, OUTPUT_MAX};
 use nix::sys::signal::Signal;
 use std::time::{Duration, Instant, SystemTime};
 
-impl Engine {
+impl Containers {
     /// Starts probing a container that has just started, if it has a check.
     pub(super) fn health_start(&self, row: &ContainerRow) {
         let Ok(config) = row.config() else {
@@ -32,12 +32,11 @@ impl Engine {
                 let begun = Instant::now();
                 let in_start_period = begun.duration_since(started) < timing.start_period;
                 let result = engine.probe(&id, &command, timing.timeout).await;
-                let changed = engine.inner.containers.health.record(
-                    &id,
-                    result,
-                    in_start_period,
-                    timing.retries,
-                );
+                let changed =
+                    engine
+                        .inner
+                        .health
+                        .record(&id, result, in_start_period, timing.retries);
                 if let Some(status) = changed {
                     if let Ok(row) = ContainerRow::find(&engine.inner.db, &id).await {
                         let action = format!("health_status: {}", status.as_str());
@@ -46,15 +45,12 @@ impl Engine {
                 }
             }
         });
-        self.inner
-            .containers
-            .health
-            .watch(&row.id, task.abort_handle());
+        self.inner.health.watch(&row.id, task.abort_handle());
     }
 
     /// Stops probing a container (it has exited or is gone).
     pub(super) fn health_stop(&self, id: &str) {
-        self.inner.containers.health.stop(id);
+        self.inner.health.stop(id);
     }
 
     /// Runs the check's command once in the container: its exit code and the start of its
@@ -125,7 +121,7 @@ impl Engine {
                 ))
             }
         };
-        self.inner.containers.execs.forget(&exec_id);
+        self.inner.execs.forget(&exec_id);
         result
     }
 }

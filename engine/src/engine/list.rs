@@ -1,10 +1,12 @@
-//! `ps`: the container list, newest first, with docker's filters and `--last`.
+//! `ps`: the container list, newest first, with docker's filters and `--last`; a container's
+//! writable-layer size (`ps -s`, `system df`).
 
+use super::Containers;
 use crate::container::list_cache::{self, ListSnapshot};
 use crate::container::{ContainerFilter, ContainerRow, ContainerSummary};
 use crate::filters::Filters;
 use crate::network::store;
-use crate::{catalog, Engine, Result};
+use crate::{catalog, Error, Result};
 use std::sync::Arc;
 
 /// What a container list asks for.
@@ -30,7 +32,7 @@ pub struct ListStamp {
     health: u64,
 }
 
-impl Engine {
+impl Containers {
     /// The container list's current stamp for `query` (one counter row and one in-memory
     /// counter), or `None` when its answer depends on more: sizes walk the files, and an
     /// `ancestor` filter names images, which the stamp does not cover.
@@ -38,8 +40,8 @@ impl Engine {
         if query.size || query.filters.contains("ancestor") {
             return Ok(None);
         }
-        let restarts = self.inner.containers.restarts.changes();
-        let health = self.inner.containers.health.changes();
+        let restarts = self.inner.restarts.changes();
+        let health = self.inner.health.changes();
         Ok(Some(ListStamp {
             catalogue: list_cache::generation(&self.inner.db).await?,
             restarts,
@@ -87,7 +89,7 @@ impl Engine {
             }
             let mut summary = listed.clone();
             summary.restarting = restarting;
-            summary.health = self.inner.containers.health.status(&listed.id);
+            summary.health = self.inner.health.status(&listed.id);
             if !filter.matches(&summary) {
                 continue;
             }
@@ -113,13 +115,13 @@ impl Engine {
     async fn list_snapshot(&self) -> Result<Arc<ListSnapshot>> {
         let db = &self.inner.db;
         let generation = list_cache::generation(db).await?;
-        if let Some(snapshot) = self.inner.containers.lists.get(generation) {
+        if let Some(snapshot) = self.inner.lists.get(generation) {
             return Ok(snapshot);
         }
         let mut published = store::all_ports(db).await?;
         let mut networks = store::all_attachments(db).await?;
         let rows = ContainerRow::list(db, true).await?;
-        let configs = self.inner.containers.configs.get_all(&rows)?;
+        let configs = self.inner.configs.get_all(&rows)?;
         let mut all = Vec::with_capacity(rows.len());
         for (row, config) in rows.iter().zip(configs) {
             let mut summary = row.summary_with(&config)?;
@@ -133,7 +135,17 @@ impl Engine {
             all.push(summary);
         }
         let snapshot = Arc::new(ListSnapshot { generation, all });
-        self.inner.containers.lists.put(Arc::clone(&snapshot));
+        self.inner.lists.put(Arc::clone(&snapshot));
         Ok(snapshot)
+    }
+
+    /// Bytes written into a container's writable layer (walked on a blocking thread).
+    pub(super) async fn size_rw(&self, id: &str) -> Result<u64> {
+        let upper = self.container_dir(id).join("upper");
+        tokio::task::spawn_blocking(move || {
+            crate::fs_size::tree_size(&upper, crate::fs_size::Unreadable::Skip).unwrap_or(0)
+        })
+        .await
+        .map_err(|e| Error::Conflict(format!("measuring a container was interrupted: {e}")))
     }
 }

@@ -12,14 +12,29 @@
 //!   are released, so its address and ports are free again;
 //! - volumes: see `Volumes::reconcile`.
 
-use super::Engine;
+use super::Containers;
 use crate::container::{is_shim_of, ContainerRow};
 use crate::db::now_ms;
 use crate::network::store;
-use crate::runtime;
+use crate::runtime::{self, SecuritySpec};
 use crate::Result;
 
-impl Engine {
+impl Containers {
+    /// Once the engine is open: the default seccomp filter compiled in the background,
+    /// [`Containers::reconcile`], then the stats' background pass.
+    pub(super) async fn start_up(&self) -> Result<()> {
+        // The filter nearly every container gets, compiled before the first start needs it.
+        let warm = self.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = warm.inner.seccomp.program(&SecuritySpec::default()) {
+                tracing::warn!("compiling the default seccomp filter failed: {e}");
+            }
+        });
+        self.reconcile().await?;
+        self.inner.stats.start_background();
+        Ok(())
+    }
+
     /// At start-up: re-attach to running containers' shims, record exits that happened while
     /// no daemon was watching, repair what a crash left half-done, then start the containers
     /// whose restart policy says so.
@@ -29,7 +44,7 @@ impl Engine {
             match row.shim_pid {
                 Some(pid) if is_shim_of(pid as i32, &row.id) => {
                     if let Some(init) = row.pid {
-                        self.inner.containers.roots.hold(&row.id, init as i32);
+                        self.inner.roots.hold(&row.id, init as i32);
                     }
                     if let Err(e) = self.inner.networks.resume(&row).await {
                         tracing::warn!(container = %row.id, "published ports: {e}");
@@ -79,7 +94,7 @@ impl Engine {
         let rows = ContainerRow::list(db, true).await?;
         let known: std::collections::HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
 
-        let containers = self.inner.system.root.join("containers");
+        let containers = self.inner.root.join("containers");
         let entries =
             std::fs::read_dir(&containers).map_err(|e| crate::Error::io("list", &containers, e))?;
         for entry in entries.flatten() {

@@ -4,7 +4,7 @@
 //! start clears both and the restart count; at daemon start, stopped containers whose policy
 //! says so are started again. The rules themselves are in `container::restart`.
 
-use super::Engine;
+use super::Containers;
 use crate::container::restart::{next_delay, RestartPolicyExt};
 use crate::container::ContainerRow;
 use crate::{Error, Result};
@@ -62,7 +62,7 @@ impl RestartTimers {
 }
 
 /// The restart bookkeeping columns of a container.
-async fn counters(engine: &Engine, id: &str) -> Result<(u32, bool)> {
+async fn counters(engine: &Containers, id: &str) -> Result<(u32, bool)> {
     let row: Option<(i64, i64)> =
         sqlx::query_as("SELECT restart_count, manually_stopped FROM containers WHERE id = ?")
             .bind(id)
@@ -72,7 +72,7 @@ async fn counters(engine: &Engine, id: &str) -> Result<(u32, bool)> {
     Ok((count.max(0) as u32, stopped != 0))
 }
 
-impl Engine {
+impl Containers {
     /// Restarts done by the container's policy since a user last started it.
     pub(crate) async fn restart_count(&self, id: &str) -> Result<u32> {
         Ok(counters(self, id).await?.0)
@@ -80,7 +80,7 @@ impl Engine {
 
     /// Whether a policy restart is waiting out its back-off (docker's `Restarting`).
     pub(crate) fn restart_pending(&self, id: &str) -> bool {
-        self.inner.containers.restarts.is_pending(id)
+        self.inner.restarts.is_pending(id)
     }
 
     /// A user stops or kills the container: no policy restart follows (until the daemon
@@ -89,7 +89,7 @@ impl Engine {
     /// A row that cannot be written (a full disk) is only a warning: stopping, killing and
     /// removing must go on, and the pending restart is cancelled in memory regardless.
     pub(super) async fn mark_manually_stopped_or_warn(&self, id: &str) {
-        self.inner.containers.restarts.cancel(id, false);
+        self.inner.restarts.cancel(id, false);
         let written = sqlx::query("UPDATE containers SET manually_stopped = 1 WHERE id = ?")
             .bind(id)
             .execute(&self.inner.db)
@@ -107,13 +107,13 @@ impl Engine {
         if alive || self.restart_pending(id) {
             self.mark_manually_stopped_or_warn(id).await;
         } else {
-            self.inner.containers.restarts.cancel(id, false);
+            self.inner.restarts.cancel(id, false);
         }
     }
 
     /// A user starts the container (or removes it): a fresh restart policy state.
     pub(super) async fn reset_restarts(&self, id: &str) -> Result<()> {
-        self.inner.containers.restarts.cancel(id, true);
+        self.inner.restarts.cancel(id, true);
         sqlx::query("UPDATE containers SET manually_stopped = 0, restart_count = 0 WHERE id = ?")
             .bind(id)
             .execute(&self.inner.db)
@@ -140,7 +140,7 @@ impl Engine {
             (finished_ms - row.started_at.unwrap_or(finished_ms)).max(0) as u64,
         );
         let (delay, generation) = {
-            let mut timers = self.inner.containers.restarts.lock();
+            let mut timers = self.inner.restarts.lock();
             let timer = timers.entry(row.id.clone()).or_default();
             let delay = next_delay(timer.delay, ran_for);
             timer.delay = Some(delay);
@@ -148,7 +148,7 @@ impl Engine {
             timer.pending = true;
             (delay, timer.generation)
         };
-        self.inner.containers.restarts.changed();
+        self.inner.restarts.changed();
         sqlx::query("UPDATE containers SET restart_count = restart_count + 1 WHERE id = ?")
             .bind(&row.id)
             .execute(&self.inner.db)
@@ -162,7 +162,7 @@ impl Engine {
                     .get(&id)
                     .is_some_and(|t| t.generation == generation && t.pending)
             };
-            if !current(&engine.inner.containers.restarts.lock()) {
+            if !current(&engine.inner.restarts.lock()) {
                 return;
             }
             // Still "restarting" until the start is done, so that nobody sees it settled.
@@ -170,12 +170,12 @@ impl Engine {
                 Ok(_) | Err(Error::NotFound { .. }) => {}
                 Err(e) => tracing::warn!(container = %id, "restart by policy failed: {e}"),
             }
-            let mut timers = engine.inner.containers.restarts.lock();
+            let mut timers = engine.inner.restarts.lock();
             if current(&timers) {
                 if let Some(timer) = timers.get_mut(&id) {
                     timer.pending = false;
                 }
-                engine.inner.containers.restarts.changed();
+                engine.inner.restarts.changed();
             }
         });
         Ok(())

@@ -8,7 +8,7 @@
 //!   this one's (docker's `start -a` shows only the new run);
 //! - a start refused leaves nothing subscribed.
 
-use super::{Engine, ExitWaiter};
+use super::{Containers, ExitWaiter};
 use crate::attach::AttachInput;
 use crate::container::{ContainerState, LogFollower, LogOptions};
 use crate::{Error, Result};
@@ -48,7 +48,7 @@ impl OutputSession {
     }
 }
 
-impl Engine {
+impl Containers {
     /// Follows `key`'s log with `options` (`follow` is forced) until it exits.
     pub async fn follow_output(&self, key: &str, options: LogOptions) -> Result<OutputSession> {
         // The exit first: see the module's rules.

@@ -3,7 +3,7 @@
 //! engine's containers.
 
 use super::containers::cgroup_path;
-use super::Engine;
+use super::Containers;
 use crate::container::{is_shim_of, ContainerRow};
 use crate::db::{now_ms, Db};
 use crate::runtime::cgroup::CGROUP_ROOT;
@@ -117,13 +117,13 @@ impl StatsSource for EngineSource {
     }
 }
 
-/// A reading younger than this is served as is by [`Engine::stats`] (a sampler's).
+/// A reading younger than this is served as is by [`Containers::stats`] (a sampler's).
 const SERVE_LATEST: i64 = 2_000_000_000;
 
-impl Engine {
+impl Containers {
     /// The stats hub: samplers, viewers and histories (for the API and `/metrics`).
     pub fn stats_hub(&self) -> &StatsHub {
-        &self.inner.containers.stats
+        &self.inner.stats
     }
 
     /// What the hub needs to sample a container; a conflict unless it runs.
@@ -148,7 +148,7 @@ impl Engine {
     pub async fn stats(&self, key: &str) -> Result<ContainerStats> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
         let target = self.stats_target(&row)?;
-        let hub = &self.inner.containers.stats;
+        let hub = &self.inner.stats;
         let age = |s: &Sample| now_ms() * 1_000_000 - s.read_at_ns;
         let latest = hub
             .latest(&row.id)
@@ -194,7 +194,7 @@ impl Engine {
     pub async fn stats_subscribe(&self, key: &str) -> Result<StatsSubscription> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
         let target = self.stats_target(&row)?;
-        Ok(self.inner.containers.stats.subscribe(target))
+        Ok(self.inner.stats.subscribe(target))
     }
 
     /// The resource use of many containers at once (`berth stats`): the named ones (an
@@ -217,7 +217,7 @@ impl Engine {
             }
             None => ContainerRow::list(&self.inner.db, false).await?,
         };
-        let hub = &self.inner.containers.stats;
+        let hub = &self.inner.stats;
         let age = |s: &Sample| now_ms() * 1_000_000 - s.read_at_ns;
         // Baselines for those that have no recent reading, all at once.
         let unread: Vec<Target> = rows
@@ -263,12 +263,12 @@ impl Engine {
 
     /// Watches the host totals: one point a second.
     pub fn stats_subscribe_host(&self) -> HostSubscription {
-        self.inner.containers.stats.subscribe_host()
+        self.inner.stats.subscribe_host()
     }
 
     /// A container's last hour of readings, oldest first (running or not).
     pub async fn stats_history(&self, key: &str) -> Result<Vec<StatsPoint>> {
         let row = ContainerRow::find(&self.inner.db, key).await?;
-        Ok(self.inner.containers.stats.history(&row.id))
+        Ok(self.inner.stats.history(&row.id))
     }
 }

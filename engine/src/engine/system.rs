@@ -1,38 +1,50 @@
-//! The system service: the data root and its space reserve, and `system df`, `system prune`
-//! and `info`, which gather every other service's numbers (so they are the engine's own
-//! verbs); disk walks run on blocking threads, never under a container's lock.
+//! The system service ([`System`], `engine.system()`): the data root, and `system df`,
+//! `system prune` and `info`, which gather every other service's numbers (so it holds handles
+//! to them); disk walks run on blocking threads, never under a container's lock.
 
-use super::Engine;
+use super::{Containers, Images, Networks, Volumes};
 use crate::container::{ContainerRow, ContainerState};
-use crate::db::now_ms;
+use crate::db::{now_ms, Db};
 use crate::runtime::cgroup::{detect, Hierarchy, CGROUP_ROOT};
 use crate::system::{self, ContainerUsage, DiskUsage, ImageUsage, SystemInfo, SystemPruneReport};
 use crate::volume::mounts::MountType;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// The system service: the data root and the space held back on it.
-pub(super) struct System {
+/// The system service: the data root, and handles to the services whose numbers it gathers.
+pub struct System {
     /// Default `/var/lib/berth`.
     pub(super) root: PathBuf,
-    /// Space held back on the data root for the writes that end containers on a full disk.
-    pub(super) reserve: crate::reserve::Reserve,
-    /// Where removed containers' folders go to be deleted.
-    pub(super) discard: crate::discard::Discard,
+    pub(super) db: Db,
+    pub(super) images: Arc<Images>,
+    pub(super) volumes: Arc<Volumes>,
+    pub(super) networks: Arc<Networks>,
+    pub(super) containers: Containers,
 }
 
 /// The file that keeps this data root's engine id.
 const ENGINE_ID_FILE: &str = "engine-id";
 
-impl Engine {
+impl System {
+    /// The data root (default `/var/lib/berth`).
+    pub fn data_root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A scratch folder on the data root's file system (for uploads being received).
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
     /// Disk usage of images, containers and volumes.
     pub async fn disk_usage(&self) -> Result<DiskUsage> {
-        let db = &self.inner.db;
+        let db = &self.db;
         let layers = crate::catalog::layers_of_all(db).await?;
         let (layers_size, per_image) = system::layer_usage(&layers);
         let rows = ContainerRow::list(db, true).await?;
         let mut images = Vec::new();
-        for image in self.inner.images.list().await? {
+        for image in self.images.list().await? {
             let (size, shared_size) = per_image.get(&image.id).copied().unwrap_or_default();
             images.push(ImageUsage {
                 containers: rows.iter().filter(|r| r.image_id == image.id).count() as u64,
@@ -45,7 +57,7 @@ impl Engine {
         }
         let mut containers = Vec::new();
         for row in &rows {
-            let size_rw = self.size_rw(&row.id).await?;
+            let size_rw = self.containers.size_rw(&row.id).await?;
             let local_volumes = row
                 .config()?
                 .mounts
@@ -62,32 +74,22 @@ impl Engine {
             layers_size,
             images,
             containers,
-            volumes: self.inner.volumes.usage().await?,
+            volumes: self.volumes.usage().await?,
         })
-    }
-
-    /// Bytes written into a container's writable layer (walked on a blocking thread).
-    pub(super) async fn size_rw(&self, id: &str) -> Result<u64> {
-        let upper = self.container_dir(id).join("upper");
-        tokio::task::spawn_blocking(move || {
-            crate::fs_size::tree_size(&upper, crate::fs_size::Unreadable::Skip).unwrap_or(0)
-        })
-        .await
-        .map_err(|e| Error::Conflict(format!("measuring a container was interrupted: {e}")))
     }
 
     /// `system prune`: stopped containers, then unused user networks, then (with `volumes`)
     /// unused anonymous volumes, then dangling images (every unused one with `all`).
     pub async fn prune_system(&self, all: bool, volumes: bool) -> Result<SystemPruneReport> {
-        let (containers_deleted, mut space_reclaimed) = self.prune_containers().await?;
-        let networks_deleted = self.inner.networks.prune().await?;
+        let (containers_deleted, mut space_reclaimed) = self.containers.prune_containers().await?;
+        let networks_deleted = self.networks.prune().await?;
         let mut volumes_deleted = Vec::new();
         if volumes {
-            let report = self.inner.volumes.prune(false).await?;
+            let report = self.volumes.prune(false).await?;
             volumes_deleted = report.volumes_deleted;
             space_reclaimed += report.space_reclaimed;
         }
-        let images = self.inner.images.prune(all).await?;
+        let images = self.images.prune(all).await?;
         Ok(SystemPruneReport {
             containers_deleted,
             networks_deleted,
@@ -99,7 +101,7 @@ impl Engine {
 
     /// The host and the engine, as `docker info` shows them.
     pub async fn info(&self) -> Result<SystemInfo> {
-        let db = &self.inner.db;
+        let db = &self.db;
         let rows = ContainerRow::list(db, true).await?;
         let count = |state: ContainerState| -> Result<u64> {
             let mut n = 0;
@@ -112,7 +114,7 @@ impl Engine {
         };
         let running = count(ContainerState::Running)?;
         let paused = count(ContainerState::Paused)?;
-        let root = self.inner.system.root.clone();
+        let root = self.root.clone();
         let hierarchy =
             detect(Path::new(CGROUP_ROOT)).map_err(crate::runtime::RuntimeError::from)?;
         let cgroup_version = match hierarchy {
@@ -140,8 +142,8 @@ impl Engine {
             containers_running: running,
             containers_paused: paused,
             containers_stopped: rows.len() as u64 - running - paused,
-            images: self.inner.images.list().await?.len() as u64,
-            volumes: self.inner.volumes.list(&Default::default()).await?.len() as u64,
+            images: self.images.list().await?.len() as u64,
+            volumes: self.volumes.list(&Default::default()).await?.len() as u64,
             networks: crate::network::store::list(db).await?.len() as u64,
             driver: "overlay2".to_string(),
             backing_filesystem: backing,
@@ -155,7 +157,7 @@ impl Engine {
             ncpu: std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
             mem_total: system::mem_total(),
             docker_root_dir: root.display().to_string(),
-            default_bridge: self.inner.networks.default_bridge().to_string(),
+            default_bridge: self.networks.default_bridge().to_string(),
             default_bridge_subnet: bridge.map(|b| b.subnet).unwrap_or_default(),
         })
     }

@@ -79,7 +79,7 @@ const MAX_GAP_NS: i64 = 60_000_000_000;
 const SUM_MAX_AGE_MS: i64 = 30_000;
 
 /// The stats of all containers and of the host; owned by the engine
-/// ([`crate::Engine::stats_hub`]). Its methods take a std mutex briefly and never block.
+/// ([`crate::Containers::stats_hub`]). Its methods take a std mutex briefly and never block.
 pub struct StatsHub {
     inner: Arc<HubInner>,
 }

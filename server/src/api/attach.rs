@@ -45,7 +45,7 @@ pub async fn attach(
         output_only: false,
         size: query.h.zip(query.w),
     };
-    let AttachSession { output, input } = engine.attach_session(&id, request).await?;
+    let AttachSession { output, input } = engine.containers().attach_session(&id, request).await?;
 
     tokio::spawn(async move {
         match upgrade.await {
@@ -145,6 +145,6 @@ pub async fn resize(
     Path(id): Path<String>,
     Query(size): Query<ResizeQuery>,
 ) -> ApiResult<StatusCode> {
-    engine.resize(&id, size.h, size.w).await?;
+    engine.containers().resize(&id, size.h, size.w).await?;
     Ok(StatusCode::OK)
 }

@@ -31,11 +31,11 @@ pub async fn list(
         size: query.size.unwrap_or(false),
     };
     let raw = raw.unwrap_or_default();
-    let stamp = engine.container_list_stamp(&query).await?;
+    let stamp = engine.containers().container_list_stamp(&query).await?;
     if let Some(body) = stamp.and_then(|s| answers.get(s, &raw)) {
         return Ok(json_bytes(body));
     }
-    let list = engine.find_containers(query).await?;
+    let list = engine.containers().find_containers(query).await?;
     let body =
         Bytes::from(serde_json::to_vec(&list).map_err(|e| ApiError::internal(e.to_string()))?);
     if let Some(stamp) = stamp {
@@ -59,21 +59,24 @@ pub async fn create(
     State(engine): State<Engine>,
     Json(options): Json<CreateOptions>,
 ) -> ApiResult<(StatusCode, Json<ContainerSummary>)> {
-    Ok((StatusCode::CREATED, Json(engine.create(options).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(engine.containers().create(options).await?),
+    ))
 }
 
 pub async fn inspect(
     State(engine): State<Engine>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ContainerInspect>> {
-    Ok(Json(engine.inspect(&id).await?))
+    Ok(Json(engine.containers().inspect(&id).await?))
 }
 
 pub async fn start(
     State(engine): State<Engine>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ContainerSummary>> {
-    Ok(Json(engine.start(&id).await?))
+    Ok(Json(engine.containers().start(&id).await?))
 }
 
 pub async fn stop(
@@ -82,7 +85,7 @@ pub async fn stop(
     Query(query): Query<StopQuery>,
 ) -> ApiResult<Json<ContainerSummary>> {
     let grace = query.t.map(Duration::from_secs);
-    Ok(Json(engine.stop(&id, grace).await?))
+    Ok(Json(engine.containers().stop(&id, grace).await?))
 }
 
 pub async fn kill(
@@ -92,7 +95,7 @@ pub async fn kill(
 ) -> ApiResult<StatusCode> {
     let signal =
         parse_signal(query.signal.as_deref().unwrap_or("SIGKILL")).map_err(ApiError::from)?;
-    engine.kill(&id, signal).await?;
+    engine.containers().kill(&id, signal).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -101,7 +104,7 @@ pub async fn wait(
     Path(id): Path<String>,
 ) -> ApiResult<Json<WaitResponse>> {
     Ok(Json(WaitResponse {
-        exit_code: engine.wait(&id).await?,
+        exit_code: engine.containers().wait(&id).await?,
     }))
 }
 
@@ -111,7 +114,10 @@ pub async fn remove(
     Query(query): Query<RemoveQuery>,
 ) -> ApiResult<StatusCode> {
     let (force, volumes) = (query.force.unwrap_or(false), query.v.unwrap_or(false));
-    engine.remove_container(&id, force, volumes).await?;
+    engine
+        .containers()
+        .remove_container(&id, force, volumes)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -121,21 +127,21 @@ pub async fn restart(
     Query(query): Query<StopQuery>,
 ) -> ApiResult<Json<ContainerSummary>> {
     let grace = query.t.map(Duration::from_secs);
-    Ok(Json(engine.restart(&id, grace).await?))
+    Ok(Json(engine.containers().restart(&id, grace).await?))
 }
 
 pub async fn pause(
     State(engine): State<Engine>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ContainerSummary>> {
-    Ok(Json(engine.pause(&id).await?))
+    Ok(Json(engine.containers().pause(&id).await?))
 }
 
 pub async fn unpause(
     State(engine): State<Engine>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ContainerSummary>> {
-    Ok(Json(engine.unpause(&id).await?))
+    Ok(Json(engine.containers().unpause(&id).await?))
 }
 
 pub async fn rename(
@@ -143,11 +149,11 @@ pub async fn rename(
     Path(id): Path<String>,
     Query(query): Query<RenameQuery>,
 ) -> ApiResult<Json<ContainerSummary>> {
-    Ok(Json(engine.rename(&id, &query.name).await?))
+    Ok(Json(engine.containers().rename(&id, &query.name).await?))
 }
 
 pub async fn prune(State(engine): State<Engine>) -> ApiResult<Json<PruneResponse>> {
-    let (containers_deleted, space_reclaimed) = engine.prune_containers().await?;
+    let (containers_deleted, space_reclaimed) = engine.containers().prune_containers().await?;
     Ok(Json(PruneResponse {
         containers_deleted,
         space_reclaimed,
@@ -158,7 +164,7 @@ pub async fn stats(
     State(engine): State<Engine>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<berth_engine::ContainerStats>> {
-    Ok(Json(engine.stats(&id).await?))
+    Ok(Json(engine.containers().stats(&id).await?))
 }
 
 /// Many containers' usage in one answer, read together (`berth stats`).
@@ -167,5 +173,5 @@ pub async fn stats_many(
     Query(query): Query<berth_wire::stats::StatsQuery>,
 ) -> ApiResult<Json<Vec<berth_engine::ContainerStats>>> {
     let keys = query.keys();
-    Ok(Json(engine.stats_many(keys.as_deref()).await?))
+    Ok(Json(engine.containers().stats_many(keys.as_deref()).await?))
 }

@@ -23,7 +23,7 @@ pub async fn create(
     Path(id): Path<String>,
     Json(config): Json<ExecConfig>,
 ) -> ApiResult<(StatusCode, Json<ExecCreated>)> {
-    let id = engine.exec_create(&id, config).await?;
+    let id = engine.containers().exec_create(&id, config).await?;
     Ok((StatusCode::CREATED, Json(ExecCreated { id })))
 }
 
@@ -56,6 +56,7 @@ pub async fn start(
         ));
     }
     let session = engine
+        .containers()
         .exec_start(
             &id,
             body.console_size.map(|[rows, columns]| (rows, columns)),
@@ -81,7 +82,7 @@ pub async fn start(
 }
 
 fn content_type(engine: &Engine, id: &str) -> &'static str {
-    match engine.exec_inspect(id) {
+    match engine.containers().exec_inspect(id) {
         Ok(i) if i.process_config.tty => "application/vnd.docker.raw-stream",
         _ => "application/vnd.docker.multiplexed-stream",
     }
@@ -129,7 +130,7 @@ pub async fn resize(
     Path(id): Path<String>,
     Query(size): Query<ResizeQuery>,
 ) -> ApiResult<StatusCode> {
-    engine.exec_resize(&id, size.h, size.w)?;
+    engine.containers().exec_resize(&id, size.h, size.w)?;
     Ok(StatusCode::OK)
 }
 
@@ -137,5 +138,5 @@ pub async fn inspect(
     State(engine): State<Engine>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ExecInspect>> {
-    Ok(Json(engine.exec_inspect(&id)?))
+    Ok(Json(engine.containers().exec_inspect(&id)?))
 }

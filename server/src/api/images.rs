@@ -185,7 +185,7 @@ where
     F: FnOnce(std::path::PathBuf) -> Fut,
     Fut: std::future::Future<Output = berth_engine::Result<T>>,
 {
-    let dir = engine.tmp_dir();
+    let dir = engine.system().tmp_dir();
     limits.admit(&dir, body.size_hint().exact())?;
     let upload = tempfile_in(&dir);
     let result = async {

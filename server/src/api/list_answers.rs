@@ -6,7 +6,7 @@
 //! again and again between changes, so the bytes are kept: a repeat costs one counter read.
 //!
 //! The stamp is read before the list is built, so a kept answer is never older than its stamp
-//! (see [`berth_engine::Engine::container_list_stamp`]).
+//! (see [`berth_engine::Containers::container_list_stamp`]).
 
 use axum::body::Bytes;
 use berth_engine::ListStamp;

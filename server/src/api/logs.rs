@@ -41,7 +41,7 @@ pub async fn logs(
         until: time(&query.until)?,
         after: None,
     };
-    let follower = engine.logs(&id, options).await?;
+    let follower = engine.containers().logs(&id, options).await?;
     Ok(stream_response(
         follower,
         None,
@@ -57,7 +57,7 @@ pub(super) async fn attach_output(engine: Engine, id: &str, start: bool) -> ApiR
         output_only: true,
         ..Default::default()
     };
-    let session = engine.attach_session(id, request).await?;
+    let session = engine.containers().attach_session(id, request).await?;
     Ok(stream_response(
         session.output.follower,
         Some(session.output.exit),

@@ -9,7 +9,7 @@ use berth_engine::Engine;
 use berth_wire::system::PruneQuery;
 
 pub async fn df(State(engine): State<Engine>) -> ApiResult<Json<DiskUsage>> {
-    Ok(Json(engine.disk_usage().await?))
+    Ok(Json(engine.system().disk_usage().await?))
 }
 
 pub async fn prune(
@@ -17,9 +17,9 @@ pub async fn prune(
     Query(query): Query<PruneQuery>,
 ) -> ApiResult<Json<SystemPruneReport>> {
     let (all, volumes) = (query.all.unwrap_or(false), query.volumes.unwrap_or(false));
-    Ok(Json(engine.prune_system(all, volumes).await?))
+    Ok(Json(engine.system().prune_system(all, volumes).await?))
 }
 
 pub async fn info(State(engine): State<Engine>) -> ApiResult<Json<SystemInfo>> {
-    Ok(Json(engine.info().await?))
+    Ok(Json(engine.system().info().await?))
 }

@@ -70,12 +70,12 @@ impl Drop for StatsGroup {
 /// Subscribes to a container's stats, sends its history and hands the subscription to the
 /// connection's group.
 async fn setup(engine: Engine, id: u32, container: String, out: Outbox, group: Subs) {
-    let mut sub = match engine.stats_subscribe(&container).await {
+    let mut sub = match engine.containers().stats_subscribe(&container).await {
         Ok(sub) => sub,
         Err(e) => return out.engine_error(id, e),
     };
     let points = sub.take_history();
-    let samplers = engine.stats_hub().sampler_count() as u32;
+    let samplers = engine.containers().stats_hub().sampler_count() as u32;
     // Under the group's lock, so no tick's message overtakes the history.
     let mut group = lock(&group);
     let history = ServerMsg::Stats {
@@ -93,7 +93,7 @@ async fn setup(engine: Engine, id: u32, container: String, out: Outbox, group: S
 /// message; `End` for those whose container stopped. A message that does not fit pauses all
 /// the subscriptions in it (`Lagged`), as a producer's would.
 async fn poll_ticks(engine: Engine, group: Subs, out: Outbox) {
-    let mut ticks = engine.stats_hub().ticks();
+    let mut ticks = engine.containers().stats_hub().ticks();
     while ticks.changed().await.is_ok() {
         let mut subs = lock(&group);
         let mut updates = Vec::new();
@@ -119,7 +119,7 @@ async fn poll_ticks(engine: Engine, group: Subs, out: Outbox) {
             let ids: Vec<u32> = updates.iter().map(|u| u.id).collect();
             let msg = ServerMsg::Stats {
                 updates,
-                samplers: engine.stats_hub().sampler_count() as u32,
+                samplers: engine.containers().stats_hub().sampler_count() as u32,
             };
             if !out.try_push(&msg) {
                 for id in ids {

@@ -55,11 +55,11 @@ pub(super) async fn logs(engine: Engine, id: u32, spec: LogsSpec, out: Outbox) {
     // Until a time: the end may come before the container's exit, which is not
     // waited for then.
     let bounded = options.until.is_some();
-    let OutputSession { mut follower, exit } = match engine.follow_output(&container, options).await
-    {
-        Ok(session) => session,
-        Err(e) => return out.engine_error(id, e),
-    };
+    let OutputSession { mut follower, exit } =
+        match engine.containers().follow_output(&container, options).await {
+            Ok(session) => session,
+            Err(e) => return out.engine_error(id, e),
+        };
     // The last line queued: where a lagged client resumes.
     let mut last = resume;
     let mut lines = Vec::new();
@@ -131,7 +131,7 @@ pub(super) async fn logs(engine: Engine, id: u32, spec: LogsSpec, out: Outbox) {
 
 /// The host totals: the history, then a point a second.
 pub(super) async fn host_stats(engine: Engine, id: u32, out: Outbox) {
-    let mut sub = engine.stats_subscribe_host();
+    let mut sub = engine.containers().stats_subscribe_host();
     let mut points = sub.take_history();
     loop {
         if !out.try_push(&ServerMsg::HostStats { id, points }) {

@@ -81,8 +81,11 @@ pub(super) async fn run(
         ..Default::default()
     };
     let started = async {
-        let exec_id = engine.exec_create(&container, config).await?;
-        let session = engine.exec_start(&exec_id, Some((rows, columns))).await?;
+        let exec_id = engine.containers().exec_create(&container, config).await?;
+        let session = engine
+            .containers()
+            .exec_start(&exec_id, Some((rows, columns)))
+            .await?;
         Ok::<_, berth_engine::Error>((exec_id, session))
     };
     let (exec_id, mut session) = match started.await {
@@ -150,7 +153,7 @@ async fn feed(
                 }
             }
             TerminalInput::Resize { rows, columns } => {
-                if let Err(e) = engine.exec_resize(&exec_id, rows, columns) {
+                if let Err(e) = engine.containers().exec_resize(&exec_id, rows, columns) {
                     tracing::debug!(exec = %exec_id, "terminal resize: {e}");
                 }
             }
@@ -160,7 +163,7 @@ async fn feed(
         let _ = sink.shutdown().await;
     }
     // A terminal's input has no end of file to close: the client going is a hang-up.
-    if let Err(e) = engine.exec_hangup(&exec_id) {
+    if let Err(e) = engine.containers().exec_hangup(&exec_id) {
         tracing::debug!(exec = %exec_id, "terminal hang-up: {e}");
     }
     let _ = detached.send(());
