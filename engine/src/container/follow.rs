@@ -172,9 +172,17 @@ struct Wake {
     status: watch::Receiver<Status>,
     /// The directory to watch.
     dir: PathBuf,
-    /// The inotify instance watching it, non-blocking: `None` before the first wait,
-    /// `Some(None)` when inotify could not be had.
-    inotify: Option<Option<AsyncFd<OwnedFd>>>,
+    watcher: Watcher,
+}
+
+/// How a follower learns that its log's directory changed.
+enum Watcher {
+    /// Nothing yet: the follower has not had to wait.
+    NotYet,
+    /// An inotify instance on the directory, non-blocking.
+    Inotify(AsyncFd<OwnedFd>),
+    /// inotify could not be had: the follower polls.
+    Polling,
 }
 
 impl Wake {
@@ -187,11 +195,11 @@ impl Wake {
             runtime: runtime.clone(),
             status,
             dir,
-            inotify: None,
+            watcher: Watcher::NotYet,
         }
     }
 
-    fn watch(&self) -> Option<AsyncFd<OwnedFd>> {
+    fn watch(&self) -> Watcher {
         let _entered = self.runtime.enter();
         let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
             .and_then(|inotify| {
@@ -219,26 +227,26 @@ impl Wake {
                 self.dir.display()
             );
         }
-        inotify.ok()
+        inotify.map_or(Watcher::Polling, Watcher::Inotify)
     }
 
     /// Sleeps until something may have changed or the receiver has gone. A follower with an `until` wakes at least
     /// every POLL, so it notices the time passing even while the log is silent.
     fn wait(&mut self, has_until: bool, tx: &mpsc::Sender<Result<PositionedBatch>>) {
-        if self.inotify.is_none() {
+        if let Watcher::NotYet = self.watcher {
             // Made now, after the drain: what was written before it was made is read by the
             // next drain, which comes at once.
-            self.inotify = Some(self.watch());
+            self.watcher = self.watch();
             return;
         }
-        let longest = match (&self.inotify, has_until) {
-            (Some(Some(_)), false) => IDLE_RECHECK,
+        let longest = match (&self.watcher, has_until) {
+            (Watcher::Inotify(_), false) => IDLE_RECHECK,
             _ => POLL,
         };
         let Wake {
             runtime,
             status,
-            inotify,
+            watcher,
             ..
         } = self;
         runtime.block_on(async {
@@ -249,9 +257,9 @@ impl Wake {
                 }
             };
             let written = async {
-                match inotify {
-                    Some(Some(fd)) => drain_events(fd).await,
-                    _ => std::future::pending::<()>().await,
+                match watcher {
+                    Watcher::Inotify(fd) => drain_events(fd).await,
+                    Watcher::NotYet | Watcher::Polling => std::future::pending::<()>().await,
                 }
             };
             tokio::select! {
