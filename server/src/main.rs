@@ -41,6 +41,7 @@ struct Args {
 }
 
 #[derive(Subcommand)]
+#[command(defer = true)]
 enum Command {
     /// Run the daemon: the engine, the web dashboard and the API
     Serve(daemon::ServeArgs),
@@ -152,6 +153,7 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+#[command(defer = true)]
 enum ImageCommand {
     /// List images
     #[command(alias = "list")]
@@ -176,6 +178,7 @@ enum ImageCommand {
 }
 
 #[derive(Subcommand)]
+#[command(defer = true)]
 enum ContainerCommand {
     /// Remove all stopped containers
     Prune(cli::lifecycle::PruneArgs),
@@ -315,5 +318,88 @@ async fn dispatch(args: Args, admin_password: Option<String>) -> i32 {
             eprintln!("Error: {e:#}");
             cli::exit_code_for(&e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every subcommand's about line, by path ("user ls"), with the tree fully built
+    /// (`defer` builds a subcommand's arguments only when it is invoked).
+    fn abouts() -> Vec<(String, Vec<String>, String)> {
+        fn walk(cmd: &clap::Command, path: &str, out: &mut Vec<(String, Vec<String>, String)>) {
+            let siblings: Vec<String> = cmd
+                .get_subcommands()
+                .map(|c| c.get_about().map(|a| a.to_string()).unwrap_or_default())
+                .collect();
+            for sub in cmd.get_subcommands() {
+                let name = format!("{path} {}", sub.get_name()).trim().to_string();
+                let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+                out.push((name.clone(), siblings.clone(), about));
+                walk(sub, &name, out);
+            }
+        }
+        let mut cmd = Args::command();
+        cmd.build();
+        let mut out = Vec::new();
+        walk(&cmd, "", &mut out);
+        out
+    }
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn deferred_subcommands_keep_their_own_about_lines() {
+        let abouts = abouts();
+        let about = |path: &str| {
+            abouts
+                .iter()
+                .find(|(p, _, _)| p == path)
+                .map(|(_, _, a)| a.clone())
+                .unwrap_or_else(|| panic!("no subcommand {path}"))
+        };
+        assert_eq!(about("run"), "Create and run a container");
+        assert_eq!(about("create"), "Create a container without starting it");
+        assert!(
+            about("serve").starts_with("Run the daemon"),
+            "{}",
+            about("serve")
+        );
+        assert_eq!(about("user ls"), "List users");
+        assert!(about("token revoke").starts_with("Revoke one or more tokens"));
+        // A struct's doc comment taking over would give siblings the same line.
+        for (path, siblings, about) in &abouts {
+            if about.is_empty() {
+                continue;
+            }
+            let same = siblings.iter().filter(|s| *s == about).count();
+            assert_eq!(
+                same, 1,
+                "{path} shares its about line {about:?} with a sibling"
+            );
+        }
+    }
+
+    #[test]
+    fn a_run_line_parses_with_the_tree_deferred() {
+        let args = Args::try_parse_from([
+            "berth",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "echo $HOME",
+        ])
+        .unwrap();
+        assert!(matches!(args.command, Command::Run(_)));
+        let bad = Args::try_parse_from(["berth", "image", "ls", "--no-such-flag"]);
+        assert!(bad.is_err());
     }
 }

@@ -2,7 +2,8 @@
 //! user's passwd entry, TERM and the client's terminal size under `-t`, supplementary groups
 //! (the image's /etc/group and `--group-add`), `exec -u nosuch` ending with 126, everything
 //! after the image being the command, `--memory` alone allowing as much swap again, a failed
-//! `run --rm` leaving no anonymous volume, and a quiet daemon log.
+//! `run --rm` leaving no anonymous volume, a failed start leaving no cgroup, and a quiet
+//! daemon log.
 
 mod common;
 
@@ -10,6 +11,7 @@ use common::terminal::{exit_status, Terminal};
 use common::{stderr, Daemon};
 use std::os::unix::fs::symlink;
 use std::path::Path;
+use std::process::Command;
 
 #[test]
 fn home_comes_from_the_passwd_entry_and_everything_after_the_image_is_the_command() {
@@ -286,6 +288,48 @@ fn a_failed_run_rm_leaves_no_anonymous_volume() {
     ]);
     assert_ne!(out.status.code(), Some(0));
     assert_eq!(d.ok(&["volume", "ls", "-q"]), "keep\n");
+}
+
+#[test]
+fn a_failed_start_leaves_no_cgroup_behind() {
+    // The daemon makes a container's cgroup before its shim runs (so the shim does not wait
+    // for the kernel's cgroup lock); a start that fails must take it away again.
+    let d = Daemon::start();
+    d.load_busybox();
+    let parent = d.cgroup_parent();
+    let children = || -> Vec<String> {
+        common::cgroup_dirs(&parent)
+            .iter()
+            .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten().flatten())
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.path().display().to_string())
+            .collect()
+    };
+    for args in [
+        &["create", "--name", "nouser", "-u", "nosuch", "busybox", "true"][..],
+        &["create", "--name", "nocmd", "busybox", "nosuchcommand"][..],
+    ] {
+        d.ok(args);
+    }
+    // A device node that is gone by the time of the start fails it before any shim runs:
+    // then only the daemon can take the cgroup away.
+    let node = d.data_root.join("gone-null");
+    let made = Command::new("mknod").arg(&node).args(["c", "1", "3"]).status().unwrap();
+    assert!(made.success());
+    let device = format!("{}:/dev/gone", node.display());
+    d.ok(&["create", "--name", "nodev", "--device", &device, "busybox", "true"]);
+    std::fs::remove_file(&node).unwrap();
+    for name in ["nouser", "nocmd", "nodev", "nouser"] {
+        let out = d.berth(&["start", name]);
+        assert_ne!(out.status.code(), Some(0), "start {name} succeeded");
+        assert!(!common::cgroup_dirs(&parent).is_empty(), "no cgroup parent {parent}");
+        assert_eq!(children(), Vec::<String>::new(), "after start {name}");
+    }
+    // A start that works still gets its cgroup, and its limits.
+    d.ok(&["run", "-d", "--name", "up", "-m", "64m", "busybox", "sleep", "100"]);
+    assert!(!children().is_empty(), "a running container without a cgroup");
+    d.ok(&["rm", "-f", "up"]);
+    assert_eq!(children(), Vec::<String>::new(), "after rm");
 }
 
 #[test]

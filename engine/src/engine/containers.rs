@@ -266,35 +266,94 @@ impl Containers {
             }
         }
         phases.mark("checks");
-        runtime::warm_cgroup_migration();
-        let mut spec = self.spec_for(&row).await?;
-        // The host's nodes as they are now (one may have gone since create).
-        spec.devices = crate::container::devices::resolve_all(&row.config()?.devices)
-            .map_err(|e| Error::InvalidInput(e.to_string()))?;
-        phases.mark("spec");
-        self.inner.roots.settled(&id).await;
-        self.write_etc_files(&row, &dir)?;
-        phases.mark("etc");
-        spec.network = self.inner.networks.setup(&row).await?;
-        phases.mark("network");
-        let _ = std::fs::remove_file(&spec.exit_path);
-        let _ = std::fs::remove_file(dir.join(runtime::STARTED_RECORD));
-        let spec_path = dir.join("shim.json");
-        write_spec(&spec_path, &spec)?;
+        let cgroup = cgroup_path(&row.config()?, &id);
+        let prepared = {
+            let cgroup = cgroup.clone();
+            tokio::task::spawn_blocking(move || runtime::prepare_cgroup(&cgroup))
+        };
+        match self.launch(&row, &dir, prepared, &mut phases).await {
+            Ok(started) => self.record_start(&id, started, phases).await,
+            Err(e) => {
+                // The cgroup made for this start (the shim removes it only once it ran).
+                if let Err(cleanup) = runtime::cleanup(&cgroup) {
+                    tracing::warn!(container = %id, "cgroup cleanup after a failed start: {cleanup}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The part of a start between its checks and a running shim: the shim's spec written
+    /// (see [`Self::shim_spec`]), then the shim spawned once `prepared` (the container's
+    /// cgroup, made meanwhile on a blocking thread) is done. `prepared` is awaited on every
+    /// path, so a caller cleaning up after an error never races it.
+    async fn launch(
+        &self,
+        row: &ContainerRow,
+        dir: &Path,
+        prepared: tokio::task::JoinHandle<std::result::Result<(), runtime::RuntimeError>>,
+        phases: &mut crate::phases::Phases,
+    ) -> Result<runtime::Started> {
+        let id = &row.id;
+        let spec_path = self.shim_spec(row, dir, phases).await;
+        match prepared.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(container = %id, "cgroup left to the shim: {e}"),
+            Err(e) => tracing::debug!(container = %id, "cgroup preparation did not finish: {e}"),
+        }
+        phases.mark("cgroup");
+        let spec_path = spec_path?;
         let program = self.inner.shim_program.clone();
         let started =
             tokio::task::spawn_blocking(move || runtime::spawn_shim(&program, &spec_path))
                 .await
                 .map_err(|e| Error::Conflict(format!("container start was interrupted: {e}")))
                 .and_then(|r| r.map_err(Error::from));
-        let started = match started {
-            Ok(started) => started,
-            Err(e) => {
-                self.inner.networks.teardown(&id).await;
-                return Err(e);
-            }
-        };
+        if started.is_err() {
+            self.inner.networks.teardown(id).await;
+        }
         phases.mark("shim");
+        started
+    }
+
+    /// Writes the shim's spec for a start (after the container's /etc files and its network,
+    /// which the spec names) and returns its path. A network set up here is torn down again
+    /// when the spec cannot be written.
+    async fn shim_spec(
+        &self,
+        row: &ContainerRow,
+        dir: &Path,
+        phases: &mut crate::phases::Phases,
+    ) -> Result<PathBuf> {
+        let mut spec = self.spec_for(row).await?;
+        // The host's nodes as they are now (one may have gone since create).
+        spec.devices = crate::container::devices::resolve_all(&row.config()?.devices)
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        phases.mark("spec");
+        self.inner.roots.settled(&row.id).await;
+        self.write_etc_files(row, dir)?;
+        phases.mark("etc");
+        spec.network = self.inner.networks.setup(row).await?;
+        phases.mark("network");
+        let _ = std::fs::remove_file(&spec.exit_path);
+        let _ = std::fs::remove_file(dir.join(runtime::STARTED_RECORD));
+        let spec_path = dir.join("shim.json");
+        if let Err(e) = write_spec(&spec_path, &spec) {
+            self.inner.networks.teardown(&row.id).await;
+            return Err(e);
+        }
+        Ok(spec_path)
+    }
+
+    /// Records a started container: its row, its status, its root and shim watched, its
+    /// volumes' mount events and its start event, its health check.
+    async fn record_start(
+        &self,
+        id: &str,
+        started: runtime::Started,
+        mut phases: crate::phases::Phases,
+    ) -> Result<ContainerSummary> {
+        let id = id.to_string();
         let at = now_ms();
         ContainerRow::set_running(&self.inner.db, &id, started.pid, started.shim_pid, at).await?;
         self.inner.status.publish(

@@ -8,6 +8,7 @@ use anyhow::Result;
 use berth_wire::alert::{AlertAttempt, AlertKind, AlertOutcome, AlertRule, CreateAlertRule};
 
 #[derive(clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Manage alert rules (add, ls, rm)
     #[command(subcommand)]
@@ -19,6 +20,7 @@ pub enum Command {
 }
 
 #[derive(clap::Subcommand)]
+#[command(defer = true)]
 pub enum RuleCommand {
     /// Add a rule; prints its id
     Add(AddArgs),

@@ -7,6 +7,7 @@ use anyhow::Result;
 use berth_wire::auth::CreateBoardLink;
 
 #[derive(clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Create a board link; prints its address (shown this once)
     Create(CreateArgs),

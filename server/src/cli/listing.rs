@@ -5,7 +5,7 @@
 use super::template;
 use anyhow::Result;
 
-/// `ls`'s flags.
+// `ls`'s flags (a plain comment, or it would be every `ls` subcommand's about line).
 #[derive(clap::Args)]
 pub struct LsArgs {
     /// Format output: 'table', 'json' (the API's objects, one a line) or a template
@@ -13,7 +13,7 @@ pub struct LsArgs {
     pub format: Option<String>,
 }
 
-/// The names or ids an `rm` or `revoke` takes (one at least).
+// The names or ids an `rm` or `revoke` takes, one at least (a plain comment, as above).
 #[derive(clap::Args)]
 pub struct IdsArgs {
     #[arg(required = true)]

@@ -9,7 +9,8 @@ use berth_engine::filters::Filters;
 use berth_engine::network::{NetworkConfig, Subnet};
 use berth_wire::network::{NetworkCreate, NetworkSummary};
 
-/// `berth serve` options for networking.
+// `berth serve` options for networking (a plain comment: flattened under `defer`, a doc
+// comment would become `serve`'s about line).
 #[derive(clap::Args)]
 pub struct ServeNetworkArgs {
     /// Name of the default bridge (docker0 for docker)
@@ -58,6 +59,7 @@ impl ServeNetworkArgs {
 }
 
 #[derive(clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// List networks
     #[command(alias = "list")]

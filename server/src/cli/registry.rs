@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 use berth_wire::registry::PageQuery;
 
 #[derive(clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// List the repositories of a registry
     Catalog(CatalogArgs),

@@ -12,7 +12,8 @@ use berth_wire::container::{ContainerSummary, CreateOptions};
 use berth_wire::ErrorCode;
 use std::io::IsTerminal;
 
-/// Options shared by `create` and `run`.
+// Options shared by `create` and `run` (a plain comment: under `defer` a doc comment here
+// would replace the subcommands' own about lines).
 #[derive(clap::Args)]
 pub struct CreateArgs {
     /// Assign a name to the container

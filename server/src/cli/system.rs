@@ -8,6 +8,7 @@ use berth_wire::container::ContainerState;
 use berth_wire::system::SystemInfo;
 
 #[derive(clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Show berth disk usage
     Df(DfArgs),

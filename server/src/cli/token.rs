@@ -8,6 +8,7 @@ use berth_wire::auth::{CreateToken, Token};
 use berth_wire::Role;
 
 #[derive(clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Create a token; prints only its value (shown this once), as `$(berth token create)` wants
     Create(CreateArgs),

@@ -8,6 +8,7 @@ use berth_wire::auth::{CreateUser, SetPassword, SetRole, User};
 use berth_wire::Role;
 
 #[derive(clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Add a user (the password is asked on the terminal, or read from stdin)
     Add(AddArgs),

@@ -7,6 +7,7 @@ use berth_wire::volume::CreateVolume;
 use berth_wire::volume::VolumeFilters;
 
 #[derive(clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Create a volume
     Create(CreateArgs),

@@ -25,7 +25,8 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-/// `berth serve`'s transport options.
+// `berth serve`'s transport options (a plain comment: flattened under `defer`, a doc
+// comment would become `serve`'s about line).
 #[derive(clap::Args, Clone, Debug)]
 pub struct TransportArgs {
     /// PEM certificate (chain) of the TCP listener: serves HTTPS (with --tls-key)
