@@ -189,6 +189,14 @@ async fn start_up_finishes_or_undoes_each_cut_short_operation() {
     let orphan = "ab".repeat(32);
     let orphan_dir = d.data_root.join("containers").join(&orphan);
     std::fs::create_dir_all(orphan_dir.join("upper")).expect("orphan folder");
+    // ... and the cgroup that create makes first, in every hierarchy the daemon uses; a
+    // directory that is no container's id stays (the parent is the daemon's, not only ours).
+    let parents = common::cgroup_dirs(&d.cgroup_parent());
+    assert!(!parents.is_empty(), "the daemon made no cgroup parent");
+    for parent in &parents {
+        std::fs::create_dir(parent.join(&orphan)).expect("orphan cgroup");
+        std::fs::create_dir(parent.join("not-a-container")).expect("other cgroup");
+    }
     // A removal cut after the folder went, before the row.
     std::fs::remove_dir_all(d.data_root.join("containers").join(&half_removed))
         .expect("remove the folder");
@@ -225,6 +233,15 @@ async fn start_up_finishes_or_undoes_each_cut_short_operation() {
         !orphan_dir.exists(),
         "the half-created container's folder stays"
     );
+    for parent in &parents {
+        assert!(!parent.join(&orphan).exists(), "{}", parent.display());
+        assert!(
+            parent.join("not-a-container").is_dir(),
+            "{}",
+            parent.display()
+        );
+        std::fs::remove_dir(parent.join("not-a-container")).expect("rmdir");
+    }
     let names = d.ok(&["ps", "-a", "--format", "{{.Names}}"]);
     assert!(!names.contains("half-removed"), "{names}");
     assert!(names.contains("kept"), "{names}");

@@ -292,12 +292,17 @@ fn a_failed_run_rm_leaves_no_anonymous_volume() {
 
 #[test]
 fn a_failed_start_leaves_no_cgroup_behind() {
-    // The daemon makes a container's cgroup before its shim runs (so the shim does not wait
-    // for the kernel's cgroup lock); a start that fails must take it away again.
+    // The daemon makes a container's cgroup at create and again at start, before its shim
+    // runs (so the shim does not wait for the kernel's cgroup lock); a start that fails
+    // must take it away again, and `rm` takes away a created container's.
     let d = Daemon::start();
     d.load_busybox();
     let parent = d.cgroup_parent();
-    let children = || -> Vec<String> {
+    let cgroups_of = |name: &str| -> Vec<std::path::PathBuf> {
+        let id = d.ok(&["inspect", "-f", "{{.Id}}", name]);
+        common::cgroup_dirs(&format!("{parent}/{}", id.trim()))
+    };
+    let all_children = || -> Vec<String> {
         common::cgroup_dirs(&parent)
             .iter()
             .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten().flatten())
@@ -306,7 +311,9 @@ fn a_failed_start_leaves_no_cgroup_behind() {
             .collect()
     };
     for args in [
-        &["create", "--name", "nouser", "-u", "nosuch", "busybox", "true"][..],
+        &[
+            "create", "--name", "nouser", "-u", "nosuch", "busybox", "true",
+        ][..],
         &["create", "--name", "nocmd", "busybox", "nosuchcommand"][..],
     ] {
         d.ok(args);
@@ -314,22 +321,42 @@ fn a_failed_start_leaves_no_cgroup_behind() {
     // A device node that is gone by the time of the start fails it before any shim runs:
     // then only the daemon can take the cgroup away.
     let node = d.data_root.join("gone-null");
-    let made = Command::new("mknod").arg(&node).args(["c", "1", "3"]).status().unwrap();
+    let made = Command::new("mknod")
+        .arg(&node)
+        .args(["c", "1", "3"])
+        .status()
+        .unwrap();
     assert!(made.success());
     let device = format!("{}:/dev/gone", node.display());
-    d.ok(&["create", "--name", "nodev", "--device", &device, "busybox", "true"]);
+    d.ok(&[
+        "create", "--name", "nodev", "--device", &device, "busybox", "true",
+    ]);
     std::fs::remove_file(&node).unwrap();
     for name in ["nouser", "nocmd", "nodev", "nouser"] {
         let out = d.berth(&["start", name]);
         assert_ne!(out.status.code(), Some(0), "start {name} succeeded");
-        assert!(!common::cgroup_dirs(&parent).is_empty(), "no cgroup parent {parent}");
-        assert_eq!(children(), Vec::<String>::new(), "after start {name}");
+        assert!(
+            !common::cgroup_dirs(&parent).is_empty(),
+            "no cgroup parent {parent}"
+        );
+        assert_eq!(
+            cgroups_of(name),
+            Vec::<std::path::PathBuf>::new(),
+            "after start {name}"
+        );
     }
-    // A start that works still gets its cgroup, and its limits.
-    d.ok(&["run", "-d", "--name", "up", "-m", "64m", "busybox", "sleep", "100"]);
-    assert!(!children().is_empty(), "a running container without a cgroup");
-    d.ok(&["rm", "-f", "up"]);
-    assert_eq!(children(), Vec::<String>::new(), "after rm");
+    // A start that works still gets its cgroup.
+    d.ok(&[
+        "run", "-d", "--name", "up", "-m", "64m", "busybox", "sleep", "100",
+    ]);
+    assert!(
+        !cgroups_of("up").is_empty(),
+        "a running container without a cgroup"
+    );
+    // A created container that never started: its cgroup goes with it.
+    d.ok(&["create", "--name", "idle", "busybox", "true"]);
+    d.ok(&["rm", "-f", "up", "nouser", "nocmd", "nodev", "idle"]);
+    assert_eq!(all_children(), Vec::<String>::new(), "after rm");
 }
 
 #[test]

@@ -159,10 +159,59 @@ impl Containers {
     // ----- containers: lifecycle -----
 
     /// Creates a container from an image; it does not start it.
+    ///
+    /// Its cgroup is made meanwhile, and the cgroup migration warm-up begun
+    /// ([`runtime::prepare_cgroup`]): most containers are created to be started at once
+    /// (`run`), and the kernel's grace period that the start's cgroup move waits for is then
+    /// already running when the start request comes. A create that fails takes the cgroup
+    /// away again; one that succeeds answers only once the cgroup is made, so a removal
+    /// right after it finds the cgroup to remove.
     pub async fn create(&self, options: CreateOptions) -> Result<ContainerSummary> {
-        let db = &self.inner.db;
-        let image = catalog::resolve(db, &options.image).await?;
+        let mut phases = crate::phases::Phases::new();
+        let image = catalog::resolve(&self.inner.db, &options.image).await?;
         let id = new_id();
+        let mut config = ContainerConfig::derive(&id, &image.defaults()?, &options)?;
+        config.cgroup_parent = self.inner.cgroup_parent.clone();
+        phases.mark("config");
+        let cgroup = cgroup_path(&config, &id);
+        let prepared = {
+            let cgroup = cgroup.clone();
+            tokio::task::spawn_blocking(move || runtime::prepare_cgroup(&cgroup))
+        };
+        let created = self
+            .create_row(&id, &image, &options, config, &mut phases)
+            .await;
+        match prepared.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(container = %id, "cgroup left to the start: {e}"),
+            Err(e) => tracing::debug!(container = %id, "cgroup preparation did not finish: {e}"),
+        }
+        phases.mark("cgroup");
+        let row = match created {
+            Ok(row) => row,
+            Err(e) => {
+                if let Err(cleanup) = runtime::cleanup(&cgroup) {
+                    tracing::warn!(container = %id, "cgroup cleanup after a failed create: {cleanup}");
+                }
+                return Err(e);
+            }
+        };
+        self.inner.events.container(&row, "create", &[]);
+        phases.log("create timings", &id);
+        row.summary()
+    }
+
+    /// The part of [`Self::create`] that makes the container: its directory and empty log,
+    /// its row (under a generated name when none was given), its volumes and network.
+    async fn create_row(
+        &self,
+        id: &str,
+        image: &catalog::ImageRow,
+        options: &CreateOptions,
+        config: ContainerConfig,
+        phases: &mut crate::phases::Phases,
+    ) -> Result<ContainerRow> {
+        let db = &self.inner.db;
         let fixed_name = match &options.name {
             Some(name) => {
                 let name = name.strip_prefix('/').unwrap_or(name).to_string();
@@ -171,13 +220,11 @@ impl Containers {
             }
             None => None,
         };
-        let mut config = ContainerConfig::derive(&id, &image.defaults()?, &options)?;
-        config.cgroup_parent = self.inner.cgroup_parent.clone();
         let network = self.inner.networks.for_create(&config).await?;
         let config_json = serde_json::to_string(&config)
             .map_err(|e| Error::Corrupt(format!("container config: {e}")))?;
         let mut row = ContainerRow {
-            id: id.clone(),
+            id: id.to_string(),
             name: fixed_name.clone().unwrap_or_default(),
             image_ref: options.image.clone(),
             image_id: image.id.clone(),
@@ -191,7 +238,8 @@ impl Containers {
             finished_at: None,
             oom_killed: 0,
         };
-        let dir = self.container_dir(&id);
+        phases.mark("network");
+        let dir = self.container_dir(id);
         for sub in ["upper", "work", "rootfs"] {
             let path = dir.join(sub);
             std::fs::create_dir_all(&path).map_err(|e| Error::io("create", &path, e))?;
@@ -199,6 +247,7 @@ impl Containers {
         // An empty log with its header, so that readers can attach before the first line.
         let log = dir.join("container.log");
         crate::logs::LogWriter::open(&log).map_err(|e| Error::io("create", &log, e))?;
+        phases.mark("files");
         // A generated name can be taken by a concurrent create: try another, and after a few
         // clashes one with a number, as docker's generator does.
         let mut tried: Vec<String> = Vec::new();
@@ -211,17 +260,19 @@ impl Containers {
             }
             match row.insert(db).await {
                 Ok(()) => {
-                    if let Err(e) = self.inner.volumes.attach(&id, &config).await {
-                        let _ = ContainerRow::delete(db, &id).await;
+                    phases.mark("row");
+                    if let Err(e) = self.inner.volumes.attach(id, &config).await {
+                        let _ = ContainerRow::delete(db, id).await;
                         let _ = std::fs::remove_dir_all(&dir);
                         return Err(e);
                     }
+                    phases.mark("volumes");
                     self.inner
                         .networks
-                        .attach_created(&id, network.as_ref())
+                        .attach_created(id, network.as_ref())
                         .await?;
-                    self.inner.events.container(&row, "create", &[]);
-                    return row.summary();
+                    phases.mark("attached");
+                    return Ok(row);
                 }
                 Err(Error::Conflict(_)) if fixed_name.is_none() && tried.len() < 32 => {
                     tried.push(row.name.clone());

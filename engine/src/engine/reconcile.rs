@@ -8,6 +8,8 @@
 //!   without a row is a create cut short and is removed;
 //! - container remove deletes the folder, then the row: a row without a folder (and no live
 //!   process) is a removal cut short and is finished;
+//! - a container's cgroup is made before its row (create) and removed before it (remove):
+//!   a cgroup under the daemon's parent without a row is removed;
 //! - network rows (endpoints, attachments, published ports) of a container that has no row
 //!   are released, so its address and ports are free again;
 //! - volumes: see `Volumes::reconcile`.
@@ -127,6 +129,28 @@ impl Containers {
                     tracing::warn!(container = %row.id, "cannot finish a cut-short removal: {e}")
                 }
             }
+        }
+
+        // A create cut short after its cgroup was made (or a removal after the row went):
+        // the cgroups under this daemon's parent that no container has.
+        let parent = &self.inner.cgroup_parent;
+        match runtime::child_cgroups(parent) {
+            Ok(children) => {
+                for id in children {
+                    if known.contains(id.as_str()) || !is_container_id(&id) {
+                        continue;
+                    }
+                    match runtime::cleanup(&format!("{parent}/{id}")) {
+                        Ok(()) => {
+                            tracing::warn!(container = %id, "removed a cgroup without a container")
+                        }
+                        Err(e) => {
+                            tracing::warn!(container = %id, "cannot remove a cgroup without a container: {e}")
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("cannot list the containers' cgroups under {parent}: {e}"),
         }
 
         for id in store::orphan_containers(db).await? {

@@ -202,6 +202,23 @@ pub fn cleanup(cgroup_path: &str) -> Result<(), RuntimeError> {
     Ok(())
 }
 
+/// The names of the cgroups directly under `parent` (relative to each hierarchy's root), in
+/// any hierarchy: what start-up reconciliation compares with the containers it knows.
+pub fn child_cgroups(parent: &str) -> Result<Vec<String>, RuntimeError> {
+    let cg = Cgroup::open(Path::new(cgroup::CGROUP_ROOT), parent)?;
+    let mut names: Vec<String> = cg
+        .paths()
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flat_map(|entries| entries.flatten())
+        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
 /// Freezes every task of the container (`berth pause`) and returns once the kernel reports
 /// it frozen.
 pub fn pause(spec: &ContainerSpec) -> Result<(), RuntimeError> {
