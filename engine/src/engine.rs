@@ -9,6 +9,7 @@ mod health;
 mod images;
 mod list;
 mod networks;
+mod prepared_cgroup;
 pub mod pull_queue;
 mod reconcile;
 mod restart;

@@ -7,6 +7,7 @@
 //! attach, exec, health, list, restart, reconcile, session and stats are its other files.
 
 use super::events::Events;
+use super::prepared_cgroup::PreparedCgroup;
 use super::restart::RestartTimers;
 use super::{Images, Networks, Volumes};
 use crate::catalog;
@@ -173,29 +174,19 @@ impl Containers {
         let mut config = ContainerConfig::derive(&id, &image.defaults()?, &options)?;
         config.cgroup_parent = self.inner.cgroup_parent.clone();
         phases.mark("config");
-        let cgroup = cgroup_path(&config, &id);
-        let prepared = {
-            let cgroup = cgroup.clone();
-            tokio::task::spawn_blocking(move || runtime::prepare_cgroup(&cgroup))
-        };
+        let mut cgroup = PreparedCgroup::begin(cgroup_path(&config, &id));
         let created = self
             .create_row(&id, &image, &options, config, &mut phases)
             .await;
-        match prepared.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::debug!(container = %id, "cgroup left to the start: {e}"),
-            Err(e) => tracing::debug!(container = %id, "cgroup preparation did not finish: {e}"),
-        }
-        phases.mark("cgroup");
         let row = match created {
             Ok(row) => row,
             Err(e) => {
-                if let Err(cleanup) = runtime::cleanup(&cgroup) {
-                    tracing::warn!(container = %id, "cgroup cleanup after a failed create: {cleanup}");
-                }
+                cgroup.undo(&id, "create").await;
                 return Err(e);
             }
         };
+        cgroup.ready(&id).await;
+        phases.mark("cgroup");
         self.inner.events.container(&row, "create", &[]);
         phases.log("create timings", &id);
         row.summary()
@@ -317,43 +308,31 @@ impl Containers {
             }
         }
         phases.mark("checks");
-        let cgroup = cgroup_path(&row.config()?, &id);
-        let prepared = {
-            let cgroup = cgroup.clone();
-            tokio::task::spawn_blocking(move || runtime::prepare_cgroup(&cgroup))
-        };
-        match self.launch(&row, &dir, prepared, &mut phases).await {
+        let mut cgroup = PreparedCgroup::begin(cgroup_path(&row.config()?, &id));
+        match self.launch(&row, &dir, &mut cgroup, &mut phases).await {
             Ok(started) => self.record_start(&id, started, phases).await,
             Err(e) => {
                 // The cgroup made for this start (the shim removes it only once it ran).
-                if let Err(cleanup) = runtime::cleanup(&cgroup) {
-                    tracing::warn!(container = %id, "cgroup cleanup after a failed start: {cleanup}");
-                }
+                cgroup.undo(&id, "start").await;
                 Err(e)
             }
         }
     }
 
     /// The part of a start between its checks and a running shim: the shim's spec written
-    /// (see [`Self::shim_spec`]), then the shim spawned once `prepared` (the container's
-    /// cgroup, made meanwhile on a blocking thread) is done. `prepared` is awaited on every
-    /// path, so a caller cleaning up after an error never races it.
+    /// (see [`Self::shim_spec`]), then the shim spawned once `cgroup` (made meanwhile on a
+    /// blocking thread) is ready.
     async fn launch(
         &self,
         row: &ContainerRow,
         dir: &Path,
-        prepared: tokio::task::JoinHandle<std::result::Result<(), runtime::RuntimeError>>,
+        cgroup: &mut PreparedCgroup,
         phases: &mut crate::phases::Phases,
     ) -> Result<runtime::Started> {
         let id = &row.id;
-        let spec_path = self.shim_spec(row, dir, phases).await;
-        match prepared.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::debug!(container = %id, "cgroup left to the shim: {e}"),
-            Err(e) => tracing::debug!(container = %id, "cgroup preparation did not finish: {e}"),
-        }
+        let spec_path = self.shim_spec(row, dir, phases).await?;
+        cgroup.ready(id).await;
         phases.mark("cgroup");
-        let spec_path = spec_path?;
         let program = self.inner.shim_program.clone();
         let started =
             tokio::task::spawn_blocking(move || runtime::spawn_shim(&program, &spec_path))
