@@ -44,7 +44,12 @@ scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$scratch/pkg"
 "$bindgen" --target web --no-typescript --out-dir "$scratch/pkg" --out-name "$name" "$wasm"
-cp style/berth.css "$scratch/berth.css"
+# One stylesheet: the base (berth.css) first, then every other style/*.css in name order (a
+# page's or a component's own rules, kept in its own file).
+{
+  cat style/berth.css
+  find style -maxdepth 1 -name '*.css' ! -name berth.css -print0 | sort -z | xargs -0 -r cat
+} >"$scratch/berth.css"
 appeared=0
 changed=()
 [ -d "$site/pkg" ] || appeared=1
