@@ -67,6 +67,7 @@ case "${1:-}" in
     build
     install_e2e
     log "unit and integration tests (real containers, this host's cgroups)"
+    scripts/check-features.sh
     cargo test --release --workspace
     log "cgroup v2: the engine's cgroup and runtime tests on a pure cgroup v2 kernel (QEMU)"
     scripts/test-cgroup-v2.sh
