@@ -64,9 +64,52 @@ pub fn log_clock(ms: i64) -> String {
     )
 }
 
+/// "3 hours", "5 minutes", "2 days" from `then_ms` to `now_ms`: how long something has run.
+pub fn humanize_span(now_ms: i64, then_ms: i64) -> String {
+    let age = humanize_age(now_ms, then_ms);
+    match age.strip_suffix(" ago") {
+        Some(span) => span.to_string(),
+        None => "a moment".to_string(),
+    }
+}
+
+/// Bytes in binary units, three significant figures: `512 B`, `1.50 KiB`, `23.4 MiB`, `1.07 GiB`.
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let text = if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    };
+    format!("{text} {}", UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_and_sizes_read_like_docker_desktops() {
+        assert_eq!(humanize_span(3 * 3_600_000, 0), "3 hours");
+        assert_eq!(humanize_span(500, 0), "a moment");
+        assert_eq!(format_bytes(0), "0 B");
+        assert_eq!(format_bytes(1023), "1023 B");
+        assert_eq!(format_bytes(1536), "1.50 KiB");
+        assert_eq!(format_bytes(23_400_000), "22.3 MiB");
+        assert_eq!(format_bytes(1_150_000_000), "1.07 GiB");
+        assert_eq!(format_bytes(u64::MAX), "16384 PiB");
+    }
 
     #[test]
     fn ages_pick_the_largest_whole_unit() {

@@ -1,31 +1,38 @@
 //! berth's web dashboard: the HTML shell, the routes and the pages, rendered on the server
 //! (feature `ssr`) and hydrated in the browser (feature `hydrate`, built for wasm32).
 
+// The pages' view trees are deep types; the default limit (128) is too low for the overview.
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod csrf;
 pub mod format;
+pub mod layout;
+pub mod listing;
 #[cfg(feature = "hydrate")]
 mod live;
 #[cfg(feature = "hydrate")]
 mod live_board;
 #[cfg(feature = "hydrate")]
 mod live_events;
+pub mod live_state;
 pub mod logbuf;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "hydrate")]
 mod socket;
 
-use auth::{use_caller, Caller};
+use auth::Caller;
+use layout::{Frame, HOST_META};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
-use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::hooks::use_location;
+use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::board::BoardPage;
 use pages::container::ContainerPage;
 use pages::containers::ContainersPage;
 use pages::login::{LoginPage, SetupPage};
+use pages::overview::OverviewPage;
 use pages::NotFound;
 
 /// The name wasm-bindgen gives the browser bundle: `/pkg/berth.js` and `/pkg/berth_bg.wasm`.
@@ -35,6 +42,7 @@ pub const OUTPUT_NAME: &str = "berth";
 /// (see [`auth`]).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let me = auth::current_me();
+    let host = layout::current_host().0;
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -43,6 +51,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="stylesheet" href="/berth.css"/>
                 <link rel="icon" href="data:,"/>
+                <meta name=HOST_META content=host/>
                 {auth::meta_tags(me.as_ref())}
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -54,22 +63,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Pages shown without the app's chrome: the ones for people who are not logged in (yet), and
-/// the wall screens of board links.
-fn is_bare(path: &str) -> bool {
-    matches!(path.trim_end_matches('/'), "/login" | "/setup") || path.starts_with("/board/")
-}
-
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(Caller(auth::current_me()));
+    provide_context(layout::current_host());
     view! {
         <Title text="berth"/>
         <Router>
             <Frame>
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=|| view! { <Redirect path="/containers"/> }/>
+                    <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/setup") view=SetupPage/>
                     // Async: the whole page is rendered before the response starts, so its
@@ -85,53 +89,6 @@ pub fn App() -> impl IntoView {
             </Frame>
         </Router>
     }
-}
-
-/// The top bar and the content area around a page; the login and setup pages get neither.
-#[component]
-fn Frame(children: Children) -> impl IntoView {
-    let location = use_location();
-    let bare = move || location.pathname.with(|p| is_bare(p));
-    view! {
-        <Show when=move || !bare()>
-            <header class="topbar">
-                <a class="brand" href="/containers">"berth"</a>
-                <nav>
-                    <a href="/containers">"Containers"</a>
-                </nav>
-                <UserMenu/>
-            </header>
-        </Show>
-        <main class=move || if bare() { "bare" } else { "content" }>{children()}</main>
-    }
-}
-
-/// Who is logged in, with which role, and the way out (for a browser session).
-#[component]
-fn UserMenu() -> impl IntoView {
-    let caller = use_caller();
-    let csrf = caller.logout_csrf();
-    caller.0.map(|me| {
-        let role = me.role.as_str();
-        view! {
-            <div class="user-menu" data-testid="user-menu">
-                <span class="user-name" data-testid="user-name" title=format!("Logged in as {}", me.username)>
-                    {me.username.clone()}
-                </span>
-                <span class=format!("role role-{role}") data-testid="user-role" title=format!("Role: {role}")>
-                    {role}
-                </span>
-                {csrf.map(|token| view! {
-                    <form class="logout" method="post" action="/logout">
-                        <input type="hidden" name="csrf" value=token/>
-                        <button type="submit" class="btn-quiet" data-testid="logout-button">
-                            "Log out"
-                        </button>
-                    </form>
-                })}
-            </div>
-        }
-    })
 }
 
 /// The browser entry point: takes over the server-rendered page.
@@ -180,7 +137,7 @@ mod tests {
             "/login?error=bad_credentials&next=%2Fcontainers%2Fabc",
             None,
         );
-        assert!(!html.contains("topbar"), "{html}");
+        assert!(!html.contains("sidebar"), "{html}");
         assert!(html.contains(r#"method="post" action="/login""#), "{html}");
         assert!(
             html.contains(r#"name="next" value="/containers/abc""#),
@@ -202,7 +159,7 @@ mod tests {
     #[test]
     fn the_setup_page_carries_the_token_and_its_errors() {
         let html = render("/setup?token=s3cret&error=mismatch", None);
-        assert!(!html.contains("topbar"), "{html}");
+        assert!(!html.contains("sidebar"), "{html}");
         assert!(html.contains("Create the first admin"), "{html}");
         assert!(html.contains(r#"name="token" value="s3cret""#), "{html}");
         assert!(html.contains(r#"value="admin""#), "{html}");
@@ -213,9 +170,9 @@ mod tests {
     }
 
     #[test]
-    fn the_top_bar_shows_the_user_role_and_a_logout_form_for_sessions() {
+    fn the_sidebar_shows_the_user_role_and_a_logout_form_for_sessions() {
         let html = render("/nowhere", Some(me(Role::Viewer, PrincipalKind::Session)));
-        assert!(html.contains("topbar"), "{html}");
+        assert!(html.contains(r#"data-testid="sidebar""#), "{html}");
         assert!(html.contains(r#"data-testid="user-name""#), "{html}");
         assert!(html.contains(">ada<"), "{html}");
         assert!(html.contains("role role-viewer"), "{html}");

@@ -5,6 +5,7 @@
 //! again (1 s, doubling to 10 s) and bumps the counter once open: what happened meanwhile is
 //! in the next fetch.
 
+use crate::live_state::ConnState;
 use crate::socket::Socket;
 use berth_wire::ws::{ClientMsg, ServerMsg, StreamSpec};
 use leptos::prelude::*;
@@ -33,6 +34,7 @@ impl LiveEvents {
 
 struct Shared {
     changes: RwSignal<u64>,
+    state: RwSignal<ConnState>,
     conn: RefCell<Option<Socket>>,
     /// A bump is scheduled.
     scheduled: Cell<bool>,
@@ -99,6 +101,7 @@ fn open(shared: &Rc<Shared>) -> Result<(), String> {
         move || {
             shared.send(&SUBSCRIBE);
             shared.retry.set(FIRST_RETRY);
+            let _ = shared.state.try_set(ConnState::Live);
             if shared.opened_before.replace(true) {
                 shared.changed();
             }
@@ -122,6 +125,9 @@ fn open(shared: &Rc<Shared>) -> Result<(), String> {
         move || {
             // Dropped on the next turn, not from inside its own handler.
             let old = shared.conn.borrow_mut().take();
+            if !shared.stopped.get() {
+                let _ = shared.state.try_set(ConnState::Reconnecting);
+            }
             let shared = Rc::clone(&shared);
             set_timeout(
                 move || {
@@ -141,10 +147,12 @@ fn open(shared: &Rc<Shared>) -> Result<(), String> {
     Ok(())
 }
 
-/// Watches the daemon's events, bumping `changes` after each burst of them.
-pub fn connect(changes: RwSignal<u64>) -> Result<LiveEvents, String> {
+/// Watches the daemon's events, bumping `changes` after each burst of them and keeping
+/// `state` up to date.
+pub fn connect(changes: RwSignal<u64>, state: RwSignal<ConnState>) -> Result<LiveEvents, String> {
     let shared = Rc::new(Shared {
         changes,
+        state,
         conn: RefCell::new(None),
         scheduled: Cell::new(false),
         opened_before: Cell::new(false),

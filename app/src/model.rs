@@ -45,8 +45,34 @@ pub struct ContainerList {
 pub enum ContainerAction {
     Start,
     Stop,
+    Restart,
     Remove,
     ForceRemove,
+}
+
+/// What a bulk action did: how many went ahead, and each that failed with the reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkReport {
+    pub done: usize,
+    /// (container id, the engine's message)
+    pub failed: Vec<(String, String)>,
+}
+
+impl BulkReport {
+    /// One line for the page: "2 of 5 failed: abc123: …; def456: …".
+    pub fn summary(&self) -> String {
+        let reasons: Vec<String> = self
+            .failed
+            .iter()
+            .map(|(id, why)| format!("{}: {why}", short_id(id)))
+            .collect();
+        format!(
+            "{} of {} failed: {}",
+            self.failed.len(),
+            self.failed.len() + self.done,
+            reasons.join("; ")
+        )
+    }
 }
 
 /// What can go wrong behind a page; the message is the one shown to the user. On the wire it
@@ -182,6 +208,18 @@ mod tests {
         assert_eq!(
             status_text(&view(ContainerState::Running, Some(0))),
             "running"
+        );
+    }
+
+    #[test]
+    fn a_bulk_report_names_each_failure() {
+        let report = BulkReport {
+            done: 3,
+            failed: vec![("0123456789abcdef".into(), "no such container".into())],
+        };
+        assert_eq!(
+            report.summary(),
+            "1 of 4 failed: 0123456789ab: no such container"
         );
     }
 

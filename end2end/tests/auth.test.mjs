@@ -29,7 +29,7 @@ test('an anonymous visit lands on the login page; a wrong password is refused in
   assert.equal(new URL(page.url()).pathname, '/login');
   assert.equal(new URL(page.url()).searchParams.get('next'), '/containers');
   // No chrome on the login page: no top bar, no user menu.
-  assert.equal(await page.locator('.topbar').count(), 0);
+  assert.equal(await page.locator('.sidebar').count(), 0);
   assert.equal(await page.locator('#login-username').getAttribute('autocomplete'), 'username');
   assert.equal(await page.locator('#login-password').getAttribute('autocomplete'), 'current-password');
   await hydrated(page);
@@ -105,7 +105,7 @@ test('first run: the setup address from the log creates the admin and logs it in
     const { page, problems } = await watchedPage(browser);
     await page.goto(`${fresh.base}${found[0]}`);
     assert.equal(new URL(page.url()).pathname, '/setup');
-    assert.equal(await page.locator('.topbar').count(), 0);
+    assert.equal(await page.locator('.sidebar').count(), 0);
     assert.equal(await page.locator('#setup-username').inputValue(), 'admin');
     await hydrated(page);
     await screenshots(page, 'setup', { dark: true });
@@ -124,10 +124,11 @@ test('first run: the setup address from the log creates the admin and logs it in
     await page.fill('#setup-password', 'first-admin-password');
     await page.fill('#setup-confirm', 'first-admin-password');
     await Promise.all([
-      page.waitForURL((u) => u.pathname === '/containers' || u.pathname === '/'),
+      page.waitForURL((u) => u.pathname === '/'),
       page.click('[data-testid="setup-submit"]'),
     ]);
-    await page.waitForURL((u) => u.pathname === '/containers');
+    // The first admin lands on the overview.
+    await page.locator('[data-testid="host-card"]').waitFor();
     await hydrated(page);
     assert.equal(await page.locator('[data-testid="user-name"]').textContent(), 'admin');
     assert.equal(await page.locator('[data-testid="user-role"]').textContent(), 'admin');

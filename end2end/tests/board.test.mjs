@@ -43,7 +43,7 @@ test('a board link shows the containers live without a login, and says so once r
   assert.equal(new URL(page.url()).pathname, created.path, 'no detour to the login page');
   await tile(page, web).waitFor();
   assert.equal(await tile(page, web).getAttribute('data-state'), 'running');
-  assert.equal(await page.locator('.topbar').count(), 0, 'no chrome');
+  assert.equal(await page.locator('.sidebar').count(), 0, 'no chrome');
   assert.equal(await page.locator('button').count(), 0, 'no buttons');
   assert.equal(await page.locator('[data-testid="board-title"]').textContent(), 'Lobby wall');
   // Problems first: the container that exited with 3 leads.

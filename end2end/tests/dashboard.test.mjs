@@ -45,8 +45,7 @@ test('containers page lists a running container and its Stop button works after 
   // busybox's sleep as PID 1 ignores SIGTERM: the engine kills it after its 10 s grace.
   await row.and(page.locator('[data-state="exited"]')).waitFor({ timeout: 45_000 });
   assert.equal(await page.evaluate(() => window.__noReload), true, 'the page reloaded');
-  assert.equal(await row.locator('[data-testid="container-state"]').textContent(), 'exited');
-  assert.match(await row.locator('[data-testid="container-exit-code"]').textContent(), /^\d+$/);
+  assert.match(await row.locator('[data-testid="container-state"]').textContent(), /^exited \(\d+\)$/);
   assert.equal(await page.locator('[data-testid="action-error"]').count(), 0);
 
   // Remove it from the page too; the row goes away.
@@ -149,6 +148,9 @@ test('a container page says when the container exited, and with which code', asy
   assert.deepEqual(texts, ['hello', 'bye']);
   assert.equal(await page.locator('[data-testid="container-state"]').textContent(), 'exited');
   assert.equal(await page.locator('[data-testid="container-exit-code"]').textContent(), '3');
+  // The finish time comes without a reload too (the header reads the details again).
+  await until('the finish time', async () =>
+    (await page.locator('[data-testid="container-finished"]').textContent()).endsWith('UTC'));
   await screenshots(page, 'container-exited', { dark: true });
   assert.deepEqual(problems, []);
   await page.close();
@@ -162,7 +164,7 @@ test('the containers list follows changes made elsewhere (the CLI) from the even
   await page.evaluate(() => { window.__noReload = true; });
   // No list request without an event: the list is not polled.
   const listCalls = [];
-  page.on('request', (r) => { if (r.url().includes('/list_containers')) listCalls.push(Date.now()); });
+  page.on('request', (r) => { if (r.url().includes('/containers_page')) listCalls.push(Date.now()); });
   await new Promise((r) => setTimeout(r, 2_500));
   assert.equal(listCalls.length, 0, 'the list was fetched with nothing changed');
 

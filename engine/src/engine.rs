@@ -208,4 +208,18 @@ impl Engine {
     pub fn events(&self, query: crate::events::EventQuery) -> Result<crate::events::EventStream> {
         self.inner.events.stream(query)
     }
+
+    /// Up to `limit` (at most 500) of the newest events before the sequence number `before`
+    /// that `filter` matches, newest first (the dashboard's event lists).
+    pub async fn recent_events(
+        &self,
+        before: Option<u64>,
+        limit: u32,
+        filter: &crate::events::EventFilter,
+    ) -> Result<Vec<crate::events::Event>> {
+        self.inner
+            .events
+            .recent(before, limit.min(500), filter)
+            .await
+    }
 }

@@ -97,9 +97,11 @@ async fn server_fn_status(req: Request, next: Next) -> Response {
 /// Who may call each server function (`/ui/fn/NAME`), and what it takes. A server function
 /// missing here cannot be called at all.
 pub const SERVER_FNS: &[(&str, Access, BodyKind)] = &[
-    ("list_containers", Access::VIEWER, BodyKind::None),
+    ("overview", Access::VIEWER, BodyKind::None),
+    ("containers_page", Access::VIEWER, BodyKind::None),
     ("get_container", Access::VIEWER, BodyKind::None),
     ("apply_action", Access::OPERATOR, BodyKind::Json),
+    ("bulk_action", Access::OPERATOR, BodyKind::Json),
     // A board link's data: the secret it is called with is checked on every call.
     ("board_snapshot", Access::Public, BodyKind::None),
 ];

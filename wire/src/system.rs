@@ -62,6 +62,15 @@ pub struct ContainerUsage {
     pub local_volumes: u64,
 }
 
+/// The space of the file system the data root is on.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DiskSpace {
+    pub total_bytes: u64,
+    /// What an unprivileged writer may still use (statvfs `f_bavail`).
+    pub available_bytes: u64,
+}
+
 /// `info`, with docker's field names.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

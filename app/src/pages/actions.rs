@@ -7,7 +7,7 @@ use crate::pages::containers::ApplyAction;
 use leptos::prelude::*;
 
 /// Asks the user to confirm; outside the browser there is nobody to ask.
-fn confirm(message: &str) -> bool {
+pub(crate) fn confirm(message: &str) -> bool {
     #[cfg(feature = "hydrate")]
     {
         window().confirm_with_message(message).unwrap_or(false)

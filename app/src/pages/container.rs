@@ -2,6 +2,7 @@
 
 use crate::auth::use_caller;
 use crate::format::{format_utc, log_clock};
+use crate::live_state::use_live;
 use crate::logbuf::{LogBuffer, LogLine, LogStatus};
 use crate::model::{exit_text, AppError, ContainerAction, ContainerState, ContainerSummary};
 use crate::pages::actions::{ContainerButtons, ReadOnly};
@@ -24,10 +25,14 @@ pub fn ContainerPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let action = ServerAction::<ApplyAction>::new();
-    // Read again after each action: the header shows the new state.
-    let info = Resource::new(
-        move || (id(), action.version().get()),
-        |(id, _)| get_container(id),
+    let live = use_live();
+    // The page's structure (and its log) for the id; its details read again after each
+    // action and each burst of the daemon's events, so the header follows changes made
+    // anywhere (an exit's finish time, a restart) without rebuilding the log.
+    let info = Resource::new(id, get_container);
+    let fresh = Resource::new(
+        move || (id(), action.version().get(), live.changes.get()),
+        |(id, ..)| get_container(id),
     );
     // A removed container has no page any more: back to the list.
     let navigate = use_navigate();
@@ -52,7 +57,7 @@ pub fn ContainerPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading container…"</p> }>
             {move || Suspend::new(async move {
                 match info.await {
-                    Ok(c) => view! { <ContainerDetails c action/> }.into_any(),
+                    Ok(c) => view! { <ContainerDetails c fresh action/> }.into_any(),
                     Err(AppError::NotFound(message)) => {
                         #[cfg(feature = "ssr")]
                         crate::pages::set_status(404);
@@ -78,27 +83,46 @@ pub fn ContainerPage() -> impl IntoView {
 }
 
 #[component]
-fn ContainerDetails(c: ContainerSummary, action: ServerAction<ApplyAction>) -> impl IntoView {
+fn ContainerDetails(
+    c: ContainerSummary,
+    fresh: Resource<Result<ContainerSummary, AppError>>,
+    action: ServerAction<ApplyAction>,
+) -> impl IntoView {
     let status = RwSignal::new(LogStatus::Connecting);
+    let first = c.clone();
+    // The latest details read (the first ones until another arrives).
+    let now = Memo::new(move |_| {
+        fresh
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| first.clone())
+    });
     // Once the log says the container exited, the header says so too, without a reload.
     let exited = move || match status.get() {
         LogStatus::Exited(code) => Some(code),
         _ => None,
     };
-    let initial_state = c.state;
-    let initial_code = c.exit_code;
+    // The exit the log saw wins over details read before it, of the run the log followed (a
+    // restart policy's next run has a later start and is shown as it is).
+    let log_run = c.started_at_ms;
+    let stale = move |c: &ContainerSummary| {
+        c.state == ContainerState::Running && c.started_at_ms == log_run
+    };
     let state = move || {
-        if exited().is_some() {
-            ContainerState::Exited
-        } else {
-            initial_state
+        let c = now.get();
+        match exited() {
+            Some(_) if stale(&c) => ContainerState::Exited,
+            _ => c.state,
         }
     };
-    let oom_killed = c.oom_killed;
-    let exit_code = move || match exited() {
-        Some(code) => exit_text(Some(code), false),
-        None => exit_text(initial_code, oom_killed),
+    let exit_code = move || {
+        let c = now.get();
+        match exited() {
+            Some(code) if stale(&c) => exit_text(Some(code), false),
+            _ => exit_text(c.exit_code, c.oom_killed),
+        }
     };
+    let when = |t: Option<i64>| t.map_or_else(|| "—".to_string(), format_utc);
     let title = format!("{} · berth", c.name);
     view! {
         <Title text=title/>
@@ -137,9 +161,9 @@ fn ContainerDetails(c: ContainerSummary, action: ServerAction<ApplyAction>) -> i
             <dt>"Created"</dt>
             <dd>{format_utc(c.created_at_ms)}</dd>
             <dt>"Started"</dt>
-            <dd>{c.started_at_ms.map_or_else(|| "—".to_string(), format_utc)}</dd>
+            <dd data-testid="container-started">{move || when(now.get().started_at_ms)}</dd>
             <dt>"Finished"</dt>
-            <dd>{c.finished_at_ms.map_or_else(|| "—".to_string(), format_utc)}</dd>
+            <dd data-testid="container-finished">{move || when(now.get().finished_at_ms)}</dd>
         </dl>
         <LogView id=c.id status/>
     }

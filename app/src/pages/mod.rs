@@ -5,6 +5,8 @@ pub mod board;
 pub mod container;
 pub mod containers;
 pub mod login;
+pub mod overview;
+pub mod state_badge;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -28,7 +30,7 @@ pub fn NotFound() -> impl IntoView {
         <Title text="Not found · berth"/>
         <h1>"Page not found"</h1>
         <p data-testid="not-found">
-            "There is nothing at this address. " <a href="/containers">"Go to the containers"</a> "."
+            "There is nothing at this address. " <a href="/">"Go to the overview"</a> "."
         </p>
     }
 }

@@ -32,6 +32,17 @@ impl Events {
         Ok(crate::events::follow(self.bus.clone(), query))
     }
 
+    /// See [`crate::Engine::recent_events`].
+    pub(super) async fn recent(
+        &self,
+        before: Option<u64>,
+        limit: u32,
+        filter: &crate::events::EventFilter,
+    ) -> crate::Result<Vec<crate::events::Event>> {
+        filter.validate()?;
+        self.bus.recent(before, limit, filter).await
+    }
+
     /// A container event with the container's labels, `name` and `image`, then `extra`
     /// attributes (docker's order: a label cannot hide the name or image).
     pub(super) fn container(&self, row: &ContainerRow, action: &str, extra: &[(&str, &str)]) {

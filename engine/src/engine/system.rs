@@ -37,6 +37,17 @@ impl System {
         self.root.join("tmp")
     }
 
+    /// The size of the data root's file system and the space left on it.
+    pub fn data_root_space(&self) -> Result<berth_wire::system::DiskSpace> {
+        let stat = nix::sys::statvfs::statvfs(&self.root)
+            .map_err(|e| Error::io("measure the file system of", &self.root, e.into()))?;
+        let unit = stat.fragment_size() as u64;
+        Ok(berth_wire::system::DiskSpace {
+            total_bytes: (stat.blocks() as u64).saturating_mul(unit),
+            available_bytes: (stat.blocks_available() as u64).saturating_mul(unit),
+        })
+    }
+
     /// Disk usage of images, containers and volumes.
     pub async fn disk_usage(&self) -> Result<DiskUsage> {
         let db = &self.db;

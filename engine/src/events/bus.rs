@@ -13,6 +13,9 @@ use tokio::sync::{broadcast, mpsc, watch};
 const LIVE_BUFFER: usize = 1024;
 /// Events written per transaction at most.
 const BATCH: usize = 512;
+/// Events read per query by [`EventBus::recent`], and the most it reads to fill a page.
+const RECENT_BATCH: u32 = 500;
+const RECENT_SCAN: usize = 20_000;
 /// Retention runs after this many writes.
 const PRUNE_EVERY: u64 = 4096;
 
@@ -119,6 +122,32 @@ impl EventBus {
         let mut rx = self.inner.persisted.clone();
         // An error means the writer is gone: nothing more will be written, stop waiting.
         let _ = rx.wait_for(|&done| done >= seq).await;
+    }
+
+    /// Up to `limit` of the newest events before `before` (a sequence number; the newest of
+    /// all without one) that `filter` matches, newest first: a page of the history, for lists
+    /// that show the latest events and page back. Reads at most [`RECENT_SCAN`] events.
+    pub(crate) async fn recent(
+        &self,
+        before: Option<u64>,
+        limit: u32,
+        filter: &super::EventFilter,
+    ) -> Result<Vec<Event>> {
+        let head = self.head();
+        // What was given out so far is in the table first.
+        self.persisted(head).await;
+        let mut cursor = before.unwrap_or(u64::MAX).min(head.saturating_add(1));
+        let mut found = Vec::new();
+        let mut scanned = 0;
+        while found.len() < limit as usize && scanned < RECENT_SCAN && cursor > 1 {
+            let batch = store::read_back(&self.inner.db, cursor, RECENT_BATCH).await?;
+            let Some(last) = batch.last() else { break };
+            cursor = last.seq;
+            scanned += batch.len();
+            found.extend(batch.into_iter().filter(|e| filter.matches(e)));
+        }
+        found.truncate(limit as usize);
+        Ok(found)
     }
 
     pub(super) fn db(&self) -> &Db {

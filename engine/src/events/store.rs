@@ -59,23 +59,39 @@ pub(super) async fn read(
     .bind(limit)
     .fetch_all(db)
     .await?;
-    rows.into_iter()
-        .map(|(seq, time_ns, kind, action, id, attributes)| {
-            let kind = Scope::parse(&kind)
-                .ok_or_else(|| Error::Corrupt(format!("event {seq} has type {kind:?}")))?;
-            let attributes: BTreeMap<String, String> = serde_json::from_str(&attributes)
-                .map_err(|e| Error::Corrupt(format!("event {seq} attributes: {e}")))?;
-            Ok(Event {
-                kind,
-                action,
-                actor: Actor { id, attributes },
-                scope: "local".into(),
-                time: time_ns.div_euclid(1_000_000_000),
-                time_nano: time_ns,
-                seq: seq as u64,
-            })
-        })
-        .collect()
+    rows.into_iter().map(row_event).collect()
+}
+
+/// An event from its row.
+fn row_event(
+    (seq, time_ns, kind, action, id, attributes): (i64, i64, String, String, String, String),
+) -> Result<Event> {
+    let kind = Scope::parse(&kind)
+        .ok_or_else(|| Error::Corrupt(format!("event {seq} has type {kind:?}")))?;
+    let attributes: BTreeMap<String, String> = serde_json::from_str(&attributes)
+        .map_err(|e| Error::Corrupt(format!("event {seq} attributes: {e}")))?;
+    Ok(Event {
+        kind,
+        action,
+        actor: Actor { id, attributes },
+        scope: "local".into(),
+        time: time_ns.div_euclid(1_000_000_000),
+        time_nano: time_ns,
+        seq: seq as u64,
+    })
+}
+
+/// Up to `limit` events with `seq < before`, newest first.
+pub(super) async fn read_back(db: &Db, before: u64, limit: u32) -> Result<Vec<Event>> {
+    let rows: Vec<(i64, i64, String, String, String, String)> = sqlx::query_as(
+        "SELECT seq, time_ns, type, action, actor_id, attributes_json FROM events \
+         WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+    )
+    .bind(i64::try_from(before).unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(row_event).collect()
 }
 
 /// Deletes events beyond the retention (older than [`KEEP_NS`] before `now_ns`, or not among

@@ -294,4 +294,35 @@ mod tests {
             .collect();
         assert_eq!(seqs, vec![9, 10, 11]);
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn recent_pages_back_newest_first_through_the_filter() {
+        let (_dir, bus) = bus().await;
+        emit_many(&bus, 0, 1200);
+        bus.emit(Scope::Container, "die", "c-last", &[("exitCode", "1")]);
+        let all = EventFilter::default();
+        let newest = bus.recent(None, 3, &all).await.unwrap();
+        let seqs: Vec<u64> = newest.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![1201, 1200, 1199]);
+        assert_eq!(newest[0].actor.id, "c-last");
+        // The next page starts below the last one shown.
+        let older = bus.recent(Some(1199), 2, &all).await.unwrap();
+        assert_eq!(
+            older.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![1198, 1197]
+        );
+        // A filter looks further back than one batch to fill the page.
+        let mut starts = EventFilter::default();
+        starts.add("event", "start");
+        let page = bus.recent(None, 2, &starts).await.unwrap();
+        assert_eq!(
+            page.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![1200, 1199]
+        );
+        let mut dies = EventFilter::default();
+        dies.add("event", "die");
+        let page = bus.recent(Some(1201), 5, &dies).await.unwrap();
+        assert!(page.is_empty(), "{page:?}");
+        assert!(bus.recent(Some(1), 5, &all).await.unwrap().is_empty());
+    }
 }
