@@ -151,6 +151,7 @@ const encoder = new TextEncoder();
  */
 function terminal(el, onInput, onResize) {
   // A terminal is dark in both schemes, as the log panel is.
+  el.replaceChildren();
   const term = new Terminal({
     cursorBlink: true,
     convertEol: false,
@@ -184,8 +185,10 @@ function terminal(el, onInput, onResize) {
   return {
     rows: () => term.rows,
     columns: () => term.cols,
+    /** `bytes` may be a view into the wasm's memory, which xterm.js would read later (it
+     * parses on a later turn): copied first. */
     write(bytes) {
-      term.write(bytes);
+      term.write(new Uint8Array(bytes));
     },
     writeln(text) {
       term.writeln(text);

@@ -5,16 +5,24 @@ pub mod auth;
 pub mod csrf;
 pub mod format;
 #[cfg(feature = "hydrate")]
+mod js;
+#[cfg(feature = "hydrate")]
 mod live;
 #[cfg(feature = "hydrate")]
 mod live_board;
 #[cfg(feature = "hydrate")]
 mod live_events;
+#[cfg(feature = "hydrate")]
+mod live_stats;
+#[cfg(feature = "hydrate")]
+mod live_terminal;
 pub mod logbuf;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "hydrate")]
 mod socket;
+pub mod stats_series;
+pub mod terminal_session;
 
 use auth::{use_caller, Caller};
 use leptos::prelude::*;

@@ -99,6 +99,7 @@ async fn server_fn_status(req: Request, next: Next) -> Response {
 pub const SERVER_FNS: &[(&str, Access, BodyKind)] = &[
     ("list_containers", Access::VIEWER, BodyKind::None),
     ("get_container", Access::VIEWER, BodyKind::None),
+    ("container_stats_latest", Access::VIEWER, BodyKind::None),
     ("apply_action", Access::OPERATOR, BodyKind::Json),
     // A board link's data: the secret it is called with is checked on every call.
     ("board_snapshot", Access::Public, BodyKind::None),

@@ -5,6 +5,7 @@ use crate::format::{format_utc, log_clock};
 use crate::logbuf::{LogBuffer, LogLine, LogStatus};
 use crate::model::{exit_text, AppError, ContainerAction, ContainerState, ContainerSummary};
 use crate::pages::actions::{ContainerButtons, ReadOnly};
+use crate::pages::container_tabs::ContainerTabs;
 use crate::pages::containers::ApplyAction;
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -141,7 +142,7 @@ fn ContainerDetails(c: ContainerSummary, action: ServerAction<ApplyAction>) -> i
             <dt>"Finished"</dt>
             <dd>{c.finished_at_ms.map_or_else(|| "—".to_string(), format_utc)}</dd>
         </dl>
-        <LogView id=c.id status/>
+        <ContainerTabs id=c.id state=Signal::derive(state) status/>
     }
 }
 
@@ -170,7 +171,7 @@ fn ContainerActions(
 }
 
 #[component]
-fn LogView(id: String, status: RwSignal<LogStatus>) -> impl IntoView {
+pub(crate) fn LogView(id: String, status: RwSignal<LogStatus>) -> impl IntoView {
     let log = RwSignal::new(LogBuffer::default());
     let log_ref = NodeRef::<Div>::new();
     // Follow the end of the log unless the user scrolled up to read.
