@@ -39,8 +39,18 @@ install_deps() {
   fi
 }
 
+# The dashboard's JS libraries (xterm.js, uPlot) and their bundler, from app/js's lock file;
+# again only when the lock file changed.
+install_js() {
+  if [ ! -d app/js/node_modules ] || [ app/js/package-lock.json -nt app/js/node_modules/.package-lock.json ]; then
+    log "installing the dashboard's JS packages (npm)"
+    (cd app/js && npm ci --no-audit --no-fund)
+  fi
+}
+
 build() {
   install_deps
+  install_js
   log "building the web front end (wasm)"
   scripts/build-site.sh
   log "building berth (release)"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# build-site.sh: builds the dashboard's browser bundle (wasm + JS glue + CSS) into target/site,
+# build-site.sh: builds the dashboard's browser bundle (wasm + JS glue + CSS, the JS libraries
+# of app/js bundled by esbuild, each file also brotli- and gzip-compressed) into target/site,
 # offline and idempotently; run it from anywhere before building the `berth` binary in release
 # mode, which embeds target/site.
 set -euo pipefail
@@ -30,6 +31,11 @@ have="$("$bindgen" --version | awk '{print $2}')"
   || die "wasm-bindgen CLI is $have but the library is pinned to $want; install it with: cargo install wasm-bindgen-cli --version $want --locked --force"
 rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
   || die "the wasm32-unknown-unknown target is missing; add it with: rustup target add wasm32-unknown-unknown"
+# The JS libraries (xterm.js, uPlot) and esbuild come from app/js's lock file (./dev.sh build
+# installs them).
+js="app/js"
+[ -x "$js/node_modules/.bin/esbuild" ] && [ ! "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ] \
+  || die "the JS packages of $js are missing or older than its package-lock.json; install them with: (cd $js && npm ci)"
 
 # LEPTOS_OUTPUT_NAME changes the file name the page asks for; the pages name the bundle themselves.
 unset LEPTOS_OUTPUT_NAME
@@ -44,12 +50,20 @@ scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$scratch/pkg"
 "$bindgen" --target web --no-typescript --out-dir "$scratch/pkg" --out-name "$name" "$wasm"
-# One stylesheet: the base (berth.css) first, then every other style/*.css in name order (a
-# page's or a component's own rules, kept in its own file).
+# xterm.js and uPlot with their glue, one file (live.js) loaded by the pages that draw charts
+# or open a terminal; their stylesheet (live.css) goes into the one stylesheet below.
+"$js/node_modules/.bin/esbuild" "$js/live.js" --bundle --minify --format=iife --target=es2020 \
+  --outfile="$scratch/live.js" --log-level=warning
+# One stylesheet: the base (berth.css) first, then the libraries', then every other style/*.css
+# in name order (a page's or a component's own rules, kept in its own file).
 {
   cat style/berth.css
+  cat "$scratch/live.css"
   find style -maxdepth 1 -name '*.css' ! -name berth.css -print0 | sort -z | xargs -0 -r cat
 } >"$scratch/berth.css"
+rm "$scratch/live.css"
+# FILE.br and FILE.gz beside each file, served by the binary as the browser asks.
+node "$js/compress.mjs" "$scratch" "$site"
 appeared=0
 changed=()
 [ -d "$site/pkg" ] || appeared=1

@@ -10,17 +10,25 @@ pub mod format;
 pub mod layout;
 pub mod listing;
 #[cfg(feature = "hydrate")]
+mod js;
+#[cfg(feature = "hydrate")]
 mod live;
 #[cfg(feature = "hydrate")]
 mod live_board;
 #[cfg(feature = "hydrate")]
 mod live_events;
 pub mod live_state;
+#[cfg(feature = "hydrate")]
+mod live_stats;
+#[cfg(feature = "hydrate")]
+mod live_terminal;
 pub mod logbuf;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "hydrate")]
 mod socket;
+pub mod stats_series;
+pub mod terminal_session;
 
 use auth::Caller;
 use layout::{Frame, HOST_META};

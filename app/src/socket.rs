@@ -6,7 +6,7 @@
 use leptos::prelude::window;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
+use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 /// An open WebSocket; dropping it leaves it open (its handlers go with it), [`Socket::close`]
 /// closes it.
@@ -34,16 +34,32 @@ impl Socket {
     pub(crate) fn open(
         path: &str,
         on_open: impl FnMut() + 'static,
+        on_text: impl FnMut(String) + 'static,
+        on_close: impl FnMut() + 'static,
+    ) -> Result<Socket, String> {
+        Socket::open_binary(path, on_open, on_text, |_| {}, on_close)
+    }
+
+    /// [`Socket::open`] that also takes binary messages (a terminal's frames): `on_binary`
+    /// gets each one's bytes.
+    pub(crate) fn open_binary(
+        path: &str,
+        on_open: impl FnMut() + 'static,
         mut on_text: impl FnMut(String) + 'static,
+        mut on_binary: impl FnMut(Vec<u8>) + 'static,
         mut on_close: impl FnMut() + 'static,
     ) -> Result<Socket, String> {
         let socket = url(path)
             .and_then(|url| WebSocket::new(&url))
             .map_err(|e| format!("cannot open the connection to {path}: {e:?}"))?;
+        socket.set_binary_type(BinaryType::Arraybuffer);
         let on_open = Closure::<dyn FnMut()>::new(on_open);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            if let Some(text) = event.data().as_string() {
+            let data = event.data();
+            if let Some(text) = data.as_string() {
                 on_text(text);
+            } else if let Some(buffer) = data.dyn_ref::<js_sys::ArrayBuffer>() {
+                on_binary(js_sys::Uint8Array::new(buffer).to_vec());
             }
         });
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| on_close());
@@ -56,6 +72,11 @@ impl Socket {
             _on_message: on_message,
             _on_close: on_close,
         })
+    }
+
+    /// Sends `bytes` as one binary message. A failed send shows up as the connection's close.
+    pub(crate) fn send_binary(&self, bytes: &[u8]) {
+        let _ = self.socket.send_with_u8_array(bytes);
     }
 
     /// Sends `msg` as JSON text. A failed send shows up as the connection's close.

@@ -100,6 +100,7 @@ pub const SERVER_FNS: &[(&str, Access, BodyKind)] = &[
     ("overview", Access::VIEWER, BodyKind::None),
     ("containers_page", Access::VIEWER, BodyKind::None),
     ("get_container", Access::VIEWER, BodyKind::None),
+    ("container_stats_latest", Access::VIEWER, BodyKind::None),
     ("apply_action", Access::OPERATOR, BodyKind::Json),
     ("bulk_action", Access::OPERATOR, BodyKind::Json),
     // A board link's data: the secret it is called with is checked on every call.
@@ -183,9 +184,8 @@ async fn fallback(
 ) -> Response {
     let path = req.uri().path().trim_start_matches('/').to_string();
     if matches!(*req.method(), Method::GET | Method::HEAD) && !path.is_empty() {
-        if let Some(file) = Site::get(&path) {
-            let etag = etag(&file.metadata.sha256_hash());
-            return asset_response(&path, file.data.into_owned(), &etag, req.headers());
+        if let Some(response) = embedded(&path, req.headers()) {
+            return response;
         }
     }
     if path == "api" || path.starts_with("api/") || path.starts_with("pkg/") {
@@ -193,6 +193,106 @@ async fn fallback(
     }
     let render = render_app_to_stream_with_context(context, move || shell(options.clone()));
     render(req).await
+}
+
+/// An encoding the site is precompressed in (`scripts/build-site.sh` writes `FILE.br` and
+/// `FILE.gz` beside each compressible file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Brotli,
+    Gzip,
+}
+
+impl Encoding {
+    fn suffix(self) -> &'static str {
+        match self {
+            Encoding::Brotli => ".br",
+            Encoding::Gzip => ".gz",
+        }
+    }
+    fn token(self) -> &'static str {
+        match self {
+            Encoding::Brotli => "br",
+            Encoding::Gzip => "gzip",
+        }
+    }
+}
+
+/// The encodings an `Accept-Encoding` header allows, best first: brotli before gzip (smaller),
+/// each unless refused with `q=0` (by name, or by `*` when not named); `identity` is always
+/// possible (RFC 9110 §12.5.3).
+fn accepted_encodings(request: &HeaderMap) -> Vec<Encoding> {
+    let mut named: Vec<(String, bool)> = Vec::new();
+    for value in request.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else { continue };
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            if name.is_empty() {
+                continue;
+            }
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            named.push((name, !refused));
+        }
+    }
+    let allowed = |token: &str| {
+        named
+            .iter()
+            .find(|(n, _)| n == token)
+            .or_else(|| named.iter().find(|(n, _)| n == "*"))
+            .is_some_and(|&(_, ok)| ok)
+    };
+    [Encoding::Brotli, Encoding::Gzip]
+        .into_iter()
+        .filter(|e| allowed(e.token()))
+        .collect()
+}
+
+/// The embedded file at `path` in the best encoding the request accepts that the site has, or
+/// `None` when there is no such file.
+fn embedded(path: &str, request: &HeaderMap) -> Option<Response> {
+    embedded_from(path, request, |p| {
+        Site::get(p).map(|file| (file.data, file.metadata.sha256_hash()))
+    })
+}
+
+/// [`embedded`] over any store: `get` answers a file's bytes and SHA-256. A compressed
+/// variant is not a file of its own. Its ETag is the variant's own (a 304 is per encoding).
+fn embedded_from(
+    path: &str,
+    request: &HeaderMap,
+    get: impl Fn(&str) -> Option<(std::borrow::Cow<'static, [u8]>, [u8; 32])>,
+) -> Option<Response> {
+    if path.ends_with(".br") || path.ends_with(".gz") {
+        return None;
+    }
+    let identity = get(path)?;
+    let compressible = get(&format!("{path}.gz")).is_some();
+    let variant = accepted_encodings(request)
+        .into_iter()
+        .find_map(|encoding| get(&format!("{path}{}", encoding.suffix())).map(|f| (encoding, f)));
+    let (encoding, (bytes, hash)) = match variant {
+        Some((encoding, file)) => (Some(encoding), file),
+        None => (None, identity),
+    };
+    let mut response = asset_response(path, bytes.into_owned(), &etag(&hash), request);
+    let headers = response.headers_mut();
+    if let Some(encoding) = encoding {
+        headers.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(encoding.token()),
+        );
+    }
+    // A cache must not hand the brotli bytes to a client that asked for none.
+    if compressible {
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    Some(response)
 }
 
 /// A strong entity tag from a content hash.
@@ -475,6 +575,106 @@ mod tests {
         request.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"old\""));
         let response = asset_response("pkg/berth.js", b"js".to_vec(), "\"abc\"", &request);
         assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    /// A site of `berth.css` (with its two variants) and `logo.png` (none).
+    fn fake_site(path: &str) -> Option<(std::borrow::Cow<'static, [u8]>, [u8; 32])> {
+        let (bytes, hash): (&'static [u8], u8) = match path {
+            "berth.css" => (b"body{}", 1),
+            "berth.css.br" => (b"BR", 2),
+            "berth.css.gz" => (b"GZ", 3),
+            "logo.png" => (b"PNG", 4),
+            _ => return None,
+        };
+        Some((bytes.into(), [hash; 32]))
+    }
+
+    async fn fetch_fake(
+        path: &str,
+        accept: Option<&str>,
+        if_none: Option<&str>,
+    ) -> Option<(StatusCode, HeaderMap, Vec<u8>)> {
+        let mut request = HeaderMap::new();
+        if let Some(accept) = accept {
+            request.insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_str(accept).unwrap(),
+            );
+        }
+        if let Some(tag) = if_none {
+            request.insert(header::IF_NONE_MATCH, HeaderValue::from_str(tag).unwrap());
+        }
+        let response = embedded_from(path, &request, fake_site)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        Some((status, headers, body.to_vec()))
+    }
+
+    #[tokio::test]
+    async fn assets_are_served_in_the_encoding_asked_for() {
+        let br = etag(&[2; 32]);
+        let gz = etag(&[3; 32]);
+        let plain = etag(&[1; 32]);
+        for (accept, body, encoding, tag) in [
+            (Some("gzip, deflate, br, zstd"), &b"BR"[..], Some("br"), &br),
+            (Some("gzip"), b"GZ", Some("gzip"), &gz),
+            (Some("br;q=0, gzip;q=0.5"), b"GZ", Some("gzip"), &gz),
+            (Some("*"), b"BR", Some("br"), &br),
+            (Some("*;q=0, identity"), b"body{}", None, &plain),
+            (Some("gzip;q=0"), b"body{}", None, &plain),
+            (Some("identity"), b"body{}", None, &plain),
+            (None, b"body{}", None, &plain),
+        ] {
+            let (status, headers, got) =
+                fetch_fake("berth.css", accept, None).await.expect("a file");
+            assert_eq!(status, StatusCode::OK, "{accept:?}");
+            assert_eq!(got, body, "{accept:?}");
+            assert_eq!(
+                headers
+                    .get(header::CONTENT_ENCODING)
+                    .map(|v| v.to_str().unwrap()),
+                encoding,
+                "{accept:?}"
+            );
+            assert_eq!(headers[header::VARY], "accept-encoding", "{accept:?}");
+            assert_eq!(headers[header::CONTENT_TYPE], "text/css", "{accept:?}");
+            assert_eq!(&headers[header::ETAG], tag.as_str(), "{accept:?}");
+        }
+        // A file without variants: as it is, and no Vary.
+        let (_, headers, got) = fetch_fake("logo.png", Some("br"), None)
+            .await
+            .expect("a file");
+        assert_eq!(got, b"PNG");
+        assert!(headers.get(header::CONTENT_ENCODING).is_none());
+        assert!(headers.get(header::VARY).is_none());
+        assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+        // The variants are no addresses of their own.
+        assert!(fetch_fake("berth.css.br", Some("br"), None).await.is_none());
+        assert!(fetch_fake("nothing.css", Some("br"), None).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_compressed_asset_still_answers_304_for_its_own_etag() {
+        let br = etag(&[2; 32]);
+        let (status, headers, body) = fetch_fake("berth.css", Some("br"), Some(&br))
+            .await
+            .expect("a file");
+        assert_eq!(status, StatusCode::NOT_MODIFIED);
+        assert!(body.is_empty());
+        assert_eq!(headers[header::CONTENT_ENCODING], "br");
+        assert_eq!(headers[header::VARY], "accept-encoding");
+        // The brotli tag does not match the gzip bytes: those come in full.
+        let (status, _, body) = fetch_fake("berth.css", Some("gzip"), Some(&br))
+            .await
+            .expect("a file");
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, b"GZ");
     }
 
     #[test]

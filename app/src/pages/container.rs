@@ -6,6 +6,7 @@ use crate::live_state::use_live;
 use crate::logbuf::{LogBuffer, LogLine, LogStatus};
 use crate::model::{exit_text, AppError, ContainerAction, ContainerState, ContainerSummary};
 use crate::pages::actions::{ContainerButtons, ReadOnly};
+use crate::pages::container_tabs::ContainerTabs;
 use crate::pages::containers::ApplyAction;
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -165,7 +166,7 @@ fn ContainerDetails(
             <dt>"Finished"</dt>
             <dd data-testid="container-finished">{move || when(now.get().finished_at_ms)}</dd>
         </dl>
-        <LogView id=c.id status/>
+        <ContainerTabs id=c.id state=Signal::derive(state) status/>
     }
 }
 
@@ -194,7 +195,7 @@ fn ContainerActions(
 }
 
 #[component]
-fn LogView(id: String, status: RwSignal<LogStatus>) -> impl IntoView {
+pub(crate) fn LogView(id: String, status: RwSignal<LogStatus>) -> impl IntoView {
     let log = RwSignal::new(LogBuffer::default());
     let log_ref = NodeRef::<Div>::new();
     // Follow the end of the log unless the user scrolled up to read.

@@ -3,6 +3,9 @@
 pub mod actions;
 pub mod board;
 pub mod container;
+pub mod container_stats;
+pub mod container_tabs;
+pub mod container_terminal;
 pub mod containers;
 pub mod login;
 pub mod overview;
