@@ -4,7 +4,11 @@ pub mod actions;
 pub mod board;
 pub mod container;
 pub mod containers;
+pub mod image;
+pub mod images;
 pub mod login;
+pub mod registries;
+pub mod transfer_view;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
