@@ -234,6 +234,9 @@ impl Transfer {
     /// The one-line summary beside the state: "2 of 3 layers · 1.2 MB of 2.0 MB".
     pub fn summary(&self) -> String {
         let (finished, all) = self.layer_counts();
+        if all == 0 {
+            return String::new();
+        }
         let (done, total) = self.bytes();
         let layers = if all == 1 {
             format!("{finished} of 1 layer")
@@ -444,6 +447,7 @@ mod tests {
         assert!(t.running());
         t.end_of_stream();
         assert!(matches!(&t.phase, Phase::Failed(f) if f.detail.contains("closed before")));
+        assert_eq!(t.summary(), "", "no layers, no summary");
         let mut t = Transfer::new(Verb::Pull, "a");
         t.apply_line("not json", 0.0);
         assert!(matches!(&t.phase, Phase::Failed(f) if f.detail.contains("not JSON")));

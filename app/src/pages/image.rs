@@ -177,7 +177,13 @@ fn ImageDetails(detail: ImageDetail) -> impl IntoView {
             <dt>"Created"</dt>
             <dd>{if inspect.created.is_empty() { "—".to_string() } else { inspect.created.clone() }}</dd>
             <dt>"Size"</dt>
-            <dd class="num-left">{format!("{} in {layers} layers", format_bytes(inspect.size))}</dd>
+            <dd>
+                {format!(
+                    "{} in {layers} {}",
+                    format_bytes(inspect.size),
+                    if layers == 1 { "layer" } else { "layers" },
+                )}
+            </dd>
             <dt>"Platform"</dt>
             <dd class="mono">{platform}</dd>
             {config
