@@ -30,6 +30,16 @@ pub const NAV: &[NavItem] = &[
         label: "Containers",
         role: Role::Viewer,
     },
+    NavItem {
+        href: "/images",
+        label: "Images",
+        role: Role::Viewer,
+    },
+    NavItem {
+        href: "/registries",
+        label: "Registries",
+        role: Role::Viewer,
+    },
 ];
 
 /// Pages shown without the app's chrome: the ones for people who are not logged in (yet), and

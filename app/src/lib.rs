@@ -25,10 +25,13 @@ mod live_terminal;
 pub mod logbuf;
 pub mod model;
 pub mod pages;
+pub mod progress;
 #[cfg(feature = "hydrate")]
 mod socket;
 pub mod stats_series;
 pub mod terminal_session;
+#[cfg(feature = "hydrate")]
+mod transfer;
 
 use auth::Caller;
 use layout::{Frame, HOST_META};
@@ -39,8 +42,11 @@ use leptos_router::{path, SsrMode};
 use pages::board::BoardPage;
 use pages::container::ContainerPage;
 use pages::containers::ContainersPage;
+use pages::image::ImagePage;
+use pages::images::ImagesPage;
 use pages::login::{LoginPage, SetupPage};
 use pages::overview::OverviewPage;
+use pages::registries::RegistriesPage;
 use pages::NotFound;
 
 /// The name wasm-bindgen gives the browser bundle: `/pkg/berth.js` and `/pkg/berth_bg.wasm`.
@@ -88,6 +94,9 @@ pub fn App() -> impl IntoView {
                     // status (404 for an unknown container) can still be set.
                     <Route path=path!("/containers") view=ContainersPage ssr=SsrMode::Async/>
                     <Route path=path!("/board/:secret") view=BoardPage ssr=SsrMode::Async/>
+                    <Route path=path!("/images") view=ImagesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/images/:id") view=ImagePage ssr=SsrMode::Async/>
+                    <Route path=path!("/registries") view=RegistriesPage ssr=SsrMode::Async/>
                     <Route
                         path=path!("/containers/:id")
                         view=ContainerPage

@@ -19,7 +19,7 @@ const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(repo, 'end2end', 'screenshots');
 
 /** A TCP port nobody listens on right now. */
-async function freePort() {
+export async function freePort() {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.once('error', fail);
@@ -59,9 +59,11 @@ export class Daemon {
    * none) it creates the user `admin` on its first start, and the harness logs in over the API
    * so that `fetch` below has a session; without one, it prints a `/setup?token=` address.
    */
-  static async start({ adminPassword = randomBytes(12).toString('base64url') } = {}) {
+  static async start({ adminPassword = randomBytes(12).toString('base64url'), serveArgs = [] } = {}) {
     const d = new Daemon();
     d.adminPassword = adminPassword;
+    // More `berth serve` flags, e.g. `--insecure-registry 127.0.0.1:PORT`.
+    d.serveArgs = serveArgs;
     d.tmp = await mkdtemp(join(tmpdir(), 'berth-e2e-'));
     d.sock = join(d.tmp, 'berth.sock');
     d.port = await freePort();
@@ -97,6 +99,7 @@ export class Daemon {
         'serve', '--data-root', join(d.tmp, 'data'), '--listen', `127.0.0.1:${d.port}`, '--socket', d.sock,
         '--bridge-subnet', 'auto', '--bridge-name', `${d.tag}0`, '--bridge-prefix', `${d.tag}-`,
         '--cgroup-parent', `berth-e2e-${d.tag}`,
+        ...(d.serveArgs ?? []),
       ],
       {
         stdio: ['ignore', log.fd, log.fd],

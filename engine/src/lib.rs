@@ -55,6 +55,7 @@ pub mod units;
 pub mod volume;
 
 pub use catalog::details::{HistoryEntry, ImageInspect};
+pub use catalog::filter::created_seconds;
 pub use catalog::removal::ImageDeleteRecord;
 pub use catalog::ImageSummary;
 pub use container::DEFAULT_CGROUP_PARENT;

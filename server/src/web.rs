@@ -103,6 +103,13 @@ pub const SERVER_FNS: &[(&str, Access, BodyKind)] = &[
     ("container_stats_latest", Access::VIEWER, BodyKind::None),
     ("apply_action", Access::OPERATOR, BodyKind::Json),
     ("bulk_action", Access::OPERATOR, BodyKind::Json),
+    ("list_images", Access::VIEWER, BodyKind::None),
+    ("get_image", Access::VIEWER, BodyKind::None),
+    ("image_action", Access::OPERATOR, BodyKind::Json),
+    ("list_registries", Access::VIEWER, BodyKind::None),
+    ("browse_registry", Access::VIEWER, BodyKind::None),
+    ("registry_login", Access::ADMIN, BodyKind::Json),
+    ("remove_registry", Access::ADMIN, BodyKind::Json),
     // A board link's data: the secret it is called with is checked on every call.
     ("board_snapshot", Access::Public, BodyKind::None),
 ];
@@ -432,6 +439,167 @@ mod tests {
         let list: app::model::ContainerList = serde_json::from_str(&body).expect("json list");
         assert!(list.containers.is_empty());
         assert!(list.now_ms > 0);
+    }
+
+    /// A page as `role` sees it (the security layer leaves the caller in the extensions).
+    async fn page_as(router: Router, uri: &str, role: berth_wire::Role) -> (StatusCode, String) {
+        let mut request = HttpRequest::builder()
+            .uri(uri)
+            .header(header::ACCEPT, "text/html")
+            .body(Body::empty())
+            .expect("request");
+        request.extensions_mut().insert(berth_wire::auth::Me {
+            username: "ada".into(),
+            role,
+            kind: berth_wire::auth::PrincipalKind::Session,
+            csrf_token: Some("t".into()),
+            expires_at_ms: None,
+        });
+        let response = router.oneshot(request).await.expect("response");
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// An engine with one imported image `web:1` (a one-file root file system).
+    async fn engine_with_image(dir: &tempfile::TempDir) -> (Engine, String) {
+        let engine = engine(dir).await;
+        let rootfs = dir.path().join("rootfs.tar");
+        let mut builder = tar::Builder::new(Vec::new());
+        let data = b"hello\n";
+        let mut head = tar::Header::new_gnu();
+        head.set_size(data.len() as u64);
+        head.set_mode(0o644);
+        head.set_cksum();
+        builder
+            .append_data(&mut head, "etc/hello", &data[..])
+            .expect("tar entry");
+        std::fs::write(&rootfs, builder.into_inner().expect("tar")).expect("write tar");
+        let image = engine
+            .images()
+            .import(&rootfs, Some("web:1"), None)
+            .await
+            .expect("import");
+        (engine, image.id)
+    }
+
+    #[tokio::test]
+    async fn images_page_renders_rows_and_only_the_controls_the_role_may_use() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (engine, id) = engine_with_image(&dir).await;
+        let (status, body) = page_as(
+            router(engine.clone()),
+            "/images",
+            berth_wire::Role::Operator,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains(r#"data-testid="images-table""#), "{body}");
+        assert!(body.contains(r#"data-name="web:1""#), "{body}");
+        assert!(body.contains(&id[7..19]), "the short id: {body}");
+        assert!(body.contains(r#"data-testid="image-used">—<"#), "{body}");
+        for control in [
+            "pull-open",
+            "prune-images",
+            "tag-button",
+            "push-button",
+            "remove-image-button",
+        ] {
+            assert!(
+                body.contains(&format!(r#"data-testid="{control}""#)),
+                "{control}: {body}"
+            );
+        }
+        let (status, body) = page_as(router(engine), "/images", berth_wire::Role::Viewer).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains(r#"data-name="web:1""#), "{body}");
+        for control in [
+            "pull-open",
+            "prune-images",
+            "tag-button",
+            "push-button",
+            "remove-image-button",
+        ] {
+            assert!(
+                !body.contains(&format!(r#"data-testid="{control}""#)),
+                "{control}: {body}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn images_page_without_images_says_how_to_get_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (status, body) = page_as(
+            router(engine(&dir).await),
+            "/images",
+            berth_wire::Role::Operator,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains(r#"data-testid="no-images""#), "{body}");
+        assert!(body.contains("Pull image"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn image_page_shows_tags_history_and_inspect_and_404s_for_an_unknown_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (engine, id) = engine_with_image(&dir).await;
+        let hex = id.trim_start_matches("sha256:").to_string();
+        let (status, body) = page_as(
+            router(engine.clone()),
+            &format!("/images/{hex}"),
+            berth_wire::Role::Viewer,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains(r#"data-testid="image-title""#), "{body}");
+        assert!(body.contains(">web:1<"), "{body}");
+        assert!(body.contains(r#"data-testid="history-row""#), "{body}");
+        assert!(
+            body.contains("&quot;RootFS&quot;") || body.contains("\"RootFS\""),
+            "{body}"
+        );
+        let (status, body) =
+            page_as(router(engine), "/images/0000ffff", berth_wire::Role::Viewer).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert!(body.contains("No such image"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn registries_page_lists_logins_for_all_and_offers_changes_to_admins() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine(&dir).await;
+        let (status, body) = page_as(
+            router(engine.clone()),
+            "/registries",
+            berth_wire::Role::Viewer,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains(r#"data-testid="no-registries""#), "{body}");
+        assert!(!body.contains(r#"data-testid="registry-add""#), "{body}");
+        assert!(body.contains(r#"data-testid="browse-form""#), "{body}");
+        let (_, body) = page_as(router(engine), "/registries", berth_wire::Role::Admin).await;
+        assert!(body.contains(r#"data-testid="registry-add""#), "{body}");
+    }
+
+    #[tokio::test]
+    async fn server_function_lists_images_with_their_containers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (engine, id) = engine_with_image(&dir).await;
+        let (status, _, body) = send(router(engine), Method::GET, "/ui/fn/list_images").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let list: app::pages::images::ImageList = serde_json::from_str(&body).expect("json");
+        assert_eq!(list.images.len(), 1);
+        assert_eq!(list.images[0].image.id, id);
+        assert_eq!(list.images[0].containers, 0);
+        assert!(list.registries.is_empty());
     }
 
     #[tokio::test]

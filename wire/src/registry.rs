@@ -50,3 +50,13 @@ pub struct LoginResponse {
     pub registry: String,
     pub status: String,
 }
+
+/// A registry with stored credentials as anyone may see it: its name and the user name,
+/// never the password or token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoredLogin {
+    /// The registry's normalised name, e.g. `docker.io`, `127.0.0.1:5000`.
+    pub registry: String,
+    pub username: String,
+}

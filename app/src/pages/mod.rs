@@ -7,9 +7,13 @@ pub mod container_stats;
 pub mod container_tabs;
 pub mod container_terminal;
 pub mod containers;
+pub mod image;
+pub mod images;
 pub mod login;
 pub mod overview;
 pub mod state_badge;
+pub mod registries;
+pub mod transfer_view;
 
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -82,7 +82,7 @@ impl ImageFilter {
 }
 
 /// An image's creation time in unix seconds (0 when it has none, or an unreadable one).
-pub(crate) fn created_seconds(created: Option<&str>) -> i64 {
+pub fn created_seconds(created: Option<&str>) -> i64 {
     created
         .and_then(|c| humantime::parse_rfc3339_weak(c).ok())
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())

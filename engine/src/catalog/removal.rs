@@ -161,6 +161,21 @@ pub(crate) async fn prune(db: &Db, all: bool) -> Result<Vec<ImageDeleteRecord>> 
     Ok(records)
 }
 
+/// How many containers (in any state) use each image that has any, by image id: what keeps
+/// an image from being removed without force, and from `prune --all`.
+pub(crate) async fn containers_per_image(
+    db: &Db,
+) -> Result<std::collections::BTreeMap<String, u32>> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT image_id, COUNT(*) FROM containers GROUP BY image_id")
+            .fetch_all(db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, n)| (id, u32::try_from(n).unwrap_or(u32::MAX)))
+        .collect())
+}
+
 /// What the catalogued images still need on disk: their layers' chain ids, and their
 /// config, manifest and layer blobs.
 #[derive(Debug, Default)]
@@ -407,6 +422,20 @@ mod tests {
             3,
             "no image of a container was deleted"
         );
+    }
+
+    #[tokio::test]
+    async fn containers_are_counted_per_image() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (db, ids) = catalogue(dir.path()).await;
+        assert!(containers_per_image(&db).await.expect("none").is_empty());
+        add_container(&db, "c1", &ids[0], "running").await;
+        add_container(&db, "c2", &ids[0], "exited").await;
+        add_container(&db, "c3", &ids[2], "created").await;
+        let counts = containers_per_image(&db).await.expect("counts");
+        assert_eq!(counts.get(&ids[0]), Some(&2));
+        assert_eq!(counts.get(&ids[1]), None);
+        assert_eq!(counts.get(&ids[2]), Some(&1));
     }
 
     #[tokio::test]

@@ -113,6 +113,11 @@ impl Images {
             .collect())
     }
 
+    /// How many containers use each image that has any, by image id.
+    pub async fn containers_per_image(&self) -> Result<std::collections::BTreeMap<String, u32>> {
+        removal::containers_per_image(&self.db).await
+    }
+
     pub async fn list(&self) -> Result<Vec<ImageSummary>> {
         catalog::list(&self.db).await
     }

@@ -97,6 +97,37 @@ impl Images {
         Ok(self.registries.logout(registry)?)
     }
 
+    /// Checks credentials against a registry without storing them: the given ones, else
+    /// those stored for it, else anonymous access. Returns the registry's normalised name.
+    pub async fn check_login(
+        &self,
+        registry: &str,
+        credentials: Option<(&str, &str)>,
+    ) -> Result<String> {
+        let credentials = match credentials {
+            Some((username, password)) => Some(Credentials {
+                username: username.to_string(),
+                password: password.to_string(),
+            }),
+            None => {
+                let name = registry::normalize_registry(registry)?;
+                self.registries.credentials().get(&name)?
+            }
+        };
+        Ok(self.registries.check(registry, credentials).await?)
+    }
+
+    /// Every registry with a stored login and its user name (never the password).
+    pub async fn stored_logins(&self) -> Result<Vec<berth_wire::registry::StoredLogin>> {
+        Ok(self
+            .registries
+            .credentials()
+            .usernames()?
+            .into_iter()
+            .map(|(registry, username)| berth_wire::registry::StoredLogin { registry, username })
+            .collect())
+    }
+
     /// The registries with a stored login (never their passwords).
     pub async fn logged_in_registries(&self) -> Result<Vec<String>> {
         Ok(self.registries.credentials().registries()?)

@@ -121,6 +121,21 @@ impl CredentialStore {
         Ok(self.read()?.auths.into_keys().collect())
     }
 
+    /// Each registry with credentials and the user name stored for it, in name order; never
+    /// a password. An entry that cannot be decoded has an empty user name.
+    pub fn usernames(&self) -> Result<Vec<(String, String)>, RegistryError> {
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(self
+            .read()?
+            .auths
+            .into_iter()
+            .map(|(registry, entry)| {
+                let username = decode(&entry.auth).map(|c| c.username).unwrap_or_default();
+                (registry, username)
+            })
+            .collect())
+    }
+
     pub fn set(&self, registry: &str, credentials: &Credentials) -> Result<(), RegistryError> {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut file = self.read()?;
@@ -255,6 +270,27 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn usernames_list_each_registry_with_its_user_and_no_password() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = CredentialStore::new(dir.path());
+        assert!(store.usernames().expect("empty").is_empty());
+        store.set("r:2", &creds("bob", "pw:2")).expect("set");
+        store.set("r:1", &creds("alice", "s3cret")).expect("set");
+        let listed = store.usernames().expect("list");
+        assert_eq!(
+            listed,
+            vec![
+                ("r:1".to_string(), "alice".to_string()),
+                ("r:2".to_string(), "bob".to_string())
+            ]
+        );
+        assert!(!format!("{listed:?}").contains("s3cret"));
+        // Editing a login replaces its user; the list follows.
+        store.set("r:1", &creds("carol", "new")).expect("edit");
+        assert_eq!(store.usernames().expect("list")[0].1, "carol");
     }
 
     #[test]

@@ -162,6 +162,18 @@ impl Registries {
         registry: &str,
         credentials: Credentials,
     ) -> Result<String, RegistryError> {
+        let registry = self.check(registry, credentials.clone()).await?;
+        self.credentials.set(&registry, &credentials)?;
+        Ok(registry)
+    }
+
+    /// Checks `credentials` (or, without them, anonymous access) against the registry
+    /// without storing anything; returns the normalised registry name.
+    pub async fn check(
+        &self,
+        registry: &str,
+        credentials: impl Into<Option<Credentials>>,
+    ) -> Result<String, RegistryError> {
         let registry = normalize_registry(registry)?;
         let endpoint = self
             .endpoints(&registry)
@@ -172,12 +184,11 @@ impl Registries {
             &self.transport,
             &endpoint,
             "",
-            Some(credentials.clone()),
+            credentials.into(),
             client::Access::Pull,
         )
         .await?;
         session.check_login().await?;
-        self.credentials.set(&registry, &credentials)?;
         Ok(registry)
     }
 
