@@ -7,10 +7,10 @@
 pub mod auth;
 pub mod csrf;
 pub mod format;
-pub mod layout;
-pub mod listing;
 #[cfg(feature = "hydrate")]
 mod js;
+pub mod layout;
+pub mod listing;
 #[cfg(feature = "hydrate")]
 mod live;
 #[cfg(feature = "hydrate")]

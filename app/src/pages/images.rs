@@ -248,7 +248,7 @@ pub fn ImagesPage() -> impl IntoView {
     let transfer = RwSignal::new(None::<Transfer>);
     // Bumped by the daemon's events (a pull, tag or delete made anywhere) and by a finished
     // pull or push on this page.
-    let changes = RwSignal::new(0u64);
+    let changes = crate::live_state::use_live().changes;
     let images = Resource::new(
         move || (action.version().get(), changes.get()),
         |_| list_images(),
@@ -260,20 +260,6 @@ pub fn ImagesPage() -> impl IntoView {
 
     #[cfg(feature = "hydrate")]
     {
-        let live = StoredValue::new_local(None::<crate::live_events::LiveEvents>);
-        Effect::new(move |_| {
-            if live.with_value(Option::is_none) {
-                match crate::live_events::connect(changes) {
-                    Ok(l) => live.set_value(Some(l)),
-                    Err(e) => leptos::logging::warn!("{e}"),
-                }
-            }
-        });
-        on_cleanup(move || {
-            if let Some(l) = live.try_update_value(Option::take).flatten() {
-                l.close();
-            }
-        });
         // `/` focuses the search box (unless typing somewhere already).
         let handle = window_event_listener(leptos::ev::keydown, move |ev| {
             use wasm_bindgen::JsCast;

@@ -11,8 +11,8 @@ pub mod image;
 pub mod images;
 pub mod login;
 pub mod overview;
-pub mod state_badge;
 pub mod registries;
+pub mod state_badge;
 pub mod transfer_view;
 
 use leptos::prelude::*;
