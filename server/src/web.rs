@@ -418,27 +418,29 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn root_redirects_to_the_containers() {
+    async fn root_is_the_overview() {
         let dir = tempfile::tempdir().expect("tempdir");
         let router = router(engine(&dir).await);
-        let (status, headers, _) = send(router, Method::GET, "/").await;
-        assert!(status.is_redirection(), "{status}");
-        assert_eq!(
-            headers.get(header::LOCATION).and_then(|v| v.to_str().ok()),
-            Some("/containers")
+        let (status, _, body) = send(router, Method::GET, "/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains(r#"data-testid="host-card""#), "{body}");
+        assert!(
+            body.contains(r#"data-testid="no-containers""#) || body.contains("Needs attention"),
+            "{body}"
         );
     }
 
     #[tokio::test]
-    async fn server_function_lists_containers_as_json() {
+    async fn server_function_pages_containers_as_json() {
         let dir = tempfile::tempdir().expect("tempdir");
         let router = router(engine(&dir).await);
         // A read: a GET, which needs no CSRF token.
-        let (status, _, body) = send(router, Method::GET, "/ui/fn/list_containers").await;
+        let (status, _, body) = send(router, Method::GET, "/ui/fn/containers_page?query[q]=").await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let list: app::model::ContainerList = serde_json::from_str(&body).expect("json list");
-        assert!(list.containers.is_empty());
-        assert!(list.now_ms > 0);
+        let page: app::listing::ListPage = serde_json::from_str(&body).expect("json page");
+        assert!(page.rows.is_empty());
+        assert_eq!((page.total, page.matched), (0, 0));
+        assert!(page.now_ms > 0);
     }
 
     /// A page as `role` sees it (the security layer leaves the caller in the extensions).
@@ -448,13 +450,17 @@ mod tests {
             .header(header::ACCEPT, "text/html")
             .body(Body::empty())
             .expect("request");
-        request.extensions_mut().insert(berth_wire::auth::Me {
-            username: "ada".into(),
-            role,
+        // The security layer leaves both: the principal the policy checks, and its Me.
+        let principal = crate::security::principal::Principal {
             kind: berth_wire::auth::PrincipalKind::Session,
-            csrf_token: Some("t".into()),
+            user: "ada".into(),
+            role,
+            token_id: None,
+            csrf: Some("t".into()),
             expires_at_ms: None,
-        });
+        };
+        request.extensions_mut().insert(principal.me());
+        request.extensions_mut().insert(principal);
         let response = router.oneshot(request).await.expect("response");
         let status = response.status();
         let bytes = response
@@ -502,7 +508,10 @@ mod tests {
         assert!(body.contains(r#"data-testid="images-table""#), "{body}");
         assert!(body.contains(r#"data-name="web:1""#), "{body}");
         assert!(body.contains(&id[7..19]), "the short id: {body}");
-        assert!(body.contains(r#"data-testid="image-used">—<"#), "{body}");
+        assert!(
+            body.contains(r#"data-testid="image-used" class="num col-used">—<"#),
+            "{body}"
+        );
         for control in [
             "pull-open",
             "prune-images",
