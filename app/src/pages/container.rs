@@ -98,6 +98,14 @@ fn ContainerDetails(
             .and_then(Result::ok)
             .unwrap_or_else(|| first.clone())
     });
+    // The log saw the exit: read the details again for its finish time. The events socket
+    // may have opened after the `die` event (a container that exits while the page loads),
+    // and the engine writes the exit before the log's end is sent.
+    Effect::new(move |_| {
+        if matches!(status.get(), LogStatus::Exited(_)) {
+            fresh.refetch();
+        }
+    });
     // Once the log says the container exited, the header says so too, without a reload.
     let exited = move || match status.get() {
         LogStatus::Exited(code) => Some(code),
