@@ -10,7 +10,8 @@ cd "$(dirname "$0")"
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pin in Cargo.toml
 APT_PACKAGES=(busybox-static chromium ca-certificates gcc skopeo docker-registry openssl iproute2 libseccomp-dev)   # skopeo: reads saved archives and pushes test images; docker-registry, openssl: registry tests (TLS, tokens); iproute2: network tests look for leftover links; libseccomp-dev: the engine links libseccomp to compile seccomp filters
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each step says how long the command has run so far (CI has a time budget).
+log() { printf '\033[1m==> [%dm%02ds] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 
 install_deps() {
   local missing=()
@@ -83,6 +84,7 @@ case "${1:-}" in
     scripts/test-cgroup-v2.sh
     log "end-to-end tests (Chromium)"
     (cd end2end && npm test)
+    log "all tests passed"
     ;;
   *)
     echo "usage: ./dev.sh run|test|build" >&2
