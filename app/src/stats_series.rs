@@ -204,57 +204,7 @@ impl StatsStatus {
     }
 }
 
-/// `value` with `digits` significant digits, trailing zeros dropped (Go's `%.Ng`, as docker).
-fn significant(value: f64, digits: i32) -> String {
-    if value == 0.0 {
-        return "0".to_string();
-    }
-    let exponent = value.abs().log10().floor() as i32;
-    let decimals = (digits - 1 - exponent).max(0) as usize;
-    let text = format!("{value:.decimals$}");
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
-    }
-}
-
-/// `value` in the largest unit that keeps it at or above 1.
-fn scaled(mut value: f64, base: f64, units: &[&str], digits: i32) -> String {
-    let mut unit = 0;
-    while value >= base && unit + 1 < units.len() {
-        value /= base;
-        unit += 1;
-    }
-    let mut text = significant(value, digits);
-    // 999.96 kB rounds to "1000": that is 1 MB.
-    if text.parse::<f64>().is_ok_and(|v| v >= base) && unit + 1 < units.len() {
-        value /= base;
-        unit += 1;
-        text = significant(value, digits);
-    }
-    format!("{text}{}", units[unit])
-}
-
-/// `522MB`, `9.24kB`: decimal units, three significant digits, as docker prints I/O.
-pub fn io_size(bytes: f64) -> String {
-    scaled(
-        bytes.max(0.0),
-        1000.0,
-        &["B", "kB", "MB", "GB", "TB", "PB"],
-        3,
-    )
-}
-
-/// `3.848MiB`: binary units, four significant digits, as docker's stats prints memory.
-pub fn memory_size(bytes: u64) -> String {
-    scaled(
-        bytes as f64,
-        1024.0,
-        &["B", "KiB", "MiB", "GiB", "TiB", "PiB"],
-        4,
-    )
-}
+pub use berth_wire::units::{binary_size as memory_size, decimal_size as io_size};
 
 /// `1.2kB/s`, or `—` without a rate.
 pub fn io_rate(rate: Option<f64>) -> String {

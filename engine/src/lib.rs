@@ -37,6 +37,7 @@ mod engine;
 mod error;
 pub mod events;
 pub mod exec;
+pub mod files;
 pub mod filters;
 mod fs_size;
 pub mod health;

@@ -9,6 +9,7 @@ pub mod container;
 pub mod error;
 pub mod event;
 pub mod exec;
+pub mod files;
 pub mod filters;
 pub mod image;
 pub mod network;
@@ -16,6 +17,7 @@ pub mod registry;
 pub mod stats;
 pub mod stream;
 pub mod system;
+pub mod units;
 pub mod volume;
 pub mod ws;
 

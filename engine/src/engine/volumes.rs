@@ -10,6 +10,7 @@ use crate::runtime::MountSpec;
 use crate::volume::mounts::{runtime_mounts, volume_data_dir, MountType};
 use crate::volume::{Volume, VolumeFilters, VolumePruneReport};
 use crate::Result;
+use berth_wire::files::Listing;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -63,6 +64,24 @@ impl Volumes {
     /// One volume with its UsageData (size measured off the executor).
     pub async fn inspect(&self, name: &str) -> Result<Volume> {
         self.store.inspect(&self.db, name).await
+    }
+
+    /// The folder `path` of a volume's files (traversal-safe, see [`crate::files`]).
+    pub async fn list_files(&self, name: &str, path: &str) -> Result<Listing> {
+        let root = self.store.get(&self.db, name).await?.mountpoint;
+        let path = path.to_string();
+        tokio::task::spawn_blocking(move || crate::files::list(&root, &path))
+            .await
+            .map_err(|e| crate::Error::Conflict(format!("listing was interrupted: {e}")))?
+    }
+
+    /// A regular file of a volume, opened for reading, with its size.
+    pub async fn open_file(&self, name: &str, path: &str) -> Result<(std::fs::File, u64)> {
+        let root = self.store.get(&self.db, name).await?.mountpoint;
+        let path = path.to_string();
+        tokio::task::spawn_blocking(move || crate::files::open(&root, &path))
+            .await
+            .map_err(|e| crate::Error::Conflict(format!("opening was interrupted: {e}")))?
     }
 
     /// Removes an unused volume; `force` ignores a missing one, never one in use.

@@ -126,22 +126,13 @@ fn destination(path: &str) -> Result<String> {
             "invalid mount path: '{path}' mount path must be absolute"
         )));
     }
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    if parts.is_empty() {
+    let clean = berth_wire::files::normalise(path);
+    if clean == "/" {
         return Err(Error::InvalidInput(format!(
             "invalid mount path: '{path}': destination can't be '/'"
         )));
     }
-    Ok(format!("/{}", parts.join("/")))
+    Ok(clean)
 }
 
 /// `-v [SOURCE:]DEST[:OPTIONS]`: SOURCE is a host path when absolute, else a volume name;

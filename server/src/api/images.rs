@@ -15,9 +15,8 @@ use berth_engine::{
 };
 use berth_wire::filters::FiltersQuery;
 use berth_wire::image::{ImportQuery, PruneQuery, RemoveQuery, SaveQuery, TagQuery};
-use bytes::Bytes;
 use futures::StreamExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// `filters`: dangling, reference, label, before, since.
 pub async fn list(
@@ -125,20 +124,9 @@ pub async fn save(
         .await
         .map_err(|e| internal(format!("cannot open the saved archive: {e}")))?;
     // The archive (deleted on drop) lives as long as the stream reading it.
-    let chunks = futures::stream::unfold((file, archive), |(mut file, archive)| async move {
-        let mut buffer = vec![0u8; 256 * 1024];
-        match file.read(&mut buffer).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buffer.truncate(n);
-                Some((Ok(Bytes::from(buffer)), (file, archive)))
-            }
-            Err(e) => Some((Err(e), (file, archive))),
-        }
-    });
     Ok((
         [(header::CONTENT_TYPE, "application/x-tar")],
-        Body::from_stream(chunks),
+        super::file_body::body(file, archive),
     )
         .into_response())
 }

@@ -9,6 +9,7 @@ mod boards;
 mod containers;
 mod events;
 mod exec;
+mod file_body;
 mod images;
 mod list_answers;
 pub(crate) mod logs;
@@ -233,6 +234,21 @@ pub fn routes() -> RouteTable<Engine> {
         .add(M::POST, "/api/v1/volumes/prune", O, N, volumes::prune)
         .add(M::GET, "/api/v1/volumes/{name}", V, N, volumes::inspect)
         .add(M::DELETE, "/api/v1/volumes/{name}", O, N, volumes::remove)
+        // A volume's files may hold secrets (a database's): operators read them, not viewers.
+        .add(
+            M::GET,
+            "/api/v1/volumes/{name}/ls",
+            O,
+            N,
+            volumes::list_files,
+        )
+        .add(
+            M::GET,
+            "/api/v1/volumes/{name}/file",
+            O,
+            N,
+            volumes::download,
+        )
         .add(M::POST, "/api/v1/exec/{id}/start", O, J, exec::start)
         .add(M::POST, "/api/v1/exec/{id}/resize", O, N, exec::resize)
         .add(M::GET, "/api/v1/exec/{id}/json", V, N, exec::inspect)

@@ -88,6 +88,8 @@ POST /api/v1/volumes operator
 POST /api/v1/volumes/prune operator
 GET /api/v1/volumes/{name} viewer
 DELETE /api/v1/volumes/{name} operator
+GET /api/v1/volumes/{name}/ls operator
+GET /api/v1/volumes/{name}/file operator
 POST /api/v1/exec/{id}/start operator
 POST /api/v1/exec/{id}/resize operator
 GET /api/v1/exec/{id}/json viewer

@@ -462,6 +462,20 @@ pub fn all() -> Vec<Operation> {
         op(M_DELETE, "/api/v1/volumes/{name}", "Remove a volume")
             .query(query::<w::volume::RemoveQuery>),
         op(
+            M_GET,
+            "/api/v1/volumes/{name}/ls",
+            "List a folder of a volume",
+        )
+        .query(query::<w::files::PathQuery>)
+        .ok(Json(json::<w::files::Listing>)),
+        op(
+            M_GET,
+            "/api/v1/volumes/{name}/file",
+            "Download a file of a volume",
+        )
+        .query(query::<w::files::PathQuery>)
+        .ok(Bytes("application/octet-stream", "The file.")),
+        op(
             M_POST,
             "/api/v1/exec/{id}/start",
             "Start a created command (`Upgrade: tcp`)",
