@@ -95,6 +95,19 @@ pub fn format_bytes(bytes: u64) -> String {
     format!("{text} {}", UNITS[unit])
 }
 
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay).
+pub fn encode_query(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

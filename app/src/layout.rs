@@ -36,6 +36,11 @@ pub const NAV: &[NavItem] = &[
         role: Role::Viewer,
     },
     NavItem {
+        href: "/volumes",
+        label: "Volumes",
+        role: Role::Viewer,
+    },
+    NavItem {
         href: "/registries",
         label: "Registries",
         role: Role::Viewer,

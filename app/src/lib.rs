@@ -26,6 +26,8 @@ pub mod logbuf;
 pub mod model;
 pub mod pages;
 pub mod progress;
+pub mod run_form;
+pub mod shell_words;
 #[cfg(feature = "hydrate")]
 mod socket;
 pub mod stats_series;
@@ -47,6 +49,9 @@ use pages::images::ImagesPage;
 use pages::login::{LoginPage, SetupPage};
 use pages::overview::OverviewPage;
 use pages::registries::RegistriesPage;
+use pages::run::RunPage;
+use pages::volume::VolumePage;
+use pages::volumes::VolumesPage;
 use pages::NotFound;
 
 /// The name wasm-bindgen gives the browser bundle: `/pkg/berth.js` and `/pkg/berth_bg.wasm`.
@@ -96,6 +101,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/board/:secret") view=BoardPage ssr=SsrMode::Async/>
                     <Route path=path!("/images") view=ImagesPage ssr=SsrMode::Async/>
                     <Route path=path!("/images/:id") view=ImagePage ssr=SsrMode::Async/>
+                    <Route path=path!("/run") view=RunPage ssr=SsrMode::Async/>
+                    <Route path=path!("/volumes") view=VolumesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/volumes/:name") view=VolumePage ssr=SsrMode::Async/>
                     <Route path=path!("/registries") view=RegistriesPage ssr=SsrMode::Async/>
                     <Route
                         path=path!("/containers/:id")

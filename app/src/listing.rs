@@ -169,7 +169,8 @@ impl ListQuery {
     /// The address of this view (`/containers?…`), defaults left out.
     pub fn href(&self) -> String {
         let mut parts = Vec::new();
-        let mut push = |k: &str, v: &str| parts.push(format!("{k}={}", encode(v)));
+        let mut push =
+            |k: &str, v: &str| parts.push(format!("{k}={}", crate::format::encode_query(v)));
         if !self.q.is_empty() {
             push("q", &self.q);
         }
@@ -225,19 +226,6 @@ impl ListQuery {
             ..self.clone()
         }
     }
-}
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters stay).
-fn encode(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// How many containers each chip would show (for the search and label in force).

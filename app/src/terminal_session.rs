@@ -18,7 +18,7 @@ pub struct Session {
 impl Session {
     /// The session for the fields as typed; an unclosed quote is an error to show.
     pub fn new(container: &str, command: &str, user: &str) -> Result<Session, String> {
-        let mut cmd = split_command(command)?;
+        let mut cmd = crate::shell_words::split_words(command)?;
         if cmd.is_empty() {
             cmd.push(DEFAULT_COMMAND.to_string());
         }
@@ -41,68 +41,6 @@ impl Session {
             columns: columns.max(1),
         }
     }
-}
-
-/// `sh -c 'echo "a b"'` → `["sh", "-c", "echo \"a b\""]`: words split at unquoted
-/// whitespace; single quotes keep everything, double quotes keep all but `\"` and `\\`, a
-/// backslash outside quotes keeps the next character.
-pub fn split_command(line: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => word.push(c),
-                        None => return Err("the command has an unclosed ' quote".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\')) => word.push(c),
-                            Some(c) => {
-                                word.push('\\');
-                                word.push(c);
-                            }
-                            None => return Err("the command has an unclosed \" quote".into()),
-                        },
-                        Some(c) => word.push(c),
-                        None => return Err("the command has an unclosed \" quote".into()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(c) = chars.next() {
-                    word.push(c);
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Ok(words)
 }
 
 /// Where the tab's terminal is.
@@ -166,7 +104,7 @@ mod tests {
     use super::*;
 
     fn split(line: &str) -> Vec<String> {
-        split_command(line).expect(line)
+        crate::shell_words::split_words(line).expect(line)
     }
 
     #[test]
@@ -180,8 +118,8 @@ mod tests {
         assert_eq!(split(r#"echo "say \"hi\" \n""#), ["echo", r#"say "hi" \n"#]);
         assert_eq!(split(r"echo a\ b ''"), ["echo", "a b", ""]);
         assert_eq!(split(""), Vec::<String>::new());
-        assert!(split_command("echo 'open").is_err());
-        assert!(split_command("echo \"open").is_err());
+        assert!(crate::shell_words::split_words("echo 'open").is_err());
+        assert!(crate::shell_words::split_words("echo \"open").is_err());
     }
 
     #[test]

@@ -1,21 +1,10 @@
 // auth.test.mjs: logins and roles in a real Chromium against a real daemon: the login page and
 // its errors, the user menu, what a viewer is (not) offered, the first-run setup page, log out.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Daemon, openBrowser, watchedPage, hydrated, uniqueName, screenshots } from './harness.mjs';
+import { Daemon, daemonAndBrowser, watchedPage, hydrated, uniqueName, screenshots } from './harness.mjs';
 
-let daemon;
-let browser;
-
-before(async () => {
-  daemon = await Daemon.start();
-  browser = await openBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await daemon?.stop();
-});
+const env = daemonAndBrowser();
 
 /** The path and query of the page's address. */
 const where = (page) => {
@@ -24,6 +13,7 @@ const where = (page) => {
 };
 
 test('an anonymous visit lands on the login page; a wrong password is refused in words, the right one opens the containers', async () => {
+  const { daemon, browser } = env;
   const { page, problems } = await watchedPage(browser);
   await page.goto(`${daemon.base}/containers`);
   assert.equal(new URL(page.url()).pathname, '/login');
@@ -63,6 +53,7 @@ test('an anonymous visit lands on the login page; a wrong password is refused in
 });
 
 test('a viewer sees no Stop or Remove button on a running container, and a read-only hint instead', async () => {
+  const { daemon, browser } = env;
   const name = uniqueName('viewer');
   await daemon.runDetached(name, 'busybox', 'sleep', '300');
   const password = 'viewer-password-1';
@@ -97,6 +88,7 @@ test('a viewer sees no Stop or Remove button on a running container, and a read-
 });
 
 test('first run: the setup address from the log creates the admin and logs it in', async () => {
+  const { daemon, browser } = env;
   const fresh = await Daemon.start({ adminPassword: null });
   try {
     const line = await fresh.logLine('/setup?token=');
@@ -153,6 +145,7 @@ test('first run: the setup address from the log creates the admin and logs it in
 });
 
 test('log out returns to the login page, and the containers ask for a login again', async () => {
+  const { daemon, browser } = env;
   const { page, problems } = await watchedPage(browser);
   await daemon.login(page);
   await hydrated(page);

@@ -1,26 +1,16 @@
 // board.test.mjs: a board link (`/board/<secret>`) opened by a browser that never logged in: the
 // host line, the counters and a tile per container, live over the board's WebSocket, and a
 // clear page once the link is revoked.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Daemon, openBrowser, watchedPage, hydrated, uniqueName, until, screenshots } from './harness.mjs';
+import { daemonAndBrowser, watchedPage, hydrated, uniqueName, until, screenshots } from './harness.mjs';
 
-let daemon;
-let browser;
-
-before(async () => {
-  daemon = await Daemon.start();
-  browser = await openBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await daemon?.stop();
-});
+const env = daemonAndBrowser();
 
 const tile = (page, name) => page.locator(`[data-testid="board-tile"][data-name="${name}"]`);
 
 test('a board link shows the containers live without a login, and says so once revoked', async () => {
+  const { daemon, browser } = env;
   const web = uniqueName('board-web');
   const crash = uniqueName('board-crash');
   await daemon.runDetached(web, 'busybox', 'sleep', '300');

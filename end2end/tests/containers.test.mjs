@@ -1,27 +1,17 @@
 // containers.test.mjs: the frame (sidebar, connection state, phone menu), the overview, and
 // the containers page's search, chips, sort, pages and bulk actions, in a real Chromium
 // against a real daemon with real containers.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Daemon, openBrowser, watchedPage, hydrated, until, uniqueName, screenshots } from './harness.mjs';
+import { daemonAndBrowser, watchedPage, hydrated, until, uniqueName, screenshots } from './harness.mjs';
 
-let daemon;
-let browser;
-
-before(async () => {
-  daemon = await Daemon.start();
-  browser = await openBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await daemon?.stop();
-});
+const env = daemonAndBrowser();
 
 const rows = (page) => page.locator('[data-testid="container-row"]');
 const rowNamed = (page, name) => page.locator(`[data-testid="container-row"][data-name="${name}"]`);
 
 test('the overview shows the host, counts by state, a failed container and an event that arrives without a reload', async () => {
+  const { daemon, browser } = env;
   const ok = uniqueName('ov-up');
   const bad = uniqueName('ov-bad');
   await daemon.runDetached(ok, 'busybox', 'sleep', '300');
@@ -61,6 +51,7 @@ test('the overview shows the host, counts by state, a failed container and an ev
 });
 
 test('search, state chips, label filter and sort narrow the containers, in the address and without JavaScript too', async () => {
+  const { daemon, browser } = env;
   const tag = uniqueName('find');
   const a = `${tag}-alpha`;
   const b = `${tag}-beta`;
@@ -114,6 +105,7 @@ test('search, state chips, label filter and sort narrow the containers, in the a
 });
 
 test('bulk stop: tick two running containers, stop them both, the rows follow', async () => {
+  const { daemon, browser } = env;
   const tag = uniqueName('bulk');
   const names = [`${tag}-1`, `${tag}-2`, `${tag}-3`];
   // Exits at once on SIGTERM (a shell trap), so the stop does not wait for the grace period.
@@ -140,6 +132,7 @@ test('bulk stop: tick two running containers, stop them both, the rows follow', 
 });
 
 test('a thousand-row list is paged: fifty rows, a pager, and the next page', async () => {
+  const { daemon, browser } = env;
   // Created, not started: fast, and enough to page through.
   const tag = uniqueName('page');
   for (let i = 0; i < 60; i++) {
@@ -161,6 +154,7 @@ test('a thousand-row list is paged: fifty rows, a pager, and the next page', asy
 });
 
 test('at phone width the sidebar folds into a menu button; a viewer gets no ticks and no bulk bar', async () => {
+  const { daemon, browser } = env;
   const name = uniqueName('phone-viewer');
   await daemon.runDetached(name, 'busybox', 'sleep', '300');
   const password = 'viewer-password-2';

@@ -2,24 +2,14 @@
 // list (server-rendered, then hydrated actions, then kept current by the daemon's events), a
 // container's live log, and the 404 page,
 // all as the admin (each page logs in through the login form first).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Daemon, openBrowser, watchedPage, hydrated, until, uniqueName, screenshots } from './harness.mjs';
+import { daemonAndBrowser, watchedPage, hydrated, until, uniqueName, screenshots } from './harness.mjs';
 
-let daemon;
-let browser;
-
-before(async () => {
-  daemon = await Daemon.start();
-  browser = await openBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await daemon?.stop();
-});
+const env = daemonAndBrowser();
 
 test('containers page lists a running container and its Stop button works after hydration', async () => {
+  const { daemon, browser } = env;
   const name = uniqueName('stop');
   await daemon.runDetached(name, 'busybox', 'sleep', '300');
 
@@ -56,6 +46,7 @@ test('containers page lists a running container and its Stop button works after 
 });
 
 test('an action that fails shows the engine\'s error on the page', async () => {
+  const { daemon, browser } = env;
   const name = uniqueName('gone');
   await daemon.runDetached(name, 'busybox', 'sleep', '300');
   const { page, problems } = await watchedPage(browser);
@@ -81,6 +72,7 @@ test('an action that fails shows the engine\'s error on the page', async () => {
 });
 
 test('a container page appends new log lines live, without a reload', async () => {
+  const { daemon, browser } = env;
   const name = uniqueName('log');
   const id = await daemon.runDetached(
     name, 'busybox', 'sh', '-c', 'i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done',
@@ -110,6 +102,7 @@ test('a container page appends new log lines live, without a reload', async () =
 });
 
 test('a live log survives a daemon restart: it reconnects and resumes, no line lost or shown twice', async () => {
+  const { daemon, browser } = env;
   const name = uniqueName('resume');
   const id = await daemon.runDetached(
     name, 'busybox', 'sh', '-c', 'i=0; while true; do echo line $i; i=$((i+1)); sleep 0.1; done',
@@ -136,6 +129,7 @@ test('a live log survives a daemon restart: it reconnects and resumes, no line l
 });
 
 test('a container page says when the container exited, and with which code', async () => {
+  const { daemon, browser } = env;
   const name = uniqueName('exit');
   const id = await daemon.runDetached(name, 'busybox', 'sh', '-c', 'echo hello; sleep 2; echo bye; exit 3');
   const { page, problems } = await watchedPage(browser);
@@ -157,6 +151,7 @@ test('a container page says when the container exited, and with which code', asy
 });
 
 test('the containers list follows changes made elsewhere (the CLI) from the events, without a reload or polling', async () => {
+  const { daemon, browser } = env;
   const { page, problems } = await watchedPage(browser);
   await daemon.login(page);
   await page.goto(`${daemon.base}/containers`);
@@ -183,6 +178,7 @@ test('the containers list follows changes made elsewhere (the CLI) from the even
 });
 
 test('unknown addresses get the not-found page with status 404', async () => {
+  const { daemon, browser } = env;
   const res = await daemon.fetch('/no/such/page');
   assert.equal(res.status, 404);
   assert.match(await res.text(), /data-testid="not-found"/);

@@ -9,6 +9,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
+import { before, after } from 'node:test';
 
 const run = promisify(execFile);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -271,6 +272,23 @@ export class Daemon {
     }
     await rm(this.tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * A daemon (started with `options`) and a browser for the tests of one file: started before
+ * the first, stopped after the last. Read `env.daemon` and `env.browser` inside the tests.
+ */
+export function daemonAndBrowser(options) {
+  const env = { daemon: null, browser: null };
+  before(async () => {
+    env.daemon = await Daemon.start(options);
+    env.browser = await openBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.daemon?.stop();
+  });
+  return env;
 }
 
 /** Chromium with a page that records console errors, page errors and failed requests. */

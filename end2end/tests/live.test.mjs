@@ -2,27 +2,17 @@
 // daemon: charts that move and keep their hour across a reload, figures that agree with
 // `berth stats`, a terminal that runs a command, what a viewer gets
 // (no terminal, and the daemon refuses one anyway), and the bundle served precompressed.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Daemon, openBrowser, watchedPage, hydrated, until, uniqueName, screenshots } from './harness.mjs';
+import { daemonAndBrowser, watchedPage, hydrated, until, uniqueName, screenshots } from './harness.mjs';
 
-let daemon;
-let browser;
-
-before(async () => {
-  daemon = await Daemon.start();
-  browser = await openBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await daemon?.stop();
-});
+const env = daemonAndBrowser();
 
 const text = async (locator) => (await locator.textContent())?.trim();
 
 test('stats charts move, agree with berth stats, read together under one cursor, and keep their history across a reload', async () => {
+  const { daemon, browser } = env;
   const name = uniqueName('stats');
   // Some CPU, not a whole core, on a shared machine; a limit to compare.
   const id = await daemon.runDetached(
@@ -87,6 +77,7 @@ test('stats charts move, agree with berth stats, read together under one cursor,
 });
 
 test('the terminal runs echo and shows the output, reports the exit code and reconnects', async () => {
+  const { daemon, browser } = env;
   const name = uniqueName('term');
   const id = await daemon.runDetached(name, 'busybox', 'sleep', '600');
   const { page, problems } = await watchedPage(browser);
@@ -144,6 +135,7 @@ test('the terminal runs echo and shows the output, reports the exit code and rec
 });
 
 test('a viewer sees the stats but no terminal tab or controls, and the daemon refuses a terminal anyway', async () => {
+  const { daemon, browser } = env;
   const name = uniqueName('viewer-term');
   const id = await daemon.runDetached(name, 'busybox', 'sleep', '600');
   const password = 'viewer-password-2';
@@ -190,6 +182,7 @@ test('a viewer sees the stats but no terminal tab or controls, and the daemon re
 });
 
 test('the bundle and the wasm are served from the binary, precompressed, by Accept-Encoding', async () => {
+  const { daemon, browser } = env;
   for (const path of ['/live.js', '/pkg/berth_bg.wasm', '/berth.css']) {
     const sizes = {};
     for (const encoding of ['br', 'gzip', 'identity']) {

@@ -106,6 +106,13 @@ pub const SERVER_FNS: &[(&str, Access, BodyKind)] = &[
     ("list_images", Access::VIEWER, BodyKind::None),
     ("get_image", Access::VIEWER, BodyKind::None),
     ("image_action", Access::OPERATOR, BodyKind::Json),
+    ("run_choices", Access::VIEWER, BodyKind::None),
+    ("run_container", Access::OPERATOR, BodyKind::Json),
+    ("list_volumes", Access::VIEWER, BodyKind::None),
+    ("get_volume", Access::VIEWER, BodyKind::None),
+    // A volume's files may hold secrets: operators only.
+    ("volume_files", Access::OPERATOR, BodyKind::None),
+    ("volume_action", Access::OPERATOR, BodyKind::Json),
     ("list_registries", Access::VIEWER, BodyKind::None),
     ("browse_registry", Access::VIEWER, BodyKind::None),
     ("registry_login", Access::ADMIN, BodyKind::Json),

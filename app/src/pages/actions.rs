@@ -1,8 +1,9 @@
 //! The buttons that act on one container — Stop and Remove… (with a confirmation) while it
-//! runs, Start and Remove otherwise — shared by the list's rows and the container's page; and
-//! the read-only hint viewers get in their place.
+//! runs, Start and Remove otherwise — shared by the list's rows and the container's page; the
+//! read-only hint viewers get in their place; and what every page's actions share: the
+//! confirmation and the line that says what an action did.
 
-use crate::model::{ContainerAction, ContainerState};
+use crate::model::{AppError, ContainerAction, ContainerState};
 use crate::pages::containers::ApplyAction;
 use leptos::prelude::*;
 
@@ -16,6 +17,27 @@ pub(crate) fn confirm(message: &str) -> bool {
     {
         let _ = message;
         false
+    }
+}
+
+/// What a page's last action answered: its text as a notice, or its error as an alert.
+#[component]
+pub fn ActionNotice(
+    #[prop(into)] value: Signal<Option<Result<String, AppError>>>,
+) -> impl IntoView {
+    move || {
+        value.get().map(|r| match r {
+            Ok(text) => {
+                view! { <p class="notice" role="status" data-testid="action-done">{text}</p> }
+                    .into_any()
+            }
+            Err(e) => view! {
+                <p class="error" role="alert" data-testid="action-error">
+                    {e.to_string()}
+                </p>
+            }
+            .into_any(),
+        })
     }
 }
 

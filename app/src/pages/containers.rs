@@ -162,6 +162,11 @@ pub fn ContainersPage() -> impl IntoView {
                     })
                 })}
             </Transition>
+            <div class="page-actions">
+                <Show when=move || operate>
+                    <a class="btn primary" href="/run" data-testid="run-open">"Run a container"</a>
+                </Show>
+            </div>
         </div>
         <FilterRow query list/>
         <ActionError action bulk/>

@@ -3,6 +3,7 @@
 
 use crate::model::AppError;
 use crate::pages::images::short_image_id;
+use crate::pages::table::DataTable;
 use crate::progress::format_bytes;
 use berth_wire::image::{HistoryEntry, ImageInspect};
 use leptos::prelude::*;
@@ -199,18 +200,13 @@ fn ImageDetails(detail: ImageDetail) -> impl IntoView {
             </dd>
         </dl>
         <h2 class="section">"History"</h2>
-        <div class="table-wrap">
-            <table class="images history" data-testid="history-table">
-                <thead>
-                    <tr>
-                        <th>"Step"</th>
-                        <th class="col-created">"Created"</th>
-                        <th class="num">"Size"</th>
-                    </tr>
-                </thead>
-                <tbody>{history_rows}</tbody>
-            </table>
-        </div>
+        <DataTable
+            class="history"
+            testid="history-table"
+            columns=vec![("Step", ""), ("Created", "col-created"), ("Size", "num")]
+        >
+            {history_rows}
+        </DataTable>
         <details class="inspect" data-testid="image-inspect">
             <summary>"Inspect (JSON)"</summary>
             <pre class="mono json">{json}</pre>

@@ -6,6 +6,8 @@ use crate::auth::use_caller;
 use crate::csrf::CsrfClient;
 use crate::format::{format_utc, humanize_age};
 use crate::model::{short_id, AppError};
+use crate::pages::actions::{confirm, ActionNotice};
+use crate::pages::table::DataTable;
 use crate::pages::transfer_view::{start_pull, start_push, TransferView};
 use crate::progress::{format_bytes, Transfer};
 use berth_wire::image::ImageSummary;
@@ -211,19 +213,6 @@ pub fn short_image_id(id: &str) -> String {
     short_id(id.trim_start_matches("sha256:")).to_string()
 }
 
-/// Asks the user to confirm; outside the browser there is nobody to ask.
-pub(crate) fn confirm(message: &str) -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        window().confirm_with_message(message).unwrap_or(false)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = message;
-        false
-    }
-}
-
 /// Asks the user for a line of text; `None` when cancelled or empty.
 fn prompt(message: &str, default: &str) -> Option<String> {
     #[cfg(feature = "hydrate")]
@@ -306,25 +295,7 @@ pub fn ImagesPage() -> impl IntoView {
             <PullForm transfer images/>
         </Show>
         <TransferView state=transfer on_done/>
-        {move || {
-            action
-                .value()
-                .get()
-                .map(|r| match r {
-                    Ok(text) => {
-                        view! { <p class="notice" role="status" data-testid="action-done">{text}</p> }
-                            .into_any()
-                    }
-                    Err(e) => {
-                        view! {
-                            <p class="error" role="alert" data-testid="action-error">
-                                {e.to_string()}
-                            </p>
-                        }
-                            .into_any()
-                    }
-                })
-        }}
+        <ActionNotice value=action.value()/>
         <div class="filter-row">
             <input
                 type="search"
@@ -504,24 +475,15 @@ fn ImageTable(
             .collect_view()
             .into_any()
     };
-    view! {
-        <div class="table-wrap">
-            <table class="images" data-testid="images-table">
-                <thead>
-                    <tr>
-                        <th>"Repository:tag"</th>
-                        <th class="col-id">"ID"</th>
-                        <th class="num">"Size"</th>
-                        <th class="col-created">"Created"</th>
-                        <th class="num col-used">"In use"</th>
-                        <th class="actions-head">{if can_operate { "Actions" } else { "" }}</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
-    }
-    .into_any()
+    let columns = vec![
+        ("Repository:tag", ""),
+        ("ID", "col-id"),
+        ("Size", "num"),
+        ("Created", "col-created"),
+        ("In use", "num col-used"),
+        (if can_operate { "Actions" } else { "" }, "actions-head"),
+    ];
+    view! { <DataTable class="" testid="images-table" columns>{rows}</DataTable> }.into_any()
 }
 
 #[component]
@@ -557,7 +519,11 @@ fn ImageRow(
         let remove_ref = reference.clone();
         let remove_label = name.clone();
         let in_use = item.containers;
+        let run_href = format!("/run?image={}", crate::format::encode_query(&reference));
         view! {
+            <a class="btn small-btn" href=run_href data-testid="run-image-button" title="Run a container from this image">
+                "Run"
+            </a>
             <button
                 class="btn small-btn"
                 data-testid="tag-button"

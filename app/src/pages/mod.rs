@@ -12,8 +12,12 @@ pub mod images;
 pub mod login;
 pub mod overview;
 pub mod registries;
+pub mod run;
 pub mod state_badge;
+pub mod table;
 pub mod transfer_view;
+pub mod volume;
+pub mod volumes;
 
 use leptos::prelude::*;
 use leptos_meta::Title;

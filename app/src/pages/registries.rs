@@ -5,7 +5,8 @@
 use crate::auth::use_caller;
 use crate::csrf::CsrfClient;
 use crate::model::AppError;
-use crate::pages::images::confirm;
+use crate::pages::actions::confirm;
+use crate::pages::table::DataTable;
 use crate::pages::transfer_view::{start_pull, TransferView};
 use crate::progress::Transfer;
 use berth_wire::auth::Role;
@@ -284,19 +285,11 @@ pub fn RegistriesPage() -> impl IntoView {
                                 }
                             })
                             .collect_view();
+                        let columns = vec![("Registry", ""), ("User", ""), ("Actions", "actions-head")];
                         view! {
-                            <div class="table-wrap">
-                                <table class="images registries" data-testid="registries-table">
-                                    <thead>
-                                        <tr>
-                                            <th>"Registry"</th>
-                                            <th>"User"</th>
-                                            <th class="actions-head">"Actions"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>{rows}</tbody>
-                                </table>
-                            </div>
+                            <DataTable class="registries" testid="registries-table" columns>
+                                {rows}
+                            </DataTable>
                         }
                             .into_any()
                     }
