@@ -45,6 +45,11 @@ pub const NAV: &[NavItem] = &[
         label: "Registries",
         role: Role::Viewer,
     },
+    NavItem {
+        href: "/events",
+        label: "Events",
+        role: Role::Viewer,
+    },
 ];
 
 /// Pages shown without the app's chrome: the ones for people who are not logged in (yet), and

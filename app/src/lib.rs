@@ -44,6 +44,7 @@ use leptos_router::{path, SsrMode};
 use pages::board::BoardPage;
 use pages::container::ContainerPage;
 use pages::containers::ContainersPage;
+use pages::events::EventsPageView;
 use pages::image::ImagePage;
 use pages::images::ImagesPage;
 use pages::login::{LoginPage, SetupPage};
@@ -102,6 +103,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/images") view=ImagesPage ssr=SsrMode::Async/>
                     <Route path=path!("/images/:id") view=ImagePage ssr=SsrMode::Async/>
                     <Route path=path!("/run") view=RunPage ssr=SsrMode::Async/>
+                    <Route path=path!("/events") view=EventsPageView ssr=SsrMode::Async/>
                     <Route path=path!("/volumes") view=VolumesPage ssr=SsrMode::Async/>
                     <Route path=path!("/volumes/:name") view=VolumePage ssr=SsrMode::Async/>
                     <Route path=path!("/registries") view=RegistriesPage ssr=SsrMode::Async/>

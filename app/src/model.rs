@@ -164,6 +164,14 @@ mod ssr {
         }
     }
 
+    /// Unix milliseconds now (the server's clock, sent with pages that show relative times,
+    /// so both sides render the same text).
+    pub fn now_ms() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+
     /// The engine handle the server provided as context for this request.
     pub fn engine() -> Result<berth_engine::Engine, AppError> {
         leptos::prelude::use_context::<berth_engine::Engine>().ok_or(AppError::NoEngine)
@@ -171,7 +179,7 @@ mod ssr {
 }
 
 #[cfg(feature = "ssr")]
-pub use ssr::engine;
+pub use ssr::{engine, now_ms};
 
 #[cfg(test)]
 mod tests {

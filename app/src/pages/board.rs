@@ -55,7 +55,7 @@ pub mod ssr {
             .collect();
         Ok(Some(BoardSnapshot::new(
             link.name,
-            now_ms(),
+            crate::model::now_ms(),
             host(),
             containers,
         )))
@@ -112,12 +112,6 @@ pub mod ssr {
             })
             .map_or(0, |kib| kib * 1024);
         BoardHost { name, cpus, memory }
-    }
-
-    fn now_ms() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     }
 }
 

@@ -1,12 +1,14 @@
-//! The container page's tabs — Logs, Stats, Terminal — chosen by `?tab=` in the address, so a
-//! tab survives a reload and is rendered on the server. The log stays mounted under the other
-//! tabs (it tells the header when the container exits); Stats and Terminal are mounted on
-//! their first visit and kept, so switching back finds the charts and the shell as they were.
+//! The container page's tabs — Logs, Stats, Terminal, Inspect, Events — chosen by `?tab=` in
+//! the address, so a tab survives a reload and is rendered on the server. The log stays
+//! mounted under the other tabs (it tells the header when the container exits); the others
+//! are mounted on their first visit and kept, so switching back finds the charts and the
+//! shell as they were.
 
 use crate::auth::use_caller;
 use crate::logbuf::LogStatus;
 use crate::model::ContainerState;
 use crate::pages::container::LogView;
+use crate::pages::container_info::{EventsTab, InspectTab};
 use crate::pages::container_stats::StatsTab;
 use crate::pages::container_terminal::TerminalTab;
 use leptos::prelude::*;
@@ -17,6 +19,8 @@ pub enum Tab {
     Logs,
     Stats,
     Terminal,
+    Inspect,
+    Events,
 }
 
 impl Tab {
@@ -25,6 +29,8 @@ impl Tab {
         match value {
             Some("stats") => Tab::Stats,
             Some("terminal") => Tab::Terminal,
+            Some("inspect") => Tab::Inspect,
+            Some("events") => Tab::Events,
             _ => Tab::Logs,
         }
     }
@@ -34,6 +40,8 @@ impl Tab {
             Tab::Logs => "logs",
             Tab::Stats => "stats",
             Tab::Terminal => "terminal",
+            Tab::Inspect => "inspect",
+            Tab::Events => "events",
         }
     }
 
@@ -42,6 +50,8 @@ impl Tab {
             Tab::Logs => "Logs",
             Tab::Stats => "Stats",
             Tab::Terminal => "Terminal",
+            Tab::Inspect => "Inspect",
+            Tab::Events => "Events",
         }
     }
 }
@@ -56,9 +66,15 @@ pub fn ContainerTabs(
     let tab = Memo::new(move |_| query.with(|q| Tab::parse(q.get_str("tab"))));
     // A viewer cannot open a terminal: no tab for it.
     let tabs: &[Tab] = if use_caller().can_operate() {
-        &[Tab::Logs, Tab::Stats, Tab::Terminal]
+        &[
+            Tab::Logs,
+            Tab::Stats,
+            Tab::Terminal,
+            Tab::Inspect,
+            Tab::Events,
+        ]
     } else {
-        &[Tab::Logs, Tab::Stats]
+        &[Tab::Logs, Tab::Stats, Tab::Inspect, Tab::Events]
     };
     let running = Signal::derive(move || state.get() == ContainerState::Running);
     let seen = move |which: Tab| {
@@ -66,6 +82,8 @@ pub fn ContainerTabs(
     };
     let stats_seen = seen(Tab::Stats);
     let terminal_seen = seen(Tab::Terminal);
+    let inspect_seen = seen(Tab::Inspect);
+    let events_seen = seen(Tab::Events);
     let link = move |which: Tab| {
         view! {
             <a
@@ -82,6 +100,8 @@ pub fn ContainerTabs(
     };
     let stats_id = id.clone();
     let terminal_id = id.clone();
+    let inspect_id = id.clone();
+    let events_id = id.clone();
     view! {
         <nav class="tabs" role="tablist" aria-label="Container views" data-testid="container-tabs">
             {tabs.iter().map(|&t| link(t)).collect_view()}
@@ -99,6 +119,16 @@ pub fn ContainerTabs(
                 <TerminalTab id=terminal_id.clone() running/>
             </div>
         </Show>
+        <Show when=move || inspect_seen.get()>
+            <div class="tab-panel" role="tabpanel" hidden=move || tab.get() != Tab::Inspect>
+                <InspectTab id=inspect_id.clone()/>
+            </div>
+        </Show>
+        <Show when=move || events_seen.get()>
+            <div class="tab-panel" role="tabpanel" hidden=move || tab.get() != Tab::Events>
+                <EventsTab id=events_id.clone()/>
+            </div>
+        </Show>
     }
     .into_any()
 }
@@ -114,7 +144,13 @@ mod tests {
         assert_eq!(Tab::parse(Some("logs")), Tab::Logs);
         assert_eq!(Tab::parse(Some("Stats")), Tab::Logs);
         assert_eq!(Tab::parse(None), Tab::Logs);
-        for t in [Tab::Logs, Tab::Stats, Tab::Terminal] {
+        for t in [
+            Tab::Logs,
+            Tab::Stats,
+            Tab::Terminal,
+            Tab::Inspect,
+            Tab::Events,
+        ] {
             assert_eq!(Tab::parse(Some(t.as_str())), t);
         }
     }

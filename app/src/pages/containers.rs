@@ -29,7 +29,7 @@ pub async fn containers_page(query: ListQuery) -> Result<ListPage, AppError> {
     let (picked, page, matched, counts) = crate::listing::select(all, &query);
     let rows = ssr::with_usage(&engine, picked).await;
     Ok(ListPage {
-        now_ms: ssr::now_ms(),
+        now_ms: crate::model::now_ms(),
         total,
         matched,
         counts,
@@ -84,13 +84,6 @@ pub(crate) mod ssr {
     use crate::listing::{Row, Usage};
     use crate::model::{AppError, ContainerAction, ContainerState, ContainerSummary};
     use berth_engine::Engine;
-
-    /// Unix milliseconds now.
-    pub fn now_ms() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-    }
 
     pub async fn apply(engine: &Engine, id: &str, action: ContainerAction) -> Result<(), AppError> {
         let containers = engine.containers();

@@ -56,7 +56,7 @@ pub async fn list_images() -> Result<ImageList, AppError> {
     let counts = engine.images().containers_per_image().await?;
     let registries = engine.images().logged_in_registries().await?;
     Ok(ImageList {
-        now_ms: ssr::now_ms(),
+        now_ms: crate::model::now_ms(),
         images: images
             .into_iter()
             .map(|image| {
@@ -127,12 +127,6 @@ pub async fn image_action(op: ImageOp) -> Result<String, AppError> {
 #[cfg(feature = "ssr")]
 mod ssr {
     use berth_engine::ImageDeleteRecord;
-
-    pub fn now_ms() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-    }
 
     /// "Untagged busybox:1." or "Deleted busybox:latest (sha256:…)."
     pub fn removed_text(records: &[ImageDeleteRecord]) -> String {

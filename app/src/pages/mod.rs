@@ -3,12 +3,15 @@
 pub mod actions;
 pub mod board;
 pub mod container;
+pub mod container_info;
 pub mod container_stats;
 pub mod container_tabs;
 pub mod container_terminal;
 pub mod containers;
+pub mod events;
 pub mod image;
 pub mod images;
+pub mod json_tree;
 pub mod login;
 pub mod overview;
 pub mod registries;

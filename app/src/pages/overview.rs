@@ -11,7 +11,7 @@ use crate::model::AppError;
 use crate::pages::state_badge::StateBadge;
 use berth_wire::alert::AlertAttempt;
 use berth_wire::container::ContainerSummary;
-use berth_wire::event::Event;
+use berth_wire::event::{Event, Scope};
 use berth_wire::system::DiskSpace;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -125,7 +125,7 @@ mod ssr {
             false => None,
         };
         Ok(Overview {
-            now_ms: crate::pages::containers::ssr::now_ms(),
+            now_ms: crate::model::now_ms(),
             host: HostFacts {
                 name: info.name,
                 version: info.server_version,
@@ -356,14 +356,19 @@ fn TopCard(
 #[component]
 pub fn EventLine(e: Event, now_ms: i64) -> impl IntoView {
     let ms = e.time_nano / 1_000_000;
-    let name = e
-        .actor
-        .attributes
-        .get("name")
-        .cloned()
-        .unwrap_or_else(|| crate::model::short_id(&e.actor.id).to_string());
-    let href = match e.kind.as_str() {
-        "container" if e.action != "destroy" => Some(format!("/containers/{}", e.actor.id)),
+    // A volume's id is its name; a container's or an image's is a digest, cut short.
+    let name = match (e.actor.attributes.get("name"), e.kind) {
+        (Some(name), _) => name.clone(),
+        (None, Scope::Volume) => e.actor.id.clone(),
+        (None, _) => crate::model::short_id(&e.actor.id).to_string(),
+    };
+    let gone = matches!(e.action.as_str(), "destroy" | "delete");
+    let href = match e.kind {
+        Scope::Container if !gone => Some(format!("/containers/{}", e.actor.id)),
+        Scope::Volume if !gone => Some(format!(
+            "/volumes/{}",
+            crate::format::encode_query(&e.actor.id)
+        )),
         _ => None,
     };
     view! {

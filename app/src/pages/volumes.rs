@@ -62,7 +62,7 @@ pub async fn list_volumes() -> Result<VolumeList, AppError> {
     let volumes = engine.volumes().usage().await?;
     let containers = engine.containers().list_containers(true).await?;
     Ok(VolumeList {
-        now_ms: ssr::now_ms(),
+        now_ms: crate::model::now_ms(),
         volumes: volumes
             .into_iter()
             .map(|v| ssr::item(v, &containers))
@@ -118,12 +118,6 @@ mod ssr {
     use super::{VolumeItem, VolumeUser};
     use berth_wire::container::{ContainerSummary, MountType};
     use berth_wire::volume::Volume;
-
-    pub fn now_ms() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-    }
 
     pub fn item(volume: Volume, containers: &[ContainerSummary]) -> VolumeItem {
         let users = containers
