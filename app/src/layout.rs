@@ -41,6 +41,11 @@ pub const NAV: &[NavItem] = &[
         role: Role::Viewer,
     },
     NavItem {
+        href: "/networks",
+        label: "Networks",
+        role: Role::Viewer,
+    },
+    NavItem {
         href: "/registries",
         label: "Registries",
         role: Role::Viewer,

@@ -48,6 +48,7 @@ use pages::events::EventsPageView;
 use pages::image::ImagePage;
 use pages::images::ImagesPage;
 use pages::login::{LoginPage, SetupPage};
+use pages::networks::NetworksPage;
 use pages::overview::OverviewPage;
 use pages::registries::RegistriesPage;
 use pages::run::RunPage;
@@ -106,6 +107,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events") view=EventsPageView ssr=SsrMode::Async/>
                     <Route path=path!("/volumes") view=VolumesPage ssr=SsrMode::Async/>
                     <Route path=path!("/volumes/:name") view=VolumePage ssr=SsrMode::Async/>
+                    <Route path=path!("/networks") view=NetworksPage ssr=SsrMode::Async/>
                     <Route path=path!("/registries") view=RegistriesPage ssr=SsrMode::Async/>
                     <Route
                         path=path!("/containers/:id")

@@ -116,6 +116,8 @@ pub const SERVER_FNS: &[(&str, Access, BodyKind)] = &[
     // A volume's files may hold secrets: operators only.
     ("volume_files", Access::OPERATOR, BodyKind::None),
     ("volume_action", Access::OPERATOR, BodyKind::Json),
+    ("list_networks", Access::VIEWER, BodyKind::None),
+    ("network_action", Access::OPERATOR, BodyKind::Json),
     ("list_registries", Access::VIEWER, BodyKind::None),
     ("browse_registry", Access::VIEWER, BodyKind::None),
     ("registry_login", Access::ADMIN, BodyKind::Json),

@@ -7,6 +7,7 @@ use crate::csrf::CsrfClient;
 use crate::format::{format_utc, humanize_age};
 use crate::model::AppError;
 use crate::pages::actions::{confirm, ActionNotice};
+use crate::pages::form_field::InlineField;
 use crate::pages::table::DataTable;
 use crate::progress::format_bytes;
 use berth_wire::volume::Volume;
@@ -254,20 +255,14 @@ fn CreateForm(action: ServerAction<VolumeAction>) -> impl IntoView {
     };
     view! {
         <form class="pull-form" data-testid="create-volume-form" on:submit=submit>
-            <div class="field grow">
-                <label for="volume-name">"Name"</label>
-                <input
-                    id="volume-name"
-                    type="text"
-                    class="mono"
-                    placeholder="pgdata (empty: an anonymous volume)"
-                    autocomplete="off"
-                    spellcheck="false"
-                    data-testid="volume-name"
-                    prop:value=move || name.get()
-                    on:input=move |ev| name.set(event_target_value(&ev))
-                />
-            </div>
+            <InlineField
+                id="volume-name"
+                label="Name"
+                placeholder="pgdata (empty: an anonymous volume)"
+                testid="volume-name"
+                value=name
+                grow=true
+            />
             <button
                 type="submit"
                 class="btn primary"
