@@ -55,6 +55,16 @@ pub const NAV: &[NavItem] = &[
         label: "Events",
         role: Role::Viewer,
     },
+    NavItem {
+        href: "/boards",
+        label: "Board links",
+        role: Role::Admin,
+    },
+    NavItem {
+        href: "/audit",
+        label: "Audit log",
+        role: Role::Admin,
+    },
 ];
 
 /// Pages shown without the app's chrome: the ones for people who are not logged in (yet), and

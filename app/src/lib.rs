@@ -41,7 +41,9 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
+use pages::audit::AuditLogPage;
 use pages::board::BoardPage;
+use pages::board_links::BoardLinksPage;
 use pages::container::ContainerPage;
 use pages::containers::ContainersPage;
 use pages::events::EventsPageView;
@@ -105,6 +107,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/images/:id") view=ImagePage ssr=SsrMode::Async/>
                     <Route path=path!("/run") view=RunPage ssr=SsrMode::Async/>
                     <Route path=path!("/events") view=EventsPageView ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=AuditLogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/boards") view=BoardLinksPage ssr=SsrMode::Async/>
                     <Route path=path!("/volumes") view=VolumesPage ssr=SsrMode::Async/>
                     <Route path=path!("/volumes/:name") view=VolumePage ssr=SsrMode::Async/>
                     <Route path=path!("/networks") view=NetworksPage ssr=SsrMode::Async/>

@@ -164,6 +164,23 @@ mod ssr {
         }
     }
 
+    impl From<berth_engine::auth::AuthError> for AppError {
+        fn from(e: berth_engine::auth::AuthError) -> Self {
+            use berth_engine::auth::AuthError as A;
+            use berth_wire::ErrorCode;
+            match e {
+                A::InvalidInput(m) => AppError::InvalidInput(m),
+                A::NotFound(m) => AppError::NotFound(m),
+                A::Conflict(m) => AppError::Conflict(m),
+                A::Forbidden(m) => AppError::Refused {
+                    code: ErrorCode::Forbidden,
+                    message: m,
+                },
+                other => AppError::Engine(other.to_string()),
+            }
+        }
+    }
+
     /// Unix milliseconds now (the server's clock, sent with pages that show relative times,
     /// so both sides render the same text).
     pub fn now_ms() -> i64 {

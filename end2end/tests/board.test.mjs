@@ -76,3 +76,49 @@ test('a board link shows the containers live without a login, and says so once r
   const unexpected = problems.filter((p) => !(p.includes('/board/') || p.includes('404')));
   assert.deepEqual(unexpected, []);
 });
+
+test('an admin makes a board link from the page, it opens without a login, and is revoked there', async () => {
+  const { daemon, browser } = env;
+  const { page, problems } = await watchedPage(browser);
+  await daemon.login(page, 'admin', daemon.adminPassword, '/boards');
+  await hydrated(page);
+  await page.fill('[data-testid="board-name"]', 'Ops corridor');
+  await page.selectOption('[data-testid="board-lifetime"]', '24');
+  await page.click('[data-testid="board-create"]');
+  const address = page.locator('[data-testid="board-address"]');
+  await address.waitFor();
+  const path = await address.textContent();
+  assert.match(path, /^\/board\/board_/);
+  const row = page.locator('[data-testid="board-row"][data-name="Ops corridor"]');
+  await row.waitFor();
+  assert.match(await row.textContent(), /admin/);
+  assert.doesNotMatch(await row.textContent(), /until revoked/, 'a day-long link says until when');
+  await screenshots(page, 'board-links');
+
+  // Anyone with the address, no cookies.
+  const wall = await browser.newContext();
+  const screen = await wall.newPage();
+  const answer = await screen.goto(`${daemon.base}${path}`);
+  assert.equal(answer.status(), 200);
+  assert.equal(await screen.locator('[data-testid="board-title"]').textContent(), 'Ops corridor');
+
+  page.once('dialog', (d) => d.accept());
+  await row.locator('[data-testid="board-revoke"]').click();
+  await row.waitFor({ state: 'detached' });
+  assert.match(await page.locator('[data-testid="action-done"]').textContent(), /Revoked the board link Ops corridor/);
+  assert.equal((await screen.reload()).status(), 404);
+  await wall.close();
+  assert.deepEqual(problems, []);
+
+  // Not for operators: no page content, no sidebar entry, refused by the server.
+  await daemon.addUser('boardop', 'operator', 'operator-password-boards');
+  const session = await daemon.apiLogin('boardop', 'operator-password-boards');
+  const res = await daemon.fetch('/ui/fn/create_board_link', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'sneaky', hours: 0 }),
+    session,
+  });
+  assert.equal(res.status, 403, await res.text());
+  await page.close();
+});

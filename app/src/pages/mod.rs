@@ -1,7 +1,9 @@
 //! The dashboard's pages, one module each, plus the page for unknown addresses.
 
 pub mod actions;
+pub mod audit;
 pub mod board;
+pub mod board_links;
 pub mod container;
 pub mod container_info;
 pub mod container_stats;
