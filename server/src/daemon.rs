@@ -176,7 +176,7 @@ pub async fn serve(args: ServeArgs, admin_password: Option<String>) -> Result<()
         .first()
         .map(|u| u.trim_end_matches('/').to_string())
         .unwrap_or_else(|| format!("{scheme}://{address}"));
-    println!("berth is serving the dashboard at {base}/containers");
+    println!("berth is serving the dashboard at {base}/");
     first_user(&engine, &base, admin_password).await?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
