@@ -20,6 +20,21 @@ pub(crate) fn confirm(message: &str) -> bool {
     }
 }
 
+/// Copies `text` to the clipboard (in the browser) and sets `copied` once it is there.
+pub fn copy_text(text: String, copied: RwSignal<bool>) {
+    #[cfg(feature = "hydrate")]
+    {
+        let promise = window().navigator().clipboard().write_text(&text);
+        leptos::task::spawn_local(async move {
+            if wasm_bindgen_futures::JsFuture::from(promise).await.is_ok() {
+                copied.set(true);
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (text, copied);
+}
+
 /// What a page's last action answered: its text as a notice, or its error as an alert.
 #[component]
 pub fn ActionNotice(

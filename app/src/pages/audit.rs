@@ -90,7 +90,7 @@ fn AuditTable() -> impl IntoView {
                             .map(|e| view! { <AuditRow e/> })
                             .collect_view();
                         let columns = vec![
-                            ("When", "col-created"),
+                            ("When", "col-when"),
                             ("Who", ""),
                             ("Action", ""),
                             ("Object", "col-object"),
@@ -137,10 +137,10 @@ fn AuditRow(e: AuditEntry) -> impl IntoView {
     let result = outcome(e.status);
     view! {
         <tr data-testid="audit-row" data-action=e.action.clone() data-outcome=result>
-            <td class="col-created">{format_utc(e.time_ms)}</td>
+            <td class="col-when small">{format_utc(e.time_ms)}</td>
             <td>
                 <span class="audit-who">{who}</span>
-                <span class="muted small">{format!(" {how}")}</span>
+                <span class="muted small audit-how">{format!(" {how}")}</span>
             </td>
             <td class="mono audit-action" title=e.action.clone()>{e.action.clone()}</td>
             <td class="mono col-object" title=e.object.clone().unwrap_or_default()>

@@ -6,7 +6,7 @@ use crate::auth::use_caller;
 use crate::csrf::CsrfClient;
 use crate::format::format_utc;
 use crate::model::AppError;
-use crate::pages::actions::{confirm, ActionNotice};
+use crate::pages::actions::{confirm, copy_text, ActionNotice};
 use crate::pages::form_field::InlineField;
 use crate::pages::table::DataTable;
 use berth_wire::auth::{BoardLink, CreatedBoardLink, Role};
@@ -187,21 +187,12 @@ fn CreatedNotice(made: CreatedBoardLink) -> impl IntoView {
     let copied = RwSignal::new(false);
     let path = made.path.clone();
     let copy = move |_| {
+        // The whole address: a wall screen is set up from another machine.
         #[cfg(feature = "hydrate")]
-        {
-            let origin = window().location().origin().unwrap_or_default();
-            let promise = window()
-                .navigator()
-                .clipboard()
-                .write_text(&format!("{origin}{path}"));
-            leptos::task::spawn_local(async move {
-                if wasm_bindgen_futures::JsFuture::from(promise).await.is_ok() {
-                    copied.set(true);
-                }
-            });
-        }
+        let origin = window().location().origin().unwrap_or_default();
         #[cfg(not(feature = "hydrate"))]
-        let _ = &path;
+        let origin = String::new();
+        copy_text(format!("{origin}{path}"), copied);
     };
     view! {
         <div class="notice created-link" role="status" data-testid="board-created">

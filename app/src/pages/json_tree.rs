@@ -34,16 +34,15 @@ pub fn leaf(value: &Value) -> (String, &'static str) {
 }
 
 fn node(key: String, value: Value, depth: usize) -> AnyView {
+    let count = summary(&value);
     let children: Vec<(String, Value)> = match value {
-        Value::Object(ref map) if !map.is_empty() => {
-            map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-        }
-        Value::Array(ref items) if !items.is_empty() => items
-            .iter()
+        Value::Object(map) if !map.is_empty() => map.into_iter().collect(),
+        Value::Array(items) if !items.is_empty() => items
+            .into_iter()
             .enumerate()
-            .map(|(i, v)| (i.to_string(), v.clone()))
+            .map(|(i, v)| (i.to_string(), v))
             .collect(),
-        _ => {
+        value => {
             let (text, class) = match &value {
                 Value::Object(_) => ("{}".to_string(), "json-null"),
                 Value::Array(_) => ("[]".to_string(), "json-null"),
@@ -58,7 +57,6 @@ fn node(key: String, value: Value, depth: usize) -> AnyView {
             .into_any();
         }
     };
-    let count = summary(&value);
     let items = children
         .into_iter()
         .map(|(k, v)| node(k, v, depth + 1))

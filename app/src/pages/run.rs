@@ -7,6 +7,7 @@
 use crate::auth::use_caller;
 use crate::csrf::CsrfClient;
 use crate::model::AppError;
+use crate::pages::actions::copy_text;
 use crate::pages::transfer_view::{start_pull, TransferView};
 use crate::progress::Transfer;
 use crate::run_form::{check, run_line, Field, FieldError, RunForm};
@@ -284,18 +285,7 @@ fn RunFormView() -> impl IntoView {
         send();
     };
     let line = move || form.with(run_line);
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let text = form.with_untracked(run_line);
-            let promise = window().navigator().clipboard().write_text(&text);
-            leptos::task::spawn_local(async move {
-                if wasm_bindgen_futures::JsFuture::from(promise).await.is_ok() {
-                    copied.set(true);
-                }
-            });
-        }
-    };
+    let copy = move |_| copy_text(form.with_untracked(run_line), copied);
     let general_error = move || {
         action.value().get().and_then(Result::err).map(|e| {
             view! {
